@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Casebook",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "casebook", targets: ["casebook"]),
+        .library(name: "Casebook", targets: [
+            "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog",
+            "CasebookPlaybooks", "CasebookAnalyzers", "CasebookCLI",
+        ]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // Event model, dimensions, the aggregate query API and the store protocols.
+        .target(name: "CasebookCore"),
+        // The embedded SQLite event store (the default backend).
+        .target(name: "CasebookSQLite", dependencies: [
+            "CasebookCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // zlib, for reading .gz logs (Foundation on Linux has no gzip API).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        // Readers for real download-log formats: combined access logs, BigQuery NDJSON, counts CSV.
+        .target(name: "CasebookIngest", dependencies: [
+            "CasebookCore", "CZlib",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Package metadata: PyPI JSON API documents, PEP 440/503/508/427.
+        .target(name: "CasebookCatalog", dependencies: ["CasebookCore"]),
+        // YAML playbooks, validation, the analyzer API, external analyzers.
+        .target(name: "CasebookPlaybooks", dependencies: [
+            "CasebookCore", "CasebookCatalog",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The built-in analyzers, one file each.
+        .target(name: "CasebookAnalyzers", dependencies: ["CasebookCore", "CasebookCatalog", "CasebookPlaybooks"]),
+        // The command line, as a library so custom builds can add analyzers.
+        .target(name: "CasebookCLI", dependencies: [
+            "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog",
+            "CasebookPlaybooks", "CasebookAnalyzers",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "casebook", dependencies: ["CasebookCLI"]),
+
+        .testTarget(name: "CasebookCoreTests", dependencies: ["CasebookCore"]),
+        .testTarget(name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "CasebookIngestTests", dependencies: ["CasebookIngest", "CasebookSQLite"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "CasebookCatalogTests", dependencies: ["CasebookCatalog"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "CasebookPlaybooksTests", dependencies: ["CasebookPlaybooks", "CasebookAnalyzers", "CasebookSQLite"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookCLI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// Module placeholder; filled in by its own work.
