@@ -8,7 +8,7 @@ let package = Package(
         .executable(name: "casebook", targets: ["casebook"]),
         .library(name: "Casebook", targets: [
             "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog",
-            "CasebookPlaybooks", "CasebookAnalyzers", "CasebookCLI",
+            "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSimulation", "CasebookCLI",
         ]),
     ],
     dependencies: [
@@ -24,6 +24,7 @@ let package = Package(
         .target(name: "CasebookSQLite", dependencies: [
             "CasebookCore",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         // zlib, for reading .gz logs (Foundation on Linux has no gzip API).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
@@ -40,16 +41,25 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Scenario simulator: realistic logs and catalog documents from a declarative scenario.
+        .target(name: "CasebookSimulation", dependencies: [
+            "CasebookCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         // The built-in analyzers, one file each.
         .target(name: "CasebookAnalyzers", dependencies: ["CasebookCore", "CasebookCatalog", "CasebookPlaybooks"]),
         // The command line, as a library so custom builds can add analyzers.
         .target(name: "CasebookCLI", dependencies: [
             "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog",
-            "CasebookPlaybooks", "CasebookAnalyzers",
+            "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSimulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "casebook", dependencies: ["CasebookCLI"]),
+
+        // Benchmarks: figures printed by an executable, never timed tests.
+        .executableTarget(name: "casebook-bench", dependencies: ["CasebookCore", "CasebookIngest", "CasebookSQLite"],
+                          path: "Tests/Benchmarks/CasebookBench"),
 
         .testTarget(name: "CasebookCoreTests", dependencies: ["CasebookCore"]),
         .testTarget(name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest"],
@@ -60,6 +70,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookPlaybooksTests", dependencies: ["CasebookPlaybooks", "CasebookAnalyzers", "CasebookSQLite"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "CasebookSimulationTests", dependencies: ["CasebookSimulation", "CasebookIngest", "CasebookSQLite"]),
         .testTarget(name: "CasebookCLITests", dependencies: ["CasebookCLI"]),
     ],
     swiftLanguageModes: [.v6]

@@ -5,7 +5,7 @@ public struct CasebookCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "casebook",
         abstract: "Investigate package-download spikes and drops.",
-        subcommands: [CatalogCommand.self]
+        subcommands: [IngestCommand.self, InfoCommand.self, QueryCommand.self, ParseCommand.self, CatalogCommand.self, RunCommand.self, ValidateCommand.self, AnalyzersCommand.self]
     )
     public init() {}
 }

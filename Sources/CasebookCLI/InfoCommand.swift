@@ -1,0 +1,54 @@
+import ArgumentParser
+import CasebookCore
+import CasebookSQLite
+import Foundation
+
+/// `casebook info`
+struct InfoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show what the store holds: downloads, time span, sources, quarantined lines."
+    )
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(help: "Also list quarantined lines (client addresses already replaced by client keys).")
+    var quarantine = false
+
+    @Flag(help: "Print as JSON.")
+    var json = false
+
+    func run() async throws {
+        let store = try storeOptions.openExistingSQLite()
+        let info = try store.infoSync()
+        let others = try store.otherRequestCounts()
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(info), as: UTF8.self))
+            return
+        }
+        print("store: \(info.location) (schema v\(info.schemaVersion))")
+        print("downloads: \(info.downloads) in \(info.eventRows) event rows")
+        if let f = info.firstEvent, let l = info.lastEvent {
+            print("time span: \(UTCTime.isoString(f)) – \(UTCTime.isoString(l))")
+        }
+        if !others.isEmpty {
+            print("other requests: " + others.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+        let q = info.quarantined.values.reduce(0, +)
+        print("quarantined lines: \(q)")
+        for (reason, count) in info.quarantined.sorted(by: { $0.value > $1.value }) { print("  \(count)  \(reason)") }
+        print("sources: \(info.sources.count)")
+        for s in info.sources {
+            let span = s.firstEvent.map { UTCTime.dateString($0) + "–" + UTCTime.dateString(s.lastEvent ?? $0) } ?? "no downloads"
+            print("  \(s.name)  [\(s.format)\(s.index.map { ", index \($0)" } ?? "")]  \(s.lines) lines, \(s.downloads) downloads, \(span), fingerprint \(s.fingerprint.prefix(12))")
+        }
+        if quarantine {
+            print("quarantined lines (first 100):")
+            for q in try store.quarantinedLines() {
+                print("  \(q.source):\(q.line): \(q.reason)\n    \(q.raw)")
+            }
+        }
+    }
+}

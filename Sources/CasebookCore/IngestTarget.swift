@@ -1,0 +1,91 @@
+/// A store that can take ingested events. Ingest is all-or-nothing per source: nothing a
+/// session adds is visible until ``IngestSession/commit(_:)``, and a session that is rolled back,
+/// fails or whose process dies leaves the store exactly as it was.
+public protocol IngestTarget: AnyObject {
+    /// The store's client keyer (its salt never leaves the store).
+    func clientKeyer() throws -> ClientKeyer
+    /// Known sources whose first-line fingerprint is `fingerprint` (usually zero or one).
+    func sources(withFingerprint fingerprint: String) throws -> [SourceRecord]
+    /// Ingests one source (a new one, or the new lines of a known one) all-or-nothing: `body`
+    /// adds events through the sink; when it returns, everything becomes visible at once with the
+    /// summary it returns; when it throws (or the process dies), nothing of it remains.
+    func ingest(_ plan: IngestPlan, _ body: (any IngestSink) throws -> IngestSummary) throws -> IngestSummary
+}
+
+/// What is known about an ingested source, for recognising it again.
+public struct SourceRecord: Sendable, Hashable {
+    public var id: Int64
+    public var fingerprint: String
+    public var name: String
+    public var format: String
+    /// Decompressed bytes and lines consumed so far.
+    public var bytes: Int64
+    public var lines: Int64
+    /// SHA-256 (hex) of the up to 4096 bytes that end at `bytes`: a cheap check that a file
+    /// with the same first line really continues this source.
+    public var tailHash: String
+
+    public init(id: Int64, fingerprint: String, name: String, format: String, bytes: Int64, lines: Int64, tailHash: String) {
+        self.id = id
+        self.fingerprint = fingerprint
+        self.name = name
+        self.format = format
+        self.bytes = bytes
+        self.lines = lines
+        self.tailHash = tailHash
+    }
+}
+
+/// The source an ingest session writes: a new source, or more lines of a known one.
+public struct IngestPlan: Sendable {
+    /// The known source this continues, if any.
+    public var existing: SourceRecord?
+    public var fingerprint: String
+    public var name: String
+    public var format: String
+    public var index: String?
+
+    public init(existing: SourceRecord?, fingerprint: String, name: String, format: String, index: String?) {
+        self.existing = existing
+        self.fingerprint = fingerprint
+        self.name = name
+        self.format = format
+        self.index = index
+    }
+}
+
+/// What one ingest of one source did, recorded with the source when committed.
+public struct IngestSummary: Sendable, Hashable, Codable {
+    public var name: String
+    public var format: String
+    /// Whether the source was known (only new lines were read) and whether anything was new.
+    public var resumed: Bool
+    public var alreadyIngested: Bool
+    public var downloads: Int64 = 0
+    public var eventRows: Int64 = 0
+    public var otherRequests: [String: Int64] = [:]
+    public var quarantined: [String: Int64] = [:]
+    public var linesRead: Int64 = 0
+    /// Decompressed bytes and lines of the source consumed after this ingest, and the tail hash.
+    public var totalBytes: Int64 = 0
+    public var totalLines: Int64 = 0
+    public var tailHash: String = ""
+    public var firstEvent: Int64?
+    public var lastEvent: Int64?
+    public var seconds: Double = 0
+
+    public init(name: String, format: String, resumed: Bool, alreadyIngested: Bool) {
+        self.name = name
+        self.format = format
+        self.resumed = resumed
+        self.alreadyIngested = alreadyIngested
+    }
+}
+
+/// Where one ingest writes, inside its all-or-nothing transaction.
+public protocol IngestSink: AnyObject {
+    /// Adds one event.
+    func add(_ event: DownloadEvent) throws
+    /// Keeps a line that could not be parsed, with its reason (the line already redacted).
+    func quarantine(line: Int64, reason: String, redactedLine: String) throws
+}

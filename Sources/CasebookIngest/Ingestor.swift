@@ -1,0 +1,270 @@
+import CasebookCore
+import Foundation
+
+/// The input formats Casebook reads.
+public enum InputFormat: String, CaseIterable, Sendable, Codable {
+    /// Recognise the format from the content.
+    case auto
+    /// Apache/nginx combined (or common) access logs.
+    case combined
+    /// PyPI's BigQuery `file_downloads` rows as newline-delimited JSON.
+    case bigquery
+    /// A CSV of counts with a header.
+    case csv
+}
+
+/// How to ingest.
+public struct IngestOptions: Sendable {
+    public var format: InputFormat = .auto
+    /// The index the input belongs to (recorded with every download).
+    public var index: String?
+    /// Make the first malformed line an error (the file's ingest is then rolled back).
+    public var strict = false
+    /// CSV column overrides.
+    public var timeColumn: String?
+    public var countColumn: String?
+
+    public init(format: InputFormat = .auto, index: String? = nil, strict: Bool = false,
+                timeColumn: String? = nil, countColumn: String? = nil) {
+        self.format = format
+        self.index = index
+        self.strict = strict
+        self.timeColumn = timeColumn
+        self.countColumn = countColumn
+    }
+}
+
+/// Progress of a running ingest, for a progress line.
+public struct IngestProgress: Sendable {
+    public var file: String
+    public var bytes: Int64
+    public var lines: Int64
+    public var downloads: Int64
+    public var seconds: Double
+}
+
+/// Why an ingest failed. Nothing of the failing file was kept.
+public struct IngestError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Reads input files into a store: recognises each source by its content, reads only what is
+/// new, and hands every line to the format's reader.
+public final class Ingestor {
+    private let target: any IngestTarget
+    private let options: IngestOptions
+    private let keyer: ClientKeyer
+    /// Called about twice a second while a file is read.
+    public var onProgress: ((IngestProgress) -> Void)?
+    /// Called after each line (for tests that inject failures); throwing aborts the ingest.
+    public var afterLine: ((Int64) throws -> Void)?
+
+    static let chunkSize = 1 << 20
+    static let maxLine = 1 << 20
+    static let headBytes = 4096
+
+    public init(target: any IngestTarget, options: IngestOptions = IngestOptions()) throws {
+        self.target = target
+        self.options = options
+        self.keyer = try target.clientKeyer()
+    }
+
+    /// Recognises a format from a first non-empty line.
+    public static func detectFormat(firstLine: String) -> InputFormat? {
+        let t = firstLine.trimmingCharacters(in: .whitespaces)
+        if t.hasPrefix("{") { return .bigquery }
+        if t.contains(" [") && t.contains("] \"") { return .combined }
+        let header = t.lowercased()
+        if header.contains(","), header.split(separator: ",").contains(where: {
+            let c = $0.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+            return c == "timestamp" || c == "date"
+        }) { return .csv }
+        return nil
+    }
+
+    func makeReader(_ format: InputFormat) -> any LineReader {
+        switch format {
+        case .combined, .auto: CombinedLogReader(keyer: keyer, index: options.index)
+        case .bigquery: BigQueryReader(index: options.index ?? "pypi")
+        case .csv: CountsCSVReader(index: options.index, timeColumn: options.timeColumn, countColumn: options.countColumn)
+        }
+    }
+
+    /// Ingests one file (plain or gzip), all-or-nothing.
+    public func ingest(path: String) throws -> IngestSummary {
+        let started = Date()
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let file = try InputFile(path: path)
+        // The head: the first line (up to 4 KiB) fingerprints the source.
+        let head = try file.readBytes(Self.chunkSize)
+        if head.isEmpty {
+            var s = IngestSummary(name: name, format: options.format.rawValue, resumed: false, alreadyIngested: true)
+            s.seconds = Date().timeIntervalSince(started)
+            return s
+        }
+        let firstLineEnd = head.firstIndex(of: 10) ?? head.count
+        let firstLine = Array(head[..<min(firstLineEnd, Self.headBytes)])
+        let fingerprint = SHA256.hash(firstLine).hexString
+        var format = options.format
+        if format == .auto {
+            let sample = head.split(separator: 10, maxSplits: 8).first { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
+            let text = sample.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            guard let detected = Self.detectFormat(firstLine: text) else {
+                throw IngestError("""
+                    \(path):1: cannot recognise the input format: expected a combined access log line \
+                    (`HOST - - [TIME] "GET /path HTTP/1.1" STATUS SIZE "REFERER" "AGENT"`), a BigQuery JSON row \
+                    (`{"timestamp": ...}`) or a CSV header with a `timestamp` or `date` column; found \
+                    '\(text.prefix(120))'. Use --input-format to say which it is.
+                    """)
+            }
+            format = detected
+        }
+
+        // Is this a source we know (same first line, same content up to what we read before)?
+        var existing: SourceRecord?
+        for candidate in try target.sources(withFingerprint: fingerprint) where candidate.format == format.rawValue {
+            let start = max(0, candidate.bytes - Int64(Self.headBytes))
+            try file.seek(to: start)
+            let tail = try file.readBytes(Int(candidate.bytes - start))
+            if Int64(tail.count) == candidate.bytes - start, SHA256.hash(tail).hexString == candidate.tailHash {
+                existing = candidate
+                break
+            }
+        }
+        let startOffset = existing?.bytes ?? 0
+        try file.seek(to: startOffset)
+        var reader = makeReader(format)
+        if existing != nil, format == .csv {
+            // The header is needed to read the rest.
+            _ = firstLine.withUnsafeBytes { reader.read(line: $0, number: 1) }
+        }
+
+        let plan = IngestPlan(existing: existing, fingerprint: fingerprint, name: name, format: format.rawValue, index: options.index)
+        var summary = IngestSummary(name: name, format: format.rawValue, resumed: existing != nil, alreadyIngested: false)
+        summary = try target.ingest(plan) { sink in
+            var s = summary
+            try self.readLines(file: file, startLine: existing?.lines ?? 0, startBytes: startOffset,
+                               reader: &reader, sink: sink, summary: &s, started: started)
+            if existing != nil, s.linesRead == 0 { s.alreadyIngested = true }
+            s.seconds = Date().timeIntervalSince(started)
+            return s
+        }
+        return summary
+    }
+
+    private func readLines(file: InputFile, startLine: Int64, startBytes: Int64, reader: inout any LineReader,
+                           sink: any IngestSink, summary: inout IngestSummary, started: Date) throws {
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.chunkSize + Self.maxLine, alignment: 8)
+        defer { buffer.deallocate() }
+        var carried = 0  // bytes of an unfinished line at the start of the buffer
+        var lineNumber = startLine
+        var consumed = startBytes
+        var tail: [UInt8] = []
+        var lastProgress = Date()
+        var skippingLongLine = false
+        var first = summary.firstEvent
+        var last = summary.lastEvent
+
+        func handle(_ ptr: UnsafeRawBufferPointer) throws {
+            lineNumber += 1
+            var line = ptr
+            if let lastByte = line.last, lastByte == 13 { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
+            switch reader.read(line: line, number: Int(lineNumber)) {
+            case .download(let e):
+                try sink.add(e)
+                summary.downloads += e.count
+                summary.eventRows += 1
+                if first == nil || e.timestamp < first! { first = e.timestamp }
+                if last == nil || e.timestamp > last! { last = e.timestamp }
+            case .notDownload(let kind):
+                summary.otherRequests[kind, default: 0] += 1
+            case .malformed(let reason, let redacted):
+                if options.strict {
+                    throw IngestError("\(file.path):\(lineNumber): \(reason) (--strict: nothing of this file was stored)")
+                }
+                summary.quarantined[Self.reasonKind(reason), default: 0] += 1
+                try sink.quarantine(line: lineNumber, reason: reason, redactedLine: String(redacted.prefix(8192)))
+            case .skip:
+                break
+            }
+            try afterLine?(lineNumber)
+        }
+
+        while true {
+            let n = try file.read(into: buffer + carried, count: Self.chunkSize)
+            let end = carried + n
+            let bytes = UnsafeRawBufferPointer(start: buffer, count: end)
+            // Keep the last 4 KiB of consumed content for the tail hash.
+            var start = 0
+            var k = 0
+            while k < end {
+                guard let nl = memchr(buffer + k, 10, end - k) else { break }
+                let pos = buffer.distance(to: nl)
+                if skippingLongLine {
+                    skippingLongLine = false
+                } else {
+                    try handle(UnsafeRawBufferPointer(rebasing: bytes[start..<pos]))
+                }
+                k = pos + 1
+                start = k
+            }
+            summary.linesRead = lineNumber - startLine
+            let done = n == 0
+            if done {
+                if start < end, !skippingLongLine { try handle(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) }
+                consumed += Int64(end - start)
+                appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
+                break
+            }
+            consumed += Int64(start)
+            appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[0..<start]))
+            carried = end - start
+            if carried >= Self.maxLine {
+                // A line longer than 1 MiB: keep it aside and skip to its end.
+                lineNumber += 1
+                summary.quarantined["line too long", default: 0] += 1
+                try sink.quarantine(line: lineNumber, reason: "line longer than \(Self.maxLine) bytes",
+                                    redactedLine: "(not kept: too long)")
+                appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                consumed += Int64(carried)
+                carried = 0
+                skippingLongLine = true
+            } else if carried > 0 {
+                memmove(buffer, buffer + start, carried)
+            }
+            if let onProgress, Date().timeIntervalSince(lastProgress) > 0.5 {
+                lastProgress = Date()
+                onProgress(IngestProgress(file: file.path, bytes: consumed, lines: lineNumber, downloads: summary.downloads,
+                                          seconds: Date().timeIntervalSince(started)))
+            }
+        }
+        summary.linesRead = lineNumber - startLine
+        summary.totalLines = lineNumber
+        summary.totalBytes = consumed
+        summary.firstEvent = first
+        summary.lastEvent = last
+        if consumed > 0 && tail.count < min(Self.headBytes, Int(consumed)) {
+            // Resumed with little new content: the tail reaches into what was read before.
+            let start = max(0, consumed - Int64(Self.headBytes))
+            try file.seek(to: start)
+            tail = try file.readBytes(Int(consumed - start))
+        }
+        summary.tailHash = SHA256.hash(tail).hexString
+    }
+
+    private func appendTail(_ tail: inout [UInt8], _ bytes: UnsafeRawBufferPointer) {
+        if bytes.count >= Self.headBytes {
+            tail = Array(bytes.suffix(Self.headBytes))
+        } else {
+            tail.append(contentsOf: bytes)
+            if tail.count > Self.headBytes { tail.removeFirst(tail.count - Self.headBytes) }
+        }
+    }
+
+    /// A short kind for a malformed line's reason, for summaries ("expected a 3-digit status code").
+    static func reasonKind(_ reason: String) -> String {
+        let cut = reason.firstIndex { $0 == "," || $0 == "'" || $0 == "(" || $0 == ":" } ?? reason.endIndex
+        return reason[..<cut].trimmingCharacters(in: .whitespaces)
+    }
+}

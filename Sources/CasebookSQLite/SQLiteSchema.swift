@@ -1,0 +1,76 @@
+import GRDB
+
+/// The embedded store's schema, as versioned migrations.
+///
+/// A star schema keeps event rows small and aggregates fast: `events` holds the time, the count
+/// and three small integer keys; `files` (what was downloaded), `profiles` (who asked: installer,
+/// Python, platform, index, country) and `clients` (pseudonymous client keys) hold each distinct
+/// value once. The view `downloads` joins them back into one readable row per event.
+enum SQLiteSchema {
+    static let currentVersion = 1
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE casebook_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+                CREATE TABLE files (
+                    id INTEGER PRIMARY KEY,
+                    filename TEXT, project TEXT, project_display TEXT, version TEXT, file_type TEXT,
+                    python_tag TEXT, abi_tag TEXT, platform_tag TEXT,
+                    UNIQUE (filename, project, version, file_type)
+                );
+                CREATE TABLE profiles (
+                    id INTEGER PRIMARY KEY,
+                    installer TEXT, installer_version TEXT,
+                    python TEXT, python_major TEXT, python_minor TEXT,
+                    implementation TEXT, implementation_version TEXT,
+                    distro TEXT, distro_version TEXT, distro_id TEXT,
+                    system TEXT, system_release TEXT, cpu TEXT, ci TEXT,
+                    country TEXT, index_name TEXT
+                );
+                CREATE TABLE clients (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+                CREATE TABLE sources (
+                    id INTEGER PRIMARY KEY,
+                    fingerprint TEXT NOT NULL, name TEXT NOT NULL, format TEXT NOT NULL, index_name TEXT,
+                    bytes INTEGER NOT NULL, lines INTEGER NOT NULL, tail_hash TEXT NOT NULL,
+                    downloads INTEGER NOT NULL DEFAULT 0, other_requests INTEGER NOT NULL DEFAULT 0,
+                    quarantined INTEGER NOT NULL DEFAULT 0,
+                    first_event INTEGER, last_event INTEGER, ingested_at INTEGER NOT NULL
+                );
+                CREATE INDEX sources_fingerprint ON sources (fingerprint);
+                CREATE TABLE ingest_runs (
+                    id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES sources(id),
+                    started_at INTEGER NOT NULL, lines_read INTEGER NOT NULL, downloads INTEGER NOT NULL,
+                    seconds REAL NOT NULL
+                );
+                CREATE TABLE other_requests (
+                    source_id INTEGER NOT NULL REFERENCES sources(id), kind TEXT NOT NULL, count INTEGER NOT NULL,
+                    PRIMARY KEY (source_id, kind)
+                );
+                CREATE TABLE quarantine (
+                    source_id INTEGER NOT NULL REFERENCES sources(id), line INTEGER NOT NULL,
+                    reason TEXT NOT NULL, raw TEXT NOT NULL
+                );
+                CREATE TABLE events (
+                    ts INTEGER NOT NULL,
+                    file_id INTEGER NOT NULL, profile_id INTEGER NOT NULL, client_id INTEGER,
+                    count INTEGER NOT NULL,
+                    source_id INTEGER NOT NULL
+                );
+                CREATE INDEX events_ts ON events (ts);
+                CREATE VIEW downloads AS
+                    SELECT e.ts AS timestamp, datetime(e.ts, 'unixepoch') AS time_utc, e.count,
+                           f.project, f.project_display, f.version, f.filename, f.file_type,
+                           f.python_tag, f.abi_tag, f.platform_tag,
+                           p.installer, p.installer_version, p.python, p.python_major, p.python_minor,
+                           p.implementation, p.implementation_version, p.distro, p.distro_version, p.distro_id,
+                           p.system, p.system_release, p.cpu, p.ci, p.country, p.index_name AS "index",
+                           c.key AS client, e.source_id
+                    FROM events e JOIN files f ON f.id = e.file_id JOIN profiles p ON p.id = e.profile_id
+                    LEFT JOIN clients c ON c.id = e.client_id;
+                """)
+        }
+        return m
+    }
+}
