@@ -51,6 +51,15 @@ struct IngestCommand: ParsableCommand {
                 StandardError.write("\r\u{1B}[K\(p.file): \(p.lines) lines, \(p.downloads) downloads, \(Int(rate)) lines/s")
             }
         }
+        if let pauseAt = ProcessInfo.processInfo.environment["CASEBOOK_TEST_PAUSE_AT_LINE"].flatMap(Int64.init) {
+            // For crash tests: stop mid-ingest (inside the transaction) so a test can kill the process.
+            ingestor.afterLine = { line in
+                if line == pauseAt {
+                    StandardError.write("casebook: paused at line \(line)\n")
+                    sleep(600)
+                }
+            }
+        }
         var summaries: [IngestSummary] = []
         var failed: [String] = []
         for file in files {

@@ -51,7 +51,7 @@ public struct IngestError: Error, CustomStringConvertible {
 
 /// Reads input files into a store: recognises each source by its content, reads only what is
 /// new, and hands every line to the format's reader.
-public final class Ingestor {
+public final class Ingestor: @unchecked Sendable {
     private let target: any IngestTarget
     private let options: IngestOptions
     private let keyer: ClientKeyer
@@ -63,6 +63,7 @@ public final class Ingestor {
     static let chunkSize = 1 << 20
     static let maxLine = 1 << 20
     static let headBytes = 4096
+    static let batchSize = 8192
 
     public init(target: any IngestTarget, options: IngestOptions = IngestOptions()) throws {
         self.target = target
@@ -153,49 +154,140 @@ public final class Ingestor {
         return summary
     }
 
+    /// Lines parsed by the reading thread, handed to the writing thread.
+    struct Batch: @unchecked Sendable {
+        var outcomes: [LineOutcome] = []
+        /// The line number of `outcomes[0]`.
+        var firstLine: Int64 = 0
+        /// Line numbers of lines too long to read (kept aside).
+        var tooLong: [Int64] = []
+        var consumedBytes: Int64 = 0
+    }
+
+    /// What the reading thread found at the end of the file.
+    struct ReadEnd: @unchecked Sendable {
+        var lines: Int64 = 0
+        var consumed: Int64 = 0
+        var tail: [UInt8] = []
+    }
+
+    /// Reads and parses on one thread while the store writes on another: the two halves of an
+    /// ingest take about the same time, and this machine has two cores.
     private func readLines(file: InputFile, startLine: Int64, startBytes: Int64, reader: inout any LineReader,
                            sink: any IngestSink, summary: inout IngestSummary, started: Date) throws {
+        let queue = BatchQueue(capacity: 4)
+        let box = ReaderBox(reader: reader)
+        let end = ReadEndBox()
+        let thread = Thread { [self] in
+            do {
+                end.value = try self.parse(file: file, startLine: startLine, startBytes: startBytes, reader: box, queue: queue)
+                queue.finish(error: nil)
+            } catch {
+                queue.finish(error: error)
+            }
+        }
+        thread.stackSize = 1 << 22
+        thread.start()
+        var lastProgress = Date()
+        var first = summary.firstEvent
+        var last = summary.lastEvent
+        var consumed = startBytes
+        var lineNumber = startLine
+        do {
+            while let batch = try queue.take() {
+                var n = batch.firstLine
+                for outcome in batch.outcomes {
+                    switch outcome {
+                    case .download(let e):
+                        try sink.add(e)
+                        summary.downloads += e.count
+                        summary.eventRows += 1
+                        if first == nil || e.timestamp < first! { first = e.timestamp }
+                        if last == nil || e.timestamp > last! { last = e.timestamp }
+                    case .notDownload(let kind):
+                        summary.otherRequests[kind, default: 0] += 1
+                    case .malformed(let reason, let redacted):
+                        if options.strict {
+                            throw IngestError("\(file.path):\(n): \(reason) (--strict: nothing of this file was stored)")
+                        }
+                        summary.quarantined[Self.reasonKind(reason), default: 0] += 1
+                        try sink.quarantine(line: n, reason: reason, redactedLine: String(redacted.prefix(8192)))
+                    case .skip:
+                        break
+                    }
+                    try afterLine?(n)
+                    n += 1
+                }
+                for long in batch.tooLong {
+                    if options.strict {
+                        throw IngestError("\(file.path):\(long): line longer than \(Self.maxLine) bytes (--strict: nothing of this file was stored)")
+                    }
+                    summary.quarantined["line too long", default: 0] += 1
+                    try sink.quarantine(line: long, reason: "line longer than \(Self.maxLine) bytes", redactedLine: "(not kept: too long)")
+                }
+                lineNumber = max(lineNumber, n - 1, batch.tooLong.max() ?? 0)
+                consumed = batch.consumedBytes
+                summary.linesRead = lineNumber - startLine
+                if let onProgress, Date().timeIntervalSince(lastProgress) > 0.5 {
+                    lastProgress = Date()
+                    onProgress(IngestProgress(file: file.path, bytes: consumed, lines: lineNumber, downloads: summary.downloads,
+                                              seconds: Date().timeIntervalSince(started)))
+                }
+            }
+        } catch {
+            queue.cancel()
+            queue.waitUntilFinished()
+            throw error
+        }
+        queue.waitUntilFinished()
+        reader = box.reader
+        let readEnd = end.value
+        summary.linesRead = readEnd.lines - startLine
+        summary.totalLines = readEnd.lines
+        summary.totalBytes = readEnd.consumed
+        summary.firstEvent = first
+        summary.lastEvent = last
+        var tail = readEnd.tail
+        if readEnd.consumed > 0 && tail.count < min(Self.headBytes, Int(readEnd.consumed)) {
+            // Resumed with little new content: the tail reaches into what was read before.
+            let start = max(0, readEnd.consumed - Int64(Self.headBytes))
+            try file.seek(to: start)
+            tail = try file.readBytes(Int(readEnd.consumed - start))
+        }
+        summary.tailHash = SHA256.hash(tail).hexString
+    }
+
+    /// The reading thread: splits the file into lines, parses them, and queues batches.
+    private func parse(file: InputFile, startLine: Int64, startBytes: Int64, reader box: ReaderBox, queue: BatchQueue) throws -> ReadEnd {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.chunkSize + Self.maxLine, alignment: 8)
         defer { buffer.deallocate() }
         var carried = 0  // bytes of an unfinished line at the start of the buffer
         var lineNumber = startLine
         var consumed = startBytes
         var tail: [UInt8] = []
-        var lastProgress = Date()
         var skippingLongLine = false
-        var first = summary.firstEvent
-        var last = summary.lastEvent
+        var batch = Batch()
+        batch.firstLine = lineNumber + 1
+        batch.outcomes.reserveCapacity(Self.batchSize)
 
         func handle(_ ptr: UnsafeRawBufferPointer) throws {
             lineNumber += 1
             var line = ptr
             if let lastByte = line.last, lastByte == 13 { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
-            switch reader.read(line: line, number: Int(lineNumber)) {
-            case .download(let e):
-                try sink.add(e)
-                summary.downloads += e.count
-                summary.eventRows += 1
-                if first == nil || e.timestamp < first! { first = e.timestamp }
-                if last == nil || e.timestamp > last! { last = e.timestamp }
-            case .notDownload(let kind):
-                summary.otherRequests[kind, default: 0] += 1
-            case .malformed(let reason, let redacted):
-                if options.strict {
-                    throw IngestError("\(file.path):\(lineNumber): \(reason) (--strict: nothing of this file was stored)")
-                }
-                summary.quarantined[Self.reasonKind(reason), default: 0] += 1
-                try sink.quarantine(line: lineNumber, reason: reason, redactedLine: String(redacted.prefix(8192)))
-            case .skip:
-                break
-            }
-            try afterLine?(lineNumber)
+            batch.outcomes.append(box.reader.read(line: line, number: Int(lineNumber)))
+        }
+        func flush() throws {
+            batch.consumedBytes = consumed
+            guard queue.put(batch) else { throw CancellationError() }
+            batch = Batch()
+            batch.firstLine = lineNumber + 1
+            batch.outcomes.reserveCapacity(Self.batchSize)
         }
 
         while true {
             let n = try file.read(into: buffer + carried, count: Self.chunkSize)
             let end = carried + n
             let bytes = UnsafeRawBufferPointer(start: buffer, count: end)
-            // Keep the last 4 KiB of consumed content for the tail hash.
             var start = 0
             var k = 0
             while k < end {
@@ -209,9 +301,7 @@ public final class Ingestor {
                 k = pos + 1
                 start = k
             }
-            summary.linesRead = lineNumber - startLine
-            let done = n == 0
-            if done {
+            if n == 0 {
                 if start < end, !skippingLongLine { try handle(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) }
                 consumed += Int64(end - start)
                 appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
@@ -221,11 +311,11 @@ public final class Ingestor {
             appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[0..<start]))
             carried = end - start
             if carried >= Self.maxLine {
-                // A line longer than 1 MiB: keep it aside and skip to its end.
+                // A line longer than 1 MiB: keep its number aside and skip to its end.
+                try flush()
                 lineNumber += 1
-                summary.quarantined["line too long", default: 0] += 1
-                try sink.quarantine(line: lineNumber, reason: "line longer than \(Self.maxLine) bytes",
-                                    redactedLine: "(not kept: too long)")
+                batch.tooLong.append(lineNumber)
+                batch.firstLine = lineNumber + 1
                 appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
                 consumed += Int64(carried)
                 carried = 0
@@ -233,24 +323,10 @@ public final class Ingestor {
             } else if carried > 0 {
                 memmove(buffer, buffer + start, carried)
             }
-            if let onProgress, Date().timeIntervalSince(lastProgress) > 0.5 {
-                lastProgress = Date()
-                onProgress(IngestProgress(file: file.path, bytes: consumed, lines: lineNumber, downloads: summary.downloads,
-                                          seconds: Date().timeIntervalSince(started)))
-            }
+            if batch.outcomes.count >= Self.batchSize { try flush() }
         }
-        summary.linesRead = lineNumber - startLine
-        summary.totalLines = lineNumber
-        summary.totalBytes = consumed
-        summary.firstEvent = first
-        summary.lastEvent = last
-        if consumed > 0 && tail.count < min(Self.headBytes, Int(consumed)) {
-            // Resumed with little new content: the tail reaches into what was read before.
-            let start = max(0, consumed - Int64(Self.headBytes))
-            try file.seek(to: start)
-            tail = try file.readBytes(Int(consumed - start))
-        }
-        summary.tailHash = SHA256.hash(tail).hexString
+        try flush()
+        return ReadEnd(lines: lineNumber, consumed: consumed, tail: tail)
     }
 
     private func appendTail(_ tail: inout [UInt8], _ bytes: UnsafeRawBufferPointer) {
@@ -266,5 +342,70 @@ public final class Ingestor {
     static func reasonKind(_ reason: String) -> String {
         let cut = reason.firstIndex { $0 == "," || $0 == "'" || $0 == "(" || $0 == ":" } ?? reason.endIndex
         return reason[..<cut].trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// Holds the reader for the reading thread (only one thread uses it at a time).
+final class ReaderBox: @unchecked Sendable {
+    var reader: any LineReader
+    init(reader: any LineReader) { self.reader = reader }
+}
+
+final class ReadEndBox: @unchecked Sendable {
+    var value = Ingestor.ReadEnd()
+}
+
+/// A small bounded queue between the reading and the writing thread.
+final class BatchQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Ingestor.Batch] = []
+    private let capacity: Int
+    private var finished = false
+    private var cancelled = false
+    private var error: (any Error)?
+    private var producerDone = false
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Adds a batch, waiting while the queue is full. False when the consumer cancelled.
+    func put(_ batch: Ingestor.Batch) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        while items.count >= capacity && !cancelled { condition.wait() }
+        if cancelled { return false }
+        items.append(batch)
+        condition.broadcast()
+        return true
+    }
+
+    /// The next batch, nil at the end; rethrows the reading thread's error.
+    func take() throws -> Ingestor.Batch? {
+        condition.lock(); defer { condition.unlock() }
+        while items.isEmpty && !finished { condition.wait() }
+        if !items.isEmpty {
+            let b = items.removeFirst()
+            condition.broadcast()
+            return b
+        }
+        if let error { throw error }
+        return nil
+    }
+
+    func finish(error: (any Error)?) {
+        condition.lock(); defer { condition.unlock() }
+        finished = true
+        producerDone = true
+        self.error = error
+        condition.broadcast()
+    }
+
+    func cancel() {
+        condition.lock(); defer { condition.unlock() }
+        cancelled = true
+        condition.broadcast()
+    }
+
+    func waitUntilFinished() {
+        condition.lock(); defer { condition.unlock() }
+        while !producerDone { condition.wait() }
     }
 }

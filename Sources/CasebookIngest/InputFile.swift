@@ -10,7 +10,7 @@ public struct InputError: Error, CustomStringConvertible {
 /// A plain or gzip-compressed file read as a stream of decompressed bytes, in large chunks.
 ///
 /// zlib's `gzread` reads both (a plain file passes through), including concatenated gzip members.
-final class InputFile {
+final class InputFile: @unchecked Sendable {
     let path: String
     private let file: gzFile
     private(set) var offset: Int64 = 0

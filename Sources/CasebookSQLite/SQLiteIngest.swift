@@ -180,12 +180,19 @@ final class SQLiteIngestSink: IngestSink {
     private func clientID(for key: String) throws -> Int64 {
         if let id = clients[key] { return id }
         if clients.count > 2_000_000 { clients.removeAll(keepingCapacity: true) }
-        if let id = try Int64.fetchOne(findClient, arguments: [key]) {
-            clients[key] = id
-            return id
+        let find = findClient.sqliteStatement
+        sqlite3_reset(find)
+        var k = key
+        let id: Int64 = try k.withUTF8 { utf8 in
+            sqlite3_bind_text(find, 1, UnsafeRawPointer(utf8.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(utf8.count), nil)
+            if sqlite3_step(find) == SQLITE_ROW { return sqlite3_column_int64(find, 0) }
+            let ins = insertClient.sqliteStatement
+            sqlite3_reset(ins)
+            sqlite3_bind_text(ins, 1, UnsafeRawPointer(utf8.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(utf8.count), nil)
+            try step(ins)
+            return sqlite3_last_insert_rowid(sqlite3_db_handle(ins))
         }
-        try insertClient.execute(arguments: [key])
-        let id = db.lastInsertedRowID
+        sqlite3_reset(find)
         clients[key] = id
         return id
     }

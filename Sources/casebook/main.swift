@@ -1,3 +1,3 @@
 import CasebookCLI
 
-await CasebookCommand.main()
+await CasebookCommand.main(analyzers: [])

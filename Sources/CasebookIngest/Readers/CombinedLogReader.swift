@@ -19,6 +19,23 @@ public struct CombinedLogReader: LineReader {
     private let index: String?
     private var agents = ByteCache<AgentFields>(limit: 50_000)
     private var clients = ByteCache<String>(limit: 500_000)
+    private var files = ByteCache<FileFields?>(limit: 200_000)
+
+    /// What a request path tells about the file (nil: not a distribution file).
+    struct FileFields {
+        var filename: String?, project: String?, projectDisplay: String?, version: String?, fileType: String?
+        var pythonTag: String?, abiTag: String?, platformTag: String?
+
+        init(_ e: DownloadEvent) {
+            filename = e.filename; project = e.project; projectDisplay = e.projectDisplay; version = e.version
+            fileType = e.fileType; pythonTag = e.pythonTag; abiTag = e.abiTag; platformTag = e.platformTag
+        }
+
+        func apply(to e: inout DownloadEvent) {
+            e.filename = filename; e.project = project; e.projectDisplay = projectDisplay; e.version = version
+            e.fileType = fileType; e.pythonTag = pythonTag; e.abiTag = abiTag; e.platformTag = platformTag
+        }
+    }
 
     /// The fields of a download that come from the user agent.
     struct AgentFields {
@@ -113,21 +130,25 @@ public struct CombinedLogReader: LineReader {
         var lastSlash = pathEnd - 1
         while lastSlash >= pathStart, b[lastSlash] != 47 { lastSlash -= 1 }
         let nameRange = (lastSlash + 1)..<pathEnd
-        let filename = nameRange.isEmpty ? "" : Self.percentDecoded(b, nameRange)
-        guard DistributionFilename.isDistribution(filename) else {
-            if Self.startsWith(b, path, "/project/") { return .notDownload(kind: "project-page") }
-            if Self.startsWith(b, path, "/simple/") { return .notDownload(kind: "index-page") }
-            return .notDownload(kind: "other-page")
-        }
-
         var e = DownloadEvent(timestamp: ts)
-        e.filename = filename
-        e.fillFromFilename()
-        if e.project == nil {
-            // An unusual file name: take the project from the folder (/simple/NAME/FILE).
-            var s = lastSlash - 1
-            while s >= pathStart, b[s] != 47 { s -= 1 }
-            if s + 1 < lastSlash { e.project = ProjectName.normalize(Self.percentDecoded(b, (s + 1)..<lastSlash)) }
+        if let cached = files.get(UnsafeBufferPointer(rebasing: b[path])) {
+            guard let cached else { return .notDownload(kind: Self.pageKind(b, path)) }
+            cached.apply(to: &e)
+        } else {
+            let filename = nameRange.isEmpty ? "" : Self.percentDecoded(b, nameRange)
+            guard DistributionFilename.isDistribution(filename) else {
+                files.put(UnsafeBufferPointer(rebasing: b[path]), FileFields?.none)
+                return .notDownload(kind: Self.pageKind(b, path))
+            }
+            e.filename = filename
+            e.fillFromFilename()
+            if e.project == nil {
+                // An unusual file name: take the project from the folder (/simple/NAME/FILE).
+                var s = lastSlash - 1
+                while s >= pathStart, b[s] != 47 { s -= 1 }
+                if s + 1 < lastSlash { e.project = ProjectName.normalize(Self.percentDecoded(b, (s + 1)..<lastSlash)) }
+            }
+            files.put(UnsafeBufferPointer(rebasing: b[path]), FileFields(e))
         }
         e.index = index
         e.client = clientKey
@@ -146,7 +167,7 @@ public struct CombinedLogReader: LineReader {
     private mutating func clientKey(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
         let slice = UnsafeBufferPointer(rebasing: b[r])
         if let k = clients.get(slice) { return k }
-        let k = keyer.key(for: String(decoding: slice, as: UTF8.self))
+        let k = keyer.key(forBytes: UnsafeRawBufferPointer(slice))
         clients.put(slice, k)
         return k
     }
@@ -196,6 +217,12 @@ public struct CombinedLogReader: LineReader {
 
     private func text(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
         String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self)
+    }
+
+    static func pageKind(_ b: UnsafeBufferPointer<UInt8>, _ path: Range<Int>) -> String {
+        if startsWith(b, path, "/project/") { return "project-page" }
+        if startsWith(b, path, "/simple/") { return "index-page" }
+        return "other-page"
     }
 
     static func statusKind(_ status: Int) -> String {
@@ -321,9 +348,19 @@ struct ByteCache<Value> {
     init(limit: Int) { self.limit = limit }
 
     static func hash(_ s: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf29ce484222325
-        for c in s { h = (h ^ UInt64(c)) &* 0x100000001b3 }
-        return h
+        var h: UInt64 = 0x9E3779B97F4A7C15 ^ UInt64(s.count)
+        let raw = UnsafeRawBufferPointer(s)
+        var i = 0
+        while i + 8 <= s.count {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xbf58476d1ce4e5b9
+            h ^= h >> 29
+            i += 8
+        }
+        var last: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < s.count { last |= UInt64(s[i]) << shift; shift += 8; i += 1 }
+        h = (h ^ last) &* 0x94d049bb133111eb
+        return h ^ (h >> 31)
     }
 
     func get(_ s: UnsafeBufferPointer<UInt8>) -> Value? {

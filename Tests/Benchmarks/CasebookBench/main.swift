@@ -84,7 +84,9 @@ struct LogGenerator {
         let s = Int(t % 86400)
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         let time = String(format: "%02d/%@/%04d:%02d:%02d:%02d +0000", d, months[m - 1], y, s / 3600, s / 60 % 60, s % 60)
-        let ip = "10.\(next() % 4).\(next() % 256).\(next() % 256)"
+        // 50,000 clients, a few very active (mirrors, CI), most occasional.
+        let c = popular(50_000)
+        let ip = "10.\(c >> 16).\((c >> 8) & 255).\(c & 255)"
         let project = projects[popular(projects.count)]
         let agent = pick(agents)
         let roll = next() % 10
