@@ -10,6 +10,8 @@ let package = Package(
             "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog",
             "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSimulation", "CasebookCLI",
         ]),
+        .plugin(name: "ValidatePlaybooks", targets: ["ValidatePlaybooks"]),
+        .plugin(name: "NewAnalyzer", targets: ["NewAnalyzer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -67,11 +69,21 @@ let package = Package(
         .testTarget(name: "CasebookIngestTests", dependencies: ["CasebookIngest", "CasebookSQLite"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookCatalogTests", dependencies: ["CasebookCatalog"],
-                    resources: [.copy("Fixtures")]),
+                    exclude: ["packaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookPlaybooksTests", dependencies: ["CasebookPlaybooks", "CasebookAnalyzers", "CasebookSQLite"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookSimulationTests", dependencies: ["CasebookSimulation", "CasebookIngest", "CasebookSQLite"]),
-        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookCLI"]),
+        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookCLI", "CasebookSQLite"]),
+
+        // `swift package validate-playbooks`: `casebook validate` on every playbook of a package (for CI).
+        .plugin(name: "ValidatePlaybooks",
+                capability: .command(intent: .custom(verb: "validate-playbooks",
+                                                     description: "Validate every Casebook playbook in the package.")),
+                dependencies: ["casebook"]),
+        // `swift package new-analyzer NAME --target T`: scaffolds a Swift analyzer and its test.
+        .plugin(name: "NewAnalyzer",
+                capability: .command(intent: .custom(verb: "new-analyzer", description: "Scaffold a Casebook analyzer and its test."),
+                                     permissions: [.writeToPackageDirectory(reason: "Writes the new analyzer and its test into the package.")])),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CasebookCore
+import CasebookPlaybooks
 import Foundation
 
 /// `casebook query`
@@ -168,31 +169,5 @@ enum TableFormatter {
         for row in body { out += line(row) + "\n" }
         if table.rows.isEmpty { out += "(no downloads match)\n" }
         return out
-    }
-}
-
-/// "did you mean" suggestions by edit distance.
-public enum Suggest {
-    /// ` (did you mean `x`?)` when a candidate is close enough, else an empty string.
-    public static func didYouMean(_ word: String, among candidates: [String]) -> String {
-        let w = word.lowercased()
-        let best = candidates.map { ($0, distance(w, $0.lowercased())) }.min { $0.1 < $1.1 }
-        guard let best, best.1 <= max(2, w.count / 3) else { return "" }
-        return " (did you mean `\(best.0)`?)"
-    }
-
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var prev = Array(0...b.count)
-        for i in 1...a.count {
-            var cur = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            prev = cur
-        }
-        return prev[b.count]
     }
 }

@@ -88,7 +88,7 @@ public final class Ingestor: @unchecked Sendable {
         switch format {
         case .combined, .auto: CombinedLogReader(keyer: keyer, index: options.index)
         case .bigquery: BigQueryReader(index: options.index ?? "pypi")
-        case .csv: CountsCSVReader(index: options.index, timeColumn: options.timeColumn, countColumn: options.countColumn)
+        case .csv: CountsCSVReader(index: options.index, timeColumn: options.timeColumn, countColumn: options.countColumn, clientKeyer: keyer)
         }
     }
 

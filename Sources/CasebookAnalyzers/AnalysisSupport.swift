@@ -1,0 +1,147 @@
+import CasebookCore
+import CasebookPlaybooks
+import Foundation
+
+/// A time window `[start, end)` found by `spike-detection` (or given by hand), as analyzers pass
+/// it to each other: `{start, end, direction, excess, ...}` with ISO 8601 UTC times.
+struct AnalysisWindow: Sendable {
+    var start: Int64
+    var end: Int64
+    /// `up` or `down`.
+    var direction: String
+
+    var seconds: Int64 { end - start }
+    var label: String { Describe.span(start, end) }
+
+    /// Reads a window from a step parameter: an object, or a list whose first element is used
+    /// (spike-detection ranks its windows, largest first).
+    static func from(_ value: Value?, parameter: String) throws -> AnalysisWindow {
+        var v = value
+        if let list = v?.arrayValue {
+            guard let first = list.first else { throw AnalyzerError("`\(parameter)` is an empty list: there is no window to analyse") }
+            v = first
+        }
+        guard let o = v?.objectValue else {
+            throw AnalyzerError("`\(parameter)` must be a window object `{start, end}` (e.g. `${{ steps.spike.outputs.windows[0] }}`), found \(value?.jsonString ?? "nothing")")
+        }
+        guard let s = o["start"]?.stringValue.flatMap({ UTCTime.parse($0) }), let e = o["end"]?.stringValue.flatMap({ UTCTime.parse($0) }), e > s else {
+            throw AnalyzerError("`\(parameter)` needs ISO 8601 `start` and `end` with end after start, found \(v!.jsonString)")
+        }
+        return AnalysisWindow(start: s, end: e, direction: o["direction"]?.stringValue ?? "up")
+    }
+}
+
+/// Small robust statistics.
+enum Stats {
+    static func median(_ xs: [Double]) -> Double {
+        guard !xs.isEmpty else { return 0 }
+        let s = xs.sorted()
+        let m = s.count / 2
+        return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+    }
+
+    /// Median absolute deviation scaled to a normal standard deviation.
+    static func robustSigma(_ xs: [Double]) -> Double {
+        let m = median(xs)
+        return 1.4826 * median(xs.map { abs($0 - m) })
+    }
+
+    static func sum(_ xs: [Double]) -> Double { xs.reduce(0, +) }
+}
+
+/// Turning numbers and times into words, the same way in every analyzer's summary.
+enum Describe {
+    static func count(_ x: Double) -> String {
+        let n = Int64(x.rounded())
+        let f = NumberFormatter()
+        f.numberStyle = .decimal
+        f.groupingSeparator = ","
+        f.usesGroupingSeparator = true
+        return f.string(from: NSNumber(value: n)) ?? String(n)
+    }
+
+    static func count(_ x: Int64) -> String { count(Double(x)) }
+
+    static func percent(_ share: Double, digits: Int = 0) -> String {
+        String(format: "%.\(digits)f%%", share * 100)
+    }
+
+    static func signedPercent(_ share: Double) -> String {
+        (share >= 0 ? "+" : "") + String(format: "%.0f%%", share * 100)
+    }
+
+    /// `2020-03-04` for a day, `2020-03-04 – 2020-03-06` for days, ISO times otherwise.
+    static func span(_ start: Int64, _ end: Int64) -> String {
+        if start % 86400 == 0, end % 86400 == 0 {
+            let last = end - 86400
+            return last <= start ? UTCTime.dateString(start) : "\(UTCTime.dateString(start)) – \(UTCTime.dateString(last))"
+        }
+        return "\(UTCTime.isoString(start)) – \(UTCTime.isoString(end))"
+    }
+
+    static func value(_ v: String?) -> String { v ?? "unknown" }
+}
+
+extension AnalyzerContext {
+    /// Filters from an object parameter `{dimension: [values]}` (`null` = unknown).
+    func filters(_ name: String) throws -> [DimensionFilter] {
+        guard let object = value(name)?.objectValue else { return [] }
+        var out: [DimensionFilter] = []
+        for (key, values) in object.sorted(by: { $0.key < $1.key }) {
+            guard let d = CasebookCore.Dimension(name: key) else {
+                throw AnalyzerError("`\(name)`: `\(key)` is not a dimension\(Suggest.didYouMean(key, among: CasebookCore.Dimension.allNames))")
+            }
+            let list = values.arrayValue ?? [values]
+            out.append(DimensionFilter(d, .in, list.map { $0 == .null ? nil : (d == .project ? ProjectName.normalize($0.interpolated) : $0.interpolated) }))
+        }
+        return out
+    }
+
+    /// A list of values from a parameter that holds strings or `{value: ...}` objects (the
+    /// `contributors` output of the contributors step).
+    func valueList(_ name: String) -> [String?]? {
+        guard let list = value(name)?.arrayValue else { return nil }
+        return list.map { item in
+            if let o = item.objectValue { return o["value"].flatMap { $0 == .null ? nil : $0.interpolated } }
+            return item == .null ? nil : item.interpolated
+        }
+    }
+}
+
+/// Expected and actual counts of one dimension value around a window.
+struct ValueComparison: Sendable {
+    var value: String?
+    /// Downloads in the window.
+    var window: Double
+    /// Downloads in the baseline period, scaled to the window's length.
+    var expected: Double
+    var excess: Double { window - expected }
+}
+
+/// Compares a window with the period before it, per value of a dimension.
+struct WindowComparison: Sendable {
+    var window: AnalysisWindow
+    var baselineStart: Int64
+    var baselineEnd: Int64
+    var values: [ValueComparison]
+    var windowTotal: Double
+    var expectedTotal: Double
+    var excessTotal: Double { windowTotal - expectedTotal }
+
+    /// The baseline is the `baselineDays` days before the window (whole days, so weekdays balance).
+    static func make(_ context: AnalyzerContext, window: AnalysisWindow, dimensions: [CasebookCore.Dimension],
+                     filters: [DimensionFilter], baselineDays: Int64) async throws -> (WindowComparison, [[String?]: ValueComparison]) {
+        let bEnd = window.start
+        let bStart = bEnd - baselineDays * 86400
+        let inWindow = try await context.aggregate(AggregateQuery(dimensions: dimensions, filters: filters, range: TimeRange(from: window.start, to: window.end)))
+        let before = try await context.aggregate(AggregateQuery(dimensions: dimensions, filters: filters, range: TimeRange(from: bStart, to: bEnd)))
+        let scale = Double(window.seconds) / Double(bEnd - bStart)
+        var byKey: [[String?]: ValueComparison] = [:]
+        for r in inWindow.rows { byKey[r.values, default: ValueComparison(value: r.values.first ?? nil, window: 0, expected: 0)].window += Double(r.downloads) }
+        for r in before.rows { byKey[r.values, default: ValueComparison(value: r.values.first ?? nil, window: 0, expected: 0)].expected += Double(r.downloads) * scale }
+        let values = byKey.values.sorted { $0.excess != $1.excess ? $0.excess > $1.excess : ($0.value ?? "~") < ($1.value ?? "~") }
+        let c = WindowComparison(window: window, baselineStart: bStart, baselineEnd: bEnd, values: values,
+                                 windowTotal: Double(inWindow.total), expectedTotal: Double(before.total) * scale)
+        return (c, byKey)
+    }
+}

@@ -1,0 +1,165 @@
+import CasebookCore
+import CasebookPlaybooks
+import Foundation
+
+/// `client-behaviour`: who made a window's downloads: one mirror or CI farm, or thousands of
+/// clients; how often each client fetched each value (repeats); which values clients fetched
+/// together.
+///
+/// Clients appear only as short pseudonyms (`client-1`, ...) ranked by downloads: the store's
+/// salted keys are never shown.
+public struct ClientBehaviourAnalyzer: Analyzer {
+    public static let description = AnalyzerDescription(
+        name: "client-behaviour",
+        summary: "How concentrated a window's downloads are over clients, repeated downloads per client, and values fetched together.",
+        discussion: """
+        Looks at the downloads of `values` (e.g. the contributors) in the window, per client. \
+        `topClientShare` is the largest single client's share of the window's excess (1 for a mirror \
+        or a single runner). Per value: downloads, distinct clients, downloads per client and the share \
+        of clients that fetched it more than once: a value fetched about twice per client while the \
+        others are fetched once explains a doubled count. Co-fetching: the share of clients that fetched \
+        every value. Needs client keys (combined logs); BigQuery rows and counts have none.
+        """,
+        parameters: [
+            ParameterSpec("window", .any, doc: "The window: an object `{start, end}` or spike-detection's `windows` list."),
+            ParameterSpec("values", .any, optional: true, doc: "Only these values of `dimension` (strings, or the contributors step's `contributors`); default: all downloads."),
+            ParameterSpec("dimension", .dimension, default: "project", doc: "The dimension `values` belong to."),
+            ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
+            ParameterSpec("baseline_days", .int, default: 14, doc: "Whole days before the window that make its baseline."),
+        ],
+        outputs: [
+            OutputSpec("topClientShare", .number, doc: "The largest single client's share of the window's excess (0–1)."),
+            OutputSpec("top10Share", .number, doc: "The ten largest clients' share of the window's excess (0–1)."),
+            OutputSpec("clients", .int, doc: "Distinct clients with downloads in the window."),
+            OutputSpec("concentration", .string, doc: "`single-client`, `few-clients`, `many-clients` or `unknown` (no client keys)."),
+            OutputSpec("ciShare", .number, doc: "Share of the window's downloads from CI runners (clients reporting `ci`)."),
+            OutputSpec("perValue", .list(.object), doc: "`{value, downloads, clients, perClient, repeatShare}` per value."),
+            OutputSpec("repeated", .list(.object), doc: "Values fetched clearly more often per client than the others: `{value, perClient, typical}`."),
+            OutputSpec("coFetchShare", .number, doc: "Share of clients that fetched every value (when several)."),
+            OutputSpec("topClients", .list(.object), doc: "The largest clients as pseudonyms: `{client, downloads, share}`."),
+        ])
+
+    public init() {}
+
+    public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
+        let window = try AnalysisWindow.from(context.value("window"), parameter: "window")
+        let dimension = try context.dimension("dimension")
+        var filters = try context.filters("filter")
+        let values = context.valueList("values").map { list in list.map { v in dimension == .project ? v.map(ProjectName.normalize) : v } }
+        if let values, !values.isEmpty { filters.append(DimensionFilter(dimension, .in, values)) }
+        let baselineDays = max(1, try context.int("baseline_days"))
+        let range = TimeRange(from: window.start, to: window.end)
+
+        let (byClient, _) = try await WindowComparison.make(context, window: window, dimensions: [CasebookCore.Dimension.client], filters: filters, baselineDays: baselineDays)
+        let known = byClient.values.filter { $0.value != nil }
+        let windowTotal = byClient.windowTotal
+        func r3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+        guard !known.isEmpty else {
+            return AnalyzerResult(
+                outputs: ["topClientShare": .double(0), "top10Share": .double(0), "clients": .int(0), "concentration": .string("unknown"),
+                          "ciShare": .double(0), "perValue": .array([]), "repeated": .array([]), "coFetchShare": .double(0), "topClients": .array([])],
+                findings: [Finding(title: "No client information", summary: "These downloads carry no client keys (BigQuery rows and counts do not), so who made them cannot be told apart.",
+                                   confidence: .high, openQuestions: ["Are the downloads concentrated on a few clients? Only access logs can tell."])])
+        }
+        let excessTotal = max(byClient.excessTotal, 1)
+        let positive = known.filter { $0.excess > 0 }.sorted { $0.excess > $1.excess }
+        let topShare = min(1, max(0, (positive.first?.excess ?? 0) / excessTotal))
+        let top10Share = min(1, max(0, positive.prefix(10).reduce(0) { $0 + $1.excess } / excessTotal))
+        let clientsInWindow = known.filter { $0.window > 0 }
+        let concentration = topShare >= 0.5 ? "single-client" : (top10Share >= 0.8 || clientsInWindow.count <= 10) ? "few-clients" : "many-clients"
+
+        // CI share.
+        let ci = try await context.aggregate(AggregateQuery(dimensions: [.ci], filters: filters, range: range))
+        let ciDownloads = Double(ci.rows.filter { $0.values[0] == "true" }.reduce(0) { $0 + $1.downloads })
+        let ciShare = windowTotal > 0 ? ciDownloads / windowTotal : 0
+
+        // Per value: downloads per client and repeats.
+        let perPair = try await context.aggregate(AggregateQuery(dimensions: [dimension, .client], filters: filters, range: range))
+        struct PerValue { var downloads = 0.0; var clients = 0; var repeaters = 0 }
+        var per: [String?: PerValue] = [:]
+        var setsByClient: [String: Set<String?>] = [:]
+        for r in perPair.rows {
+            guard let client = r.values[1] else { continue }
+            per[r.values[0], default: PerValue()].downloads += Double(r.downloads)
+            per[r.values[0], default: PerValue()].clients += 1
+            if r.downloads > 1 { per[r.values[0], default: PerValue()].repeaters += 1 }
+            setsByClient[client, default: []].insert(r.values[0])
+        }
+        let perValueSorted = per.sorted { $0.value.downloads != $1.value.downloads ? $0.value.downloads > $1.value.downloads : ($0.key ?? "~") < ($1.key ?? "~") }
+        let perClient = perValueSorted.map { ($0.key, $0.value.clients > 0 ? $0.value.downloads / Double($0.value.clients) : 0) }
+        let typical = Stats.median(perClient.map(\.1))
+        let repeated = perClient.filter { perValueSorted.count > 1 && $0.1 >= 1.5 * typical && $0.1 >= 1.5 }
+        let allValues = Set(per.keys)
+        let coFetch = allValues.count > 1 ? Double(setsByClient.values.filter { $0 == allValues }.count) / Double(max(1, setsByClient.count)) : 0
+
+        // Pseudonyms: client-1 is the largest.
+        let ranked = clientsInWindow.sorted { $0.window != $1.window ? $0.window > $1.window : ($0.value ?? "") < ($1.value ?? "") }
+        var topClients: [Value] = []
+        for (i, c) in ranked.prefix(10).enumerated() {
+            let share = r3(windowTotal > 0 ? c.window / windowTotal : 0)
+            topClients.append(.object(["client": .string("client-\(i + 1)"), "downloads": .int(Int64(c.window)), "share": .double(share)]))
+        }
+        var perValue: [Value] = []
+        var perRows: [[Value]] = []
+        for (k, v) in perValueSorted {
+            let pc = r3(v.clients > 0 ? v.downloads / Double(v.clients) : 0)
+            let rs = r3(v.clients > 0 ? Double(v.repeaters) / Double(v.clients) : 0)
+            let name: Value = k.map(Value.string) ?? .null
+            perValue.append(.object(["value": name, "downloads": .int(Int64(v.downloads)), "clients": .int(Int64(v.clients)),
+                                     "perClient": .double(pc), "repeatShare": .double(rs)]))
+            perRows.append([.string(Describe.value(k)), .int(Int64(v.downloads)), .int(Int64(v.clients)), .double(pc), .double(rs)])
+        }
+        var repeatedValues: [Value] = []
+        for r in repeated {
+            let name: Value = r.0.map(Value.string) ?? .null
+            repeatedValues.append(.object(["value": name, "perClient": .double(r3(r.1)), "typical": .double(r3(typical))]))
+        }
+        var clientRows: [[Value]] = []
+        for (i, c) in ranked.prefix(10).enumerated() {
+            clientRows.append([.string("client-\(i + 1)"), .int(Int64(c.window)), .double(r3(windowTotal > 0 ? c.window / windowTotal : 0))])
+        }
+
+        var findings: [Finding] = []
+        let scope = values.map { "the \($0.count) \(dimension.rawValue) value\($0.count == 1 ? "" : "s") analysed" } ?? "all downloads"
+        let clientTable = EvidenceTable(title: "Largest clients in \(window.label) (pseudonyms)", columns: ["client", "downloads", "share of window"],
+                                        rows: clientRows)
+        let concentrationText: String
+        switch concentration {
+        case "single-client": concentrationText = "one client made \(Describe.percent(topShare)) of the excess: a mirror, a CI runner or a single script, not a crowd"
+        case "few-clients": concentrationText = "the ten largest clients made \(Describe.percent(top10Share)) of the excess: a handful of clients, not a crowd"
+        default: concentrationText = "\(Describe.count(Double(clientsInWindow.count))) clients shared it and the largest made only \(Describe.percent(topShare, digits: 1)) of the excess: a crowd, not one mirror or CI farm"
+        }
+        findings.append(Finding(
+            title: concentration == "many-clients" ? "Many clients, not one" : concentration == "single-client" ? "One client made most of it" : "A few clients made most of it",
+            summary: "For \(scope) in \(window.label), \(concentrationText)." + (ciShare > 0.05 ? " \(Describe.percent(ciShare)) of these downloads came from CI runners." : ""),
+            evidence: [.table(clientTable), .count("clients", Int64(clientsInWindow.count), unit: "clients"),
+                       .number(label: "largest client's share of the excess", value: r3(topShare), unit: "share"),
+                       .number(label: "CI share", value: r3(ciShare), unit: "share")],
+            confidence: .high))
+        let perTable = EvidenceTable(title: "Downloads per client in \(window.label)", columns: [dimension.rawValue, "downloads", "clients", "per client", "clients fetching it more than once"],
+                                     rows: perRows)
+        if !repeated.isEmpty {
+            let names = repeated.map { "\(Describe.value($0.0)) (\(String(format: "%.2f", $0.1)) per client)" }.joined(separator: ", ")
+            findings.append(Finding(
+                title: "Repeated downloads: \(repeated.map { Describe.value($0.0) }.joined(separator: ", "))",
+                summary: "The same clients fetched \(names) against a typical \(String(format: "%.2f", typical)) per client for the other values: repeated downloads by the same clients, not more clients, account for the larger count.",
+                evidence: [.table(perTable)], confidence: .high,
+                openQuestions: ["Why do these clients fetch it more than once (a retry, a second resolution pass, no cache)?"]))
+        } else if perValueSorted.count > 1 {
+            findings.append(Finding(title: "No repeated downloads stand out",
+                                    summary: "Every value was fetched about the same number of times per client (typically \(String(format: "%.2f", typical))).",
+                                    evidence: [.table(perTable)], confidence: .medium))
+        }
+        if allValues.count > 1 {
+            findings.append(Finding(title: "Fetched together: \(Describe.percent(coFetch)) of clients fetched all \(allValues.count)",
+                                    summary: "\(Describe.percent(coFetch)) of the clients fetched every one of the \(allValues.count) values in \(window.label)" + (coFetch >= 0.5 ? ": one upgrade or install session asks for them together." : "."),
+                                    evidence: [.number(label: "clients fetching all values", value: r3(coFetch), unit: "share")],
+                                    confidence: coFetch >= 0.5 ? .high : .medium))
+        }
+        return AnalyzerResult(
+            outputs: ["topClientShare": .double(r3(topShare)), "top10Share": .double(r3(top10Share)), "clients": .int(Int64(clientsInWindow.count)),
+                      "concentration": .string(concentration), "ciShare": .double(r3(ciShare)), "perValue": .array(perValue),
+                      "repeated": .array(repeatedValues), "coFetchShare": .double(r3(coFetch)), "topClients": .array(topClients)],
+            findings: findings)
+    }
+}

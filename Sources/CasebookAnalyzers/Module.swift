@@ -1,1 +1,0 @@
-// Module placeholder; filled in by its own work.

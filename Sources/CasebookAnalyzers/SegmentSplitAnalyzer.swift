@@ -1,0 +1,94 @@
+import CasebookCore
+import CasebookPlaybooks
+import Foundation
+
+/// `segment-split`: how a window's downloads, and its excess alone, split over the values of
+/// client dimensions (Python major version, implementation, installer, cpu, distro, CI...),
+/// compared with the baseline, ranked by how surprising the change is.
+public struct SegmentSplitAnalyzer: Analyzer {
+    public static let description = AnalyzerDescription(
+        name: "segment-split",
+        summary: "Shares of client segments (Python version, installer, cpu, distro, CI...) in the baseline, the window and the excess alone.",
+        discussion: """
+        For each dimension, every value's share of the baseline period, of the window and of the \
+        window's excess. A dimension is surprising when the excess is distributed very differently \
+        from the baseline (measured by the total variation distance between the two shares, 0–1). \
+        Give `values` (e.g. the contributors step's `values`) to split only those downloads.
+        """,
+        parameters: [
+            ParameterSpec("window", .any, doc: "The window: an object `{start, end}` or spike-detection's `windows` list."),
+            ParameterSpec("dimensions", .list(.dimension), default: .array(["python_major", "python_minor", "implementation", "installer", "cpu", "distro", "system", "ci"].map(Value.string)),
+                          doc: "Dimensions to split by."),
+            ParameterSpec("values", .any, optional: true, doc: "Restrict to these values of `values_dimension` (strings, or the contributors step's `contributors`)."),
+            ParameterSpec("values_dimension", .dimension, default: "project", doc: "The dimension `values` belong to."),
+            ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
+            ParameterSpec("baseline_days", .int, default: 14, doc: "Whole days before the window that make its baseline."),
+        ],
+        outputs: [
+            OutputSpec("segments", .list(.object), doc: "`{dimension, value, baselineShare, windowShare, excessShare, excess}` (shares 0–1), most surprising dimension first."),
+            OutputSpec("ranking", .list(.object), doc: "Dimensions by surprise: `{dimension, surprise, topValue, topExcessShare, topBaselineShare}`."),
+            OutputSpec("top", .object, doc: "The most surprising dimension's dominant value `{dimension, value, excessShare, baselineShare}`."),
+        ])
+
+    public init() {}
+
+    public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
+        let window = try AnalysisWindow.from(context.value("window"), parameter: "window")
+        let dimensions = try context.list("dimensions").compactMap { $0.stringValue.flatMap { CasebookCore.Dimension(name: $0) } }
+        var filters = try context.filters("filter")
+        let valuesDimension = try context.dimension("values_dimension")
+        if let values = context.valueList("values"), !values.isEmpty {
+            filters.append(DimensionFilter(valuesDimension, .in, values.map { v in valuesDimension == .project ? v.map(ProjectName.normalize) : v }))
+        }
+        let baselineDays = max(1, try context.int("baseline_days"))
+
+        struct Split { var dimension: CasebookCore.Dimension; var rows: [(value: String?, b: Double, w: Double, e: Double, excess: Double)]; var surprise: Double }
+        var splits: [Split] = []
+        for d in dimensions {
+            let (cmp, _) = try await WindowComparison.make(context, window: window, dimensions: [d], filters: filters, baselineDays: baselineDays)
+            let bTotal = cmp.expectedTotal, wTotal = cmp.windowTotal, eTotal = cmp.excessTotal
+            var rows: [(value: String?, b: Double, w: Double, e: Double, excess: Double)] = cmp.values.map { v in
+                (v.value, bTotal > 0 ? v.expected / bTotal : 0, wTotal > 0 ? v.window / wTotal : 0, eTotal != 0 ? v.excess / eTotal : 0, v.excess)
+            }
+            rows.sort { abs($0.e) != abs($1.e) ? abs($0.e) > abs($1.e) : ($0.value ?? "~") < ($1.value ?? "~") }
+            let surprise = eTotal == 0 ? 0 : min(1, rows.reduce(0) { $0 + abs($1.e - $1.b) } / 2)
+            splits.append(Split(dimension: d, rows: rows, surprise: surprise))
+        }
+        splits.sort { $0.surprise > $1.surprise }
+
+        func r3(_ x: Double) -> Value { .double((x * 1000).rounded() / 1000) }
+        var segments: [Value] = []
+        var ranking: [Value] = []
+        var findings: [Finding] = []
+        for s in splits {
+            for r in s.rows {
+                segments.append(.object(["dimension": .string(s.dimension.rawValue), "value": r.value.map(Value.string) ?? .null,
+                                         "baselineShare": r3(r.b), "windowShare": r3(r.w), "excessShare": r3(r.e), "excess": .int(Int64(r.excess.rounded()))]))
+            }
+            let top = s.rows.first
+            ranking.append(.object(["dimension": .string(s.dimension.rawValue), "surprise": r3(s.surprise),
+                                    "topValue": top?.value.map(Value.string) ?? .null, "topExcessShare": r3(top?.e ?? 0), "topBaselineShare": r3(top?.b ?? 0)]))
+        }
+        let scope = filters.isEmpty ? "all downloads" : filters.map { "\($0.dimension.rawValue) in \($0.values.map(Describe.value).joined(separator: ", "))" }.joined(separator: "; ")
+        for (i, s) in splits.enumerated() where i < 3 && s.surprise > 0 {
+            guard let top = s.rows.first else { continue }
+            let table = EvidenceTable(title: "Shares by \(s.dimension.rawValue), \(window.label) (\(scope))",
+                                      columns: [s.dimension.rawValue, "baseline share", "window share", "excess share", "excess"],
+                                      rows: s.rows.prefix(12).map { [.string(Describe.value($0.value)), r3($0.b), r3($0.w), r3($0.e), .int(Int64($0.excess.rounded()))] })
+            let striking = s.surprise >= 0.3
+            findings.append(Finding(
+                title: "\(s.dimension.rawValue) = \(Describe.value(top.value)): \(Describe.percent(top.e)) of the \(top.excess >= 0 ? "excess" : "change")",
+                summary: "\(Describe.percent(top.e)) of the window's excess came from \(s.dimension.rawValue) = \(Describe.value(top.value)), which had \(Describe.percent(top.b)) of the downloads before the window (\(Describe.percent(top.w)) during it). "
+                    + (striking ? "The excess is distributed very differently from normal traffic (distance \(String(format: "%.2f", s.surprise)))." : "This split is close to normal traffic (distance \(String(format: "%.2f", s.surprise))), so it does not single out a segment."),
+                evidence: [.table(table), .number(label: "surprise (total variation distance)", value: (s.surprise * 1000).rounded() / 1000, unit: "share")],
+                confidence: striking ? .high : .low))
+        }
+        if findings.isEmpty {
+            findings.append(Finding(title: "No segment split", summary: "The window has no excess to split (\(scope)).", confidence: .medium))
+        }
+        let topValue: Value = splits.first.flatMap { s in s.rows.first.map { r in
+            Value.object(["dimension": .string(s.dimension.rawValue), "value": r.value.map(Value.string) ?? .null, "excessShare": r3(r.e), "baselineShare": r3(r.b)])
+        } } ?? .null
+        return AnalyzerResult(outputs: ["segments": .array(segments), "ranking": .array(ranking), "top": topValue], findings: findings)
+    }
+}

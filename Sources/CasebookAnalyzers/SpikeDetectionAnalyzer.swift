@@ -1,0 +1,287 @@
+import CasebookCore
+import CasebookPlaybooks
+import Foundation
+
+/// `spike-detection`: unusual windows in a download series, up and down, against a robust
+/// seasonal baseline.
+///
+/// The baseline is multiplicative: a level (a centred rolling median over whole weeks, which
+/// follows slow growth and ignores short incidents) times a seasonal factor (the median ratio
+/// to the level for each weekday on daily series; for each hour of the week, or of the day when
+/// there are fewer than three weeks, on hourly series). Residuals are scored against a robust
+/// noise estimate (the median absolute deviation of relative residuals, never below Poisson
+/// noise), and consecutive unusual buckets in the same direction become one window. Windows are
+/// ranked by their absolute excess, so a mild holiday dip ranks far below a real incident.
+public struct SpikeDetectionAnalyzer: Analyzer {
+    public static let description = AnalyzerDescription(
+        name: "spike-detection",
+        summary: "Finds unusual windows (spikes and drops) in a download series against a seasonal, growth-aware baseline.",
+        discussion: """
+        Works on hourly, daily or weekly buckets of any filtered series, including pre-aggregated \
+        counts. A bucket is unusual when it is at least `threshold` robust standard deviations and \
+        `min_change` (relative) away from its baseline. Unusual buckets in the same direction less \
+        than `merge_gap` buckets apart form one window. Each window reports its excess (negative for \
+        drops), its peak, its expected downloads and a severity: `mild` (under 25% away from the \
+        baseline), `moderate` (under 50%) or `major`; a drop to under 10% of the baseline is an `outage`.
+        """,
+        parameters: [
+            ParameterSpec("bucket", .bucket, default: "day", doc: "Time bucket of the series: hour, day or week."),
+            ParameterSpec("filter", .object, default: .object([:]), doc: "Dimension name → values to keep (e.g. `{project: [numpy]}`)."),
+            ParameterSpec("from", .date, optional: true, doc: "Start of the series (inclusive); default: the store's first event."),
+            ParameterSpec("to", .date, optional: true, doc: "End of the series (exclusive); default: after the store's last event."),
+            ParameterSpec("threshold", .number, default: 4.0, doc: "How many robust standard deviations make a bucket unusual."),
+            ParameterSpec("min_change", .number, default: 0.1, doc: "Smallest relative change from the baseline that counts (0.1 = 10%)."),
+            ParameterSpec("merge_gap", .int, optional: true, doc: "Unusual buckets at most this many buckets apart join one window (default: 1 for days, 6 for hours)."),
+            ParameterSpec("max_windows", .int, default: 10, doc: "Report at most this many windows (largest first)."),
+        ],
+        outputs: [
+            OutputSpec("windows", .list(.object), doc: "Unusual windows, largest absolute excess first: `{start, end (exclusive), direction (up/down), excess, peak, peakTime, baseline, actual, relative, severity, outage, score}`."),
+            OutputSpec("window", .object, doc: "The largest window, or null when there is none."),
+            OutputSpec("series", .list(.object), doc: "The series with its baseline: `{start, downloads, baseline}` per bucket."),
+            OutputSpec("bucket", .string, doc: "The bucket used."),
+            OutputSpec("noise", .number, doc: "The robust relative noise of the series (standard deviation of residual / baseline)."),
+        ])
+
+    public init() {}
+
+    /// One bucket of the analysed series.
+    struct Point {
+        var start: Int64
+        var value: Double
+        var baseline: Double = 0
+        var z: Double = 0
+    }
+
+    /// A detected window, before it becomes a `Value`.
+    struct Window {
+        var first: Int
+        var last: Int
+        var direction: Int
+        var excess = 0.0
+        var baseline = 0.0
+        var actual = 0.0
+        var peak = 0.0
+        var peakTime: Int64 = 0
+        var score = 0.0
+    }
+
+    public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
+        let bucket = try context.bucket("bucket")
+        let filters = try context.filters("filter")
+        var range = TimeRange(from: try context.optionalDate("from"), to: try context.optionalDate("to"))
+        if range.from == nil || range.to == nil {
+            let info = try await context.store.info()
+            if range.from == nil { range.from = info.firstEvent.map { bucket.start(of: $0) } }
+            if range.to == nil { range.to = info.lastEvent.map { bucket.start(of: $0) + bucket.seconds } }
+        }
+        let table = try await context.aggregate(AggregateQuery(bucket: bucket, filters: filters, range: range))
+        let what = filters.isEmpty ? "all downloads" : filters.map { "\($0.dimension.rawValue) \($0.values.map(Describe.value).joined(separator: ", "))" }.joined(separator: "; ")
+        guard let from = range.from, let to = range.to, to > from else {
+            return AnalyzerResult(outputs: ["windows": .array([]), "window": .null, "series": .array([]), "bucket": .string(bucket.rawValue), "noise": .double(0)],
+                                  findings: [Finding(title: "No downloads to analyse", summary: "The store holds no downloads (\(what)); nothing to detect.", confidence: .high)])
+        }
+        // A dense series: buckets without downloads are zeros (that is what an outage looks like).
+        var byStart: [Int64: Double] = [:]
+        for r in table.rows { if let s = r.bucketStart { byStart[s] = Double(r.downloads) } }
+        var points: [Point] = []
+        var t = bucket.start(of: from)
+        while t < to {
+            points.append(Point(start: t, value: byStart[t] ?? 0))
+            t += bucket.seconds
+        }
+        let minimum = bucket == .hour ? 72 : bucket == .day ? 14 : 8
+        guard points.count >= minimum else {
+            return AnalyzerResult(
+                outputs: ["windows": .array([]), "window": .null, "series": .array(points.map { .object(["start": .time($0.start), "downloads": .int(Int64($0.value)), "baseline": .null]) }),
+                          "bucket": .string(bucket.rawValue), "noise": .double(0)],
+                findings: [Finding(title: "Too little data for a baseline",
+                                   summary: "Only \(points.count) \(bucket.rawValue)s of \(what); at least \(minimum) are needed to learn what normal looks like.",
+                                   confidence: .low, openQuestions: ["Ingest a longer period to detect unusual windows."])])
+        }
+
+        let noise = Self.fitBaseline(&points, bucket: bucket)
+        let threshold = try context.number("threshold")
+        let minChange = try context.number("min_change")
+        let gap = Int(context.value("merge_gap")?.intValue ?? (bucket == .hour ? 6 : 1))
+        var windows = Self.findWindows(points, threshold: threshold, minChange: minChange, mergeGap: max(0, gap))
+        windows.sort { abs($0.excess) > abs($1.excess) }
+        let maxWindows = Int(try context.int("max_windows"))
+        if windows.count > maxWindows { windows = Array(windows.prefix(maxWindows)) }
+
+        let windowValues: [Value] = windows.map { w in Self.value(of: w, points: points, bucket: bucket) }
+        let series: [Value] = points.map { .object(["start": .time($0.start), "downloads": .int(Int64($0.value)), "baseline": .double(($0.baseline * 10).rounded() / 10)]) }
+
+        var findings: [Finding] = []
+        let chart = EvidenceSeries(title: "Downloads per \(bucket.rawValue) (\(what))", bucket: bucket,
+                                   points: points.map { .init(epoch: $0.start, value: $0.value) },
+                                   highlights: windows.map { w in
+                                       .init(start: UTCTime.isoString(points[w.first].start), end: UTCTime.isoString(points[w.last].start + bucket.seconds),
+                                             label: w.direction > 0 ? "spike" : "drop")
+                                   })
+        let expected = EvidenceSeries(title: "Expected downloads per \(bucket.rawValue) (baseline)", bucket: bucket,
+                                      points: points.map { .init(epoch: $0.start, value: ($0.baseline * 10).rounded() / 10) })
+        if windows.isEmpty {
+            findings.append(Finding(
+                title: "No unusual \(bucket.rawValue)s",
+                summary: "Over \(points.count) \(bucket.rawValue)s of \(what), every \(bucket.rawValue) stayed within \(String(format: "%.0f", threshold)) robust standard deviations (or \(Describe.percent(minChange))) of its seasonal baseline; typical noise is \(Describe.percent(noise, digits: 1)).",
+                evidence: [.series(chart), .series(expected), .number(label: "relative noise", value: noise, unit: "share")],
+                confidence: .high))
+        }
+        for (i, w) in windows.enumerated() {
+            let v = windowValues[i].objectValue!
+            let start = points[w.first].start, end = points[w.last].start + bucket.seconds
+            let rel = w.baseline > 0 ? w.excess / w.baseline : 0
+            let outage = v["outage"]?.boolValue ?? false
+            let severity = v["severity"]?.stringValue ?? "mild"
+            let verb = w.direction > 0 ? "rose" : (outage ? "nearly stopped" : "fell")
+            let summary = "Downloads (\(what)) \(verb) \(Describe.span(start, end)): \(Describe.count(w.actual)) against \(Describe.count(w.baseline)) expected, "
+                + "\(w.excess >= 0 ? "an excess of " : "a shortfall of ")\(Describe.count(abs(w.excess))) (\(Describe.signedPercent(rel))); "
+                + "the \(w.direction > 0 ? "peak" : "lowest") \(bucket.rawValue) had \(Describe.count(w.peak)) (\(UTCTime.isoString(w.peakTime)))."
+            var evidence: [Evidence] = []
+            if i == 0 { evidence += [.series(chart), .series(expected)] }
+            evidence += [
+                .count("downloads in the window", Int64(w.actual)),
+                .count("expected (baseline)", Int64(w.baseline.rounded())),
+                .count(w.excess >= 0 ? "excess" : "shortfall", Int64(w.excess.rounded())),
+                .number(label: "change from baseline", value: rel, unit: "share"),
+                .number(label: "score (sum of robust z)", value: (w.score * 10).rounded() / 10, unit: nil),
+            ]
+            let confidence = Confidence(min(0.98, 0.5 + 0.1 * min(w.score, 40) / 4 * (severity == "mild" ? 0.3 : 1)))
+            findings.append(Finding(
+                title: "\(severity == "mild" ? "A mild " : severity == "moderate" ? "A moderate " : outage ? "An " : "A major ")\(outage ? "outage" : w.direction > 0 ? "spike" : "drop"), \(Describe.span(start, end))",
+                summary: summary, evidence: evidence, confidence: confidence,
+                openQuestions: i == 0 && w.direction > 0 ? ["Which packages, versions and clients make up the excess?"] : []))
+        }
+        return AnalyzerResult(
+            outputs: ["windows": .array(windowValues), "window": windowValues.first ?? .null, "series": .array(series),
+                      "bucket": .string(bucket.rawValue), "noise": .double(noise)],
+            findings: findings)
+    }
+
+    /// Fills every point's baseline and robust z; returns the relative noise.
+    static func fitBaseline(_ points: inout [Point], bucket: TimeBucket) -> Double {
+        let n = points.count
+        let values = points.map(\.value)
+        // Level: centred rolling median over whole seasons (4 weeks of days, 1 week of hours).
+        let half: Int
+        switch bucket {
+        case .day: half = min(14, max(3, n / 2))
+        case .hour: half = min(84, max(12, n / 2))
+        case .week: half = min(4, max(2, n / 2))
+        }
+        var level = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            let lo = max(0, i - half), hi = min(n - 1, i + half)
+            level[i] = Stats.median(Array(values[lo...hi]))
+        }
+        // Seasonal factors by phase.
+        let period: Int
+        let phaseOf: (Int64) -> Int
+        switch bucket {
+        case .day:
+            period = n >= 21 ? 7 : 1
+            phaseOf = { Int(((($0 / 86400) + 3) % 7 + 7) % 7) }  // 0 = Monday
+        case .hour:
+            if n >= 3 * 168 {
+                period = 168
+                phaseOf = { Int(((($0 / 3600) + 72) % 168 + 168) % 168) }  // hour of the week from Monday 00:00
+            } else {
+                period = 24
+                phaseOf = { Int((($0 / 3600) % 24 + 24) % 24) }
+            }
+        case .week:
+            period = 1
+            phaseOf = { _ in 0 }
+        }
+        var ratios = [[Double]](repeating: [], count: period)
+        for i in 0..<n where level[i] > 0 {
+            ratios[period == 1 ? 0 : phaseOf(points[i].start)].append(values[i] / level[i])
+        }
+        var factor = ratios.map { $0.isEmpty ? 1 : Stats.median($0) }
+        let meanFactor = factor.reduce(0, +) / Double(max(1, factor.count))
+        if meanFactor > 0 { factor = factor.map { $0 / meanFactor } }
+        // The level is a median of raw values; rescale so that the baseline matches the level on average.
+        let levelScale: Double = {
+            var num = 0.0, den = 0.0
+            for i in 0..<n { num += values[i]; den += level[i] * factor[period == 1 ? 0 : phaseOf(points[i].start)] }
+            guard den > 0 else { return 1 }
+            // Robust version: median of per-point ratios, so incidents do not pull the scale.
+            var r: [Double] = []
+            for i in 0..<n {
+                let b = level[i] * factor[period == 1 ? 0 : phaseOf(points[i].start)]
+                if b > 0 { r.append(values[i] / b) }
+            }
+            return r.isEmpty ? num / den : Stats.median(r)
+        }()
+        for i in 0..<n {
+            points[i].baseline = level[i] * factor[period == 1 ? 0 : phaseOf(points[i].start)] * levelScale
+        }
+        let rel = points.filter { $0.baseline > 0 }.map { ($0.value - $0.baseline) / $0.baseline }
+        let noise = max(Stats.robustSigma(rel), 0.005)
+        for i in 0..<n {
+            let b = points[i].baseline
+            let sigma = max(noise * b, b.squareRoot(), 1)
+            points[i].z = (points[i].value - b) / sigma
+        }
+        return noise
+    }
+
+    static func findWindows(_ points: [Point], threshold: Double, minChange: Double, mergeGap: Int) -> [Window] {
+        func direction(_ p: Point) -> Int {
+            guard abs(p.z) >= threshold else { return 0 }
+            if p.baseline > 0, abs(p.value - p.baseline) / p.baseline < minChange { return 0 }
+            return p.z > 0 ? 1 : -1
+        }
+        var windows: [Window] = []
+        var current: Window?
+        for (i, p) in points.enumerated() {
+            let d = direction(p)
+            guard d != 0 else { continue }
+            if var w = current, w.direction == d, i - w.last - 1 <= mergeGap {
+                w.last = i
+                current = w
+            } else {
+                if let w = current { windows.append(w) }
+                current = Window(first: i, last: i, direction: d)
+            }
+        }
+        if let w = current { windows.append(w) }
+        return windows.map { w in
+            var w = w
+            w.peak = w.direction > 0 ? -Double.infinity : Double.infinity
+            for i in w.first...w.last {
+                let p = points[i]
+                w.excess += p.value - p.baseline
+                w.baseline += p.baseline
+                w.actual += p.value
+                w.score += abs(p.z)
+                if (w.direction > 0 && p.value > w.peak) || (w.direction < 0 && p.value < w.peak) {
+                    w.peak = p.value
+                    w.peakTime = p.start
+                }
+            }
+            return w
+        }
+    }
+
+    static func value(of w: Window, points: [Point], bucket: TimeBucket) -> Value {
+        let rel = w.baseline > 0 ? w.excess / w.baseline : 0
+        let outage = w.direction < 0 && w.baseline > 0 && w.actual / w.baseline < 0.1
+        let severity = outage || abs(rel) >= 0.5 ? "major" : abs(rel) >= 0.25 ? "moderate" : "mild"
+        return .object([
+            "start": .time(points[w.first].start),
+            "end": .time(points[w.last].start + bucket.seconds),
+            "direction": .string(w.direction > 0 ? "up" : "down"),
+            "excess": .int(Int64(w.excess.rounded())),
+            "peak": .int(Int64(w.peak)),
+            "peakTime": .time(w.peakTime),
+            "baseline": .int(Int64(w.baseline.rounded())),
+            "actual": .int(Int64(w.actual)),
+            "relative": .double((rel * 1000).rounded() / 1000),
+            "severity": .string(severity),
+            "outage": .bool(outage),
+            "score": .double((w.score * 10).rounded() / 10),
+            "bucket": .string(bucket.rawValue),
+        ])
+    }
+}

@@ -1,0 +1,199 @@
+import CasebookCore
+import Foundation
+
+/// The outcome of a step.
+public enum StepStatus: String, Sendable, Codable, Hashable {
+    case succeeded, skipped, failed
+}
+
+/// What `casebook run` writes to `DIR/report.json`:
+/// `{"playbook": {name, file, description, params}, "steps": [{id, uses, status, reason?, outputs, findings}]}`.
+public struct RunReport: Sendable, Codable, Hashable {
+    public struct PlaybookInfo: Sendable, Codable, Hashable {
+        public var name: String
+        public var file: String
+        public var description: String
+        /// Parameters after `--set` overrides.
+        public var params: [String: Value]
+    }
+
+    public struct StepReport: Sendable, Codable, Hashable {
+        public var id: String
+        /// Display name, when the step has one.
+        public var name: String?
+        public var uses: String
+        public var status: StepStatus
+        /// Why the step was skipped or failed.
+        public var reason: String?
+        public var outputs: [String: Value]
+        public var findings: [Finding]
+        /// Wall-clock seconds.
+        public var seconds: Double
+    }
+
+    public var playbook: PlaybookInfo
+    public var steps: [StepReport]
+
+    public init(playbook: PlaybookInfo, steps: [StepReport]) {
+        self.playbook = playbook
+        self.steps = steps
+    }
+
+    /// The step with this id.
+    public func step(_ id: String) -> StepReport? { steps.first { $0.id == id } }
+
+    /// Pretty, key-sorted JSON.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    /// A plain-text summary: one line per step, then its findings' titles.
+    public var textSummary: String {
+        var lines = ["\(playbook.name) (\(playbook.file))"]
+        for s in steps {
+            var line = "  [\(s.status.rawValue)] \(s.id) (\(s.uses))"
+            if let reason = s.reason { line += ": \(reason.split(separator: "\n").first.map(String.init) ?? reason)" }
+            lines.append(line)
+            for f in s.findings {
+                lines.append("      - \(f.title) [confidence \(f.confidence.level)]")
+                if !f.summary.isEmpty { lines.append("        \(f.summary)") }
+            }
+        }
+        let failed = steps.filter { $0.status == .failed }.count
+        let skipped = steps.filter { $0.status == .skipped }.count
+        lines.append("\(steps.count) steps: \(steps.count - failed - skipped) succeeded, \(skipped) skipped, \(failed) failed")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Runs a validated plan step by step. A step that fails does not stop the others; a step whose
+/// inputs come from a failed or skipped step is skipped, and the report says why.
+public struct PlaybookRunner: Sendable {
+    public var store: any EventStore
+    public var catalogDirectory: URL?
+    public var limits: ExternalAnalyzerLimits
+    /// Progress lines (the CLI prints them on stderr).
+    public var progress: @Sendable (String) -> Void
+
+    public init(store: any EventStore, catalogDirectory: URL? = nil, limits: ExternalAnalyzerLimits = .init(),
+                progress: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.store = store
+        self.catalogDirectory = catalogDirectory
+        self.limits = limits
+        self.progress = progress
+    }
+
+    public func run(_ plan: PlaybookPlan) async -> RunReport {
+        var reports: [RunReport.StepReport] = []
+        var outputs: [String: [String: Value]] = [:]
+        var statuses: [String: StepStatus] = [:]
+        let total = plan.steps.count
+        for (index, planned) in plan.steps.enumerated() {
+            let s = planned.step
+            let started = Date()
+            progress("[\(index + 1)/\(total)] \(s.id) (\(s.uses))...")
+            func resolve(_ target: PlaybookExpression.Target) throws -> Value? {
+                switch target {
+                case .param(let n): return plan.params[n]
+                case .stepOutput(let step, let out): return outputs[step]?[out]
+                case .stepStatus(let step): return statuses[step].map { .string($0.rawValue) }
+                }
+            }
+            var report = RunReport.StepReport(id: s.id, name: s.name, uses: s.uses, status: .succeeded, reason: nil,
+                                              outputs: [:], findings: [], seconds: 0)
+            do {
+                if let dep = planned.inputDependencies.first(where: { statuses[$0] != .succeeded }) {
+                    report.status = .skipped
+                    report.reason = "step `\(dep)` \(statuses[dep]?.rawValue ?? "did not run"), and this step uses its outputs"
+                } else if let condition = planned.condition, !(try condition.evaluate(resolve)).isTruthy {
+                    report.status = .skipped
+                    report.reason = "condition `\(s.condition ?? "")` is false" + explain(condition, resolve)
+                } else {
+                    let result = try await runStep(planned, plan: plan, outputs: outputs, resolve: resolve)
+                    report.outputs = result.outputs
+                    report.findings = result.findings
+                }
+            } catch {
+                report.status = .failed
+                report.reason = "\(error)"
+            }
+            report.seconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
+            statuses[s.id] = report.status
+            if report.status == .succeeded { outputs[s.id] = report.outputs }
+            progress("[\(index + 1)/\(total)] \(s.id): \(report.status.rawValue)\(report.reason.map { " (\($0.split(separator: "\n").first ?? ""))" } ?? "") in \(String(format: "%.2f", report.seconds)) s")
+            reports.append(report)
+        }
+        return RunReport(playbook: .init(name: plan.playbook.name, file: plan.playbook.file,
+                                         description: plan.playbook.description, params: plan.params),
+                         steps: reports)
+    }
+
+    /// Names the references of a false condition and their values (`steps.spike.outputs.windows is empty`).
+    private func explain(_ condition: PlaybookExpression, _ resolve: (PlaybookExpression.Target) throws -> Value?) -> String {
+        var parts: [String] = []
+        for path in condition.references {
+            let text = path.map { c -> String in
+                switch c { case .name(let n): ".\(n)"; case .index(let i): "[\(i)]" }
+            }.joined().dropFirst()
+            let v = (try? PlaybookExpression.reference(path).evaluate(resolve)) ?? .null
+            let shown: String
+            switch v {
+            case .null: shown = "null"
+            case .array(let a) where a.isEmpty: shown = "empty"
+            case .object(let o) where o.isEmpty: shown = "empty"
+            case .string(let s) where s.isEmpty: shown = "empty"
+            default: shown = Suggest.preview(v)
+            }
+            parts.append("\(text) is \(shown)")
+        }
+        return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
+    }
+
+    private func runStep(_ planned: PlannedStep, plan: PlaybookPlan, outputs: [String: [String: Value]],
+                         resolve: (PlaybookExpression.Target) throws -> Value?) async throws -> AnalyzerResult {
+        let s = planned.step
+        var params: [String: Value] = [:]
+        for (name, input) in planned.inputs { params[name] = try input.evaluate(resolve) }
+        let description = planned.analyzer.description
+        if let description {
+            for spec in description.parameters {
+                if params[spec.name] == nil || params[spec.name] == .null {
+                    if let d = spec.defaultValue, params[spec.name] == nil || !spec.acceptsNull { params[spec.name] = d }
+                }
+                guard let v = params[spec.name] else {
+                    if spec.isRequired { throw AnalyzerError("parameter `\(spec.name)` has no value") }
+                    continue
+                }
+                if v == .null {
+                    if !spec.acceptsNull { throw AnalyzerError("parameter `\(spec.name)` is null; expected \(spec.kind.name)") }
+                } else if let problem = spec.kind.problem(with: v) {
+                    throw AnalyzerError("parameter `\(spec.name)`: \(problem)")
+                }
+            }
+        }
+        let progress = self.progress
+        let context = AnalyzerContext(stepID: s.id, parameters: params, store: store, steps: outputs,
+                                      catalogDirectory: catalogDirectory, playbookDirectory: plan.playbook.directory,
+                                      log: { progress("    \(s.id): \($0)") })
+        var result: AnalyzerResult
+        switch planned.analyzer {
+        case .swift(let type):
+            result = try await type.init().run(context)
+        case .program(let program):
+            var limits = self.limits
+            if let t = s.timeoutSeconds { limits.timeout = t }
+            result = try await ExternalAnalyzer.run(program, context: context, analyzerName: description?.name ?? s.uses, limits: limits)
+        }
+        if let description {
+            for spec in description.outputs {
+                guard let v = result.outputs[spec.name] else { result.outputs[spec.name] = .null; continue }
+                if v != .null, let problem = spec.kind.problem(with: v) {
+                    throw AnalyzerError("`\(s.uses)` returned output `\(spec.name)` of the wrong type: \(problem)")
+                }
+            }
+        }
+        return result
+    }
+}

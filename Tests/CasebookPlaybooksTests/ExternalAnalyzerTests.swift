@@ -1,0 +1,137 @@
+import CasebookCore
+import CasebookPlaybooks
+import Foundation
+import Testing
+
+@Suite struct ExternalAnalyzerTests {
+    static func playbook(_ program: String, timeout: String = "") -> String {
+        """
+        name: External
+        steps:
+          - id: before
+            uses: series
+          - id: ext
+            uses: \(program)
+        \(timeout)
+          - id: after
+            uses: echo
+            with: {value: "${{ steps.before.outputs.total }}"}
+        """
+    }
+
+    /// Runs `program` between two healthy steps and returns the external step's failure reason.
+    static func failure(_ program: String) async throws -> String {
+        let report = try await Support.run(playbook(program))
+        #expect(report.step("before")?.status == .succeeded)
+        #expect(report.step("after")?.status == .succeeded)
+        #expect(report.step("after")?.outputs["params"]?["value"] == .int(4420))
+        let ext = try #require(report.step("ext"))
+        #expect(ext.status == .failed)
+        return ext.reason ?? ""
+    }
+
+    @Test func protocolRoundTripWithQueries() async throws {
+        let report = try await Support.run("""
+        name: Direct protocol
+        steps:
+          - id: daily
+            uses: series
+          - id: sums
+            uses: ./analyzers/sum_by_project.py
+            with: {top: 2}
+        """)
+        let sums = try #require(report.step("sums"))
+        #expect(sums.status == .succeeded, "\(sums.reason ?? "")")
+        #expect(sums.outputs["totals"] == ["flask": 2400, "numpy": 1120])
+        #expect(sums.outputs["seen"]?["id"] == 7)
+        #expect(sums.outputs["seen"]?["step"] == "sums")
+        #expect(sums.outputs["seen"]?["refused"]?.stringValue?.contains("did you mean \"project\"") == true
+            || sums.outputs["seen"]?["refused"]?.stringValue?.contains("did you mean `project`") == true)
+        #expect(sums.outputs["seen"]?["inputs"]?["daily"]?["total"] == 4420)
+        #expect(sums.findings.first?.confidence == .high)
+    }
+
+    @Test func describedProgramsAreValidated() async {
+        await Support.expectError("""
+        name: x
+        steps:
+          - id: sums
+            uses: ./analyzers/sum_by_project.py
+            with: {tpo: 2}
+        """, at: 5, 12, "unknown parameter `tpo` for analyzer `sum-by-project`; did you mean `top`?")
+    }
+
+    @Test func crash() async throws {
+        let reason = try await Self.failure("./analyzers/crash.py")
+        #expect(reason.hasPrefix("`./analyzers/crash.py` exited with status 3 before sending a result"))
+        #expect(reason.contains("ZeroDivisionError: division by zero"))
+    }
+
+    @Test func hangIsKilledAtTheTimeout() async throws {
+        let clock = ContinuousClock()
+        var reason = ""
+        let elapsed = try await clock.measure {
+            let report = try await Support.run(Self.playbook("./analyzers/hang.py", timeout: "    timeout-seconds: 1.5"))
+            #expect(report.step("after")?.status == .succeeded)
+            reason = report.step("ext")?.reason ?? ""
+        }
+        #expect(reason == "`./analyzers/hang.py` timed out after 1.5 s and was killed")
+        // The program sleeps for minutes: finishing at all means it was killed (generous bound for loaded machines).
+        #expect(elapsed < .seconds(60))
+    }
+
+    @Test func stepTimeoutOverridesTheDefault() async throws {
+        let report = try await Support.run(Self.playbook("./analyzers/hang.py", timeout: "    timeout-seconds: 0.5"))
+        #expect(report.step("ext")?.reason == "`./analyzers/hang.py` timed out after 0.5 s and was killed")
+    }
+
+    @Test func garbage() async throws {
+        let reason = try await Self.failure("./analyzers/garbage.py")
+        #expect(reason.contains("`./analyzers/garbage.py` printed something that is not a casebook-analyzer/1 JSON message on stdout (line 1: `Hello! I am not JSON`)"))
+    }
+
+    @Test func tooMuch() async throws {
+        let reason = try await Self.failure("./analyzers/toomuch.py")
+        #expect(reason.hasPrefix("`./analyzers/toomuch.py` answered too much: more than 1048576 bytes on stdout"))
+    }
+
+    @Test func wrongShape() async throws {
+        let reason = try await Self.failure("./analyzers/wrongshape.py")
+        #expect(reason.contains("`./analyzers/wrongshape.py` answered a wrong-shaped result: findings[0] is not a finding (missing `title`"))
+    }
+
+    /// The Python example under examples/python-analyzer, end to end through the helper module.
+    @Test func pythonExampleEndToEnd() async throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/python-analyzer")
+        let book = try Playbook.load(from: dir.appendingPathComponent("playbook.yaml"), displayPath: "playbook.yaml")
+        let limits = ExternalAnalyzerLimits(timeout: 20, describeTimeout: 20)
+        let plan = try await PlaybookValidator(registry: Support.registry, limits: limits).validate(book, overrides: [("project", "flask")])
+        #expect(plan.warnings.isEmpty)
+        let report = await PlaybookRunner(store: Support.store, limits: limits).run(plan)
+        let step = try #require(report.step("weekdays"))
+        #expect(step.status == .succeeded, "\(step.reason ?? "")")
+        #expect(step.outputs["days"] == 28)
+        #expect(step.outputs["weekendRatio"] == 0.5)
+        #expect(step.outputs["means"]?["Saturday"] == 50)
+        #expect(step.findings.first?.title == "Weekly pattern of downloads")
+        #expect(step.findings.first?.summary == "For flask, an average weekend day has 50% of an average weekday's downloads.")
+        if case .table(let t)? = step.findings.first?.evidence.first {
+            #expect(t.columns == ["weekday", "days", "mean downloads"])
+            #expect(t.rows.count == 7)
+        } else {
+            Issue.record("expected a table")
+        }
+    }
+
+    @Test func aggregateQueryJSON() throws {
+        let q = try AggregateQueryJSON.query(from: ["bucket": "day", "dimensions": ["project"],
+            "filters": [["dimension": "python-major", "op": "not_in", "values": ["3", nil]]],
+            "from": "2020-03-01", "to": 1583625600, "top": 3])
+        #expect(q.bucket == .day)
+        #expect(q.filters == [DimensionFilter(.pythonMajor, .notIn, ["3", nil])])
+        #expect(q.range == TimeRange(from: 1583020800, to: 1583625600))
+        #expect(q.top == 3)
+        #expect(throws: AggregateQueryJSON.Problem.self) { try AggregateQueryJSON.query(from: ["bukket": "day"]) }
+    }
+}
