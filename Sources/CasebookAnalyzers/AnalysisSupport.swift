@@ -63,7 +63,8 @@ enum Describe {
     static func count(_ x: Int64) -> String { count(Double(x)) }
 
     static func percent(_ share: Double, digits: Int = 0) -> String {
-        String(format: "%.\(digits)f%%", share * 100)
+        if share > 0, share * 100 < 0.5 * pow(10, Double(-digits)) { return "under " + String(format: "%.\(digits)f%%", pow(10, Double(-digits))) }
+        return String(format: "%.\(digits)f%%", share * 100)
     }
 
     static func signedPercent(_ share: Double) -> String {

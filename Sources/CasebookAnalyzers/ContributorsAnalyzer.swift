@@ -134,11 +134,29 @@ public struct ContributorsAnalyzer: Analyzer {
                 return [.int(Int64(i + 1)), b.map { .string(Describe.value($0.values[0])) } ?? .null, b.map { .int($0.downloads) } ?? .null,
                         w.map { .string(Describe.value($0.values[0])) } ?? .null, w.map { .int($0.downloads) } ?? .null]
             })
-        let withSeries = EvidenceSeries(title: "Daily downloads, all", bucket: .day, points: withAll.rows.map { .init(epoch: $0.bucketStart!, value: Double($0.downloads)) },
-                                        highlights: [.init(start: UTCTime.isoString(window.start), end: UTCTime.isoString(window.end), label: "window")])
-        let withoutSeries = EvidenceSeries(title: "Daily downloads without the contributors", bucket: .day,
-                                           points: without.rows.map { .init(epoch: $0.bucketStart!, value: Double($0.downloads)) },
-                                           highlights: [.init(start: UTCTime.isoString(window.start), end: UTCTime.isoString(window.end), label: "window")])
+        let topChart = EvidenceChart(
+            kind: .bars, title: "Top \(topN) \(d) values on \(UTCTime.dateString(baselineDay)) and on \(UTCTime.dateString(peakDay)), same scale",
+            layout: "panels",
+            series: [
+                .init(name: UTCTime.dateString(baselineDay), points: baselineTop.rows.map { .init(x: Describe.value($0.values[0]), y: Double($0.downloads)) }),
+                .init(name: UTCTime.dateString(peakDay), points: windowTop.rows.map { .init(x: Describe.value($0.values[0]), y: Double($0.downloads)) }),
+            ])
+        let withWithout = EvidenceChart(
+            kind: .line, title: "Daily downloads with and without the contributors", bucket: .day,
+            series: [
+                .init(name: "all downloads", points: withAll.rows.map { .init(x: UTCTime.isoString($0.bucketStart!), y: Double($0.downloads)) }),
+                .init(name: "without the contributors", points: without.rows.map { .init(x: UTCTime.isoString($0.bucketStart!), y: Double($0.downloads)) }),
+            ],
+            highlights: [.init(start: UTCTime.isoString(window.start), end: UTCTime.isoString(window.end), label: "window")])
+        var perValueSeries: [String: [EvidenceChart.Point]] = [:]
+        for r in perDay.rows { perValueSeries[Describe.value(r.values[0]), default: []].append(.init(x: UTCTime.isoString(r.bucketStart!), y: Double(r.downloads))) }
+        let trackedChart = EvidenceChart(
+            kind: .line, title: "The contributors against the usual top \(d) values, per day", bucket: .day,
+            series: perValueSeries.keys.sorted { a, b in
+                let ca = values.contains { Describe.value($0) == a }, cb = values.contains { Describe.value($0) == b }
+                return ca != cb ? ca : a < b
+            }.map { .init(name: $0, points: perValueSeries[$0]!.sorted { $0.x < $1.x }) },
+            highlights: [.init(start: UTCTime.isoString(window.start), end: UTCTime.isoString(window.end), label: "window")])
         let perDayTable = EvidenceTable(
             title: "Daily downloads of the contributors and of the usual top \(d) values",
             columns: ["day", d, "downloads"],
@@ -148,7 +166,7 @@ public struct ContributorsAnalyzer: Analyzer {
             findings.append(Finding(
                 title: "No \(d) stands out in \(window.label)",
                 summary: "The window's total \(up ? "excess" : "shortfall") is \(Describe.count(abs(total))) downloads and no single \(d) explains \(Describe.percent(minShare)) of it: the change is spread over many values.",
-                evidence: [.table(topTable), .count("total excess", Int64(total.rounded()))],
+                evidence: [.chart(topChart), .table(topTable), .chart(withWithout), .count("total excess", Int64(total.rounded()))],
                 confidence: .medium,
                 openQuestions: ["Look at other dimensions (installer, client, python) for a common factor."]))
         } else {
@@ -163,7 +181,7 @@ public struct ContributorsAnalyzer: Analyzer {
             findings.append(Finding(
                 title: broad ? "A broad change: no small set of \(d) values explains it" : "\(list) explain the \(up ? "spike" : "drop")",
                 summary: summary,
-                evidence: [.table(table), .table(topTable), .series(withSeries), .series(withoutSeries), .table(perDayTable),
+                evidence: [.table(table), .chart(topChart), .table(topTable), .chart(withWithout), .chart(trackedChart),
                            .count(up ? "total excess" : "total shortfall", Int64(total.rounded())),
                            .number(label: "share explained", value: (explainedShare * 1000).rounded() / 1000, unit: "share"),
                            .number(label: "residual change without them", value: (residualRelative * 1000).rounded() / 1000, unit: "share")],

@@ -70,19 +70,29 @@ public struct SegmentSplitAnalyzer: Analyzer {
                                     "topValue": top?.value.map(Value.string) ?? .null, "topExcessShare": r3(top?.e ?? 0), "topBaselineShare": r3(top?.b ?? 0)]))
         }
         let scope = filters.isEmpty ? "all downloads" : filters.map { "\($0.dimension.rawValue) in \($0.values.map(Describe.value).joined(separator: ", "))" }.joined(separator: "; ")
-        for (i, s) in splits.enumerated() where i < 3 && s.surprise > 0 {
+        let striking = splits.filter { $0.surprise >= 0.3 }
+        for (i, s) in splits.enumerated() where (i == 0 || s.surprise >= 0.3) && i < 3 && s.surprise > 0 {
             guard let top = s.rows.first else { continue }
             let table = EvidenceTable(title: "Shares by \(s.dimension.rawValue), \(window.label) (\(scope))",
                                       columns: [s.dimension.rawValue, "baseline share", "window share", "excess share", "excess"],
                                       rows: s.rows.prefix(12).map { [.string(Describe.value($0.value)), r3($0.b), r3($0.w), r3($0.e), .int(Int64($0.excess.rounded()))] })
             let striking = s.surprise >= 0.3
+            let shown = s.rows.prefix(6)
+            let chart = EvidenceChart(
+                kind: .bars, title: "Shares by \(s.dimension.rawValue): before, during, and the excess alone", unit: "share", layout: "stacked",
+                series: shown.map { r in
+                    .init(name: Describe.value(r.value), points: [.init(x: "baseline", y: (r.b * 1000).rounded() / 1000),
+                                                                  .init(x: "window", y: (r.w * 1000).rounded() / 1000),
+                                                                  .init(x: "excess", y: (max(0, r.e) * 1000).rounded() / 1000)])
+                })
             findings.append(Finding(
                 title: "\(s.dimension.rawValue) = \(Describe.value(top.value)): \(Describe.percent(top.e)) of the \(top.excess >= 0 ? "excess" : "change")",
                 summary: "\(Describe.percent(top.e)) of the window's excess came from \(s.dimension.rawValue) = \(Describe.value(top.value)), which had \(Describe.percent(top.b)) of the downloads before the window (\(Describe.percent(top.w)) during it). "
                     + (striking ? "The excess is distributed very differently from normal traffic (distance \(String(format: "%.2f", s.surprise)))." : "This split is close to normal traffic (distance \(String(format: "%.2f", s.surprise))), so it does not single out a segment."),
-                evidence: [.table(table), .number(label: "surprise (total variation distance)", value: (s.surprise * 1000).rounded() / 1000, unit: "share")],
+                evidence: [.chart(chart), .table(table), .number(label: "surprise (total variation distance)", value: (s.surprise * 1000).rounded() / 1000, unit: "share")],
                 confidence: striking ? .high : .low))
         }
+        _ = striking
         if findings.isEmpty {
             findings.append(Finding(title: "No segment split", summary: "The window has no excess to split (\(scope)).", confidence: .medium))
         }

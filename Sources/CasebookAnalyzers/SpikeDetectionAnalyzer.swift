@@ -112,19 +112,27 @@ public struct SpikeDetectionAnalyzer: Analyzer {
         let series: [Value] = points.map { .object(["start": .time($0.start), "downloads": .int(Int64($0.value)), "baseline": .double(($0.baseline * 10).rounded() / 10)]) }
 
         var findings: [Finding] = []
-        let chart = EvidenceSeries(title: "Downloads per \(bucket.rawValue) (\(what))", bucket: bucket,
-                                   points: points.map { .init(epoch: $0.start, value: $0.value) },
-                                   highlights: windows.map { w in
-                                       .init(start: UTCTime.isoString(points[w.first].start), end: UTCTime.isoString(points[w.last].start + bucket.seconds),
-                                             label: w.direction > 0 ? "spike" : "drop")
-                                   })
-        let expected = EvidenceSeries(title: "Expected downloads per \(bucket.rawValue) (baseline)", bucket: bucket,
-                                      points: points.map { .init(epoch: $0.start, value: ($0.baseline * 10).rounded() / 10) })
+        let highlights: [EvidenceSeries.Highlight] = windows.map { w in
+            .init(start: UTCTime.isoString(points[w.first].start), end: UTCTime.isoString(points[w.last].start + bucket.seconds),
+                  label: w.direction > 0 ? "spike" : "drop")
+        }
+        let chart = EvidenceChart(
+            kind: .line, title: "Downloads per \(bucket.rawValue) (\(what)), with the expected baseline", bucket: bucket,
+            series: [
+                .init(name: "downloads", points: points.map { .init(x: UTCTime.isoString($0.start), y: $0.value) }),
+                .init(name: "expected", points: points.map { .init(x: UTCTime.isoString($0.start), y: ($0.baseline * 10).rounded() / 10) }),
+            ],
+            highlights: highlights)
+        var hourly: EvidenceChart?
+        if let top = windows.first, bucket != .hour {
+            hourly = try await Self.hourlyProfile(context, filters: filters, start: points[top.first].start,
+                                                  end: points[top.last].start + bucket.seconds)
+        }
         if windows.isEmpty {
             findings.append(Finding(
                 title: "No unusual \(bucket.rawValue)s",
                 summary: "Over \(points.count) \(bucket.rawValue)s of \(what), every \(bucket.rawValue) stayed within \(String(format: "%.0f", threshold)) robust standard deviations (or \(Describe.percent(minChange))) of its seasonal baseline; typical noise is \(Describe.percent(noise, digits: 1)).",
-                evidence: [.series(chart), .series(expected), .number(label: "relative noise", value: noise, unit: "share")],
+                evidence: [.chart(chart), .number(label: "relative noise", value: noise, unit: "share")],
                 confidence: .high))
         }
         for (i, w) in windows.enumerated() {
@@ -138,7 +146,10 @@ public struct SpikeDetectionAnalyzer: Analyzer {
                 + "\(w.excess >= 0 ? "an excess of " : "a shortfall of ")\(Describe.count(abs(w.excess))) (\(Describe.signedPercent(rel))); "
                 + "the \(w.direction > 0 ? "peak" : "lowest") \(bucket.rawValue) had \(Describe.count(w.peak)) (\(UTCTime.isoString(w.peakTime)))."
             var evidence: [Evidence] = []
-            if i == 0 { evidence += [.series(chart), .series(expected)] }
+            if i == 0 {
+                evidence.append(.chart(chart))
+                if let hourly { evidence.append(.chart(hourly)) }
+            }
             evidence += [
                 .count("downloads in the window", Int64(w.actual)),
                 .count("expected (baseline)", Int64(w.baseline.rounded())),
@@ -156,6 +167,27 @@ public struct SpikeDetectionAnalyzer: Analyzer {
             outputs: ["windows": .array(windowValues), "window": windowValues.first ?? .null, "series": .array(series),
                       "bucket": .string(bucket.rawValue), "noise": .double(noise)],
             findings: findings)
+    }
+
+    /// Hour-of-day profile of each day of a window against the mean normal day of the week before.
+    static func hourlyProfile(_ context: AnalyzerContext, filters: [DimensionFilter], start: Int64, end: Int64) async throws -> EvidenceChart? {
+        let days = Int((end - start) / 86400)
+        guard days >= 1, days <= 7 else { return nil }
+        let before = start - 7 * 86400
+        let table = try await context.aggregate(AggregateQuery(bucket: .hour, filters: filters, range: TimeRange(from: before, to: end)))
+        var normal = [Double](repeating: 0, count: 24)
+        var byDay: [Int64: [Double]] = [:]
+        for r in table.rows {
+            guard let t = r.bucketStart else { continue }
+            let hour = Int((t % 86400) / 3600)
+            if t < start { normal[hour] += Double(r.downloads) / 7 } else { byDay[TimeBucket.day.start(of: t), default: [Double](repeating: 0, count: 24)][hour] += Double(r.downloads) }
+        }
+        let labels = (0..<24).map { String(format: "%02d:00", $0) }
+        var series: [EvidenceChart.Series] = [.init(name: "normal day (mean of the 7 days before)", points: (0..<24).map { .init(x: labels[$0], y: (normal[$0] * 10).rounded() / 10) })]
+        for day in byDay.keys.sorted() {
+            series.append(.init(name: UTCTime.dateString(day), points: (0..<24).map { .init(x: labels[$0], y: byDay[day]![$0]) }))
+        }
+        return EvidenceChart(kind: .line, title: "Downloads per hour (UTC): the window's days against a normal day", series: series)
     }
 
     /// Fills every point's baseline and robust z; returns the relative noise.

@@ -48,17 +48,6 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let limits = ExternalAnalyzerLimits(timeout: timeout, describeTimeout: min(timeout, 10), maxOutputBytes: maxOutputBytes)
-        let validator = PlaybookValidator(registry: CasebookAnalyzerRegistry.current, limits: limits)
-        let plan: PlaybookPlan
-        do {
-            let book = try Playbook.load(from: URL(fileURLWithPath: playbook), displayPath: playbook)
-            plan = try await validator.validate(book, overrides: try Self.parseOverrides(overrides))
-        } catch let e as PlaybookValidationError {
-            StandardError.write(e.description + "\n")
-            throw ExitCode(1)
-        }
-        for w in plan.warnings { StandardError.write("\(w.location): warning: \(w.message)\n") }
-
         var catalogURL: URL?
         if let catalog {
             var isDir: ObjCBool = false
@@ -73,15 +62,15 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let store = try storeOptions.openReadStore()
-        let quiet = self.quiet
-        let runner = PlaybookRunner(store: store, catalogDirectory: catalogURL, limits: limits,
-                                    progress: { line in if !quiet { StandardError.write(line + "\n") } })
-        let report = await runner.run(plan)
-        let outURL = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
-        let reportURL = outURL.appendingPathComponent("report.json")
-        try report.jsonData().write(to: reportURL, options: .atomic)
+        var command = ["casebook", "run", playbook, "--store", storeOptions.displayLocation]
+        if let catalogURL { command += ["--catalog", catalogURL.path] }
+        for o in overrides { command += ["--set", o] }
+        command += ["--out", out]
+        let report = try await PlaybookExecution.run(playbookPath: playbook, store: store, catalog: catalogURL,
+                                                     overrides: try Self.parseOverrides(overrides), limits: limits,
+                                                     quiet: quiet, command: command.joined(separator: " "))
+        let written = try PlaybookExecution.write(report, to: URL(fileURLWithPath: out))
         print(report.textSummary)
-        print("report: \(reportURL.path)")
+        for url in written { print("report: \(url.path)") }
     }
 }

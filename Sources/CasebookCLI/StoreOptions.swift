@@ -13,6 +13,9 @@ struct StoreOptions: ParsableArguments {
         store ?? ProcessInfo.processInfo.environment["CASEBOOK_STORE"] ?? "casebook.sqlite"
     }
 
+    /// The location as it may be shown (never with a password).
+    var displayLocation: String { location }
+
     /// Opens (creating if needed) the embedded store for writing.
     func openWritableStore() throws -> SQLiteEventStore {
         do {

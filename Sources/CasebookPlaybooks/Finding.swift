@@ -80,12 +80,14 @@ public struct Confidence: Sendable, Hashable, Codable, Comparable {
     }
 }
 
-/// Evidence behind a finding. JSON: an object with `"type": "number" | "table" | "series" | "note"`.
+/// Evidence behind a finding. JSON: an object with `"type": "number" | "table" | "series" | "chart" | "note"`.
 public enum Evidence: Sendable, Hashable, Codable {
     /// One labelled number (`excess downloads: 24256`), with an optional unit (`downloads`, `%`, `share`).
     case number(label: String, value: Double, unit: String?)
     case table(EvidenceTable)
     case series(EvidenceSeries)
+    /// Chart data: several series, bars on one scale, or a graph (see ``EvidenceChart``).
+    case chart(EvidenceChart)
     /// A short remark (a caveat, a pointer).
     case note(String)
 
@@ -105,10 +107,11 @@ public enum Evidence: Sendable, Hashable, Codable {
                            unit: try c.decodeIfPresent(String.self, forKey: .unit))
         case "table": self = .table(try EvidenceTable(from: decoder))
         case "series": self = .series(try EvidenceSeries(from: decoder))
+        case "chart": self = .chart(try EvidenceChart(from: decoder))
         case "note": self = .note(try c.decode(String.self, forKey: .text))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c,
-                debugDescription: "evidence type must be number, table, series or note, found \"\(type)\"")
+                debugDescription: "evidence type must be number, table, series, chart or note, found \"\(type)\"")
         }
     }
 
@@ -126,6 +129,9 @@ public enum Evidence: Sendable, Hashable, Codable {
         case .series(let s):
             try c.encode("series", forKey: .type)
             try s.encode(to: encoder)
+        case .chart(let chart):
+            try c.encode("chart", forKey: .type)
+            try chart.encode(to: encoder)
         case .note(let text):
             try c.encode("note", forKey: .type)
             try c.encode(text, forKey: .text)
@@ -187,5 +193,91 @@ public struct EvidenceSeries: Sendable, Hashable, Codable {
         unit = try c.decodeIfPresent(String.self, forKey: .unit)
         points = try c.decode([Point].self, forKey: .points)
         highlights = try c.decodeIfPresent([Highlight].self, forKey: .highlights) ?? []
+    }
+}
+
+/// Data for a chart that an analyzer wants drawn. Analyzers say *what* to draw (the numbers and
+/// their meaning); renderers decide how (SVG, colours, axes). Kinds:
+/// - `line`: one or more named series over time (`x` is an ISO 8601 UTC bucket start), with
+///   highlighted windows; e.g. totals with and without the contributors, or the hourly profile of
+///   the window against normal days (`x` then holds hour labels and `bucket` is nil).
+/// - `bars`: categories (`x`) with one value per series. `layout` `grouped` draws the series side
+///   by side on one scale, `panels` draws each series as its own ranked panel on one shared
+///   scale (top-N before and during a window), `stacked` stacks the series (shares that add up).
+/// - `graph`: nodes and directed edges (a dependency graph), nodes grouped by role.
+public struct EvidenceChart: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable { case line, bars, graph }
+
+    /// One point: `x` is a time (ISO 8601 UTC) for line charts over time, else a category label.
+    public struct Point: Sendable, Hashable, Codable {
+        public var x: String
+        public var y: Double
+        public init(x: String, y: Double) { self.x = x; self.y = y }
+    }
+
+    public struct Series: Sendable, Hashable, Codable {
+        public var name: String
+        public var points: [Point]
+        public init(name: String, points: [Point]) { self.name = name; self.points = points }
+    }
+
+    public struct Node: Sendable, Hashable, Codable {
+        public var id: String
+        public var label: String
+        /// The node's role, for its colour and legend (`contributor`, `dependency`, `downstream`...).
+        public var group: String
+        /// A number shown with the node (e.g. downloads in the window), optional.
+        public var value: Double?
+        public init(id: String, label: String, group: String, value: Double? = nil) {
+            self.id = id; self.label = label; self.group = group; self.value = value
+        }
+    }
+
+    public struct Edge: Sendable, Hashable, Codable {
+        public var from: String
+        public var to: String
+        public var label: String?
+        public init(from: String, to: String, label: String? = nil) { self.from = from; self.to = to; self.label = label }
+    }
+
+    public var kind: Kind
+    public var title: String
+    /// What the values are (`downloads`, `share`).
+    public var unit: String?
+    /// `hour`, `day` or `week` when line-chart x values are bucket starts.
+    public var bucket: String?
+    /// For bars: `grouped`, `panels` or `stacked`.
+    public var layout: String?
+    public var series: [Series]
+    public var highlights: [EvidenceSeries.Highlight]
+    public var nodes: [Node]
+    public var edges: [Edge]
+
+    public init(kind: Kind, title: String, unit: String? = "downloads", bucket: TimeBucket? = nil, layout: String? = nil,
+                series: [Series] = [], highlights: [EvidenceSeries.Highlight] = [], nodes: [Node] = [], edges: [Edge] = []) {
+        self.kind = kind
+        self.title = title
+        self.unit = unit
+        self.bucket = bucket?.rawValue
+        self.layout = layout
+        self.series = series
+        self.highlights = highlights
+        self.nodes = nodes
+        self.edges = edges
+    }
+
+    private enum CodingKeys: String, CodingKey { case kind, title, unit, bucket, layout, series, highlights, nodes, edges }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(Kind.self, forKey: .kind)
+        title = try c.decodeIfPresent(String.self, forKey: .title) ?? ""
+        unit = try c.decodeIfPresent(String.self, forKey: .unit)
+        bucket = try c.decodeIfPresent(String.self, forKey: .bucket)
+        layout = try c.decodeIfPresent(String.self, forKey: .layout)
+        series = try c.decodeIfPresent([Series].self, forKey: .series) ?? []
+        highlights = try c.decodeIfPresent([EvidenceSeries.Highlight].self, forKey: .highlights) ?? []
+        nodes = try c.decodeIfPresent([Node].self, forKey: .nodes) ?? []
+        edges = try c.decodeIfPresent([Edge].self, forKey: .edges) ?? []
     }
 }

@@ -1,0 +1,283 @@
+import CasebookCatalog
+import CasebookCore
+import CasebookPlaybooks
+import Foundation
+
+/// A step that reads package metadata ran without a catalog (or with a folder that is not one).
+///
+/// Its message tells the person running the playbook how to give one.
+struct CatalogRequiredError: Error, CustomStringConvertible, Sendable {
+    var analyzer: String
+    var step: String
+    /// The folder that was given, when it could not be opened.
+    var path: String?
+    var reason: String?
+
+    var description: String {
+        let how = "run with `--catalog DIR` (a folder of PyPI JSON documents `DIR/pypi/NAME/json`; `casebook run` uses ./catalog when it exists, and `casebook catalog fetch NAME...` fills one)"
+        if let path {
+            return "not run: step `\(step)` (`\(analyzer)`) needs the package-metadata catalog, and \(path) cannot be used (\(reason ?? "not a catalog folder")); \(how)"
+        }
+        return "not run: step `\(step)` (`\(analyzer)`) needs the package-metadata catalog and none was given; \(how)"
+    }
+}
+
+extension AnalyzerContext {
+    /// Opens the catalog given with `--catalog`, or throws ``CatalogRequiredError`` saying how to give one.
+    func openCatalog(for analyzer: String) throws -> Catalog {
+        guard let dir = catalogDirectory else { throw CatalogRequiredError(analyzer: analyzer, step: stepID) }
+        do { return try Catalog(directory: dir) } catch {
+            throw CatalogRequiredError(analyzer: analyzer, step: stepID, path: dir.path, reason: "\(error)")
+        }
+    }
+
+    /// The values of a `contributors`-style parameter (strings or `{value: ...}` objects),
+    /// normalized when they are projects. Throws when the list is absent or empty.
+    func contributorValues(_ name: String, dimension: CasebookCore.Dimension) throws -> [String?] {
+        guard let values = valueList(name), !values.isEmpty else {
+            throw AnalyzerError("`\(name)` of step `\(stepID)` is empty: there are no contributors to analyse (give the contributors step's `values` or `contributors`)")
+        }
+        return values.map { v in dimension == .project ? v.map(ProjectName.normalize) : v }
+    }
+}
+
+/// What a client reported about itself, as far as the store keeps it: enough to say which
+/// wheels its pip accepts and how its requirement markers evaluate.
+struct ClientProfile: Sendable, Hashable, Comparable {
+    var python: String
+    var cpu: String?
+    var system: String?
+    var implementation: String?
+
+    /// From store values `[python, cpu, system, implementation]`; nil without a usable Python version.
+    init?(_ values: ArraySlice<String?>) {
+        let v = Array(values)
+        guard let p = v.first ?? nil, PythonVersion.minor(of: p) != nil else { return nil }
+        python = p
+        cpu = v.count > 1 ? v[1] : nil
+        system = v.count > 2 ? v[2] : nil
+        implementation = v.count > 3 ? v[3] : nil
+    }
+
+    init(python: String, cpu: String?, system: String?, implementation: String?) {
+        self.python = python; self.cpu = cpu; self.system = system; self.implementation = implementation
+    }
+
+    /// The dimensions to query, in the order ``init(_:)`` reads them.
+    static let dimensions: [CasebookCore.Dimension] = [.python, .cpu, .system, .implementation]
+
+    /// The client's environment. The store does not keep the C library version, so Linux
+    /// clients are assumed to have `glibc` (nil: no manylinux wheels are accepted).
+    func environment(glibc: String?) -> ClientEnvironment {
+        let sys = system ?? "Linux"
+        return ClientEnvironment(python: python, cpu: cpu ?? "unknown", system: sys,
+                                 implementation: implementation ?? "CPython",
+                                 glibc: sys.lowercased() == "linux" ? glibc : nil)
+    }
+
+    /// `Python 2.7.16 armv7l`.
+    var label: String { "Python \(python) \(cpu ?? "unknown cpu")" }
+
+    static func < (a: ClientProfile, b: ClientProfile) -> Bool { a.label < b.label }
+}
+
+/// Downloads of the contributors in a window against the days before it, per file and per
+/// client profile: the common ground of the catalog analyzers.
+struct ContributorTraffic: Sendable {
+    struct File: Sendable {
+        var project: String
+        var version: String?
+        var filename: String?
+        var window: Double
+        var expected: Double
+        var excess: Double { window - expected }
+        /// Window downloads per client profile (unknown Python left out).
+        var profiles: [ClientProfile: Double] = [:]
+    }
+
+    var window: AnalysisWindow
+    var files: [File]
+
+    /// The contributors' total positive excess (the sum over files that gained).
+    var excess: Double { files.reduce(0) { $0 + max(0, $1.excess) } }
+    var windowTotal: Double { files.reduce(0) { $0 + $1.window } }
+    var expectedTotal: Double { files.reduce(0) { $0 + $1.expected } }
+
+    /// Per project: window, expected.
+    var projects: [String: (window: Double, expected: Double)] {
+        var out: [String: (window: Double, expected: Double)] = [:]
+        for f in files { out[f.project, default: (0, 0)].window += f.window; out[f.project, default: (0, 0)].expected += f.expected }
+        return out
+    }
+
+    /// Per project and version: window, expected, profiles.
+    var versions: [String: [String: (window: Double, expected: Double, profiles: [ClientProfile: Double])]] {
+        var out: [String: [String: (window: Double, expected: Double, profiles: [ClientProfile: Double])]] = [:]
+        for f in files {
+            guard let v = f.version else { continue }
+            var e = out[f.project, default: [:]][v] ?? (0, 0, [:])
+            e.window += f.window
+            e.expected += f.expected
+            for (p, n) in f.profiles { e.profiles[p, default: 0] += n }
+            out[f.project, default: [:]][v] = e
+        }
+        return out
+    }
+
+    /// Window downloads per client profile over all files.
+    var profiles: [ClientProfile: Double] {
+        var out: [ClientProfile: Double] = [:]
+        for f in files { for (p, n) in f.profiles { out[p, default: 0] += n } }
+        return out
+    }
+
+    /// The filters that select the contributors' downloads.
+    static func filters(_ base: [DimensionFilter], dimension: CasebookCore.Dimension, values: [String?]) -> [DimensionFilter] {
+        base + [DimensionFilter(dimension, .in, values)]
+    }
+
+    static func load(_ context: AnalyzerContext, window: AnalysisWindow, filters: [DimensionFilter],
+                     baselineDays: Int64) async throws -> ContributorTraffic {
+        let profileRows = try await context.aggregate(AggregateQuery(
+            dimensions: [.project, .version, .filename] + ClientProfile.dimensions,
+            filters: filters, range: TimeRange(from: window.start, to: window.end)))
+        var byKey: [[String?]: File] = [:]
+        let inWindow = try await context.aggregate(AggregateQuery(dimensions: [.project, .version, .filename], filters: filters,
+                                                                  range: TimeRange(from: window.start, to: window.end)))
+        let bStart = window.start - baselineDays * 86400
+        let before = try await context.aggregate(AggregateQuery(dimensions: [.project, .version, .filename], filters: filters,
+                                                                range: TimeRange(from: bStart, to: window.start)))
+        let scale = Double(window.seconds) / Double(window.start - bStart)
+        for r in inWindow.rows {
+            guard let p = r.values[0] else { continue }
+            byKey[r.values, default: File(project: p, version: r.values[1], filename: r.values[2], window: 0, expected: 0)].window += Double(r.downloads)
+        }
+        for r in before.rows {
+            guard let p = r.values[0] else { continue }
+            byKey[r.values, default: File(project: p, version: r.values[1], filename: r.values[2], window: 0, expected: 0)].expected += Double(r.downloads) * scale
+        }
+        for r in profileRows.rows {
+            let key = Array(r.values.prefix(3))
+            guard byKey[key] != nil, let profile = ClientProfile(r.values.dropFirst(3)) else { continue }
+            byKey[key]!.profiles[profile, default: 0] += Double(r.downloads)
+        }
+        let files = byKey.values.sorted {
+            $0.excess != $1.excess ? $0.excess > $1.excess : ($0.filename ?? "~") < ($1.filename ?? "~")
+        }
+        return ContributorTraffic(window: window, files: files)
+    }
+}
+
+/// Downloads of any set of projects in a window against the days before it: did they move?
+struct ProjectMovement: Sendable {
+    var window: Double
+    var expected: Double
+    var excess: Double { window - expected }
+    /// Window / expected; nil when the baseline has no downloads.
+    var ratio: Double? { expected > 0 ? window / expected : nil }
+
+    /// Whether the project moved: a clear relative rise that is not a handful of downloads.
+    func moved(minRatio: Double, minExcess: Double) -> Bool {
+        excess >= max(1, minExcess) && (ratio.map { $0 >= minRatio } ?? true)
+    }
+
+    static func load(_ context: AnalyzerContext, projects: Set<String>, window: AnalysisWindow, filters: [DimensionFilter],
+                     baselineDays: Int64) async throws -> [String: ProjectMovement] {
+        guard !projects.isEmpty else { return [:] }
+        let (_, byKey) = try await WindowComparison.make(context, window: window, dimensions: [.project],
+                                                         filters: filters + [DimensionFilter(.project, .in, projects.sorted())],
+                                                         baselineDays: baselineDays)
+        var out: [String: ProjectMovement] = [:]
+        for p in projects { out[p] = ProjectMovement(window: 0, expected: 0) }
+        for (k, v) in byKey { if let p = k.first ?? nil { out[p] = ProjectMovement(window: v.window, expected: v.expected) } }
+        return out
+    }
+}
+
+extension Catalog {
+    /// Whether the catalog has a document for the project.
+    func knows(_ project: String) -> Bool { (try? releases(of: project)) != nil }
+
+    /// A release's `requires_python`: from its files, else from its release document's `info`.
+    func requiresPython(of project: String, version: String) -> String? {
+        if let files = try? files(of: project, version: version),
+           let rp = files.compactMap(\.requiresPython).first(where: { !$0.isEmpty }) { return rp }
+        let doc = directory.appendingPathComponent("pypi").appendingPathComponent(ProjectName.normalize(project))
+            .appendingPathComponent(version).appendingPathComponent("json")
+        guard let data = try? Data(contentsOf: doc), let d = try? PyPIDocument(data: data, path: doc.path) else { return nil }
+        return d.requiresPython
+    }
+
+    /// The newest non-prerelease version allowed by `specifier`, published before `before`,
+    /// whose `requires_python` admits the client: what a resolver would most likely pick then.
+    func bestVersion(of project: String, allowedBy specifier: SpecifierSet, for client: ClientEnvironment?,
+                     before: Int64?) -> String? {
+        guard let releases = try? releases(of: project) else { return nil }
+        let candidates = releases.reversed().filter { r in
+            guard let v = r.version, !r.yanked, !v.isPrerelease, specifier.contains(v, prereleases: false) else { return false }
+            if let before, let t = r.uploadTime, t >= before { return false }
+            return true
+        }
+        for r in candidates {
+            guard let client else { return r.versionText }
+            if let rp = requiresPython(of: project, version: r.versionText), let set = try? SpecifierSet(rp),
+               !set.contains(client.pythonFullVersion, prereleases: true) { continue }
+            return r.versionText
+        }
+        return nil
+    }
+
+    /// Every project a set of requirements pulls in for `client` (direct and transitive), each
+    /// with the version most likely resolved at `before` and its depth (1 = direct). Projects
+    /// missing from the catalog are included with no version and not followed.
+    func closure(of requirements: [Requirement], for client: ClientEnvironment?, before: Int64?,
+                 maxProjects: Int = 300) -> [String: (version: String?, depth: Int)] {
+        var out: [String: (version: String?, depth: Int)] = [:]
+        var queue: [(Requirement, Int)] = requirements.map { ($0, 1) }
+        var i = 0
+        while i < queue.count, out.count < maxProjects {
+            let (req, depth) = queue[i]
+            i += 1
+            let name = req.normalizedName
+            guard out[name] == nil else { continue }
+            let version = bestVersion(of: name, allowedBy: req.specifier, for: client, before: before)
+            out[name] = (version, depth)
+            guard let version, let reqs = try? self.requirements(of: name, version: version, for: client) else { continue }
+            for r in reqs.applicable where out[r.normalizedName] == nil { queue.append((r, depth + 1)) }
+        }
+        return out
+    }
+}
+
+extension Requirement {
+    /// Whether the requirement applies to `client` (markers evaluated; undecidable markers and
+    /// extras count as not applying).
+    func applies(to client: ClientEnvironment?) -> Bool {
+        guard let marker else { return true }
+        if marker.variables.contains("extra") { return false }
+        guard let client else { return true }
+        return (try? applies(in: client.markerEnvironment)) ?? false
+    }
+}
+
+/// Rounds a share or score to three decimals for outputs and tables.
+func round3(_ x: Double) -> Double { x.isFinite ? (x * 1000).rounded() / 1000 : 0 }
+
+/// A summary of client profiles by downloads: `Python 2.7.16 armv7l 58%, Python 2.7.13 armv6l 21%`.
+func describeProfiles(_ profiles: [ClientProfile: Double], limit: Int = 3) -> String {
+    let total = profiles.values.reduce(0, +)
+    guard total > 0 else { return "unknown clients" }
+    let ranked = profiles.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+    var parts = ranked.prefix(limit).map { "\($0.key.label) \(Describe.percent($0.value / total))" }
+    if ranked.count > limit { parts.append("\(ranked.count - limit) more") }
+    return parts.joined(separator: ", ")
+}
+
+/// The profiles holding at least `minShare` of the downloads (always at least the largest).
+func mainProfiles(_ profiles: [ClientProfile: Double], minShare: Double = 0.1) -> [ClientProfile] {
+    let total = profiles.values.reduce(0, +)
+    let ranked = profiles.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+    var out = ranked.filter { total > 0 && $0.value / total >= minShare }.map(\.key)
+    if out.isEmpty, let first = ranked.first { out = [first.key] }
+    return out
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import CasebookCore
+import CasebookIngest
+import CasebookPlaybooks
+import CasebookSimulation
+import CasebookSQLite
+import Foundation
+
+/// `casebook demo`: the founding case end to end, from raw logs to the report.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Simulate the March 2020 piwheels case, ingest its logs, run the spike playbook and write the report.",
+        discussion: """
+            Steps: `casebook simulate` the scenario (about 2.3 million combined-log lines and the \
+            catalog documents), `casebook ingest` the logs into a fresh embedded store, and \
+            `casebook run playbooks/downloads-spike.yaml` with the catalog. Nothing of the scenario \
+            reaches the analyzers except the logs and catalog documents, as in a real investigation.
+            """)
+
+    @Option(help: ArgumentHelp("Folder for the report, the store and the simulated input.", valueName: "DIR"))
+    var out: String = "casebook-demo"
+
+    @Option(help: ArgumentHelp("Store to ingest into (default: DIR/casebook.sqlite, created fresh).", valueName: "PATH"))
+    var store: String?
+
+    @Option(help: ArgumentHelp("The scenario (default: examples/piwheels-2020-03/scenario.yaml).", valueName: "FILE"))
+    var scenario: String?
+
+    @Option(help: ArgumentHelp("The playbook (default: playbooks/downloads-spike.yaml).", valueName: "FILE"))
+    var playbook: String?
+
+    @Flag(help: "Keep the simulated logs (about 1.4 GB) in DIR/input after ingesting them.")
+    var keepLogs = false
+
+    @Flag(help: "No progress lines on stderr.")
+    var quiet = false
+
+    /// Finds a file of the Casebook repository: relative to the current folder, else to the executable.
+    static func repositoryFile(_ relative: String) -> String? {
+        if FileManager.default.fileExists(atPath: relative) { return relative }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            let candidate = dir.appendingPathComponent(relative).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    func run() async throws {
+        let say: (String) -> Void = { line in if !quiet { StandardError.write(line + "\n") } }
+        guard let scenarioPath = scenario ?? Self.repositoryFile("examples/piwheels-2020-03/scenario.yaml") else {
+            throw CLIError("cannot find examples/piwheels-2020-03/scenario.yaml: run from the Casebook repository or pass --scenario FILE")
+        }
+        guard let playbookPath = playbook ?? Self.repositoryFile("playbooks/downloads-spike.yaml") else {
+            throw CLIError("cannot find playbooks/downloads-spike.yaml: run from the Casebook repository or pass --playbook FILE")
+        }
+        let outURL = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        let input = outURL.appendingPathComponent("input")
+        try? FileManager.default.removeItem(at: input)
+
+        // 1. Simulate.
+        let started = Date()
+        say("demo: simulating \(scenarioPath) ...")
+        let scenarioModel: Scenario
+        do { scenarioModel = try Scenario.load(path: scenarioPath) } catch { throw CLIError(error.description) }
+        _ = try Simulator(scenario: scenarioModel).run(to: input.path)
+        // The summary is for tests and docs only: the investigation must not read it.
+        try? FileManager.default.removeItem(at: input.appendingPathComponent("scenario-summary.json"))
+
+        // 2. Ingest into a fresh store.
+        let storePath = store ?? outURL.appendingPathComponent("casebook.sqlite").path
+        if store == nil {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
+        }
+        let sqlite: SQLiteEventStore
+        do { sqlite = try SQLiteEventStore(path: storePath) } catch let e as SQLiteStoreError { throw CLIError(e.description) }
+        let logs = try FileManager.default.contentsOfDirectory(atPath: input.appendingPathComponent("logs").path).sorted()
+            .map { input.appendingPathComponent("logs").appendingPathComponent($0).path }
+        let ingestor = try Ingestor(target: sqlite, options: IngestOptions(format: .combined, index: scenarioModel.index))
+        var lines: Int64 = 0, downloads: Int64 = 0
+        let ingestStart = Date()
+        for (i, log) in logs.enumerated() {
+            let s = try ingestor.ingest(path: log)
+            lines += s.linesRead
+            downloads += s.downloads
+            if !quiet && StandardError.isTerminal {
+                StandardError.write("\r\u{1B}[Kdemo: ingested \(i + 1)/\(logs.count) files, \(lines) lines, \(downloads) downloads")
+            }
+        }
+        if !quiet && StandardError.isTerminal { StandardError.write("\r\u{1B}[K") }
+        let ingestSeconds = Date().timeIntervalSince(ingestStart)
+        say(String(format: "demo: ingested %lld lines (%lld downloads) from %d files in %.1f s (%.0f lines/s)",
+                   lines, downloads, logs.count, ingestSeconds, Double(lines) / max(ingestSeconds, 0.001)))
+        if !keepLogs { try? FileManager.default.removeItem(at: input.appendingPathComponent("logs")) }
+
+        // 3. Investigate.
+        let catalog = input.appendingPathComponent("catalog")
+        let command = "casebook run \(playbookPath) --store \(storePath) --catalog \(catalog.path) --out \(out)"
+        let report = try await PlaybookExecution.run(playbookPath: playbookPath, store: sqlite, catalog: catalog, overrides: [],
+                                                     limits: ExternalAnalyzerLimits(), quiet: quiet, command: command)
+        let written = try PlaybookExecution.write(report, to: outURL)
+        print(report.textSummary)
+        for url in written { print("report: \(url.path)") }
+        say(String(format: "demo: done in %.1f s", Date().timeIntervalSince(started)))
+    }
+}
+
