@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Casebook", targets: [
             "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog",
             "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSimulation", "CasebookCLI",
+            "CasebookPostgres", "CasebookReport",
         ]),
         .plugin(name: "ValidatePlaybooks", targets: ["ValidatePlaybooks"]),
         .plugin(name: "NewAnalyzer", targets: ["NewAnalyzer"]),
@@ -28,6 +29,10 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
+        // libpq, PostgreSQL's own C client library (no SwiftNIO: keeps clean builds short).
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
+        // The PostgreSQL event store: Casebook's own schema, or a piwheels-style downloads table (read-only).
+        .target(name: "CasebookPostgres", dependencies: ["CasebookCore", "CLibPQ"]),
         // zlib, for reading .gz logs (Foundation on Linux has no gzip API).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // Readers for real download-log formats: combined access logs, BigQuery NDJSON, counts CSV.
@@ -50,10 +55,12 @@ let package = Package(
         ]),
         // The built-in analyzers, one file each.
         .target(name: "CasebookAnalyzers", dependencies: ["CasebookCore", "CasebookCatalog", "CasebookPlaybooks"]),
+        // The findings report: a report model, Markdown, self-contained HTML with SVG charts, JSON.
+        .target(name: "CasebookReport", dependencies: ["CasebookCore", "CasebookPlaybooks"]),
         // The command line, as a library so custom builds can add analyzers.
         .target(name: "CasebookCLI", dependencies: [
             "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog",
-            "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSimulation",
+            "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSimulation", "CasebookReport", "CasebookPostgres",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -62,6 +69,10 @@ let package = Package(
         // Benchmarks: figures printed by an executable, never timed tests.
         .executableTarget(name: "casebook-bench", dependencies: ["CasebookCore", "CasebookIngest", "CasebookSQLite"],
                           path: "Tests/Benchmarks/CasebookBench"),
+        .executableTarget(name: "casebook-pg-bench",
+                          dependencies: ["CasebookCore", "CasebookIngest", "CasebookSQLite", "CasebookPostgres",
+                                         "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers"],
+                          path: "Tests/Benchmarks/PostgresBench"),
 
         .testTarget(name: "CasebookCoreTests", dependencies: ["CasebookCore"]),
         .testTarget(name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest"],
@@ -72,7 +83,16 @@ let package = Package(
                     exclude: ["packaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookPlaybooksTests", dependencies: ["CasebookPlaybooks", "CasebookAnalyzers", "CasebookSQLite"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "CasebookAnalyzersTests", dependencies: ["CasebookAnalyzers", "CasebookPlaybooks", "CasebookCatalog", "CasebookCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookSimulationTests", dependencies: ["CasebookSimulation", "CasebookIngest", "CasebookSQLite"]),
+        .testTarget(name: "CasebookPostgresTests", dependencies: ["CasebookPostgres", "CasebookSQLite", "CasebookIngest", "CasebookCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "CasebookInvestigationTests", dependencies: [
+            "CasebookAnalyzers", "CasebookPlaybooks", "CasebookSimulation", "CasebookIngest", "CasebookSQLite", "CasebookCore",
+        ]),
+        .testTarget(name: "CasebookReportTests", dependencies: ["CasebookReport", "CasebookPlaybooks", "CasebookCore",
+                                                                "CasebookIngest", "CasebookSQLite", "CasebookAnalyzers"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookCLITests", dependencies: ["CasebookCLI", "CasebookSQLite"]),
 
         // `swift package validate-playbooks`: `casebook validate` on every playbook of a package (for CI).

@@ -1,0 +1,81 @@
+import CasebookAnalyzers
+import CasebookCore
+import CasebookIngest
+import CasebookPlaybooks
+import CasebookSimulation
+import CasebookSQLite
+import Foundation
+
+/// The package's root folder (for `playbooks/` and `examples/`).
+let packageRoot: URL = {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+        url = url.deletingLastPathComponent()
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+    }
+    return url
+}()
+
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("casebook-inv-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Runs one analyzer on a context built from parameters.
+func runAnalyzer<A: Analyzer>(_ type: A.Type, store: any EventStore, _ parameters: [String: Value]) async throws -> AnalyzerResult {
+    // Apply declared defaults as the engine does.
+    var params = parameters
+    for p in A.description.parameters where params[p.name] == nil {
+        if let d = p.defaultValue { params[p.name] = d }
+    }
+    return try await A().run(AnalyzerContext(stepID: "test", parameters: params, store: store))
+}
+
+/// Events of one kind at a time, for hand-made series.
+struct EventBuilder {
+    var events: [DownloadEvent] = []
+
+    mutating func add(day: Int64, hour: Int = 12, project: String, count: Int64 = 1, python: String = "3.7.3",
+                      client: String? = nil, cpu: String = "armv7l", ci: Bool? = nil) {
+        var e = DownloadEvent(timestamp: day + Int64(hour) * 3600, count: count)
+        e.project = project
+        e.version = "1.0"
+        e.filename = "\(project)-1.0-py2.py3-none-any.whl"
+        e.fileType = "bdist_wheel"
+        e.python = python
+        e.cpu = cpu
+        e.installer = "pip"
+        e.client = client
+        e.ci = ci
+        events.append(e)
+    }
+}
+
+let march1: Int64 = UTCTime.epoch(year: 2020, month: 3, day: 1)  // a Sunday
+func day(_ n: Int) -> Int64 { march1 + Int64(n) * 86400 }
+
+/// Simulates a scenario, ingests its logs into a fresh store, and runs the unchanged
+/// `playbooks/downloads-spike.yaml` with the scenario's catalog.
+func investigate(_ scenario: Scenario) async throws -> RunReport {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    _ = try Simulator(scenario: scenario).run(to: dir.path)
+    // The investigation must not see what was simulated.
+    try? FileManager.default.removeItem(at: dir.appendingPathComponent("scenario-summary.json"))
+    let store = try SQLiteEventStore(path: dir.appendingPathComponent("store.sqlite").path)
+    let ingestor = try Ingestor(target: store, options: IngestOptions(format: .combined, index: scenario.index))
+    let logs = dir.appendingPathComponent("logs")
+    for f in try FileManager.default.contentsOfDirectory(atPath: logs.path).sorted() {
+        _ = try ingestor.ingest(path: logs.appendingPathComponent(f).path)
+    }
+    let playbook = packageRoot.appendingPathComponent("playbooks/downloads-spike.yaml")
+    let book = try Playbook.load(from: playbook, displayPath: "playbooks/downloads-spike.yaml")
+    let plan = try await PlaybookValidator(registry: BuiltinAnalyzers.registry()).validate(book, overrides: [])
+    let runner = PlaybookRunner(store: store, catalogDirectory: dir.appendingPathComponent("catalog"))
+    return await runner.run(plan)
+}
+
+extension Value {
+    subscript(index: Int) -> Value? { arrayValue.flatMap { index < $0.count ? $0[index] : nil } }
+}
