@@ -59,26 +59,13 @@ final class SQLiteIngestSink: IngestSink {
         var filename: String?, project: String?, version: String?, fileType: String?
     }
 
-    private struct ProfileKey: Hashable {
-        var installer: String?, installerVersion: String?, python: String?
-        var implementation: String?, implementationVersion: String?
-        var distro: String?, distroVersion: String?, distroID: String?
-        var system: String?, systemRelease: String?, cpu: String?, ci: Bool?
-        var country: String?, index: String?
-
-        init(_ e: DownloadEvent) {
-            installer = e.installer; installerVersion = e.installerVersion; python = e.python
-            implementation = e.implementation; implementationVersion = e.implementationVersion
-            distro = e.distro; distroVersion = e.distroVersion; distroID = e.distroID
-            system = e.system; systemRelease = e.systemRelease; cpu = e.cpu; ci = e.ci
-            country = e.country; index = e.index
-        }
-    }
-
     private let db: Database
     private let sourceID: Int64
     private var files: [FileKey: Int64] = [:]
-    private var profiles: [ProfileKey: Int64] = [:]
+    private var profiles: [ClientProfile: Int64] = [:]
+    /// Events share their field boxes: recognising a box by identity skips hashing its strings.
+    private var fileBoxes: [ObjectIdentifier: (SharedFields<FileFields>, Int64)] = [:]
+    private var profileBoxes: [ObjectIdentifier: (SharedFields<ClientProfile>, Int64)] = [:]
     private var clients: [String: Int64] = [:]
     private let insertEvent: Statement
     private let insertFile: Statement
@@ -86,8 +73,6 @@ final class SQLiteIngestSink: IngestSink {
     private let insertClient: Statement
     private let findClient: Statement
     private let insertQuarantine: Statement
-    private var lastFile: (FileKey, Int64)?
-    private var lastProfile: (DownloadEvent, Int64)?
 
     init(db: Database, sourceID: Int64) throws {
         self.db = db
@@ -118,7 +103,7 @@ final class SQLiteIngestSink: IngestSink {
             e.system = r[9]; e.systemRelease = r[10]; e.cpu = r[11]
             e.ci = (r[12] as String?).map { $0 == "true" }
             e.country = r[13]; e.index = r[14]
-            profiles[ProfileKey(e)] = r[0]
+            profiles[e.profileFields.value] = r[0]
         }
     }
 
@@ -152,28 +137,41 @@ final class SQLiteIngestSink: IngestSink {
     }
 
     private func fileID(for e: DownloadEvent) throws -> Int64 {
+        let box = e.fileFields
+        if let hit = fileBoxes[ObjectIdentifier(box)], hit.0 === box { return hit.1 }
         let key = FileKey(filename: e.filename, project: e.project, version: e.version, fileType: e.fileType)
-        if let last = lastFile, last.0 == key { return last.1 }
-        if let id = files[key] { lastFile = (key, id); return id }
-        try insertFile.execute(arguments: [e.filename, e.project, e.projectDisplay, e.version, e.fileType,
-                                           e.pythonTag, e.abiTag, e.platformTag])
-        let id = db.lastInsertedRowID
-        files[key] = id
-        lastFile = (key, id)
+        let id: Int64
+        if let known = files[key] {
+            id = known
+        } else {
+            try insertFile.execute(arguments: [e.filename, e.project, e.projectDisplay, e.version, e.fileType,
+                                               e.pythonTag, e.abiTag, e.platformTag])
+            id = db.lastInsertedRowID
+            files[key] = id
+        }
+        if fileBoxes.count > 100_000 { fileBoxes.removeAll(keepingCapacity: true) }
+        fileBoxes[ObjectIdentifier(box)] = (box, id)
         return id
     }
 
     private func profileID(for e: DownloadEvent) throws -> Int64 {
-        let key = ProfileKey(e)
-        if let id = profiles[key] { return id }
-        let args: [(any DatabaseValueConvertible)?] = [
-            e.installer, e.installerVersion, e.python, e.pythonMajor, e.pythonMinor, e.implementation,
-            e.implementationVersion, e.distro, e.distroVersion, e.distroID, e.system, e.systemRelease, e.cpu,
-            e.ci.map { $0 ? "true" : "false" }, e.country, e.index,
-        ]
-        try insertProfile.execute(arguments: StatementArguments(args))
-        let id = db.lastInsertedRowID
-        profiles[key] = id
+        let box = e.profileFields
+        if let hit = profileBoxes[ObjectIdentifier(box)], hit.0 === box { return hit.1 }
+        let id: Int64
+        if let known = profiles[box.value] {
+            id = known
+        } else {
+            let args: [(any DatabaseValueConvertible)?] = [
+                e.installer, e.installerVersion, e.python, e.pythonMajor, e.pythonMinor, e.implementation,
+                e.implementationVersion, e.distro, e.distroVersion, e.distroID, e.system, e.systemRelease, e.cpu,
+                e.ci.map { $0 ? "true" : "false" }, e.country, e.index,
+            ]
+            try insertProfile.execute(arguments: StatementArguments(args))
+            id = db.lastInsertedRowID
+            profiles[box.value] = id
+        }
+        if profileBoxes.count > 100_000 { profileBoxes.removeAll(keepingCapacity: true) }
+        profileBoxes[ObjectIdentifier(box)] = (box, id)
         return id
     }
 

@@ -17,33 +17,9 @@ public struct CombinedLogReader: LineReader {
     public let formatName = "combined"
     private let keyer: ClientKeyer
     private let index: String?
-    private var agents = ByteCache<AgentFields>(limit: 50_000)
+    private var agents = ByteCache<SharedFields<ClientProfile>>(limit: 50_000)
     private var clients = ByteCache<String>(limit: 500_000)
-    private var files = ByteCache<FileFields?>(limit: 200_000)
-
-    /// What a request path tells about the file (nil: not a distribution file).
-    struct FileFields {
-        var filename: String?, project: String?, projectDisplay: String?, version: String?, fileType: String?
-        var pythonTag: String?, abiTag: String?, platformTag: String?
-
-        init(_ e: DownloadEvent) {
-            filename = e.filename; project = e.project; projectDisplay = e.projectDisplay; version = e.version
-            fileType = e.fileType; pythonTag = e.pythonTag; abiTag = e.abiTag; platformTag = e.platformTag
-        }
-
-        func apply(to e: inout DownloadEvent) {
-            e.filename = filename; e.project = project; e.projectDisplay = projectDisplay; e.version = version
-            e.fileType = fileType; e.pythonTag = pythonTag; e.abiTag = abiTag; e.platformTag = platformTag
-        }
-    }
-
-    /// The fields of a download that come from the user agent.
-    struct AgentFields {
-        var installer: String?, installerVersion: String?, python: String?
-        var implementation: String?, implementationVersion: String?
-        var distro: String?, distroVersion: String?, distroID: String?
-        var system: String?, systemRelease: String?, cpu: String?, ci: Bool?
-    }
+    private var files = ByteCache<SharedFields<FileFields>?>(limit: 200_000)
 
     /// - Parameters:
     ///   - keyer: turns client addresses into pseudonymous keys.
@@ -133,11 +109,11 @@ public struct CombinedLogReader: LineReader {
         var e = DownloadEvent(timestamp: ts)
         if let cached = files.get(UnsafeBufferPointer(rebasing: b[path])) {
             guard let cached else { return .notDownload(kind: Self.pageKind(b, path)) }
-            cached.apply(to: &e)
+            e.fileFields = cached
         } else {
             let filename = nameRange.isEmpty ? "" : Self.percentDecoded(b, nameRange)
             guard DistributionFilename.isDistribution(filename) else {
-                files.put(UnsafeBufferPointer(rebasing: b[path]), FileFields?.none)
+                files.put(UnsafeBufferPointer(rebasing: b[path]), SharedFields<FileFields>?.none)
                 return .notDownload(kind: Self.pageKind(b, path))
             }
             e.filename = filename
@@ -148,17 +124,10 @@ public struct CombinedLogReader: LineReader {
                 while s >= pathStart, b[s] != 47 { s -= 1 }
                 if s + 1 < lastSlash { e.project = ProjectName.normalize(Self.percentDecoded(b, (s + 1)..<lastSlash)) }
             }
-            files.put(UnsafeBufferPointer(rebasing: b[path]), FileFields(e))
+            files.put(UnsafeBufferPointer(rebasing: b[path]), e.fileFields)
         }
-        e.index = index
         e.client = clientKey
-        if let agent {
-            let f = agentFields(b, agent)
-            e.installer = f.installer; e.installerVersion = f.installerVersion; e.python = f.python
-            e.implementation = f.implementation; e.implementationVersion = f.implementationVersion
-            e.distro = f.distro; e.distroVersion = f.distroVersion; e.distroID = f.distroID
-            e.system = f.system; e.systemRelease = f.systemRelease; e.cpu = f.cpu; e.ci = f.ci
-        }
+        e.profileFields = profile(b, agent)
         return .download(e)
     }
 
@@ -172,20 +141,22 @@ public struct CombinedLogReader: LineReader {
         return k
     }
 
-    private mutating func agentFields(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> AgentFields {
-        let slice = UnsafeBufferPointer(rebasing: b[r])
-        if let f = agents.get(slice) { return f }
-        let ua = Self.unescape(slice)
-        var f = AgentFields()
-        if case .known(let info) = UserAgentParser.parse(ua) {
-            f.installer = info.installerName; f.installerVersion = info.installerVersion
-            f.python = info.python ?? info.implementationVersion
-            f.implementation = info.implementationName; f.implementationVersion = info.implementationVersion
-            f.distro = info.distroName; f.distroVersion = info.distroVersion; f.distroID = info.distroID
-            f.system = info.systemName; f.systemRelease = info.systemRelease; f.cpu = info.cpu; f.ci = info.ci
+    /// The client profile of a user agent (nil range: no user agent), shared by all its downloads.
+    private mutating func profile(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>?) -> SharedFields<ClientProfile> {
+        let slice = r.map { UnsafeBufferPointer(rebasing: b[$0]) } ?? UnsafeBufferPointer(rebasing: b[0..<0])
+        if let p = agents.get(slice) { return p }
+        var p = ClientProfile()
+        p.index = index
+        if r != nil, case .known(let info) = UserAgentParser.parse(Self.unescape(slice)) {
+            p.installer = info.installerName; p.installerVersion = info.installerVersion
+            p.python = info.python ?? info.implementationVersion
+            p.implementation = info.implementationName; p.implementationVersion = info.implementationVersion
+            p.distro = info.distroName; p.distroVersion = info.distroVersion; p.distroID = info.distroID
+            p.system = info.systemName; p.systemRelease = info.systemRelease; p.cpu = info.cpu; p.ci = info.ci
         }
-        agents.put(slice, f)
-        return f
+        let shared = SharedFields(p)
+        agents.put(slice, shared)
+        return shared
     }
 
     /// Scans a quoted field whose opening quote is already consumed; leaves `i` after the closing

@@ -45,6 +45,13 @@ func peakMemoryMiB() -> Double {
     return 0
 }
 
+/// CPU seconds (user + system) used by this process so far, all threads.
+func cpuSeconds() -> Double {
+    var u = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &u)
+    return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+}
+
 /// A deterministic generator of realistic piwheels-style log lines.
 struct LogGenerator {
     var rng: UInt64 = 0x5EED
@@ -133,11 +140,13 @@ print(String(format: "generated %d lines (%.1f MiB%@) in %.1f s", args.lines, Do
 let memBefore = peakMemoryMiB()
 let store = try SQLiteEventStore(path: storePath)
 let t0 = Date()
+let cpu0 = cpuSeconds()
 let summary = try Ingestor(target: store).ingest(path: input)
 let seconds = Date().timeIntervalSince(t0)
-print("workload                     lines        seconds   lines/s     downloads   peak MiB")
-print(String(format: "ingest combined→SQLite   %10d   %9.2f   %9.0f   %10d   %8.0f",
-             summary.linesRead, seconds, Double(summary.linesRead) / seconds, summary.downloads, peakMemoryMiB()))
+let cpu = cpuSeconds() - cpu0
+print("workload                     lines        seconds   lines/s     downloads   peak MiB   CPU s (both threads)")
+print(String(format: "ingest combined→SQLite   %10d   %9.2f   %9.0f   %10d   %8.0f   %6.2f",
+             summary.linesRead, seconds, Double(summary.linesRead) / seconds, summary.downloads, peakMemoryMiB(), cpu))
 print(String(format: "(peak memory before ingest: %.0f MiB, generator included)", memBefore))
 let q0 = Date()
 let daily = try store.aggregateSync(AggregateQuery(bucket: .day))
