@@ -144,7 +144,7 @@ public struct SpikeDetectionAnalyzer: Analyzer {
             let verb = w.direction > 0 ? "rose" : (outage ? "nearly stopped" : "fell")
             let summary = "Downloads (\(what)) \(verb) \(Describe.span(start, end)): \(Describe.count(w.actual)) against \(Describe.count(w.baseline)) expected, "
                 + "\(w.excess >= 0 ? "an excess of " : "a shortfall of ")\(Describe.count(abs(w.excess))) (\(Describe.signedPercent(rel))); "
-                + "the \(w.direction > 0 ? "peak" : "lowest") \(bucket.rawValue) had \(Describe.count(w.peak)) (\(UTCTime.isoString(w.peakTime)))."
+                + "the \(w.direction > 0 ? "peak" : "lowest") \(bucket.rawValue) had \(Describe.count(w.peak)) (\(bucket == .hour ? UTCTime.isoString(w.peakTime) : UTCTime.dateString(w.peakTime)))."
             var evidence: [Evidence] = []
             if i == 0 {
                 evidence.append(.chart(chart))

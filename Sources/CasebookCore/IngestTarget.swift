@@ -1,3 +1,4 @@
+import Foundation
 /// A store that can take ingested events. Ingest is all-or-nothing per source: nothing a
 /// session adds is visible until ``IngestSession/commit(_:)``, and a session that is rolled back,
 /// fails or whose process dies leaves the store exactly as it was.
@@ -88,4 +89,25 @@ public protocol IngestSink: AnyObject {
     func add(_ event: DownloadEvent) throws
     /// Keeps a line that could not be parsed, with its reason (the line already redacted).
     func quarantine(line: Int64, reason: String, redactedLine: String) throws
+}
+
+/// Groups reasons for quarantined lines.
+public enum QuarantineReason {
+    /// The reason without the value found and without column numbers, so that lines with the
+    /// same problem count together (`expected a 3-digit status code after the request`).
+    public static func kind(of reason: String) -> String {
+        var text = reason
+        for marker in [", found", "; found", " found '", " (found"] {
+            if let r = text.range(of: marker) { text = String(text[..<r.lowerBound]) }
+        }
+        var out = ""
+        var rest = Substring(text)
+        while let r = rest.range(of: "column ") {
+            out += rest[..<r.upperBound]
+            rest = rest[r.upperBound...].drop { $0.isNumber }
+            out += "#"
+        }
+        out += rest
+        return out.trimmingCharacters(in: CharacterSet(charactersIn: " ,;:."))
+    }
 }

@@ -338,11 +338,8 @@ public final class Ingestor: @unchecked Sendable {
         }
     }
 
-    /// A short kind for a malformed line's reason, for summaries ("expected a 3-digit status code").
-    static func reasonKind(_ reason: String) -> String {
-        let cut = reason.firstIndex { $0 == "," || $0 == "'" || $0 == "(" || $0 == ":" } ?? reason.endIndex
-        return reason[..<cut].trimmingCharacters(in: .whitespaces)
-    }
+    /// A short kind for a malformed line's reason (see ``QuarantineReason/kind(of:)``).
+    public static func reasonKind(_ reason: String) -> String { QuarantineReason.kind(of: reason) }
 }
 
 /// Holds the reader for the reading thread (only one thread uses it at a time).

@@ -84,7 +84,7 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
             let totals = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(count), 0), MIN(ts), MAX(ts) FROM events")!
             var quarantined: [String: Int64] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT reason, COUNT(*) FROM quarantine GROUP BY reason") {
-                quarantined[row[0]] = row[1]
+                quarantined[QuarantineReason.kind(of: row[0]), default: 0] += row[1] as Int64
             }
             let sources = try Row.fetchAll(db, sql: """
                 SELECT fingerprint, name, format, index_name, bytes, lines, downloads, other_requests, quarantined,
