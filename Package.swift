@@ -50,7 +50,7 @@ let package = Package(
         ]),
         // Scenario simulator: realistic logs and catalog documents from a declarative scenario.
         .target(name: "CasebookSimulation", dependencies: [
-            "CasebookCore",
+            "CasebookCore", "CZlib",
             .product(name: "Yams", package: "Yams"),
         ]),
         // The built-in analyzers, one file each.
@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(name: "casebook", dependencies: ["CasebookCLI"]),
 
         // Benchmarks: figures printed by an executable, never timed tests.
-        .executableTarget(name: "casebook-bench", dependencies: ["CasebookCore", "CasebookIngest", "CasebookSQLite"],
+        .executableTarget(name: "casebook-bench", dependencies: ["CasebookCore", "CasebookIngest", "CasebookSQLite", "CasebookSimulation"],
                           path: "Tests/Benchmarks/CasebookBench"),
         .executableTarget(name: "casebook-pg-bench",
                           dependencies: ["CasebookCore", "CasebookIngest", "CasebookSQLite", "CasebookPostgres",
@@ -85,7 +85,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookAnalyzersTests", dependencies: ["CasebookAnalyzers", "CasebookPlaybooks", "CasebookCatalog", "CasebookCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookSimulationTests", dependencies: ["CasebookSimulation", "CasebookIngest", "CasebookSQLite"]),
-        .testTarget(name: "CasebookPostgresTests", dependencies: ["CasebookPostgres", "CasebookSQLite", "CasebookIngest", "CasebookCore"],
+        .testTarget(name: "CasebookPostgresTests", dependencies: ["CasebookPostgres", "CasebookSQLite", "CasebookIngest", "CasebookCore",
+                                                             "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookInvestigationTests", dependencies: [
             "CasebookAnalyzers", "CasebookPlaybooks", "CasebookSimulation", "CasebookIngest", "CasebookSQLite", "CasebookCore",

@@ -12,6 +12,9 @@ public enum BuiltinAnalyzers {
         ContributorsAnalyzer.self,
         SegmentSplitAnalyzer.self,
         ClientBehaviourAnalyzer.self,
+        IndexSourceAnalyzer.self,
+        DependencyGapAnalyzer.self,
+        AttributionAnalyzer.self,
     ]
 
     /// A registry holding the built-ins plus `extra` (a custom build's own analyzers; they win on a name clash).

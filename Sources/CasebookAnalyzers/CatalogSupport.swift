@@ -6,7 +6,7 @@ import Foundation
 /// A step that reads package metadata ran without a catalog (or with a folder that is not one).
 ///
 /// Its message tells the person running the playbook how to give one.
-struct CatalogRequiredError: Error, CustomStringConvertible, Sendable {
+struct CatalogRequiredError: StepSkippingError, Sendable {
     var analyzer: String
     var step: String
     /// The folder that was given, when it could not be opened.
@@ -32,10 +32,11 @@ extension AnalyzerContext {
     }
 
     /// The values of a `contributors`-style parameter (strings or `{value: ...}` objects),
-    /// normalized when they are projects. Throws when the list is absent or empty.
+    /// normalized when they are projects. Empty when the contributors step found no small set
+    /// (a broad change); throws when the parameter is not a list.
     func contributorValues(_ name: String, dimension: CasebookCore.Dimension) throws -> [String?] {
-        guard let values = valueList(name), !values.isEmpty else {
-            throw AnalyzerError("`\(name)` of step `\(stepID)` is empty: there are no contributors to analyse (give the contributors step's `values` or `contributors`)")
+        guard let values = valueList(name) else {
+            throw AnalyzerError("`\(name)` of step `\(stepID)` must be a list of values (the contributors step's `values` or `contributors`), found \(parameters[name]?.jsonString ?? "nothing")")
         }
         return values.map { v in dimension == .project ? v.map(ProjectName.normalize) : v }
     }
@@ -258,6 +259,14 @@ extension Requirement {
         guard let client else { return true }
         return (try? applies(in: client.markerEnvironment)) ?? false
     }
+}
+
+/// The finding of a per-contributor analysis when the contributors step found none.
+func noContributorsFinding(_ window: AnalysisWindow, what: String) -> Finding {
+    Finding(title: "No contributors to examine",
+            summary: "No small set of values explains \(window.label) (the change is broad), so there are no contributing \(what) to examine.",
+            confidence: .medium,
+            openQuestions: ["Is one client, a mirror or an outage behind the broad change (see the client-behaviour and attribution steps)?"])
 }
 
 /// Rounds a share or score to three decimals for outputs and tables.

@@ -75,8 +75,7 @@ struct DemoCommand: AsyncParsableCommand {
         if store == nil {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storePath + suffix) }
         }
-        let sqlite: SQLiteEventStore
-        do { sqlite = try SQLiteEventStore(path: storePath) } catch let e as SQLiteStoreError { throw CLIError(e.description) }
+        let sqlite = try StoreOptions.openWritable(storePath)
         let logs = try FileManager.default.contentsOfDirectory(atPath: input.appendingPathComponent("logs").path).sorted()
             .map { input.appendingPathComponent("logs").appendingPathComponent($0).path }
         let ingestor = try Ingestor(target: sqlite, options: IngestOptions(format: .combined, index: scenarioModel.index))
@@ -98,7 +97,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         // 3. Investigate.
         let catalog = input.appendingPathComponent("catalog")
-        let command = "casebook run \(playbookPath) --store \(storePath) --catalog \(catalog.path) --out \(out)"
+        let command = "casebook run \(playbookPath) --store \(StoreOptions.display(storePath)) --catalog \(catalog.path) --out \(out)"
         let report = try await PlaybookExecution.run(playbookPath: playbookPath, store: sqlite, catalog: catalog, overrides: [],
                                                      limits: ExternalAnalyzerLimits(), quiet: quiet, command: command)
         let written = try PlaybookExecution.write(report, to: outURL)

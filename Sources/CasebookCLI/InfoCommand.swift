@@ -19,9 +19,10 @@ struct InfoCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let store = try storeOptions.openExistingSQLite()
-        let info = try store.infoSync()
-        let others = try store.otherRequestCounts()
+        let store = try storeOptions.openReadStore()
+        let info = try await store.info()
+        let details = store as? any StoreDetails
+        let others = try details?.otherRequestCounts() ?? [:]
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -46,7 +47,7 @@ struct InfoCommand: AsyncParsableCommand {
         }
         if quarantine {
             print("quarantined lines (first 100):")
-            for q in try store.quarantinedLines() {
+            for q in try details?.quarantinedLines(limit: 100) ?? [] {
                 print("  \(q.source):\(q.line): \(q.reason)\n    \(q.raw)")
             }
         }

@@ -1,33 +1,49 @@
 import ArgumentParser
 import CasebookCore
 import CasebookPlaybooks
+import CasebookReport
 import Foundation
 
 /// Running a playbook and writing its report, shared by `run` and `demo`.
 enum PlaybookExecution {
     /// Validates and runs a playbook; validation errors are printed and end the command.
+    /// The result carries what makes the report reproducible: the command that re-runs it, the
+    /// playbook file (text and SHA-256), the store's sources, the analyzers' one-line summaries.
     static func run(playbookPath: String, store: any EventStore, catalog: URL?, overrides: [(String, String)],
-                    limits: ExternalAnalyzerLimits, quiet: Bool, command: String) async throws -> RunReport {
+                    limits: ExternalAnalyzerLimits, quiet: Bool, command: String) async throws -> ReportDocument {
         let validator = PlaybookValidator(registry: CasebookAnalyzerRegistry.current, limits: limits)
         let plan: PlaybookPlan
+        let playbookURL = URL(fileURLWithPath: playbookPath)
         do {
-            let book = try Playbook.load(from: URL(fileURLWithPath: playbookPath), displayPath: playbookPath)
+            let book = try Playbook.load(from: playbookURL, displayPath: playbookPath)
             plan = try await validator.validate(book, overrides: overrides)
         } catch let e as PlaybookValidationError {
             StandardError.write(e.description + "\n")
             throw ExitCode(1)
         }
         for w in plan.warnings { StandardError.write("\(w.location): warning: \(w.message)\n") }
+        let started = Date()
         let runner = PlaybookRunner(store: store, catalogDirectory: catalog, limits: limits,
                                     progress: { line in if !quiet { StandardError.write(line + "\n") } })
-        return await runner.run(plan)
+        let report = await runner.run(plan)
+        var summaries: [String: String] = [:]
+        for planned in plan.steps {
+            if let d = planned.analyzer.description { summaries[planned.step.uses] = d.summary }
+        }
+        let info = try? await store.info()
+        let metadata = ReportMetadata.make(command: command, playbookFile: playbookURL, store: info,
+                                           analyzers: summaries, now: started)
+        return ReportDocument(run: report, metadata: metadata)
     }
 
-    /// Writes the report files into `dir`; returns their URLs.
-    static func write(_ report: RunReport, to dir: URL) throws -> [URL] {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let json = dir.appendingPathComponent("report.json")
-        try report.jsonData().write(to: json, options: .atomic)
-        return [json]
+    /// Writes `report.json`, `report.md` (with its charts in `report-charts/`) and `report.html`
+    /// into `dir`; returns the reports' URLs.
+    static func write(_ document: ReportDocument, to dir: URL) throws -> [URL] {
+        try ReportWriter().write(document, to: dir)
     }
+}
+
+extension ReportDocument {
+    /// The plain-text summary `run` and `demo` print.
+    var textSummary: String { run.textSummary }
 }

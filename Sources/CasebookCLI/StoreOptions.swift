@@ -1,11 +1,14 @@
 import ArgumentParser
 import CasebookCore
+import CasebookPostgres
 import CasebookSQLite
 import Foundation
 
-/// `--store PATH` (or `CASEBOOK_STORE`), shared by every command that reads or writes a store.
+/// `--store PATH|URL` (or `CASEBOOK_STORE`), shared by every command that reads or writes a store.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The event store: a SQLite file (default: $CASEBOOK_STORE, else ./casebook.sqlite).", valueName: "PATH"))
+    @Option(name: .long, help: ArgumentHelp(
+        "The event store: a SQLite file, or postgres://USER@HOST:PORT/DB (add ?layout=piwheels to read a piwheels downloads table) (default: $CASEBOOK_STORE, else ./casebook.sqlite).",
+        valueName: "PATH|URL"))
     var store: String?
 
     /// The store location: `--store`, else `CASEBOOK_STORE`, else `./casebook.sqlite`.
@@ -14,10 +17,24 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// The location as it may be shown (never with a password).
-    var displayLocation: String { location }
+    var displayLocation: String { Self.display(location) }
 
-    /// Opens (creating if needed) the embedded store for writing.
-    func openWritableStore() throws -> SQLiteEventStore {
+    /// A location as it may be shown: PostgreSQL URLs lose their password.
+    static func display(_ location: String) -> String {
+        guard PostgresStores.isURL(location) else { return location }
+        return (try? PostgresURL(location).redacted) ?? PostgresURL.redact(location)
+    }
+
+    /// Opens (creating if needed) the store for writing: SQLite, or PostgreSQL for a URL.
+    func openWritableStore() throws -> any IngestTarget & EventStore {
+        try Self.openWritable(location)
+    }
+
+    /// Opens (creating if needed) the store at `location` for writing.
+    static func openWritable(_ location: String) throws -> any IngestTarget & EventStore {
+        if PostgresStores.isURL(location) {
+            do { return try PostgresStores.openWritable(location) } catch let e as PostgresStoreError { throw CLIError(e.description) }
+        }
         do {
             return try SQLiteEventStore(path: location)
         } catch let e as SQLiteStoreError {
@@ -27,16 +44,32 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens an existing store for reading (and aggregate queries).
     func openReadStore() throws -> any EventStore {
-        try openExistingSQLite()
+        if PostgresStores.isURL(location) {
+            do { return try PostgresStores.openRead(location) } catch let e as PostgresStoreError { throw CLIError(e.description) }
+        }
+        return try openExistingSQLite()
     }
 
     func openExistingSQLite() throws -> SQLiteEventStore {
         guard FileManager.default.fileExists(atPath: location) else {
             throw CLIError("no store at \(location): ingest logs first (`casebook ingest FILE --store \(location)`), or point --store / CASEBOOK_STORE at an existing store")
         }
-        return try openWritableStore()
+        do {
+            return try SQLiteEventStore(path: location)
+        } catch let e as SQLiteStoreError {
+            throw CLIError(e.description)
+        }
     }
 }
+
+/// What `casebook info` shows beyond ``StoreInfo``, for stores that keep it.
+protocol StoreDetails {
+    func otherRequestCounts() throws -> [String: Int64]
+    func quarantinedLines(limit: Int) throws -> [(source: String, line: Int64, reason: String, raw: String)]
+}
+
+extension SQLiteEventStore: StoreDetails {}
+extension PostgresEventStore: StoreDetails {}
 
 /// An error for the person at the command line; printed as `error: MESSAGE`.
 struct CLIError: Error, CustomStringConvertible {

@@ -194,6 +194,10 @@ public struct AnalyzerContext: Sendable {
     }
 }
 
+/// An error meaning "this step cannot run with what was given" (e.g. no package catalog): the
+/// runner marks the step *skipped* with the error's message, not failed.
+public protocol StepSkippingError: Error, CustomStringConvertible {}
+
 /// A simple error for analyzers to throw: the message is shown as the step's failure reason.
 public struct AnalyzerError: Error, CustomStringConvertible, Sendable {
     public var message: String

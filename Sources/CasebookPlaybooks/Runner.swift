@@ -115,6 +115,9 @@ public struct PlaybookRunner: Sendable {
                     report.outputs = result.outputs
                     report.findings = result.findings
                 }
+            } catch let skip as any StepSkippingError {
+                report.status = .skipped
+                report.reason = "\(skip)"
             } catch {
                 report.status = .failed
                 report.reason = "\(error)"

@@ -64,10 +64,11 @@ final class PGConnection: @unchecked Sendable {
     }
 
     /// Runs one statement with text parameters (`$1`, `$2`, ...), returning its rows.
+    /// Without parameters, `sql` may hold several statements (the simple query protocol).
     @discardableResult
     func execute(_ sql: String, _ params: [String?] = []) throws -> Result {
         lock.lock(); defer { lock.unlock() }
-        let res = withParams(params) { count, values in
+        let res = params.isEmpty ? PQexec(conn, sql) : withParams(params) { count, values in
             PQexecParams(conn, sql, Int32(count), nil, values, nil, nil, 0)
         }
         guard let res else { throw error(nil) }

@@ -18,6 +18,10 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable, Equata
     case schemaTooNew(String, found: Int, supported: Int)
     /// The store is read-only (the piwheels layout).
     case readOnly(String)
+    /// The piwheels layout's salt file cannot be read or written (path, what to do).
+    case saltFile(String, String)
+    /// The server lacks something Casebook needs (the URL, what).
+    case unsupportedServer(String, String)
     /// Any other connection failure, with libpq's message.
     case connectionFailed(String, String)
     /// A statement failed (SQLSTATE and the server's message).
@@ -41,6 +45,10 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable, Equata
             return "cannot open \(url): its Casebook schema is version \(found), this Casebook knows up to \(supported); upgrade Casebook"
         case let .readOnly(url):
             return "\(url) is read-only: Casebook never writes to a database it did not create (layout=piwheels); ingest into a Casebook store instead"
+        case let .saltFile(path, why):
+            return "client-key salt file \(path): \(why)"
+        case let .unsupportedServer(url, why):
+            return "cannot use \(url): \(why)"
         case let .connectionFailed(url, message):
             return "cannot connect to \(url): \(message)"
         case let .queryFailed(url, state, message):

@@ -14,7 +14,7 @@ import Foundation
 ///
 /// Without a password in the URL, libpq takes it from `PGPASSWORD` or `~/.pgpass`. The password
 /// never appears in ``redacted`` or in any error.
-public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
+public struct PostgresURL: Sendable, CustomStringConvertible {
     /// Which tables the store reads.
     public enum Layout: String, Sendable, Hashable, CaseIterable {
         /// Casebook's own schema (written by `casebook ingest`).

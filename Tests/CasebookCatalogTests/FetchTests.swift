@@ -59,7 +59,7 @@ func temporaryDirectory() -> URL {
     return u
 }
 
-@Suite(.timeLimit(.minutes(1))) struct FetchTests {
+@Suite(.timeLimit(.minutes(5))) struct FetchTests {
     func fetcher(_ server: LoopbackIndex, _ dir: URL, timeout: Double = 3) throws -> CatalogFetcher {
         try CatalogFetcher(indexURL: server.base, catalogDirectory: dir, timeout: timeout, maxRetries: 2, baseDelay: 0.05, maxDelay: 0.2)
     }

@@ -60,14 +60,19 @@ func day(_ n: Int) -> Int64 { march1 + Int64(n) * 86400 }
 func investigate(_ scenario: Scenario) async throws -> RunReport {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    _ = try Simulator(scenario: scenario).run(to: dir.path)
-    // The investigation must not see what was simulated.
-    try? FileManager.default.removeItem(at: dir.appendingPathComponent("scenario-summary.json"))
-    let store = try SQLiteEventStore(path: dir.appendingPathComponent("store.sqlite").path)
-    let ingestor = try Ingestor(target: store, options: IngestOptions(format: .combined, index: scenario.index))
-    let logs = dir.appendingPathComponent("logs")
-    for f in try FileManager.default.contentsOfDirectory(atPath: logs.path).sorted() {
-        _ = try ingestor.ingest(path: logs.appendingPathComponent(f).path)
+    // Simulating and ingesting are long synchronous work: do it on a thread of its own, not on
+    // the few threads Swift concurrency shares between all tests.
+    let store: SQLiteEventStore = try await offThePool {
+        _ = try Simulator(scenario: scenario).run(to: dir.path)
+        // The investigation must not see what was simulated.
+        try? FileManager.default.removeItem(at: dir.appendingPathComponent("scenario-summary.json"))
+        let store = try SQLiteEventStore(path: dir.appendingPathComponent("store.sqlite").path)
+        let ingestor = try Ingestor(target: store, options: IngestOptions(format: .combined, index: scenario.index))
+        let logs = dir.appendingPathComponent("logs")
+        for f in try FileManager.default.contentsOfDirectory(atPath: logs.path).sorted() {
+            _ = try ingestor.ingest(path: logs.appendingPathComponent(f).path)
+        }
+        return store
     }
     let playbook = packageRoot.appendingPathComponent("playbooks/downloads-spike.yaml")
     let book = try Playbook.load(from: playbook, displayPath: "playbooks/downloads-spike.yaml")
@@ -78,4 +83,15 @@ func investigate(_ scenario: Scenario) async throws -> RunReport {
 
 extension Value {
     subscript(index: Int) -> Value? { arrayValue.flatMap { index < $0.count ? $0[index] : nil } }
+}
+
+/// Runs blocking work on a new thread and waits for it without holding a concurrency thread.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
+        }
+        thread.stackSize = 1 << 23
+        thread.start()
+    }
 }

@@ -49,6 +49,15 @@ import Testing
         #expect(segment?["dimension"] == "python_major" || segment?["dimension"] == "python_minor")
         #expect(segment?["value"]?.stringValue?.hasPrefix(r.expected.pythonMajor ?? "?") == true)
         #expect(report.step("clients")?.outputs["concentration"] == "many-clients")
+        // Part 2: the release that asked for these packages ranks first; the dependencies stayed flat.
+        let first = report.step("attribution")?.outputs["hypotheses"]?[0]
+        #expect(first?["kind"] == "release")
+        #expect(first?["project"]?.stringValue == r.expected.project)
+        #expect(first?["version"]?.stringValue == r.expected.version)
+        // (When every dependency was itself upgraded, the step says it cannot tell.)
+        let gap = report.step("dependency_gap")
+        let independent = gap?.outputs["dependencies"]?.arrayValue?.filter { $0["contributor"] != true } ?? []
+        #expect(gap?.outputs["gap"] == true || independent.isEmpty, "\(gap?.outputs ?? [:]) \(gap?.findings.map(\.summary) ?? [])")
     }
 
     @Test func aCIFarmIsAFewClientsDoingFreshInstalls() async throws {
@@ -62,6 +71,10 @@ import Testing
         let clients = try #require(report.step("clients")?.outputs)
         #expect(clients["concentration"] == "few-clients" || clients["concentration"] == "single-client")
         #expect((clients["ciShare"]?.doubleValue ?? 0) > 0.5)
+        // Part 2: CI runners or fresh installs first, and no dependency gap (they install everything).
+        let first = report.step("attribution")?.outputs["hypotheses"]?[0]?["kind"]?.stringValue
+        #expect(first == "ci" || first == "fresh-install")
+        #expect(report.step("dependency_gap")?.outputs["gap"] != true)
     }
 
     @Test func aMirrorIsOneClientDownloadingEverything() async throws {
@@ -72,6 +85,7 @@ import Testing
         #expect(Self.overlaps(top, r.expected.start, r.expected.end))
         #expect(report.step("clients")?.outputs["concentration"] == "single-client")
         #expect((report.step("clients")?.outputs["topClientShare"]?.doubleValue ?? 0) >= 0.5)
+        #expect(report.step("attribution")?.outputs["hypotheses"]?[0]?["kind"] == "mirror")
     }
 
     @Test func anOutageIsADrop() async throws {
@@ -80,6 +94,8 @@ import Testing
         let top = try #require(Self.windows(report).first)
         #expect(top["direction"] == "down")
         #expect(Self.overlaps(top, r.expected.start, r.expected.end))
+        // Nothing to attribute for a drop: the package steps are skipped, with the reason.
+        #expect(report.step("attribution")?.status == .skipped)
     }
 
     @Test func noIncidentNoSpike() async throws {

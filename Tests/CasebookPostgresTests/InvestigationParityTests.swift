@@ -1,0 +1,88 @@
+import CasebookAnalyzers
+import CasebookCore
+import CasebookIngest
+import CasebookPlaybooks
+@testable import CasebookPostgres
+import CasebookSimulation
+import CasebookSQLite
+import Foundation
+import Testing
+
+/// The unchanged `playbooks/downloads-spike.yaml` on the same simulated incident (a downstream
+/// release upgrading its dependencies, the founding case's shape at test size) from three stores:
+/// the logs in SQLite, the logs in PostgreSQL, and the same downloads in a piwheels-style table.
+/// The investigation reaches the same conclusions from each.
+@Suite(.enabled(if: TestServer.shouldRun), .serialized) struct InvestigationParityTests {
+    static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url = url.deletingLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        return url
+    }()
+
+    static func run(_ store: any EventStore, catalog: URL) async throws -> RunReport {
+        let playbook = packageRoot.appendingPathComponent("playbooks/downloads-spike.yaml")
+        let book = try Playbook.load(from: playbook, displayPath: "playbooks/downloads-spike.yaml")
+        let plan = try await PlaybookValidator(registry: BuiltinAnalyzers.registry()).validate(book, overrides: [])
+        return await PlaybookRunner(store: store, catalogDirectory: catalog).run(plan)
+    }
+
+    /// What a report concludes: each step's status, outputs and findings (client keys, which
+    /// depend on each store's salt, are compared by count only).
+    static func conclusions(_ r: RunReport) -> [String] {
+        r.steps.map { s in
+            let findings = s.findings.map { "\($0.title) | \($0.summary) | \($0.confidence.level)" }
+            return "\(s.id) \(s.status.rawValue) outputs=\(s.outputs.keys.sorted()) findings=\(findings)"
+        }
+    }
+
+    @Test func theSpikePlaybookConcludesTheSameOnEveryBackend() async throws {
+        let base = try TestServer.requireURL()
+        let piwheelsBase = try TestServer.requirePiwheelsURL()
+        let quiet = try Scenario.load(path: Self.packageRoot.appendingPathComponent("examples/scenarios/quiet.yaml").path)
+        let r = ScenarioFactory.randomized(base: quiet, kind: .releaseUpgrade, seed: 11)
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try Simulator(scenario: r.scenario).run(to: dir.path)
+        try? FileManager.default.removeItem(at: dir.appendingPathComponent("scenario-summary.json"))
+        let logsDir = dir.appendingPathComponent("logs")
+        let logs = try FileManager.default.contentsOfDirectory(atPath: logsDir.path).sorted().map { logsDir.appendingPathComponent($0).path }
+        let catalog = dir.appendingPathComponent("catalog")
+
+        // 1. The logs, in SQLite.
+        let sqlite = try SQLiteEventStore(path: dir.appendingPathComponent("store.sqlite").path)
+        let options = IngestOptions(format: .combined, index: r.scenario.index)
+        for log in logs { _ = try Ingestor(target: sqlite, options: options).ingest(path: log) }
+        let fromSQLite = try await Self.run(sqlite, catalog: catalog)
+
+        try await TestServer.withSchema(base) { schema in
+            // 2. The logs, in PostgreSQL (Casebook's schema).
+            let pg = try PostgresEventStore(url: TestServer.with(base, "schema=\(schema)"))
+            for log in logs { _ = try Ingestor(target: pg, options: options).ingest(path: log) }
+            let fromPostgres = try await Self.run(pg, catalog: catalog)
+            #expect(Self.conclusions(fromPostgres) == Self.conclusions(fromSQLite))
+        }
+
+        try await TestServer.withSchema(piwheelsBase) { schema in
+            // 3. The same downloads as piwheels keeps them: a `downloads` table (schema 0.16).
+            let salt = ClientKeyer.randomSalt()
+            var rows: [(event: DownloadEvent, address: String)] = []
+            for log in logs { rows += try eventsWithAddresses(fromLog: log, keyer: ClientKeyer(salt: salt)) }
+            let admin = try PGConnection(url: PostgresURL(piwheelsBase))
+            try createPiwheelsTable(admin, schema: schema, rows: rows)
+            let piwheels = try PiwheelsEventStore(
+                url: PostgresURL(TestServer.with(piwheelsBase, "layout=piwheels&table=\(schema).downloads&index=\(r.scenario.index)")), salt: salt)
+            let fromPiwheels = try await Self.run(piwheels, catalog: catalog)
+            // The same incident window, the same explaining packages, the same segment and client behaviour.
+            for step in ["spike", "contributors"] {
+                #expect(fromPiwheels.step(step)?.outputs == fromSQLite.step(step)?.outputs, "step \(step)")
+            }
+            #expect(fromPiwheels.step("segments")?.outputs["top"] == fromSQLite.step("segments")?.outputs["top"])
+            #expect(fromPiwheels.step("clients")?.outputs["concentration"] == fromSQLite.step("clients")?.outputs["concentration"])
+            #expect(fromPiwheels.steps.map(\.status) == fromSQLite.steps.map(\.status))
+            #expect(fromPiwheels.steps.map { $0.findings.map(\.title) } == fromSQLite.steps.map { $0.findings.map(\.title) })
+        }
+    }
+}
