@@ -86,3 +86,49 @@ import Testing
         }
     }
 }
+
+/// The founding case at full size, from a piwheels-style `downloads` table (as piwheels keeps its
+/// downloads), reaches the same conclusions as from the logs in the embedded store.
+@Suite(.enabled(if: TestServer.shouldRun), .serialized) struct DemoFromPiwheelsTableTests {
+    @Test func theDemoFromAPiwheelsTableConcludesAsFromTheLogs() async throws {
+        let piwheelsBase = try TestServer.requirePiwheelsURL()
+        let scenario = try Scenario.load(path: InvestigationParityTests.packageRoot.appendingPathComponent("examples/piwheels-2020-03/scenario.yaml").path)
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try Simulator(scenario: scenario).run(to: dir.path)
+        try? FileManager.default.removeItem(at: dir.appendingPathComponent("scenario-summary.json"))
+        let logsDir = dir.appendingPathComponent("logs")
+        let logs = try FileManager.default.contentsOfDirectory(atPath: logsDir.path).sorted().map { logsDir.appendingPathComponent($0).path }
+        let catalog = dir.appendingPathComponent("catalog")
+
+        let sqlite = try SQLiteEventStore(path: dir.appendingPathComponent("store.sqlite").path)
+        for log in logs { _ = try Ingestor(target: sqlite, options: IngestOptions(format: .combined, index: scenario.index)).ingest(path: log) }
+        let fromLogs = try await InvestigationParityTests.run(sqlite, catalog: catalog)
+
+        try await TestServer.withSchema(piwheelsBase) { schema in
+            let salt = ClientKeyer.randomSalt()
+            var rows: [(event: DownloadEvent, address: String)] = []
+            for log in logs { rows += try eventsWithAddresses(fromLog: log, keyer: ClientKeyer(salt: salt)) }
+            let admin = try PGConnection(url: PostgresURL(piwheelsBase))
+            try createPiwheelsTable(admin, schema: schema, rows: rows)
+            rows = []
+            let piwheels = try PiwheelsEventStore(
+                url: PostgresURL(TestServer.with(piwheelsBase, "layout=piwheels&table=\(schema).downloads&index=\(scenario.index)")), salt: salt)
+            let fromTable = try await InvestigationParityTests.run(piwheels, catalog: catalog)
+
+            #expect(fromTable.steps.map(\.status) == fromLogs.steps.map(\.status))
+            for step in ["spike", "contributors"] {
+                #expect(fromTable.step(step)?.outputs == fromLogs.step(step)?.outputs, "step \(step)")
+            }
+            #expect(fromTable.step("spike")?.outputs["window"]?["start"] == "2020-03-04T00:00:00Z")
+            #expect(fromTable.step("segments")?.outputs["top"] == fromLogs.step("segments")?.outputs["top"])
+            #expect(fromTable.step("clients")?.outputs["repeated"] == fromLogs.step("clients")?.outputs["repeated"])
+            #expect(fromTable.step("index_source")?.outputs["primaryIndex"] == true)
+            #expect(fromTable.step("dependency_gap")?.outputs["gap"] == true)
+            let top = fromTable.step("attribution")?.outputs["hypotheses"]?.arrayValue?.first
+            #expect(top?["project"]?.stringValue.map(ProjectName.normalize) == "octoprint")
+            #expect(top?["version"] == "1.4.0")
+            #expect(fromTable.steps.map { $0.findings.map(\.title) } == fromLogs.steps.map { $0.findings.map(\.title) })
+        }
+    }
+}
