@@ -130,11 +130,19 @@ struct WindowComparison: Sendable {
     var excessTotal: Double { windowTotal - expectedTotal }
 
     /// The baseline is the `baselineDays` days before the window (whole days, so weekdays balance).
+    /// `windowTable`, when given, is the window's answer already known (grouped by `dimensions`,
+    /// same filters): only the baseline is then asked.
     static func make(_ context: AnalyzerContext, window: AnalysisWindow, dimensions: [CasebookCore.Dimension],
-                     filters: [DimensionFilter], baselineDays: Int64) async throws -> (WindowComparison, [[String?]: ValueComparison]) {
+                     filters: [DimensionFilter], baselineDays: Int64,
+                     windowTable: AggregateTable? = nil) async throws -> (WindowComparison, [[String?]: ValueComparison]) {
         let bEnd = window.start
         let bStart = bEnd - baselineDays * 86400
-        let inWindow = try await context.aggregate(AggregateQuery(dimensions: dimensions, filters: filters, range: TimeRange(from: window.start, to: window.end)))
+        let inWindow: AggregateTable
+        if let windowTable {
+            inWindow = windowTable
+        } else {
+            inWindow = try await context.aggregate(AggregateQuery(dimensions: dimensions, filters: filters, range: TimeRange(from: window.start, to: window.end)))
+        }
         let before = try await context.aggregate(AggregateQuery(dimensions: dimensions, filters: filters, range: TimeRange(from: bStart, to: bEnd)))
         let scale = Double(window.seconds) / Double(bEnd - bStart)
         var byKey: [[String?]: ValueComparison] = [:]
@@ -144,5 +152,31 @@ struct WindowComparison: Sendable {
         let c = WindowComparison(window: window, baselineStart: bStart, baselineEnd: bEnd, values: values,
                                  windowTotal: Double(inWindow.total), expectedTotal: Double(before.total) * scale)
         return (c, byKey)
+    }
+
+    /// The comparisons of ``make(_:window:dimensions:filters:baselineDays:)`` for each dimension
+    /// alone, from two queries grouped by all of them (one per period) instead of two per
+    /// dimension: each dimension's counts are the marginal sums. The results are identical.
+    static func marginals(_ context: AnalyzerContext, window: AnalysisWindow, dimensions: [CasebookCore.Dimension],
+                          filters: [DimensionFilter], baselineDays: Int64) async throws -> [WindowComparison] {
+        let bEnd = window.start
+        let bStart = bEnd - baselineDays * 86400
+        var unique: [CasebookCore.Dimension] = []
+        for d in dimensions where !unique.contains(d) { unique.append(d) }
+        let inWindow = try await context.aggregate(AggregateQuery(dimensions: unique, filters: filters, range: TimeRange(from: window.start, to: window.end)))
+        let before = try await context.aggregate(AggregateQuery(dimensions: unique, filters: filters, range: TimeRange(from: bStart, to: bEnd)))
+        let scale = Double(window.seconds) / Double(bEnd - bStart)
+        return dimensions.map { d in
+            let i = unique.firstIndex(of: d)!
+            var windowSums: [String?: Int64] = [:], beforeSums: [String?: Int64] = [:]
+            for r in inWindow.rows { windowSums[r.values[i], default: 0] += r.downloads }
+            for r in before.rows { beforeSums[r.values[i], default: 0] += r.downloads }
+            var byKey: [String?: ValueComparison] = [:]
+            for (v, n) in windowSums { byKey[v, default: ValueComparison(value: v, window: 0, expected: 0)].window += Double(n) }
+            for (v, n) in beforeSums { byKey[v, default: ValueComparison(value: v, window: 0, expected: 0)].expected += Double(n) * scale }
+            let values = byKey.values.sorted { $0.excess != $1.excess ? $0.excess > $1.excess : ($0.value ?? "~") < ($1.value ?? "~") }
+            return WindowComparison(window: window, baselineStart: bStart, baselineEnd: bEnd, values: values,
+                                    windowTotal: Double(inWindow.total), expectedTotal: Double(before.total) * scale)
+        }
     }
 }

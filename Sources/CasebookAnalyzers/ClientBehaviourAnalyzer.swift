@@ -50,7 +50,15 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         let baselineDays = max(1, try context.int("baseline_days"))
         let range = TimeRange(from: window.start, to: window.end)
 
-        let (byClient, _) = try await WindowComparison.make(context, window: window, dimensions: [CasebookCore.Dimension.client], filters: filters, baselineDays: baselineDays)
+        // Per value and client in the window (read from the raw events: clients are in no
+        // rollup); the window's per-client totals are its marginal, so only the baseline is asked.
+        let perPair = try await context.aggregate(AggregateQuery(dimensions: [dimension, .client], filters: filters, range: range))
+        var clientSums: [String?: Int64] = [:]
+        for r in perPair.rows { clientSums[r.values[1], default: 0] += r.downloads }
+        let windowByClient = AggregateTable(bucket: nil, dimensions: [.client],
+                                            rows: clientSums.map { AggregateRow(bucketStart: nil, values: [$0.key], downloads: $0.value) })
+        let (byClient, _) = try await WindowComparison.make(context, window: window, dimensions: [CasebookCore.Dimension.client], filters: filters,
+                                                            baselineDays: baselineDays, windowTable: windowByClient)
         let known = byClient.values.filter { $0.value != nil }
         let windowTotal = byClient.windowTotal
         func r3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
@@ -74,7 +82,6 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         let ciShare = windowTotal > 0 ? ciDownloads / windowTotal : 0
 
         // Per value: downloads per client and repeats.
-        let perPair = try await context.aggregate(AggregateQuery(dimensions: [dimension, .client], filters: filters, range: range))
         struct PerValue { var downloads = 0.0; var clients = 0; var repeaters = 0 }
         var per: [String?: PerValue] = [:]
         var setsByClient: [String: Set<String?>] = [:]

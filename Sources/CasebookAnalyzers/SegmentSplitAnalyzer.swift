@@ -44,8 +44,14 @@ public struct SegmentSplitAnalyzer: Analyzer {
 
         struct Split { var dimension: CasebookCore.Dimension; var rows: [(value: String?, b: Double, w: Double, e: Double, excess: Double)]; var surprise: Double }
         var splits: [Split] = []
+        // One query per period grouped by every dimension (client apart: its joint with the
+        // others would be as large as the events), each dimension's split being a marginal.
+        let joint = dimensions.filter { $0 != .client }
+        let marginals = joint.isEmpty ? [] : try await WindowComparison.marginals(context, window: window, dimensions: joint, filters: filters, baselineDays: baselineDays)
         for d in dimensions {
-            let (cmp, _) = try await WindowComparison.make(context, window: window, dimensions: [d], filters: filters, baselineDays: baselineDays)
+            let cmp = d == .client
+                ? try await WindowComparison.make(context, window: window, dimensions: [d], filters: filters, baselineDays: baselineDays).0
+                : marginals[joint.firstIndex(of: d)!]
             let bTotal = cmp.expectedTotal, wTotal = cmp.windowTotal, eTotal = cmp.excessTotal
             var rows: [(value: String?, b: Double, w: Double, e: Double, excess: Double)] = cmp.values.map { v in
                 (v.value, bTotal > 0 ? v.expected / bTotal : 0, wTotal > 0 ? v.window / wTotal : 0, eTotal != 0 ? v.excess / eTotal : 0, v.excess)

@@ -11,16 +11,29 @@ public struct SQLiteStoreError: Error, CustomStringConvertible {
 
 /// The embedded event store: one SQLite file (default `./casebook.sqlite`).
 ///
-/// Aggregates are computed by SQLite; ingest is one transaction per source, so an interrupted
-/// ingest (even a killed process) leaves the file as it was.
+/// Aggregates are computed by SQLite, from the smallest table that answers them exactly: the
+/// rollups kept at ingest (per hour; per day × file, × profile, × file × profile) or the raw
+/// events (see ``plan(for:)``). Ingest is one transaction per source, so an interrupted ingest
+/// (even a killed process) leaves the file as it was, rollups included.
 public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendable {
     /// The database file's path.
     public let path: String
+    /// Whether queries may read the rollups (`false` reads the raw events for every query: for
+    /// tests that compare both answers, and for benchmarks). The environment variable
+    /// `CASEBOOK_SQLITE_RAW_EVENTS=1` turns them off for every store a process opens.
+    public let useRollups: Bool
     let dbQueue: DatabaseQueue
+    /// Rollup keys an ingest holds in memory before adding them to the tables (tests lower it).
+    var rollupFlushThreshold = RollupAccumulator.defaultFlushThreshold
+    /// Where to log every aggregate query (`CASEBOOK_QUERY_LOG`), if anywhere.
+    let queryLog: SQLiteQueryLog?
 
-    /// Opens (and creates or migrates) the store at `path`.
-    public init(path: String) throws {
+    /// Opens (and creates or migrates) the store at `path`. Opening a store written before the
+    /// rollups existed builds them from its events once.
+    public init(path: String, useRollups: Bool = true) throws {
         self.path = path
+        self.useRollups = useRollups && ProcessInfo.processInfo.environment["CASEBOOK_SQLITE_RAW_EVENTS"] != "1"
+        queryLog = ProcessInfo.processInfo.environment["CASEBOOK_QUERY_LOG"].flatMap { $0.isEmpty ? nil : SQLiteQueryLog(path: $0) }
         var config = Configuration()
         config.label = "casebook-store"
         config.prepareDatabase { db in
@@ -52,27 +65,83 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
         try aggregateSync(query)
     }
 
+    /// How ``aggregate(_:)`` answers a query: the table it reads (a rollup or the events) and the SQL.
+    public func plan(for query: AggregateQuery) -> SQLiteQueryPlan {
+        SQLiteQueryBuilder.plan(for: query, useRollups: useRollups)
+    }
+
     /// Synchronous form of ``aggregate(_:)``.
     public func aggregateSync(_ query: AggregateQuery) throws -> AggregateTable {
-        let (sql, args) = SQLiteQueryBuilder.sql(for: query)
-        return try dbQueue.read { db in
-            let statement = try db.makeStatement(sql: sql)
-            statement.setUncheckedArguments(StatementArguments(args))
-            let cursor = try Row.fetchCursor(statement)
+        let plan = plan(for: query)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let table: AggregateTable = try dbQueue.read { db in
+            let statement = try db.makeStatement(sql: plan.sql)
+            statement.setUncheckedArguments(StatementArguments(plan.arguments.map { $0 as (any DatabaseValueConvertible)? }))
+            // Rows are read through SQLite's C API: answers can have tens of thousands of rows
+            // (a window's clients), and this is where their strings are made.
+            let s = statement.sqliteStatement
             var rows: [AggregateRow] = []
             let hasBucket = query.bucket != nil
-            let n = query.dimensions.count
-            while let row = try cursor.next() {
-                var i = 0
-                var bucket: Int64?
-                if hasBucket { bucket = row[0]; i = 1 }
+            let n = Int32(query.dimensions.count)
+            let first: Int32 = hasBucket ? 1 : 0
+            while true {
+                let rc = sqlite3_step(s)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else {
+                    throw SQLiteStoreError("query failed: \(String(cString: sqlite3_errmsg(sqlite3_db_handle(s)))) (\(plan.sql))")
+                }
+                guard sqlite3_column_type(s, first + n) != SQLITE_NULL else { continue }  // SUM over no rows
                 var values: [String?] = []
-                values.reserveCapacity(n)
-                for k in 0..<n { values.append(row[i + k] as String?) }
-                guard let downloads = row[i + n] as Int64? else { continue }  // SUM over no rows
-                rows.append(AggregateRow(bucketStart: bucket, values: values, downloads: downloads))
+                values.reserveCapacity(Int(n))
+                for c in first..<(first + n) {
+                    if sqlite3_column_type(s, c) == SQLITE_NULL {
+                        values.append(nil)
+                    } else {
+                        let text = sqlite3_column_text(s, c)
+                        let count = Int(sqlite3_column_bytes(s, c))
+                        values.append(text.map { String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self) } ?? "")
+                    }
+                }
+                rows.append(AggregateRow(bucketStart: hasBucket ? sqlite3_column_int64(s, 0) : nil, values: values,
+                                         downloads: sqlite3_column_int64(s, first + n)))
             }
             return AggregateTable(bucket: query.bucket, dimensions: query.dimensions, rows: rows)
+        }
+        queryLog?.record(query, plan: plan, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9, table: table)
+        return table
+    }
+
+    /// Writes every event as one CSV row of the `downloads` view's dimensions (a header, then
+    /// `timestamp,project,...,client,count`; unknown values empty) to `path`, for loading the
+    /// same events into another tool. Returns the number of rows.
+    @discardableResult
+    public func exportDownloadsCSV(to path: String) throws -> Int64 {
+        guard let out = fopen(path, "w") else { throw SQLiteStoreError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { fclose(out) }
+        let columns = ["timestamp"] + Dimension.allCases.map(\.rawValue) + ["count"]
+        fputs(columns.joined(separator: ",") + "\n", out)
+        let select = Dimension.allCases.map { SQLiteQueryBuilder.column($0).sql }.joined(separator: ", ")
+        return try dbQueue.read { db in
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT e.ts, \(select), e.count FROM events e JOIN files f ON f.id = e.file_id
+                JOIN profiles p ON p.id = e.profile_id LEFT JOIN clients c ON c.id = e.client_id ORDER BY e.ts
+                """)
+            var n: Int64 = 0
+            var line = ""
+            while let row = try cursor.next() {
+                line.removeAll(keepingCapacity: true)
+                line += String(row[0] as Int64)
+                for i in 1...Dimension.allCases.count {
+                    line += ","
+                    if let v = row[i] as String? { line += SQLiteQueryLog.csvField(v) }
+                }
+                line += ","
+                line += String(row[Dimension.allCases.count + 1] as Int64)
+                line += "\n"
+                fputs(line, out)
+                n += 1
+            }
+            return n
         }
     }
 
@@ -81,7 +150,11 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
     /// Synchronous form of ``info()``.
     public func infoSync() throws -> StoreInfo {
         try dbQueue.read { db in
-            let totals = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(count), 0), MIN(ts), MAX(ts) FROM events")!
+            // Counts from the hourly rollup (thousands of rows, not millions); ends from the time index.
+            let totals = try Row.fetchOne(db, sql: """
+                SELECT (SELECT COALESCE(SUM(events), 0) FROM rollup_hour), (SELECT COALESCE(SUM(downloads), 0) FROM rollup_hour),
+                       (SELECT MIN(ts) FROM events), (SELECT MAX(ts) FROM events)
+                """)!
             var quarantined: [String: Int64] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT reason, COUNT(*) FROM quarantine GROUP BY reason") {
                 quarantined[QuarantineReason.kind(of: row[0]), default: 0] += row[1] as Int64
@@ -97,6 +170,21 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
             return StoreInfo(eventRows: totals[0], downloads: totals[1], firstEvent: totals[2], lastEvent: totals[3],
                              sources: sources, quarantined: quarantined,
                              schemaVersion: SQLiteSchema.currentVersion, location: path)
+        }
+    }
+
+    /// Recomputes the rollups from the events, in one transaction. Ingest keeps them in step, so
+    /// this is a repair tool (and what opening a store from before the rollups does once).
+    public func rebuildRollups() throws {
+        try dbQueue.write { db in try SQLiteRollup.rebuild(db) }
+    }
+
+    /// Rows per table (events and each rollup), for `info` and the documentation's figures.
+    public func tableRowCounts() throws -> [SQLiteTable: Int64] {
+        try dbQueue.read { db in
+            var out: [SQLiteTable: Int64] = [:]
+            for t in SQLiteTable.allCases { out[t] = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM \(t.rawValue)") ?? 0 }
+            return out
         }
     }
 
@@ -136,5 +224,35 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
                 SourceRecord(id: $0[0], fingerprint: $0[1], name: $0[2], format: $0[3], bytes: $0[4], lines: $0[5], tailHash: $0[6])
             }
         }
+    }
+}
+
+/// Appends one JSON line per aggregate query to a file (`CASEBOOK_QUERY_LOG=PATH`): the query,
+/// the table that answered it, the seconds and the rows. Shows where an investigation spends
+/// its time, and lets benchmarks replay the same queries in other tools.
+final class SQLiteQueryLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private let path: String
+
+    init(path: String) { self.path = path }
+
+    func record(_ query: AggregateQuery, plan: SQLiteQueryPlan, seconds: Double, table: AggregateTable) {
+        struct Entry: Encodable { var query: AggregateQuery; var table: String; var seconds: Double; var rows: Int; var downloads: Int64 }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard var data = try? encoder.encode(Entry(query: query, table: plan.table.rawValue, seconds: seconds, rows: table.rows.count, downloads: table.total)) else { return }
+        data.append(10)
+        lock.lock(); defer { lock.unlock() }
+        if let h = FileHandle(forWritingAtPath: path) ?? (FileManager.default.createFile(atPath: path, contents: nil) ? FileHandle(forWritingAtPath: path) : nil) {
+            h.seekToEndOfFile()
+            h.write(data)
+            try? h.close()
+        }
+    }
+
+    /// A CSV field, quoted when it holds a comma, a quote or a line break.
+    static func csvField(_ v: String) -> String {
+        guard v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return v }
+        return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

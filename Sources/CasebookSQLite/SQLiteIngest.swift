@@ -18,7 +18,7 @@ extension SQLiteEventStore {
                         """, arguments: [plan.fingerprint, plan.name, plan.format, plan.index, Int64(Date().timeIntervalSince1970)])
                     sourceID = db.lastInsertedRowID
                 }
-                let sink = try SQLiteIngestSink(db: db, sourceID: sourceID)
+                let sink = try SQLiteIngestSink(db: db, sourceID: sourceID, rollupFlushThreshold: rollupFlushThreshold)
                 let summary = try body(sink)
                 try sink.finish()
                 try record(summary, sourceID: sourceID, plan: plan, db: db)
@@ -53,7 +53,8 @@ extension SQLiteEventStore {
 }
 
 /// Writes events with prepared statements bound through SQLite's C API, mapping files, profiles
-/// and clients to integer keys through in-memory caches.
+/// and clients to integer keys through in-memory caches, and keeps the rollups in step (summed
+/// in memory, added to the rollup tables in the same transaction).
 final class SQLiteIngestSink: IngestSink {
     private struct FileKey: Hashable {
         var filename: String?, project: String?, version: String?, fileType: String?
@@ -73,10 +74,16 @@ final class SQLiteIngestSink: IngestSink {
     private let insertClient: Statement
     private let findClient: Statement
     private let insertQuarantine: Statement
+    private var rollups: RollupAccumulator
+    /// False only for writing stores in the schema before rollups (migration tests).
+    private let maintainRollups: Bool
 
-    init(db: Database, sourceID: Int64) throws {
+    init(db: Database, sourceID: Int64, maintainRollups: Bool = true,
+         rollupFlushThreshold: Int = RollupAccumulator.defaultFlushThreshold) throws {
         self.db = db
         self.sourceID = sourceID
+        self.maintainRollups = maintainRollups
+        rollups = RollupAccumulator(flushThreshold: rollupFlushThreshold)
         insertEvent = try db.makeStatement(sql: "INSERT INTO events (ts, file_id, profile_id, client_id, count, source_id) VALUES (?, ?, ?, ?, ?, ?)")
         insertFile = try db.makeStatement(sql: """
             INSERT INTO files (filename, project, project_display, version, file_type, python_tag, abi_tag, platform_tag)
@@ -107,7 +114,10 @@ final class SQLiteIngestSink: IngestSink {
         }
     }
 
-    func finish() throws {}
+    /// Writes what the rollups still hold; called before the transaction commits.
+    func finish() throws {
+        if maintainRollups { try rollups.flush(db) }
+    }
 
     func add(_ e: DownloadEvent) throws {
         let fileID = try fileID(for: e)
@@ -123,6 +133,10 @@ final class SQLiteIngestSink: IngestSink {
         sqlite3_bind_int64(s, 5, e.count)
         sqlite3_bind_int64(s, 6, sourceID)
         try step(s)
+        if maintainRollups {
+            rollups.add(ts: e.timestamp, file: fileID, profile: profileID, count: e.count)
+            if rollups.needsFlush { try rollups.flush(db) }
+        }
     }
 
     func quarantine(line: Int64, reason: String, redactedLine: String) throws {

@@ -1,8 +1,31 @@
 import CasebookCore
 import GRDB
 
-/// Translates an ``AggregateQuery`` into one SQL statement over the star schema, joining only
-/// the dimension tables the query needs.
+/// How the embedded store answers one aggregate query: the table it reads and the SQL.
+public struct SQLiteQueryPlan: Sendable, Hashable, CustomStringConvertible {
+    /// The table read: a rollup, or the raw events.
+    public var table: SQLiteTable
+    /// Why the planner could not use a smaller table (`nil` when a rollup answers).
+    public var fallbackReason: String?
+    /// The SQL statement (arguments bound as `?`).
+    public var sql: String
+    var arguments: [DatabaseValue]
+
+    public var description: String {
+        "\(table.rawValue)\(fallbackReason.map { " (\($0))" } ?? ""): \(sql)"
+    }
+}
+
+/// Translates an ``AggregateQuery`` into one SQL statement over the star schema, reading the
+/// smallest table that answers it exactly and joining only the dimension tables it needs.
+///
+/// The planner: a query can be answered from a rollup when the rollup keeps every dimension the
+/// query groups or filters by (files: project, version, filename, file type; profiles: the
+/// other dimensions; never `client`), and when its time bucket and range boundaries fall on the
+/// rollup's time granularity (hours for `rollup_hour`, UTC days for the others; ISO weeks start
+/// on a UTC day). Among those, it takes the first of `rollup_hour`, `rollup_day_profile`,
+/// `rollup_day_file`, `rollup_day_file_profile`; otherwise it reads `events`. Every table sums
+/// the same downloads, so the answers are identical (`Tests/CasebookSQLiteTests` checks it).
 enum SQLiteQueryBuilder {
     /// The SQL expression of a dimension, and the table alias it needs.
     static func column(_ d: Dimension) -> (sql: String, table: Character) {
@@ -28,71 +51,127 @@ enum SQLiteQueryBuilder {
         }
     }
 
-    static func bucketExpression(_ b: TimeBucket) -> String {
+    static func bucketExpression(_ b: TimeBucket, column: String) -> String {
         switch b {
-        case .hour: "(e.ts - (((e.ts % 3600) + 3600) % 3600))"
-        case .day: "(e.ts - (((e.ts % 86400) + 86400) % 86400))"
-        case .week: "(e.ts - (((e.ts + 259200) % 604800 + 604800) % 604800))"
+        case .hour: "(\(column) - (((\(column) % 3600) + 3600) % 3600))"
+        case .day: "(\(column) - (((\(column) % 86400) + 86400) % 86400))"
+        case .week: "(\(column) - (((\(column) + 259200) % 604800 + 604800) % 604800))"
         }
     }
 
-    static func sql(for q: AggregateQuery) -> (String, [(any DatabaseValueConvertible)?]) {
-        var args: [(any DatabaseValueConvertible)?] = []
-        var tables = Set<Character>()
+    /// The table that answers `q` with the fewest rows, or the events and the reason why.
+    static func choose(for q: AggregateQuery, useRollups: Bool) -> (SQLiteTable, String?) {
+        guard useRollups else { return (.events, "rollups disabled") }
+        let used = Set(q.dimensions + q.filters.map(\.dimension)).map { column($0).table }
+        if used.contains("c") { return (.events, "groups or filters by client") }
+        let needsFile = used.contains("f"), needsProfile = used.contains("p")
+        func aligned(_ g: Int64) -> Bool {
+            if let b = q.bucket, b.seconds % g != 0 { return false }
+            if let from = q.range.from, floorDiv(from, g) * g != from { return false }
+            if let to = q.range.to, floorDiv(to, g) * g != to { return false }
+            return true
+        }
+        for t in SQLiteTable.rollups where (!needsFile || t.hasFile) && (!needsProfile || t.hasProfile) && aligned(t.granularity) {
+            return (t, nil)
+        }
+        if !aligned(3600) { return (.events, "time range or bucket not on whole hours") }
+        return (.events, "dimensions at hour resolution or range not on whole days")
+    }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+
+    static func plan(for q: AggregateQuery, useRollups: Bool = true) -> SQLiteQueryPlan {
+        let (table, reason) = choose(for: q, useRollups: useRollups)
+        let (sql, args) = sql(for: q, table: table)
+        return SQLiteQueryPlan(table: table, fallbackReason: reason, sql: sql, arguments: args)
+    }
+
+    /// A filter's condition on its dimension table's row.
+    private static func condition(_ f: DimensionFilter, _ args: inout [DatabaseValue]) -> String? {
+        let c = column(f.dimension)
+        let known = f.values.compactMap { $0 }
+        let hasNull = known.count != f.values.count
+        var parts: [String] = []
+        if !known.isEmpty {
+            parts.append("\(c.sql) IN (\(Array(repeating: "?", count: known.count).joined(separator: ", ")))")
+            args.append(contentsOf: known.map { $0.databaseValue })
+        }
+        if hasNull { parts.append("\(c.sql) IS NULL") }
+        switch f.operation {
+        case .in:
+            return parts.isEmpty ? "0" : "(" + parts.joined(separator: " OR ") + ")"
+        case .notIn:
+            if parts.isEmpty { return nil }
+            // NOT IN must keep unknown values unless unknown itself is excluded.
+            var cond = "NOT (" + parts.joined(separator: " OR ") + ")"
+            if !hasNull { cond = "(\(c.sql) IS NULL OR \(cond))" }
+            return cond
+        }
+    }
+
+    static func sql(for q: AggregateQuery, table: SQLiteTable) -> (String, [DatabaseValue]) {
+        var args: [DatabaseValue] = []
+        let time = "e.\(table.timeColumn)"
+        var joins = Set<Character>()
         var select: [String] = []
         var group: [String] = []
         if let b = q.bucket {
-            select.append("\(bucketExpression(b)) AS bucket")
+            select.append("\(bucketExpression(b, column: time)) AS bucket")
             group.append("bucket")
         }
         for (i, d) in q.dimensions.enumerated() {
             let c = column(d)
-            tables.insert(c.table)
+            joins.insert(c.table)
             select.append("\(c.sql) AS d\(i)")
             group.append("d\(i)")
         }
-        select.append("SUM(e.count) AS downloads")
+        select.append("SUM(e.\(table.countColumn)) AS downloads")
         var wheres: [String] = []
-        if let from = q.range.from { wheres.append("e.ts >= ?"); args.append(from) }
-        if let to = q.range.to { wheres.append("e.ts < ?"); args.append(to) }
-        for f in q.filters {
-            let c = column(f.dimension)
-            tables.insert(c.table)
-            let known = f.values.compactMap { $0 }
-            let hasNull = known.count != f.values.count
-            var parts: [String] = []
-            if !known.isEmpty {
-                parts.append("\(c.sql) IN (\(Array(repeating: "?", count: known.count).joined(separator: ", ")))")
-                args.append(contentsOf: known.map { $0 as (any DatabaseValueConvertible)? })
+        let filtersKeys = q.filters.contains { column($0.dimension).table != "c" }
+        if table.granularity == 86400, filtersKeys, let from = q.range.from, let to = q.range.to, to > from, (to - from) / 86400 <= 400 {
+            // The rollups are keyed (day, file or profile, ...): listing the days lets SQLite
+            // seek each day's rows of the filtered files or profiles instead of reading them all.
+            let days = stride(from: from, to: to, by: 86400).map { String($0) }
+            wheres.append("\(time) IN (\(days.joined(separator: ", ")))")
+        } else {
+            if let from = q.range.from { wheres.append("\(time) >= ?"); args.append(from.databaseValue) }
+            if let to = q.range.to { wheres.append("\(time) < ?"); args.append(to.databaseValue) }
+        }
+        // Filters on files and profiles select key sets (`file_id IN (SELECT ...)`): the rollup
+        // keyed by file reads only those files' rows; filters on clients need the outer join.
+        // Arguments are bound in the order the conditions appear in the SQL: grouped by table.
+        for t: Character in ["f", "p", "c"] {
+            var conds: [String] = []
+            for f in q.filters where column(f.dimension).table == t {
+                if let cond = condition(f, &args) { conds.append(cond) }
             }
-            if hasNull { parts.append("\(c.sql) IS NULL") }
-            switch f.operation {
-            case .in:
-                wheres.append(parts.isEmpty ? "0" : "(" + parts.joined(separator: " OR ") + ")")
-            case .notIn:
-                if parts.isEmpty { continue }
-                // NOT IN must keep unknown values unless unknown itself is excluded.
-                var cond = "NOT (" + parts.joined(separator: " OR ") + ")"
-                if !hasNull { cond = "(\(c.sql) IS NULL OR \(cond))" }
-                wheres.append(cond)
+            if conds.isEmpty { continue }
+            switch t {
+            case "f": wheres.append("e.file_id IN (SELECT f.id FROM files f WHERE \(conds.joined(separator: " AND ")))")
+            case "p": wheres.append("e.profile_id IN (SELECT p.id FROM profiles p WHERE \(conds.joined(separator: " AND ")))")
+            default:
+                joins.insert("c")
+                wheres.append(contentsOf: conds)
             }
         }
-        var from = "events e"
-        if tables.contains("f") { from += " JOIN files f ON f.id = e.file_id" }
-        if tables.contains("p") { from += " JOIN profiles p ON p.id = e.profile_id" }
-        if tables.contains("c") { from += " LEFT JOIN clients c ON c.id = e.client_id" }
+        var from = "\(table.rawValue) e"
+        if joins.contains("f") { from += " JOIN files f ON f.id = e.file_id" }
+        if joins.contains("p") { from += " JOIN profiles p ON p.id = e.profile_id" }
+        if joins.contains("c") { from += " LEFT JOIN clients c ON c.id = e.client_id" }
         var sql = "SELECT " + select.joined(separator: ", ") + " FROM " + from
         if !wheres.isEmpty { sql += " WHERE " + wheres.joined(separator: " AND ") }
         if !group.isEmpty { sql += " GROUP BY " + group.joined(separator: ", ") }
         let valueOrder = q.dimensions.indices.map { "d\($0) IS NULL, d\($0)" }
-        var order = (q.bucket != nil ? ["bucket"] : []) + ["downloads DESC"] + valueOrder
+        let order = (q.bucket != nil ? ["bucket"] : []) + ["downloads DESC"] + valueOrder
         if let top = q.top {
             let partition = q.bucket != nil ? "PARTITION BY bucket " : ""
             let rankOrder = (["downloads DESC"] + valueOrder).joined(separator: ", ")
             let cols = (q.bucket != nil ? ["bucket"] : []) + q.dimensions.indices.map { "d\($0)" } + ["downloads"]
             sql = "SELECT \(cols.joined(separator: ", ")) FROM (SELECT *, ROW_NUMBER() OVER (\(partition)ORDER BY \(rankOrder)) AS rank FROM (\(sql))) WHERE rank <= ?"
-            args.append(Int64(top))
-            order = (q.bucket != nil ? ["bucket"] : []) + ["downloads DESC"] + valueOrder
+            args.append(Int64(top).databaseValue)
         }
         sql += " ORDER BY " + order.joined(separator: ", ")
         return (sql, args)

@@ -1,3 +1,5 @@
+import CasebookCore
+import Foundation
 import GRDB
 
 /// The embedded store's schema, as versioned migrations.
@@ -6,8 +8,14 @@ import GRDB
 /// and three small integer keys; `files` (what was downloaded), `profiles` (who asked: installer,
 /// Python, platform, index, country) and `clients` (pseudonymous client keys) hold each distinct
 /// value once. The view `downloads` joins them back into one readable row per event.
+///
+/// Version 2 adds the rollups (``SQLiteRollup``): downloads summed per hour, and per day × file,
+/// day × profile and day × file × profile, kept in step with `events` by the ingest transaction,
+/// so that aggregate queries read thousands of rows instead of millions. It also replaces the
+/// time index by a covering one, so the queries that must read events (by client, or over
+/// unaligned ranges) scan a time range without touching the table.
 enum SQLiteSchema {
-    static let currentVersion = 1
+    static let currentVersion = 2
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -71,6 +79,31 @@ enum SQLiteSchema {
                     LEFT JOIN clients c ON c.id = e.client_id;
                 """)
         }
+        m.registerMigration("v2-rollups") { db in
+            try db.execute(sql: SQLiteTable.createSQL)
+            try SQLiteRollup.rebuild(db)
+            try db.execute(sql: """
+                DROP INDEX events_ts;
+                CREATE INDEX events_time ON events (ts, file_id, profile_id, client_id, count);
+                """)
+        }
         return m
+    }
+}
+
+extension SQLiteEventStore {
+    /// Writes a store as Casebook wrote it before the rollups (schema v1) holding `events`: for
+    /// the migration tests, which then open it with the current schema.
+    static func writeVersion1Store(path: String, events: [DownloadEvent]) throws {
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteSchema.migrator.migrate(queue, upTo: "v1")
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO casebook_meta (key, value) VALUES ('client_salt', ?)", arguments: [Data(ClientKeyer.randomSalt())])
+            try db.execute(sql: """
+                INSERT INTO sources (fingerprint, name, format, bytes, lines, tail_hash, ingested_at) VALUES ('v1', 'v1', 'test', 0, 0, '', 0)
+                """)
+            let sink = try SQLiteIngestSink(db: db, sourceID: db.lastInsertedRowID, maintainRollups: false)
+            for e in events { try sink.add(e) }
+        }
     }
 }

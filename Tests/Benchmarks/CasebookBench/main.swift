@@ -8,7 +8,20 @@ import Foundation
 //
 //   swift run -c release casebook-bench [--lines N] [--dir DIR] [--keep]
 //
+// `casebook-bench scale` is the full comparison (a year of piwheels-scale logs at 1×, 2×, 4×;
+// Casebook against GoAccess and DuckDB): see ScaleBench.swift.
+//
 // Figures, not assertions: speed is measured here, never in timed tests.
+
+if CommandLine.arguments.dropFirst().first == "scale" {
+    do {
+        try ScaleBench.main(Array(CommandLine.arguments.dropFirst(2)))
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("casebook-bench scale: \(error)\n".utf8))
+        exit(1)
+    }
+}
 
 struct Args {
     var lines = 1_000_000
