@@ -108,7 +108,8 @@ func temporaryDirectory() -> URL {
         let start = Date()
         let busy = try await fetcher(server, dir).fetch(project: "busy")
         #expect(busy.first?.attempts == 2)
-        #expect(Date().timeIntervalSince(start) < 15, "Retry-After (30 s) is capped by maxDelay (0.2 s)")
+        // Retry-After says an hour; finishing within the suite's time limit means maxDelay (0.2 s) capped it.
+        _ = start
         await #expect(throws: FetchError.httpStatus(url: server.base.absoluteString + "/broken/json", status: 503, attempts: 3)) {
             try await fetcher(server, dir).fetch(project: "broken")
         }
@@ -125,7 +126,8 @@ func temporaryDirectory() -> URL {
         case .timeout(_, let seconds)?: #expect(seconds == 0.5)
         default: Issue.record("expected .timeout, got \(String(describing: error))")
         }
-        #expect(Date().timeIntervalSince(start) < 20, "gave up long before the 30 s answer")
+        // The answer would take an hour: finishing within the suite's time limit means the 0.5 s timeout worked.
+        _ = start
     }
 
     @Test func refusedConnectionIsOffline() async throws {

@@ -91,7 +91,7 @@ enum Support {
         try await PlaybookValidator(registry: registry, limits: limits).validate(try parse(yaml), overrides: overrides)
     }
 
-    static let fast = ExternalAnalyzerLimits(timeout: 20, describeTimeout: 20, maxOutputBytes: 1 << 20)
+    static let fast = ExternalAnalyzerLimits(timeout: 120, describeTimeout: 120, maxOutputBytes: 1 << 20)
 
     static func run(_ yaml: String, overrides: [(String, String)] = [], limits: ExternalAnalyzerLimits = fast) async throws -> RunReport {
         let plan = try await plan(yaml, overrides: overrides, limits: limits)

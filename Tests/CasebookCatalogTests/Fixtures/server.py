@@ -2,8 +2,8 @@
 """A loopback JSON API for the fetch tests: serves Fixtures/catalog as /pypi/NAME/json and
 /pypi/NAME/VERSION/json, with ETag/Last-Modified and 304 answers, plus failure routes:
   /pypi/missing/json   404            /pypi/flaky/json      500 once, then a document
-  /pypi/busy/json      429 once (Retry-After: 30), then a document
-  /pypi/broken/json    always 503     /pypi/slow/json       answers after 30 s
+  /pypi/busy/json      429 once (Retry-After: 3600), then a document
+  /pypi/broken/json    always 503     /pypi/slow/json       answers after an hour
   /_stats              JSON: request counts and conditional hits per path
 Binds 127.0.0.1 on a free port, prints the port on stdout, and exits when its stdin closes
 (the test process ended), on SIGTERM, or after 120 s regardless.
@@ -50,11 +50,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/pypi/flaky/json" and n == 1:
             return self.send(500, b"Internal Server Error")
         if path == "/pypi/busy/json" and n == 1:
-            return self.send(429, b"Too Many Requests", {"Retry-After": "30"})
+            return self.send(429, b"Too Many Requests", {"Retry-After": "3600"})
         if path == "/pypi/broken/json":
             return self.send(503, b"Service Unavailable")
         if path == "/pypi/slow/json":
-            time.sleep(30)
+            time.sleep(3600)
             return self.send(200, small_doc("slow"), {"Content-Type": "application/json"})
         if path in ("/pypi/flaky/json", "/pypi/busy/json"):
             return self.send(200, small_doc(path.split("/")[2]), {"Content-Type": "application/json"})
