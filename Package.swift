@@ -67,15 +67,17 @@ let package = Package(
         .executableTarget(name: "casebook", dependencies: ["CasebookCLI"]),
 
         // Benchmarks: figures printed by an executable, never timed tests.
-        .executableTarget(name: "casebook-bench", dependencies: ["CasebookCore", "CasebookIngest", "CasebookSQLite", "CasebookSimulation"],
+        .target(name: "BenchmarkSupport", dependencies: ["CasebookCore"], path: "Tests/Benchmarks/BenchmarkSupport"),
+        .executableTarget(name: "casebook-bench",
+                          dependencies: ["BenchmarkSupport", "CasebookCore", "CasebookIngest", "CasebookSQLite", "CasebookSimulation"],
                           path: "Tests/Benchmarks/CasebookBench"),
         .executableTarget(name: "casebook-pg-bench",
-                          dependencies: ["CasebookCore", "CasebookIngest", "CasebookSQLite", "CasebookPostgres",
+                          dependencies: ["BenchmarkSupport", "CasebookCore", "CasebookIngest", "CasebookSQLite", "CasebookPostgres",
                                          "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers"],
                           path: "Tests/Benchmarks/PostgresBench"),
 
         .testTarget(name: "CasebookCoreTests", dependencies: ["CasebookCore"]),
-        .testTarget(name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest"],
+        .testTarget(name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest", "CZlib"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookIngestTests", dependencies: ["CasebookIngest", "CasebookSQLite"],
                     resources: [.copy("Fixtures")]),

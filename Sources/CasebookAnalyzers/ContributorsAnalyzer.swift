@@ -157,10 +157,6 @@ public struct ContributorsAnalyzer: Analyzer {
                 return ca != cb ? ca : a < b
             }.map { .init(name: $0, points: perValueSeries[$0]!.sorted { $0.x < $1.x }) },
             highlights: [.init(start: UTCTime.isoString(window.start), end: UTCTime.isoString(window.end), label: "window")])
-        let perDayTable = EvidenceTable(
-            title: "Daily downloads of the contributors and of the usual top \(d) values",
-            columns: ["day", d, "downloads"],
-            rows: perDay.rows.map { [.string(UTCTime.dateString($0.bucketStart!)), .string(Describe.value($0.values[0])), .int($0.downloads)] })
 
         if total == 0 || chosen.isEmpty {
             findings.append(Finding(

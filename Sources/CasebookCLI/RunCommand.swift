@@ -11,7 +11,8 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
         Progress goes to stderr, a plain-text summary to stdout. A failing step does not stop the \
         others; the report marks it failed with the reason. Exits with status 1 when the playbook \
-        does not validate.
+        does not validate; with --fail-on-step-error, also with status 3 (after writing the report) \
+        when a step failed, for scripts and CI jobs.
         """)
 
     @Argument(help: ArgumentHelp("The playbook (YAML).", valueName: "PLAYBOOK"))
@@ -36,6 +37,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
+
+    @Flag(help: "Exit with status 3 when a step failed (the report is written first).")
+    var failOnStepError = false
 
     static func parseOverrides(_ list: [String]) throws -> [(String, String)] {
         try list.map { item in
@@ -72,5 +76,10 @@ struct RunCommand: AsyncParsableCommand {
         let written = try PlaybookExecution.write(report, to: URL(fileURLWithPath: out))
         print(report.textSummary)
         for url in written { print("report: \(url.path)") }
+        let failed = report.run.steps.filter { $0.status == .failed }.map(\.id)
+        if failOnStepError && !failed.isEmpty {
+            FileHandle.standardError.write(Data("casebook run: step(s) failed: \(failed.joined(separator: ", ")) (see the report)\n".utf8))
+            throw ExitCode(3)
+        }
     }
 }

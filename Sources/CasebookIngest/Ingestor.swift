@@ -194,29 +194,35 @@ public final class Ingestor: @unchecked Sendable {
         var consumed = startBytes
         var lineNumber = startLine
         do {
-            while let batch = try queue.take() {
+            while var batch = try queue.take() {
                 var n = batch.firstLine
-                for outcome in batch.outcomes {
-                    switch outcome {
-                    case .download(let e):
-                        try sink.add(e)
-                        summary.downloads += e.count
-                        summary.eventRows += 1
-                        if first == nil || e.timestamp < first! { first = e.timestamp }
-                        if last == nil || e.timestamp > last! { last = e.timestamp }
-                    case .notDownload(let kind):
-                        summary.otherRequests[kind, default: 0] += 1
-                    case .malformed(let reason, let redacted):
-                        if options.strict {
-                            throw IngestError("\(file.path):\(n): \(reason) (--strict: nothing of this file was stored)")
+                // Outcomes are moved out of the batch (not copied): a copy would retain the
+                // event's shared boxes, which the reading thread's caches also touch.
+                try batch.outcomes.withUnsafeMutableBufferPointer { outcomes in
+                    for i in outcomes.indices {
+                        var outcome = LineOutcome.skip
+                        swap(&outcome, &outcomes[i])
+                        switch outcome {
+                        case .download(let e):
+                            try sink.add(e)
+                            summary.downloads += e.count
+                            summary.eventRows += 1
+                            if first == nil || e.timestamp < first! { first = e.timestamp }
+                            if last == nil || e.timestamp > last! { last = e.timestamp }
+                        case .notDownload(let kind):
+                            summary.otherRequests[kind, default: 0] += 1
+                        case .malformed(let reason, let redacted):
+                            if options.strict {
+                                throw IngestError("\(file.path):\(n): \(reason) (--strict: nothing of this file was stored)")
+                            }
+                            summary.quarantined[Self.reasonKind(reason), default: 0] += 1
+                            try sink.quarantine(line: n, reason: reason, redactedLine: String(redacted.prefix(8192)))
+                        case .skip:
+                            break
                         }
-                        summary.quarantined[Self.reasonKind(reason), default: 0] += 1
-                        try sink.quarantine(line: n, reason: reason, redactedLine: String(redacted.prefix(8192)))
-                    case .skip:
-                        break
+                        try afterLine?(n)
+                        n += 1
                     }
-                    try afterLine?(n)
-                    n += 1
                 }
                 for long in batch.tooLong {
                     if options.strict {
@@ -269,6 +275,9 @@ public final class Ingestor: @unchecked Sendable {
         var batch = Batch()
         batch.firstLine = lineNumber + 1
         batch.outcomes.reserveCapacity(Self.batchSize)
+        let readAhead = file.isCompressed ? ReadAhead(file: file, chunkSize: Self.chunkSize) : nil
+        defer { readAhead?.stop() }
+        let source: any ByteSource = readAhead ?? file
 
         func handle(_ ptr: UnsafeRawBufferPointer) throws {
             lineNumber += 1
@@ -285,7 +294,7 @@ public final class Ingestor: @unchecked Sendable {
         }
 
         while true {
-            let n = try file.read(into: buffer + carried, count: Self.chunkSize)
+            let n = try source.read(into: buffer + carried, count: Self.chunkSize)
             let end = carried + n
             let bytes = UnsafeRawBufferPointer(start: buffer, count: end)
             var start = 0

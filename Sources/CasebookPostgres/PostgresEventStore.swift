@@ -44,26 +44,8 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
         return PostgresRelation(
             timestamp: "e.ts", count: "e.count",
             column: { d in
-                switch d {
-                case .project: ("f.project", "f")
-                case .version: ("f.version", "f")
-                case .filename: ("f.filename", "f")
-                case .fileType: ("f.file_type", "f")
-                case .python: ("p.python", "p")
-                case .pythonMajor: ("p.python_major", "p")
-                case .pythonMinor: ("p.python_minor", "p")
-                case .implementation: ("p.implementation", "p")
-                case .installer: ("p.installer", "p")
-                case .installerVersion: ("p.installer_version", "p")
-                case .distro: ("p.distro", "p")
-                case .distroVersion: ("p.distro_version", "p")
-                case .system: ("p.system", "p")
-                case .cpu: ("p.cpu", "p")
-                case .ci: ("p.ci", "p")
-                case .country: ("p.country", "p")
-                case .index: ("p.index_name", "p")
-                case .client: ("c.key", "c")
-                }
+                let c = StarSchema.column(d)
+                return (c.qualified, String(c.table.rawValue))
             },
             from: { joins in
                 var from = "\(s).events e"

@@ -55,10 +55,19 @@ extension SQLiteEventStore {
 /// Writes events with prepared statements bound through SQLite's C API, mapping files, profiles
 /// and clients to integer keys through in-memory caches, and keeps the rollups in step (summed
 /// in memory, added to the rollup tables in the same transaction).
+///
+/// Events go in as multi-row `INSERT`s of ``rowsPerInsert`` rows: the writer is the ingest's
+/// bottleneck, and SQLite's per-statement work (step, halt, reset) then happens once per 64
+/// events instead of once per event.
 final class SQLiteIngestSink: IngestSink {
     private struct FileKey: Hashable {
         var filename: String?, project: String?, version: String?, fileType: String?
     }
+
+    /// Event rows per multi-row `INSERT`.
+    static let rowsPerInsert = 64
+    /// Columns of an event row, in the order bound.
+    private static let eventColumns = ["ts", "seq", "file_id", "profile_id", "client_id", "count", "source_id"]
 
     private let db: Database
     private let sourceID: Int64
@@ -67,24 +76,35 @@ final class SQLiteIngestSink: IngestSink {
     /// Events share their field boxes: recognising a box by identity skips hashing its strings.
     private var fileBoxes: [ObjectIdentifier: (SharedFields<FileFields>, Int64)] = [:]
     private var profileBoxes: [ObjectIdentifier: (SharedFields<ClientProfile>, Int64)] = [:]
-    private var clients: [String: Int64] = [:]
-    private let insertEvent: Statement
+    private var clients = ClientIDCache()
+    /// Event rows waiting for the next multi-row insert (``eventColumns`` integers each; a
+    /// missing client is `Int64.min`).
+    private var pending: [Int64] = []
+    private var pendingRows = 0
+    /// The next event's sequence number (the second half of its key, after the time).
+    private var nextSeq: Int64
+    private let insertEvents: Statement
     private let insertFile: Statement
     private let insertProfile: Statement
     private let insertClient: Statement
     private let findClient: Statement
     private let insertQuarantine: Statement
     private var rollups: RollupAccumulator
-    /// False only for writing stores in the schema before rollups (migration tests).
-    private let maintainRollups: Bool
+    /// False only for writing stores in the schema before rollups (migration tests), whose
+    /// events have no `seq` column either.
+    private let currentSchema: Bool
 
-    init(db: Database, sourceID: Int64, maintainRollups: Bool = true,
+    init(db: Database, sourceID: Int64, currentSchema: Bool = true,
          rollupFlushThreshold: Int = RollupAccumulator.defaultFlushThreshold) throws {
         self.db = db
         self.sourceID = sourceID
-        self.maintainRollups = maintainRollups
+        self.currentSchema = currentSchema
         rollups = RollupAccumulator(flushThreshold: rollupFlushThreshold)
-        insertEvent = try db.makeStatement(sql: "INSERT INTO events (ts, file_id, profile_id, client_id, count, source_id) VALUES (?, ?, ?, ?, ?, ?)")
+        nextSeq = currentSchema ? try Self.storedNextSeq(db) : 0
+        insertEvents = try db.makeStatement(sql: currentSchema
+            ? Self.insertEventsSQL(rows: Self.rowsPerInsert)
+            : "INSERT INTO events (ts, file_id, profile_id, client_id, count, source_id) VALUES (?, ?, ?, ?, ?, ?)")
+        pending.reserveCapacity(Self.rowsPerInsert * Self.eventColumns.count)
         insertFile = try db.makeStatement(sql: """
             INSERT INTO files (filename, project, project_display, version, file_type, python_tag, abi_tag, platform_tag)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -114,29 +134,75 @@ final class SQLiteIngestSink: IngestSink {
         }
     }
 
-    /// Writes what the rollups still hold; called before the transaction commits.
+    /// `INSERT` of `rows` event rows.
+    static func insertEventsSQL(rows: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: eventColumns.count).joined(separator: ", ") + ")"
+        return "INSERT INTO events (\(eventColumns.joined(separator: ", "))) VALUES "
+            + Array(repeating: row, count: rows).joined(separator: ", ")
+    }
+
+    /// The sequence number the next event gets (kept in `casebook_meta`, so that sequence
+    /// numbers are never reused; events are keyed by time and sequence).
+    static func storedNextSeq(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT value FROM casebook_meta WHERE key = 'next_event_seq'") ?? 1
+    }
+
+    /// Writes the events and rollups still held; called before the transaction commits.
     func finish() throws {
-        if maintainRollups { try rollups.flush(db) }
+        try writePending()
+        if currentSchema {
+            try rollups.flush(db)
+            try db.execute(sql: "INSERT OR REPLACE INTO casebook_meta (key, value) VALUES ('next_event_seq', ?)", arguments: [nextSeq])
+        }
     }
 
     func add(_ e: DownloadEvent) throws {
         let fileID = try fileID(for: e)
         let profileID = try profileID(for: e)
-        var clientID: Int64?
+        var clientID = Int64.min
         if let key = e.client { clientID = try self.clientID(for: key) }
-        let s = insertEvent.sqliteStatement
-        sqlite3_reset(s)
-        sqlite3_bind_int64(s, 1, e.timestamp)
-        sqlite3_bind_int64(s, 2, fileID)
-        sqlite3_bind_int64(s, 3, profileID)
-        if let clientID { sqlite3_bind_int64(s, 4, clientID) } else { sqlite3_bind_null(s, 4) }
-        sqlite3_bind_int64(s, 5, e.count)
-        sqlite3_bind_int64(s, 6, sourceID)
-        try step(s)
-        if maintainRollups {
+        pending.append(e.timestamp)
+        pending.append(nextSeq)
+        pending.append(fileID)
+        pending.append(profileID)
+        pending.append(clientID)
+        pending.append(e.count)
+        pending.append(sourceID)
+        nextSeq += 1
+        pendingRows += 1
+        if pendingRows == Self.rowsPerInsert || !currentSchema { try writePending() }
+        if currentSchema {
             rollups.add(ts: e.timestamp, file: fileID, profile: profileID, count: e.count)
             if rollups.needsFlush { try rollups.flush(db) }
         }
+    }
+
+    /// Inserts the pending event rows: a full batch through the prepared multi-row statement,
+    /// a last, shorter one through a statement of its size.
+    private func writePending() throws {
+        guard pendingRows > 0 else { return }
+        let width = Self.eventColumns.count
+        let statement: Statement
+        if !currentSchema {
+            statement = insertEvents
+            pending.remove(at: 1)  // no seq column
+        } else if pendingRows == Self.rowsPerInsert {
+            statement = insertEvents
+        } else {
+            statement = try db.makeStatement(sql: Self.insertEventsSQL(rows: pendingRows))
+        }
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        for (i, v) in pending.enumerated() {
+            if v == Int64.min && (currentSchema ? i % width == 4 : i == 3) {
+                sqlite3_bind_null(s, Int32(i + 1))
+            } else {
+                sqlite3_bind_int64(s, Int32(i + 1), v)
+            }
+        }
+        try step(s)
+        pending.removeAll(keepingCapacity: true)
+        pendingRows = 0
     }
 
     func quarantine(line: Int64, reason: String, redactedLine: String) throws {
@@ -191,7 +257,6 @@ final class SQLiteIngestSink: IngestSink {
 
     private func clientID(for key: String) throws -> Int64 {
         if let id = clients[key] { return id }
-        if clients.count > 2_000_000 { clients.removeAll(keepingCapacity: true) }
         let find = findClient.sqliteStatement
         sqlite3_reset(find)
         var k = key
@@ -207,5 +272,87 @@ final class SQLiteIngestSink: IngestSink {
         sqlite3_reset(find)
         clients[key] = id
         return id
+    }
+}
+
+/// Client keys already mapped to their row ids during one ingest. Keys as ``ClientKeyer``
+/// writes them (`c-` and 16 hex digits) are held as 64-bit integers in an open-addressing
+/// table (hashing a word instead of an 18-byte string is a large share of the writer's time on
+/// busy logs); other keys in a dictionary. Bounded: it starts over past ``limit`` keys.
+struct ClientIDCache {
+    /// A key and its row id, side by side so that a lookup touches one cache line; id 0 marks
+    /// an empty slot (SQLite row ids start at 1).
+    private struct Slot { var key: UInt64; var id: Int64 }
+    private var slots: [Slot]
+    private var mask: Int
+    private var count = 0
+    private var others: [String: Int64] = [:]
+    static let limit = 2_000_000
+
+    init() {
+        slots = Array(repeating: Slot(key: 0, id: 0), count: 1 << 12)
+        mask = (1 << 12) - 1
+    }
+
+    /// The key's 64-bit value, if it has ``ClientKeyer``'s shape.
+    @inline(__always)
+    static func word(_ key: String) -> UInt64? {
+        var key = key
+        return key.withUTF8 { b -> UInt64? in
+            guard b.count == 18, b[0] == UInt8(ascii: "c"), b[1] == UInt8(ascii: "-") else { return nil }
+            var v: UInt64 = 0
+            for i in 2..<18 {
+                let c = b[i]
+                let d: UInt8
+                switch c {
+                case 48...57: d = c &- 48
+                case 97...102: d = c &- 87
+                default: return nil
+                }
+                v = v << 4 | UInt64(d)
+            }
+            return v
+        }
+    }
+
+    @inline(__always)
+    private func slot(_ w: UInt64) -> Int { Int(truncatingIfNeeded: (w &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask }
+
+    subscript(key: String) -> Int64? {
+        get {
+            guard let w = Self.word(key) else { return others[key] }
+            return slots.withUnsafeBufferPointer { s in
+                var i = slot(w)
+                while s[i].id != 0 {
+                    if s[i].key == w { return s[i].id }
+                    i = (i + 1) & mask
+                }
+                return nil
+            }
+        }
+        set {
+            guard let id = newValue else { return }
+            if count + others.count >= Self.limit { self = ClientIDCache() }
+            guard let w = Self.word(key) else { others[key] = id; return }
+            if (count + 1) * 2 > slots.count { grow() }
+            var i = slot(w)
+            while slots[i].id != 0 {
+                if slots[i].key == w { slots[i].id = id; return }
+                i = (i + 1) & mask
+            }
+            slots[i] = Slot(key: w, id: id)
+            count += 1
+        }
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = Array(repeating: Slot(key: 0, id: 0), count: old.count * 2)
+        mask = slots.count - 1
+        for s in old where s.id != 0 {
+            var j = slot(s.key)
+            while slots[j].id != 0 { j = (j + 1) & mask }
+            slots[j] = s
+        }
     }
 }

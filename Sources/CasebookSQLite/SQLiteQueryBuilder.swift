@@ -29,26 +29,8 @@ public struct SQLiteQueryPlan: Sendable, Hashable, CustomStringConvertible {
 enum SQLiteQueryBuilder {
     /// The SQL expression of a dimension, and the table alias it needs.
     static func column(_ d: Dimension) -> (sql: String, table: Character) {
-        switch d {
-        case .project: ("f.project", "f")
-        case .version: ("f.version", "f")
-        case .filename: ("f.filename", "f")
-        case .fileType: ("f.file_type", "f")
-        case .python: ("p.python", "p")
-        case .pythonMajor: ("p.python_major", "p")
-        case .pythonMinor: ("p.python_minor", "p")
-        case .implementation: ("p.implementation", "p")
-        case .installer: ("p.installer", "p")
-        case .installerVersion: ("p.installer_version", "p")
-        case .distro: ("p.distro", "p")
-        case .distroVersion: ("p.distro_version", "p")
-        case .system: ("p.system", "p")
-        case .cpu: ("p.cpu", "p")
-        case .ci: ("p.ci", "p")
-        case .country: ("p.country", "p")
-        case .index: ("p.index_name", "p")
-        case .client: ("c.key", "c")
-        }
+        let c = StarSchema.column(d)
+        return (c.qualified, c.table.rawValue)
     }
 
     static func bucketExpression(_ b: TimeBucket, column: String) -> String {

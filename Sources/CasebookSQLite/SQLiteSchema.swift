@@ -14,8 +14,28 @@ import GRDB
 /// so that aggregate queries read thousands of rows instead of millions. It also replaces the
 /// time index by a covering one, so the queries that must read events (by client, or over
 /// unaligned ranges) scan a time range without touching the table.
+///
+/// Version 3 keys `events` by time: a `WITHOUT ROWID` table whose primary key is the time and a
+/// sequence number (kept in `casebook_meta` as `next_event_seq`). The rows themselves are then in
+/// time order, so a time range is read as directly as the covering index allowed, and an ingest
+/// writes each event into one B-tree instead of two (the table and its index), which is about a
+/// tenth of the writer's work and half the events' bytes on disk.
 enum SQLiteSchema {
-    static let currentVersion = 2
+    static let currentVersion = 3
+
+    /// The view `downloads`: one readable row per event (the star schema joined back).
+    static let downloadsViewSQL = """
+        CREATE VIEW downloads AS
+            SELECT e.ts AS timestamp, datetime(e.ts, 'unixepoch') AS time_utc, e.count,
+                   f.project, f.project_display, f.version, f.filename, f.file_type,
+                   f.python_tag, f.abi_tag, f.platform_tag,
+                   p.installer, p.installer_version, p.python, p.python_major, p.python_minor,
+                   p.implementation, p.implementation_version, p.distro, p.distro_version, p.distro_id,
+                   p.system, p.system_release, p.cpu, p.ci, p.country, p.index_name AS "index",
+                   c.key AS client, e.source_id
+            FROM events e JOIN files f ON f.id = e.file_id JOIN profiles p ON p.id = e.profile_id
+            LEFT JOIN clients c ON c.id = e.client_id;
+        """
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -67,16 +87,7 @@ enum SQLiteSchema {
                     source_id INTEGER NOT NULL
                 );
                 CREATE INDEX events_ts ON events (ts);
-                CREATE VIEW downloads AS
-                    SELECT e.ts AS timestamp, datetime(e.ts, 'unixepoch') AS time_utc, e.count,
-                           f.project, f.project_display, f.version, f.filename, f.file_type,
-                           f.python_tag, f.abi_tag, f.platform_tag,
-                           p.installer, p.installer_version, p.python, p.python_major, p.python_minor,
-                           p.implementation, p.implementation_version, p.distro, p.distro_version, p.distro_id,
-                           p.system, p.system_release, p.cpu, p.ci, p.country, p.index_name AS "index",
-                           c.key AS client, e.source_id
-                    FROM events e JOIN files f ON f.id = e.file_id JOIN profiles p ON p.id = e.profile_id
-                    LEFT JOIN clients c ON c.id = e.client_id;
+                \(downloadsViewSQL)
                 """)
         }
         m.registerMigration("v2-rollups") { db in
@@ -85,6 +96,24 @@ enum SQLiteSchema {
             try db.execute(sql: """
                 DROP INDEX events_ts;
                 CREATE INDEX events_time ON events (ts, file_id, profile_id, client_id, count);
+                """)
+        }
+        m.registerMigration("v3-events-by-time") { db in
+            try db.execute(sql: """
+                DROP VIEW downloads;
+                CREATE TABLE events_by_time (
+                    ts INTEGER NOT NULL, seq INTEGER NOT NULL,
+                    file_id INTEGER NOT NULL, profile_id INTEGER NOT NULL, client_id INTEGER,
+                    count INTEGER NOT NULL, source_id INTEGER NOT NULL,
+                    PRIMARY KEY (ts, seq)
+                ) WITHOUT ROWID;
+                INSERT INTO events_by_time (ts, seq, file_id, profile_id, client_id, count, source_id)
+                    SELECT ts, rowid, file_id, profile_id, client_id, count, source_id FROM events ORDER BY ts, rowid;
+                INSERT OR REPLACE INTO casebook_meta (key, value)
+                    VALUES ('next_event_seq', (SELECT COALESCE(MAX(rowid), 0) + 1 FROM events));
+                DROP TABLE events;
+                ALTER TABLE events_by_time RENAME TO events;
+                \(downloadsViewSQL)
                 """)
         }
         return m
@@ -102,7 +131,7 @@ extension SQLiteEventStore {
             try db.execute(sql: """
                 INSERT INTO sources (fingerprint, name, format, bytes, lines, tail_hash, ingested_at) VALUES ('v1', 'v1', 'test', 0, 0, '', 0)
                 """)
-            let sink = try SQLiteIngestSink(db: db, sourceID: db.lastInsertedRowID, maintainRollups: false)
+            let sink = try SQLiteIngestSink(db: db, sourceID: db.lastInsertedRowID, currentSchema: false)
             for e in events { try sink.add(e) }
         }
     }

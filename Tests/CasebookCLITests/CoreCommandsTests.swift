@@ -141,3 +141,38 @@ import Testing
         #expect(try CLI.run(["ingest", big, "--store", store]).stdout.contains("already ingested"))
     }
 }
+
+/// `casebook run` in scripts: the exit status tells whether every step succeeded, when asked.
+@Suite struct RunCommandTests {
+    @Test func runFailsWithStatus3OnAFailedStepOnlyWhenAsked() throws {
+        let dir = try temporaryDirectory()
+        let store = dir.appendingPathComponent("s.sqlite").path
+        let example = packageRoot.appendingPathComponent("examples/logs/access.log").path
+        try CLI.run(["ingest", example, "--store", store])
+        try """
+            import sys
+            sys.stdin.readline()
+            sys.stderr.write("ZeroDivisionError: division by zero\\n")
+            sys.exit(3)
+            """.write(to: dir.appendingPathComponent("crash.py"), atomically: true, encoding: .utf8)
+        let playbook = dir.appendingPathComponent("failing.yaml").path
+        try """
+            name: One step fails
+            steps:
+              - id: daily
+                uses: series
+              - id: broken
+                uses: ./crash.py
+            """.write(toFile: playbook, atomically: true, encoding: .utf8)
+        let lenient = try CLI.run(["run", playbook, "--store", store, "--out", dir.appendingPathComponent("a").path, "--quiet"])
+        #expect(lenient.status == 0, "\(lenient.stderr)")
+        let strictOut = dir.appendingPathComponent("b")
+        let strict = try CLI.run(["run", playbook, "--store", store, "--out", strictOut.path, "--quiet", "--fail-on-step-error"])
+        #expect(strict.status == 3)
+        #expect(strict.stderr.contains("step(s) failed: broken"))
+        // The report is written all the same, and marks the step.
+        let report = try String(contentsOf: strictOut.appendingPathComponent("report.json"), encoding: .utf8)
+        #expect(report.contains("\"failed\""))
+        #expect(report.contains("ZeroDivisionError"))
+    }
+}

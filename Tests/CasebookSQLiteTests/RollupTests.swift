@@ -256,14 +256,24 @@ import Testing
         let events = Self.randomEvents(count: 2500, seed: 31)
         try SQLiteEventStore.writeVersion1Store(path: path, events: events)
         let store = try SQLiteEventStore(path: path)
-        #expect(try store.infoSync().schemaVersion == 2)
+        #expect(try store.infoSync().schemaVersion == 3)
         #expect(try store.infoSync().eventRows == 2500)
         let used = try Self.expectSameAnswers(store, events, Self.randomQueries(count: 150, seed: 32))
         #expect(used[.dayFileProfile, default: 0] > 0)
-        // Later ingests add to the migrated rollups.
+        // v3: events are keyed by (time, sequence), numbered on from the old row ids.
+        let (keys, nextSeq) = try store.dbQueue.read { db in
+            (try Row.fetchAll(db, sql: "SELECT ts, seq FROM events").map { [$0[0] as Int64, $0[1] as Int64] },
+             try Int64.fetchOne(db, sql: "SELECT value FROM casebook_meta WHERE key = 'next_event_seq'"))
+        }
+        #expect(keys == keys.sorted { $0[0] != $1[0] ? $0[0] < $1[0] : $0[1] < $1[1] })
+        #expect(Set(keys.map { $0[1] }) == Set(1...2500))
+        #expect(nextSeq == 2501)
+        // Later ingests add to the migrated rollups, and number their events on.
         let more = Self.randomEvents(count: 800, seed: 33)
         try Self.ingestEvents(store, more, name: "more")
         try Self.expectSameAnswers(store, events + more, Self.randomQueries(count: 60, seed: 34))
+        let seqs = try store.dbQueue.read { db in try Int64.fetchAll(db, sql: "SELECT seq FROM events") }
+        #expect(Set(seqs) == Set(1...3300))
     }
 }
 

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import CasebookCore
 import CasebookSimulation
 import CasebookSQLite
@@ -68,12 +69,6 @@ enum ScaleBench {
 
     static func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
-    static func cpuSelf() -> Double {
-        var u = rusage()
-        getrusage(Int32(RUSAGE_SELF.rawValue), &u)
-        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
-    }
-
     static func main(_ argv: [String]) throws {
         let o = try Options(argv)
         let fm = FileManager.default
@@ -89,10 +84,10 @@ enum ScaleBench {
         if !(o.reuse && existing == scenario.dayCount) {
             try? fm.removeItem(atPath: input)
             log("bench: simulating \(o.scenario) (\(scenario.dayCount) days) ...")
-            let t0 = Date(), c0 = cpuSelf()
+            let t0 = Date(), c0 = cpuSeconds()
             let summary = try Simulator(scenario: scenario).run(to: input)
             notes.append(String(format: "generated %d days, %d lines (gzip, deflate level 1) in %.1f s (%.1f CPU s)",
-                                scenario.dayCount, summary.lines, Date().timeIntervalSince(t0), cpuSelf() - c0))
+                                scenario.dayCount, summary.lines, Date().timeIntervalSince(t0), cpuSeconds() - c0))
         }
         let dayFiles = try fm.contentsOfDirectory(atPath: logsDir).filter { $0.hasSuffix(".log.gz") }.sorted().map { logsDir + "/" + $0 }
 
@@ -173,9 +168,9 @@ enum ScaleBench {
             if o.peers {
                 log("bench: \(k)x: duckdb ...")
                 let csv = o.dir + "/events-\(k)x.csv"
-                let t0 = Date(), c0 = cpuSelf()
+                let t0 = Date(), c0 = cpuSeconds()
                 let exported = try SQLiteEventStore(path: store).exportDownloadsCSV(to: csv)
-                notes.append(String(format: "%dx: exported %lld events to CSV for DuckDB in %.1f s (%.1f CPU s)", k, exported, Date().timeIntervalSince(t0), cpuSelf() - c0))
+                notes.append(String(format: "%dx: exported %lld events to CSV for DuckDB in %.1f s (%.1f CPU s)", k, exported, Date().timeIntervalSince(t0), cpuSeconds() - c0))
                 var groups: [String: [String]] = ["playbook": logged.map { FlatSQL.sql($0.query) }]
                 for (name, _, q) in interactive { groups[name] = [FlatSQL.sql(q)] }
                 let queriesPath = o.dir + "/duckdb-queries-\(k)x.json"

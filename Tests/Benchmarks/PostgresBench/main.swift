@@ -5,6 +5,7 @@ import CasebookPlaybooks
 import CasebookPostgres
 import CasebookSimulation
 import CasebookSQLite
+import BenchmarkSupport
 import Foundation
 
 // casebook-pg-bench: the same data into both backends (SQLite and PostgreSQL): ingest rate, an
@@ -47,56 +48,6 @@ struct Args {
     }
 }
 
-/// A deterministic generator of realistic piwheels-style log lines (as in casebook-bench).
-struct LogGenerator {
-    var rng: UInt64 = 0x5EED
-
-    mutating func next() -> UInt64 {
-        rng &+= 0x9E3779B97F4A7C15
-        var z = rng
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func pick<T>(_ a: [T]) -> T { a[Int(next() % UInt64(a.count))] }
-
-    mutating func popular(_ n: Int) -> Int {
-        let u = Double(next() % 1_000_000) / 1_000_000
-        return min(n - 1, Int(pow(u, 3) * Double(n)))
-    }
-
-    let projects: [String] = (0..<800).map { "package-\($0)" } + ["numpy", "pycparser", "cffi", "Flask_Login", "Markdown", "sentry_sdk"]
-    lazy var agents: [String] = {
-        var out: [String] = []
-        for pip in ["9.0.1", "18.1", "19.3.1", "20.0.2"] {
-            for (py, cpu, distro, rel) in [("2.7.13", "armv7l", "9", "4.19.97-v7+"), ("3.5.3", "armv7l", "9", "4.19.97-v7+"),
-                                           ("3.7.3", "armv7l", "10", "4.19.118-v7l+"), ("2.7.16", "armv6l", "10", "4.19.66+"),
-                                           ("3.7.3", "aarch64", "10", "5.4.51-v8+")] {
-                let json = #"{"cpu":"\#(cpu)","distro":{"id":"buster","libc":{"lib":"glibc","version":"2.28"},"name":"Raspbian GNU/Linux","version":"\#(distro)"},"implementation":{"name":"CPython","version":"\#(py)"},"installer":{"name":"pip","version":"\#(pip)"},"openssl_version":"OpenSSL 1.1.1d  10 Sep 2019","python":"\#(py)","setuptools_version":"40.8.0","system":{"name":"Linux","release":"\#(rel)"}}"#
-                out.append("pip/\(pip) " + json.replacingOccurrences(of: "\"", with: "\\\""))
-            }
-        }
-        return out
-    }()
-
-    mutating func line(at t: Int64) -> String {
-        let (y, m, d) = UTCTime.civilFromDays(t / 86400)
-        let s = Int(t % 86400)
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let time = String(format: "%02d/%@/%04d:%02d:%02d:%02d +0000", d, months[m - 1], y, s / 3600, s / 60 % 60, s % 60)
-        let c = popular(50_000)
-        let ip = "10.\(c >> 16).\((c >> 8) & 255).\(c & 255)"
-        let project = projects[popular(projects.count)]
-        let agent = pick(agents)
-        let path = next() % 10 < 7
-            ? "/simple/\(ProjectName.normalize(project))/\(project)-1.\(next() % 5).0-cp37-cp37m-linux_armv7l.whl"
-            : "/simple/\(ProjectName.normalize(project))/"
-        return "\(ip) - - [\(time)] \"GET \(path) HTTP/1.1\" 200 \(1000 + next() % 100000) \"-\" \"\(agent)\""
-    }
-}
-
-/// Unbuffered output: figures survive a crash or an interrupted run.
 func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -177,7 +128,7 @@ func benchGenerated(_ args: Args, pgURL: String) async throws {
     let sqlitePath = args.dir + "/bench.sqlite"
     for p in [logPath, sqlitePath, sqlitePath + "-wal", sqlitePath + "-shm"] { try? FileManager.default.removeItem(atPath: p) }
     var gen = LogGenerator()
-    FileManager.default.createFile(atPath: logPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     let handle = FileHandle(forWritingAtPath: logPath)!
     var chunk = ""
     let start = UTCTime.epoch(year: 2020, month: 1, day: 1)
@@ -226,7 +177,7 @@ func benchDemo(_ args: Args, pgURL: String) async throws {
     var reports: [RunReport] = []
     for (name, store) in [("SQLite", sqlite as any EventStore), ("PostgreSQL", pg as any EventStore)] {
         var report: RunReport?
-        let t = try await asyncSeconds {
+        let t = await asyncSeconds {
             report = await PlaybookRunner(store: store, catalogDirectory: catalog).run(plan)
         }
         reports.append(report!)
