@@ -29,7 +29,8 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
     let queryLog: SQLiteQueryLog?
 
     /// Opens (and creates or migrates) the store at `path`. Opening a store written before the
-    /// rollups existed builds them from its events once.
+    /// rollups existed builds them from its events once; a store of schema v2 has its events
+    /// copied into the time-keyed table once (one pass over the events, in time order).
     public init(path: String, useRollups: Bool = true) throws {
         self.path = path
         self.useRollups = useRollups && ProcessInfo.processInfo.environment["CASEBOOK_SQLITE_RAW_EVENTS"] != "1"
