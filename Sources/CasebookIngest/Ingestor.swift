@@ -171,8 +171,9 @@ public final class Ingestor: @unchecked Sendable {
         var tail: [UInt8] = []
     }
 
-    /// Reads and parses on one thread while the store writes on another: the two halves of an
-    /// ingest take about the same time, and this machine has two cores.
+    /// Reads and parses on one thread while the store writes on another (and a compressed file
+    /// is inflated on a third, see `ReadAhead`): the parts of an ingest take about the same
+    /// time, and two cores are shared among them.
     private func readLines(file: InputFile, startLine: Int64, startBytes: Int64, reader: inout any LineReader,
                            sink: any IngestSink, summary: inout IngestSummary, started: Date) throws {
         let queue = BatchQueue(capacity: 4)
