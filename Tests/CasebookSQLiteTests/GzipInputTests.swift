@@ -57,6 +57,30 @@ import Testing
         #expect(try ingest(plainStore, gz).alreadyIngested)
     }
 
+    struct InjectedFailure: Error {}
+
+    @Test func aFailureMidwayThroughAGzipStopsAllThreadsAndLeavesTheStoreAsItWas() throws {
+        let lines = try Self.lines(12_000)
+        let (store, dir) = try freshStore()
+        _ = try ingest(store, fixture("march.log"))
+        let before = try store.infoSync()
+        let gz = dir.appendingPathComponent("access.log.gz").path
+        try Self.writeGzip([lines], to: gz)
+        // The writer fails while the inflating thread still has chunks to go.
+        let ingestor = try Ingestor(target: store)
+        ingestor.afterLine = { line in if line == 9_000 { throw InjectedFailure() } }
+        #expect(throws: InjectedFailure.self) { try ingestor.ingest(path: gz) }
+        let after = try store.infoSync()
+        #expect(after.downloads == before.downloads)
+        #expect(after.eventRows == before.eventRows)
+        #expect(after.sources == before.sources)
+        // A retry is exact, and the sequence numbers go on where they were.
+        #expect(try ingest(store, gz).downloads == 12_000)
+        #expect(try store.infoSync().downloads == before.downloads + 12_000)
+        let seqs = try store.dbQueue.read { db in try Int64.fetchAll(db, sql: "SELECT seq FROM events ORDER BY seq") }
+        #expect(seqs == Array(1...Int64(seqs.count)))
+    }
+
     @Test func aTruncatedGzipIsAClearErrorAndStoresNothing() throws {
         let lines = try Self.lines(12_000)
         let (store, dir) = try freshStore()
