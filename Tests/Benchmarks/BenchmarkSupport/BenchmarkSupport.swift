@@ -77,3 +77,23 @@ public struct LogGenerator {
         return "\(ip) - - [\(time)] \"GET \(path) HTTP/1.1\" 200 \(1000 + next() % 100000) \"-\" \"\(agent)\""
     }
 }
+
+extension LogGenerator {
+    /// Writes `lines` generated lines to `path`, spread evenly over 90 days from 1 January 2020.
+    public static func writeLog(lines: Int, to path: String) throws {
+        var gen = LogGenerator()
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+        }
+        var chunk = ""
+        let start = UTCTime.epoch(year: 2020, month: 1, day: 1)
+        let span = Int64(90 * 86400)
+        for i in 0..<lines {
+            chunk += gen.line(at: start + Int64(i) * span / Int64(lines)) + "\n"
+            if chunk.utf8.count > 1 << 20 { handle.write(Data(chunk.utf8)); chunk = "" }
+        }
+        handle.write(Data(chunk.utf8))
+        try handle.close()
+    }
+}

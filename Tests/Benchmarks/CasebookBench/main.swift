@@ -55,19 +55,8 @@ let logPath = args.dir + "/bench-access.log"
 let storePath = args.dir + "/bench.sqlite"
 for p in [logPath, storePath, storePath + "-wal", storePath + "-shm", logPath + ".gz"] { try? FileManager.default.removeItem(atPath: p) }
 
-var gen = LogGenerator()
 let genStart = Date()
-_ = FileManager.default.createFile(atPath: logPath, contents: nil)
-let handle = FileHandle(forWritingAtPath: logPath)!
-var chunk = ""
-let start = UTCTime.epoch(year: 2020, month: 1, day: 1)
-let span = Int64(90 * 86400)
-for i in 0..<args.lines {
-    chunk += gen.line(at: start + Int64(i) * span / Int64(args.lines)) + "\n"
-    if chunk.utf8.count > 1 << 20 { handle.write(Data(chunk.utf8)); chunk = "" }
-}
-handle.write(Data(chunk.utf8))
-try handle.close()
+try LogGenerator.writeLog(lines: args.lines, to: logPath)
 var input = logPath
 if args.gzip {
     let p = Process()

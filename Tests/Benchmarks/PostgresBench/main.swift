@@ -127,18 +127,7 @@ func benchGenerated(_ args: Args, pgURL: String) async throws {
     let logPath = args.dir + "/bench-access.log"
     let sqlitePath = args.dir + "/bench.sqlite"
     for p in [logPath, sqlitePath, sqlitePath + "-wal", sqlitePath + "-shm"] { try? FileManager.default.removeItem(atPath: p) }
-    var gen = LogGenerator()
-    _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-    let handle = FileHandle(forWritingAtPath: logPath)!
-    var chunk = ""
-    let start = UTCTime.epoch(year: 2020, month: 1, day: 1)
-    let span = Int64(90 * 86400)
-    for i in 0..<args.lines {
-        chunk += gen.line(at: start + Int64(i) * span / Int64(args.lines)) + "\n"
-        if chunk.utf8.count > 1 << 20 { handle.write(Data(chunk.utf8)); chunk = "" }
-    }
-    handle.write(Data(chunk.utf8))
-    try handle.close()
+    try LogGenerator.writeLog(lines: args.lines, to: logPath)
     say("\n== generated log: \(args.lines) lines")
     let sqlite = try SQLiteEventStore(path: sqlitePath)
     let pg = try PostgresEventStore(url: pgURL)
