@@ -4,7 +4,9 @@ import Foundation
 /// An event store in PostgreSQL, in Casebook's own schema (`casebook` unless `?schema=` says
 /// otherwise): the same guarantees as the embedded store, for teams that outgrow one file.
 ///
-/// Aggregates are one SQL statement each, computed by the server. Each source is ingested in one
+/// Aggregates are one SQL statement each, computed by the server, from the smallest table that
+/// answers them exactly: the rollups kept at ingest (``RollupTable``, the same planner as the
+/// embedded store's) or the events. Each source is ingested in one
 /// transaction (bulk-loaded with `COPY ... FROM STDIN`), so a failing ingest, or a client that
 /// dies, leaves the store as it was. Sources are fingerprinted; the client salt lives in the schema.
 public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Sendable {
@@ -12,16 +14,20 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
     public let url: PostgresURL
     let connection: PGConnection
     let schema: String
+    /// Whether queries may read the rollups (`false` reads the events for every query: for tests
+    /// that compare both answers). `CASEBOOK_POSTGRES_RAW_EVENTS=1` turns them off in a process.
+    public let useRollups: Bool
 
     /// Connects and creates or migrates Casebook's schema.
-    public convenience init(url: String) throws {
-        try self.init(url: PostgresURL(url))
+    public convenience init(url: String, useRollups: Bool = true) throws {
+        try self.init(url: PostgresURL(url), useRollups: useRollups)
     }
 
     /// Connects and creates or migrates Casebook's schema.
-    public init(url: PostgresURL) throws {
+    public init(url: PostgresURL, useRollups: Bool = true) throws {
         guard url.layout == .casebook else { throw PostgresStoreError.readOnly(url.redacted) }
         self.url = url
+        self.useRollups = useRollups && ProcessInfo.processInfo.environment["CASEBOOK_POSTGRES_RAW_EVENTS"] != "1"
         connection = try PGConnection(url: url)
         schema = SQL.ident(url.schema)
         try PostgresSchema.migrate(connection, schema: url.schema, salt: ClientKeyer.randomSalt)
@@ -66,7 +72,34 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
 
     /// Synchronous form of ``aggregate(_:)``.
     public func aggregateSync(_ query: AggregateQuery) throws -> AggregateTable {
-        try PostgresQueryBuilder.run(query, over: relation, on: connection)
+        let rollup = useRollups ? RollupTable.choose(for: query).table : nil
+        return try PostgresQueryBuilder.run(query, over: rollup.map(relation(for:)) ?? relation, on: connection)
+    }
+
+    /// The relation of a rollup: its time column and downloads, joined to the dimension tables
+    /// it keeps keys of.
+    func relation(for rollup: RollupTable) -> PostgresRelation {
+        let s = schema, time = "e.\(rollup.timeColumn)"
+        return PostgresRelation(
+            timestamp: time, count: "e.downloads",
+            column: { d in
+                let c = StarSchema.column(d)
+                return (c.qualified, String(c.table.rawValue))
+            },
+            from: { joins in
+                var from = "\(s).\(rollup.rawValue) e"
+                if joins.contains("f") { from += " JOIN \(s).files f ON f.id = e.file_id" }
+                if joins.contains("p") { from += " JOIN \(s).profiles p ON p.id = e.profile_id" }
+                return from
+            },
+            timeAtLeast: { "\(time) >= \($0)" },
+            timeBefore: { "\(time) < \($0)" })
+    }
+
+    /// Recomputes the rollups from the events (a repair tool; the result must equal what the
+    /// ingests maintained).
+    public func rebuildRollups() throws {
+        try connection.transaction { _ = try connection.execute(PostgresSchema.rebuildRollupsSQL(schema: schema)) }
     }
 
     public func info() async throws -> StoreInfo { try infoSync() }

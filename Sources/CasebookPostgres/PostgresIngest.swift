@@ -7,6 +7,8 @@ import Foundation
 /// File and profile ids are assigned here (the ingest holds an advisory lock, so no other ingest
 /// assigns ids meanwhile); new files and profiles are copied before the events that use them.
 /// Client keys are resolved per batch with one statement (existing ids, new ones inserted).
+/// Each batch is copied into a temporary table first, then moved into `events` and summed into
+/// the rollups by the server (upserts), so rollups and events change in the same transaction.
 final class PostgresIngestSink: IngestSink {
     private struct FileKey: Hashable {
         var filename: String?, project: String?, version: String?, fileType: String?
@@ -83,6 +85,31 @@ final class PostgresIngestSink: IngestSink {
         nextFileID = maxFile + 1
         nextProfileID = maxProfile + 1
         pending.reserveCapacity(Self.batchSize)
+        // Dropped when the ingest's transaction ends, whatever its outcome.
+        try connection.execute("CREATE TEMP TABLE casebook_ingest_batch (LIKE \(schema).events) ON COMMIT DROP")
+    }
+
+    /// Moves the staged batch into `events` and adds its sums to the rollups.
+    private func moveBatch() throws {
+        let s = schema, b = "pg_temp.casebook_ingest_batch"
+        let hour = RollupTable.floorSQL("ts", 3600), day = RollupTable.floorSQL("ts", 86400)
+        func add(_ table: String, _ columns: [String], key: Int) -> String {
+            let sums = columns[key...].map { "\($0) = \(s).\(table).\($0) + excluded.\($0)" }.joined(separator: ", ")
+            return "ON CONFLICT (\(columns[..<key].joined(separator: ", "))) DO UPDATE SET \(sums)"
+        }
+        try connection.execute("""
+            INSERT INTO \(s).events SELECT * FROM \(b);
+            INSERT INTO \(s).rollup_hour (hour, downloads, events) SELECT \(hour), SUM(count), COUNT(*) FROM \(b) GROUP BY 1
+                \(add("rollup_hour", ["hour", "downloads", "events"], key: 1));
+            INSERT INTO \(s).rollup_day_profile (day, profile_id, downloads) SELECT \(day), profile_id, SUM(count) FROM \(b) GROUP BY 1, 2
+                \(add("rollup_day_profile", ["day", "profile_id", "downloads"], key: 2));
+            INSERT INTO \(s).rollup_day_file (day, file_id, downloads) SELECT \(day), file_id, SUM(count) FROM \(b) GROUP BY 1, 2
+                \(add("rollup_day_file", ["day", "file_id", "downloads"], key: 2));
+            INSERT INTO \(s).rollup_day_file_profile (day, file_id, profile_id, downloads)
+                SELECT \(day), file_id, profile_id, SUM(count) FROM \(b) GROUP BY 1, 2, 3
+                \(add("rollup_day_file_profile", ["day", "file_id", "profile_id", "downloads"], key: 3));
+            TRUNCATE \(b);
+            """)
     }
 
     func add(_ e: DownloadEvent) throws {
@@ -116,7 +143,8 @@ final class PostgresIngestSink: IngestSink {
                 events.int(p.client.flatMap { clients[$0] }); events.int(p.count); events.int(sourceID)
                 events.endRow()
             }
-            try connection.copyIn("COPY \(schema).events (ts, file_id, profile_id, client_id, count, source_id) FROM STDIN", events.bytes)
+            try connection.copyIn("COPY pg_temp.casebook_ingest_batch (ts, file_id, profile_id, client_id, count, source_id) FROM STDIN", events.bytes)
+            try moveBatch()
             pending.removeAll(keepingCapacity: true)
             events.reset()
         }

@@ -6,8 +6,27 @@ import CasebookCore
 /// `files`, `profiles` and `clients` hold each distinct value once. Text columns use the "C"
 /// collation so that ordering is byte order, as in SQLite. `events` has a BRIN index on time
 /// (cheap to maintain during bulk loads, since logs arrive roughly in time order).
+///
+/// Version 2 adds the rollups of ``RollupTable`` (per hour; per day × file, × profile, × file ×
+/// profile), filled from the events once and then kept in step by every ingest's transaction,
+/// as in the embedded store; the query planner is the same.
 enum PostgresSchema {
-    static let currentVersion = 1
+    static let currentVersion = 2
+
+    /// Recomputes every rollup from `events` (the migration, and a repair tool).
+    static func rebuildRollupsSQL(schema s: String) -> String {
+        let hour = RollupTable.floorSQL("ts", 3600), day = RollupTable.floorSQL("ts", 86400)
+        return """
+            TRUNCATE \(s).rollup_hour, \(s).rollup_day_profile, \(s).rollup_day_file, \(s).rollup_day_file_profile;
+            INSERT INTO \(s).rollup_hour (hour, downloads, events) SELECT \(hour), SUM(count), COUNT(*) FROM \(s).events GROUP BY 1;
+            INSERT INTO \(s).rollup_day_profile (day, profile_id, downloads)
+                SELECT \(day), profile_id, SUM(count) FROM \(s).events GROUP BY 1, 2;
+            INSERT INTO \(s).rollup_day_file (day, file_id, downloads)
+                SELECT \(day), file_id, SUM(count) FROM \(s).events GROUP BY 1, 2;
+            INSERT INTO \(s).rollup_day_file_profile (day, file_id, profile_id, downloads)
+                SELECT \(day), file_id, profile_id, SUM(count) FROM \(s).events GROUP BY 1, 2, 3;
+            """
+    }
 
     static func migrations(schema s: String) -> [(Int, String)] {
         let t = "TEXT COLLATE \"C\""
@@ -63,6 +82,20 @@ enum PostgresSchema {
                        c.key AS client, e.source_id
                 FROM \(s).events e JOIN \(s).files f ON f.id = e.file_id JOIN \(s).profiles p ON p.id = e.profile_id
                 LEFT JOIN \(s).clients c ON c.id = e.client_id;
+            """),
+            (2, """
+            CREATE TABLE \(s).rollup_hour (hour BIGINT PRIMARY KEY, downloads BIGINT NOT NULL, events BIGINT NOT NULL);
+            CREATE TABLE \(s).rollup_day_profile (
+                day BIGINT NOT NULL, profile_id INTEGER NOT NULL, downloads BIGINT NOT NULL, PRIMARY KEY (day, profile_id)
+            );
+            CREATE TABLE \(s).rollup_day_file (
+                day BIGINT NOT NULL, file_id INTEGER NOT NULL, downloads BIGINT NOT NULL, PRIMARY KEY (day, file_id)
+            );
+            CREATE TABLE \(s).rollup_day_file_profile (
+                day BIGINT NOT NULL, file_id INTEGER NOT NULL, profile_id INTEGER NOT NULL, downloads BIGINT NOT NULL,
+                PRIMARY KEY (day, file_id, profile_id)
+            );
+            \(rebuildRollupsSQL(schema: s))
             """),
         ]
     }

@@ -41,28 +41,13 @@ enum SQLiteQueryBuilder {
         }
     }
 
-    /// The table that answers `q` with the fewest rows, or the events and the reason why.
+    /// The table that answers `q` with the fewest rows (``RollupTable/choose(for:)``, shared with
+    /// the PostgreSQL backend), or the events and the reason why.
     static func choose(for q: AggregateQuery, useRollups: Bool) -> (SQLiteTable, String?) {
         guard useRollups else { return (.events, "rollups disabled") }
-        let used = Set(q.dimensions + q.filters.map(\.dimension)).map { column($0).table }
-        if used.contains("c") { return (.events, "groups or filters by client") }
-        let needsFile = used.contains("f"), needsProfile = used.contains("p")
-        func aligned(_ g: Int64) -> Bool {
-            if let b = q.bucket, b.seconds % g != 0 { return false }
-            if let from = q.range.from, floorDiv(from, g) * g != from { return false }
-            if let to = q.range.to, floorDiv(to, g) * g != to { return false }
-            return true
-        }
-        for t in SQLiteTable.rollups where (!needsFile || t.hasFile) && (!needsProfile || t.hasProfile) && aligned(t.granularity) {
-            return (t, nil)
-        }
-        if !aligned(3600) { return (.events, "time range or bucket not on whole hours") }
-        return (.events, "dimensions at hour resolution or range not on whole days")
-    }
-
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+        let (rollup, reason) = RollupTable.choose(for: q)
+        guard let rollup, let table = SQLiteTable(rawValue: rollup.rawValue) else { return (.events, reason) }
+        return (table, nil)
     }
 
     static func plan(for q: AggregateQuery, useRollups: Bool = true) -> SQLiteQueryPlan {

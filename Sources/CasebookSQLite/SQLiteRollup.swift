@@ -71,9 +71,7 @@ public enum SQLiteTable: String, CaseIterable, Sendable, Hashable {
         """
 
     /// SQL for the start of the hour or day holding `column` (floor, also before 1970).
-    static func floorSQL(_ column: String, _ seconds: Int64) -> String {
-        "(\(column) - (((\(column) % \(seconds)) + \(seconds)) % \(seconds)))"
-    }
+    static func floorSQL(_ column: String, _ seconds: Int64) -> String { RollupTable.floorSQL(column, seconds) }
 }
 
 /// Building and maintaining the rollups.

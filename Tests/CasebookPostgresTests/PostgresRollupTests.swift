@@ -1,0 +1,89 @@
+import CasebookCore
+@testable import CasebookPostgres
+import Foundation
+import Testing
+
+/// PostgreSQL keeps the same rollups as the embedded store: every answer read from them must
+/// equal the answer read from the events, after several ingests, a failed one, and a migration.
+@Suite(.enabled(if: TestServer.shouldRun)) struct PostgresRollupTests {
+    struct InjectedFailure: Error {}
+
+    /// The parity queries plus day-aligned ones that the rollups answer.
+    static var queries: [AggregateQuery] {
+        let march = TimeRange(from: UTCTime.epoch(year: 2020, month: 3, day: 1), to: UTCTime.epoch(year: 2020, month: 3, day: 8))
+        return AggregateParityTests.queries + [
+            AggregateQuery(bucket: .day, dimensions: [.project], range: march, top: 3),
+            AggregateQuery(bucket: .day, dimensions: [.pythonMajor], filters: [DimensionFilter(.project, .in, ["numpy", "six"])], range: march),
+            AggregateQuery(bucket: .week, dimensions: [.project, .cpu], filters: [DimensionFilter(.ci, .notIn, ["true"])]),
+            AggregateQuery(bucket: .hour, range: march),
+            AggregateQuery(dimensions: [.client], filters: [DimensionFilter(.project, .in, ["markdown"])], range: march),
+        ]
+    }
+
+    static func rollupContents(_ c: PGConnection, _ schema: String) throws -> [[[String?]]] {
+        try [
+            c.execute("SELECT hour, downloads, events FROM \(schema).rollup_hour ORDER BY 1").rows,
+            c.execute("SELECT day, profile_id, downloads FROM \(schema).rollup_day_profile ORDER BY 1, 2").rows,
+            c.execute("SELECT day, file_id, downloads FROM \(schema).rollup_day_file ORDER BY 1, 2").rows,
+            c.execute("SELECT day, file_id, profile_id, downloads FROM \(schema).rollup_day_file_profile ORDER BY 1, 2, 3").rows,
+        ]
+    }
+
+    static func expectSameAnswers(_ pg: PostgresEventStore, _ raw: PostgresEventStore, _ events: [DownloadEvent]) throws {
+        for (i, q) in queries.enumerated() {
+            let expected = ReferenceAggregator.aggregate(q, over: events)
+            #expect(try pg.aggregateSync(q) == expected, "query \(i) with rollups (\(RollupTable.choose(for: q).table?.rawValue ?? "events"))")
+            #expect(try raw.aggregateSync(q) == expected, "query \(i) from events")
+        }
+    }
+
+    @Test func rollupsAnswerAsTheEventsDoAndSurviveAFailedIngest() async throws {
+        let base = try TestServer.requireURL()
+        #expect(Self.queries.filter { RollupTable.choose(for: $0).table != nil }.count >= 12)
+        try await TestServer.withSchema(base) { schema in
+            let url = TestServer.with(base, "schema=\(schema)")
+            let pg = try PostgresEventStore(url: url)
+            let raw = try PostgresEventStore(url: url, useRollups: false)
+            let first = AggregateParityTests.randomEvents(count: 2000, seed: 7)
+            try load(first, into: pg, name: "first")
+            try Self.expectSameAnswers(pg, raw, first)
+            // A second source adds to the same rollup rows.
+            let second = AggregateParityTests.randomEvents(count: 1500, seed: 8)
+            try load(second, into: pg, name: "second")
+            try Self.expectSameAnswers(pg, raw, first + second)
+            // A failing ingest changes neither events nor rollups.
+            let c = try PGConnection(url: PostgresURL(url))
+            let before = try Self.rollupContents(c, schema)
+            #expect(throws: InjectedFailure.self) {
+                _ = try pg.ingest(IngestPlan(existing: nil, fingerprint: "third", name: "third", format: "test", index: nil)) { sink in
+                    for e in AggregateParityTests.randomEvents(count: 500, seed: 9) { try sink.add(e) }
+                    throw InjectedFailure()
+                }
+            }
+            #expect(try Self.rollupContents(c, schema) == before)
+            // What the ingests maintained is what a rebuild from the events gives.
+            try pg.rebuildRollups()
+            #expect(try Self.rollupContents(c, schema) == before)
+            try Self.expectSameAnswers(pg, raw, first + second)
+        }
+    }
+
+    @Test func aStoreFromBeforeTheRollupsGetsThemWhenOpened() async throws {
+        let base = try TestServer.requireURL()
+        try await TestServer.withSchema(base) { schema in
+            let url = TestServer.with(base, "schema=\(schema)")
+            let events = AggregateParityTests.randomEvents(count: 1200, seed: 11)
+            try load(events, into: try PostgresEventStore(url: url))
+            // Back to schema 1, as a store written before the rollups existed.
+            let c = try PGConnection(url: PostgresURL(url))
+            try c.execute("""
+                DROP TABLE \(schema).rollup_hour, \(schema).rollup_day_profile, \(schema).rollup_day_file, \(schema).rollup_day_file_profile;
+                DELETE FROM \(schema).schema_migrations WHERE version = 2;
+                """)
+            let reopened = try PostgresEventStore(url: url)
+            #expect(try reopened.infoSync().schemaVersion == 2)
+            #expect(try c.execute("SELECT COUNT(*) FROM \(schema).rollup_day_file_profile").rows[0][0] != "0")
+            try Self.expectSameAnswers(reopened, try PostgresEventStore(url: url, useRollups: false), events)
+        }
+    }
+}
