@@ -59,6 +59,11 @@ public final class Ingestor: @unchecked Sendable {
     public var onProgress: ((IngestProgress) -> Void)?
     /// Called after each line (for tests that inject failures); throwing aborts the ingest.
     public var afterLine: ((Int64) throws -> Void)?
+    /// The combined-log reader of the last file, kept for the next one: it holds nothing but
+    /// caches (client keys, parsed user agents, file names), and consecutive logs of one server
+    /// share most of those; cold caches made ingesting 70 daily logs cost twice the CPU of
+    /// ingesting them as one file.
+    private var combinedReader: CombinedLogReader?
 
     static let chunkSize = 1 << 20
     static let maxLine = 1 << 20
@@ -86,7 +91,7 @@ public final class Ingestor: @unchecked Sendable {
 
     func makeReader(_ format: InputFormat) -> any LineReader {
         switch format {
-        case .combined, .auto: CombinedLogReader(keyer: keyer, index: options.index)
+        case .combined, .auto: combinedReader ?? CombinedLogReader(keyer: keyer, index: options.index)
         case .bigquery: BigQueryReader(index: options.index ?? "pypi")
         case .csv: CountsCSVReader(index: options.index, timeColumn: options.timeColumn, countColumn: options.countColumn, clientKeyer: keyer)
         }
@@ -151,6 +156,7 @@ public final class Ingestor: @unchecked Sendable {
             s.seconds = Date().timeIntervalSince(started)
             return s
         }
+        if let warm = reader as? CombinedLogReader { combinedReader = warm }
         return summary
     }
 

@@ -120,3 +120,31 @@ import Testing
         #expect(ClientIDCache.word("c-0123456789abcdeF") == nil)
     }
 }
+
+/// One ingestor reading several logs keeps its reader's caches from file to file: the result
+/// must be what separate ingestors give.
+@Suite struct SeveralFilesTests {
+    @Test func oneIngestorForManyFilesStoresWhatSeparateIngestorsStore() throws {
+        let lines = try GzipInputTests.lines(3_000)
+        let (shared, dir) = try freshStore()
+        let (separate, _) = try freshStore()
+        var paths: [String] = []
+        for part in 0..<3 {
+            let path = dir.appendingPathComponent("access-\(part).log").path
+            try (lines[(part * 1_000)..<((part + 1) * 1_000)].joined(separator: "\n") + "\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            paths.append(path)
+        }
+        let ingestor = try Ingestor(target: shared)
+        for p in paths { #expect(try ingestor.ingest(path: p).downloads == 1_000) }
+        for p in paths { #expect(try ingest(separate, p).downloads == 1_000) }
+        let q = AggregateQuery(bucket: .hour, dimensions: [.version, .python, .cpu])
+        #expect(try shared.aggregateSync(q) == separate.aggregateSync(q))
+        // Client keys differ between stores (each has its own salt); their counts must not.
+        let clients = AggregateQuery(dimensions: [.client])
+        #expect(try shared.aggregateSync(clients).rows.map(\.downloads).sorted()
+                == separate.aggregateSync(clients).rows.map(\.downloads).sorted())
+        #expect(try shared.aggregateSync(clients).rows.count == 250)
+        #expect(try shared.infoSync().sources.count == 3)
+    }
+}
