@@ -27,6 +27,8 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
     var rollupFlushThreshold = RollupAccumulator.defaultFlushThreshold
     /// Where to log every aggregate query (`CASEBOOK_QUERY_LOG`), if anywhere.
     let queryLog: SQLiteQueryLog?
+    /// Ids the last committed ingest learnt, for the next one (used only inside `dbQueue`).
+    var warmCaches: SQLiteIngestSink.WarmCaches?
 
     /// Opens (and creates or migrates) the store at `path`. Opening a store written before the
     /// rollups existed builds them from its events once; a store of schema v2 has its events

@@ -6,6 +6,7 @@ import GRDBSQLite
 extension SQLiteEventStore {
     public func ingest(_ plan: IngestPlan, _ body: (any IngestSink) throws -> IngestSummary) throws -> IngestSummary {
         var result: IngestSummary?
+        var committed: SQLiteIngestSink.WarmCaches?
         try dbQueue.inDatabase { db in
             try db.inTransaction(.immediate) {
                 let sourceID: Int64
@@ -18,13 +19,17 @@ extension SQLiteEventStore {
                         """, arguments: [plan.fingerprint, plan.name, plan.format, plan.index, Int64(Date().timeIntervalSince1970)])
                     sourceID = db.lastInsertedRowID
                 }
-                let sink = try SQLiteIngestSink(db: db, sourceID: sourceID, rollupFlushThreshold: rollupFlushThreshold)
+                let sink = try SQLiteIngestSink(db: db, sourceID: sourceID, warm: warmCaches,
+                                                rollupFlushThreshold: rollupFlushThreshold)
                 let summary = try body(sink)
                 try sink.finish()
                 try record(summary, sourceID: sourceID, plan: plan, db: db)
                 result = summary
+                committed = sink.warmCaches
                 return .commit
             }
+            // Only ids of committed rows may be remembered: a rolled-back ingest's are gone.
+            warmCaches = committed
         }
         return result!
     }
@@ -77,6 +82,18 @@ final class SQLiteIngestSink: IngestSink {
     private var fileBoxes: [ObjectIdentifier: (SharedFields<FileFields>, Int64)] = [:]
     private var profileBoxes: [ObjectIdentifier: (SharedFields<ClientProfile>, Int64)] = [:]
     private var clients = ClientIDCache()
+
+    /// Ids an ingest learnt that stay true once it committed (rows are never renumbered or
+    /// deleted): the next ingest of the same store starts from them instead of asking SQLite
+    /// again for every client and box (consecutive logs share most of them).
+    struct WarmCaches {
+        var fileBoxes: [ObjectIdentifier: (SharedFields<FileFields>, Int64)]
+        var profileBoxes: [ObjectIdentifier: (SharedFields<ClientProfile>, Int64)]
+        var clients: ClientIDCache
+    }
+
+    /// What this ingest knows, for the next one (valid only once this one has committed).
+    var warmCaches: WarmCaches { WarmCaches(fileBoxes: fileBoxes, profileBoxes: profileBoxes, clients: clients) }
     /// Event rows waiting for the next multi-row insert (``eventColumns`` integers each; a
     /// missing client is `Int64.min`).
     private var pending: [Int64] = []
@@ -94,10 +111,15 @@ final class SQLiteIngestSink: IngestSink {
     /// events have no `seq` column either.
     private let currentSchema: Bool
 
-    init(db: Database, sourceID: Int64, currentSchema: Bool = true,
+    init(db: Database, sourceID: Int64, currentSchema: Bool = true, warm: WarmCaches? = nil,
          rollupFlushThreshold: Int = RollupAccumulator.defaultFlushThreshold) throws {
         self.db = db
         self.sourceID = sourceID
+        if let warm {
+            fileBoxes = warm.fileBoxes
+            profileBoxes = warm.profileBoxes
+            clients = warm.clients
+        }
         self.currentSchema = currentSchema
         rollups = RollupAccumulator(flushThreshold: rollupFlushThreshold)
         nextSeq = currentSchema ? try Self.storedNextSeq(db) : 0

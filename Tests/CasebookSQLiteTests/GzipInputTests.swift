@@ -79,6 +79,15 @@ import Testing
         #expect(try store.infoSync().downloads == before.downloads + 12_000)
         let seqs = try store.dbQueue.read { db in try Int64.fetchAll(db, sql: "SELECT seq FROM events ORDER BY seq") }
         #expect(seqs == Array(1...Int64(seqs.count)))
+        // Ids remembered from ingest to ingest never point at rows the failed ingest rolled back.
+        let dangling = try store.dbQueue.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM events e WHERE (e.client_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM clients c WHERE c.id = e.client_id))
+                    OR NOT EXISTS (SELECT 1 FROM files f WHERE f.id = e.file_id)
+                    OR NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = e.profile_id)
+                """)
+        }
+        #expect(dangling == 0)
     }
 
     @Test func aTruncatedGzipIsAClearErrorAndStoresNothing() throws {
