@@ -44,24 +44,33 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
         return try PostgresEventStore(url: url)
     }
 
-    /// The relation the query builder reads.
-    var relation: PostgresRelation {
+    /// The relation the query builder reads when no rollup answers: the events.
+    var relation: PostgresRelation { starRelation(table: "events", time: "e.ts", count: "e.count") }
+
+    /// The relation of a rollup: its time column and downloads.
+    func relation(for rollup: RollupTable) -> PostgresRelation {
+        starRelation(table: rollup.rawValue, time: "e.\(rollup.timeColumn)", count: "e.downloads")
+    }
+
+    /// A table of Casebook's star schema (the events or a rollup, aliased `e`), joined to the
+    /// dimension tables a query needs (a rollup is never asked for clients: the planner sees to it).
+    private func starRelation(table: String, time: String, count: String) -> PostgresRelation {
         let s = schema
         return PostgresRelation(
-            timestamp: "e.ts", count: "e.count",
+            timestamp: time, count: count,
             column: { d in
                 let c = StarSchema.column(d)
                 return (c.qualified, String(c.table.rawValue))
             },
             from: { joins in
-                var from = "\(s).events e"
+                var from = "\(s).\(table) e"
                 if joins.contains("f") { from += " JOIN \(s).files f ON f.id = e.file_id" }
                 if joins.contains("p") { from += " JOIN \(s).profiles p ON p.id = e.profile_id" }
                 if joins.contains("c") { from += " LEFT JOIN \(s).clients c ON c.id = e.client_id" }
                 return from
             },
-            timeAtLeast: { "e.ts >= \($0)" },
-            timeBefore: { "e.ts < \($0)" })
+            timeAtLeast: { "\(time) >= \($0)" },
+            timeBefore: { "\(time) < \($0)" })
     }
 
     // MARK: EventStore
@@ -74,26 +83,6 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
     public func aggregateSync(_ query: AggregateQuery) throws -> AggregateTable {
         let rollup = useRollups ? RollupTable.choose(for: query).table : nil
         return try PostgresQueryBuilder.run(query, over: rollup.map(relation(for:)) ?? relation, on: connection)
-    }
-
-    /// The relation of a rollup: its time column and downloads, joined to the dimension tables
-    /// it keeps keys of.
-    func relation(for rollup: RollupTable) -> PostgresRelation {
-        let s = schema, time = "e.\(rollup.timeColumn)"
-        return PostgresRelation(
-            timestamp: time, count: "e.downloads",
-            column: { d in
-                let c = StarSchema.column(d)
-                return (c.qualified, String(c.table.rawValue))
-            },
-            from: { joins in
-                var from = "\(s).\(rollup.rawValue) e"
-                if joins.contains("f") { from += " JOIN \(s).files f ON f.id = e.file_id" }
-                if joins.contains("p") { from += " JOIN \(s).profiles p ON p.id = e.profile_id" }
-                return from
-            },
-            timeAtLeast: { "\(time) >= \($0)" },
-            timeBefore: { "\(time) < \($0)" })
     }
 
     /// Recomputes the rollups from the events (a repair tool; the result must equal what the
