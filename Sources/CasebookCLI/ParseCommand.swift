@@ -49,7 +49,7 @@ struct ParseCommand: ParsableCommand {
             switch outcome {
             case .download(let e):
                 print(BigQueryRowWriter.json(for: e))
-            case .notDownload(let kind):
+            case .notDownload(let kind, _, _):
                 print(Self.json(["line": number, "status": "not-download", "kind": kind]))
             case .malformed(let reason, _):
                 print(Self.json(["line": number, "status": "malformed", "reason": reason]))

@@ -89,6 +89,13 @@ public protocol IngestSink: AnyObject {
     func add(_ event: DownloadEvent) throws
     /// Keeps a line that could not be parsed, with its reason (the line already redacted).
     func quarantine(line: Int64, reason: String, redactedLine: String) throws
+    /// Adds request lines per hour and status code (downloads included) read from an access
+    /// log, called once before the ingest commits. Stores that do not keep them ignore them.
+    func addRequestCounts(_ counts: [RequestCount]) throws
+}
+
+extension IngestSink {
+    public func addRequestCounts(_ counts: [RequestCount]) throws {}
 }
 
 /// Groups reasons for quarantined lines.

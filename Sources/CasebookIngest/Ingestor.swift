@@ -200,6 +200,10 @@ public final class Ingestor: @unchecked Sendable {
         var last = summary.lastEvent
         var consumed = startBytes
         var lineNumber = startLine
+        // An access log's request lines per hour and status (downloads are 200s): what tells an
+        // outage or a gap in the log from a change in traffic.
+        let logsRequests = reader.formatName == "combined"
+        var requests: [RequestKey: Int64] = [:]
         do {
             while var batch = try queue.take() {
                 var n = batch.firstLine
@@ -212,12 +216,16 @@ public final class Ingestor: @unchecked Sendable {
                         switch outcome {
                         case .download(let e):
                             try sink.add(e)
+                            if logsRequests { requests[RequestKey(hour: Self.hourStart(e.timestamp), status: 200), default: 0] += e.count }
                             summary.downloads += e.count
                             summary.eventRows += 1
                             if first == nil || e.timestamp < first! { first = e.timestamp }
                             if last == nil || e.timestamp > last! { last = e.timestamp }
-                        case .notDownload(let kind):
+                        case .notDownload(let kind, let time, let status):
                             summary.otherRequests[kind, default: 0] += 1
+                            if logsRequests, let time, let status {
+                                requests[RequestKey(hour: Self.hourStart(time), status: status), default: 0] += 1
+                            }
                         case .malformed(let reason, let redacted):
                             if options.strict {
                                 throw IngestError("\(file.path):\(n): \(reason) (--strict: nothing of this file was stored)")
@@ -253,6 +261,10 @@ public final class Ingestor: @unchecked Sendable {
             throw error
         }
         queue.waitUntilFinished()
+        if !requests.isEmpty {
+            try sink.addRequestCounts(requests.map { RequestCount(hour: $0.key.hour, status: $0.key.status, count: $0.value) }
+                .sorted { ($0.hour, $0.status) < ($1.hour, $1.status) })
+        }
         reader = box.reader
         let readEnd = end.value
         summary.linesRead = readEnd.lines - startLine
@@ -353,6 +365,13 @@ public final class Ingestor: @unchecked Sendable {
             if tail.count > Self.headBytes { tail.removeFirst(tail.count - Self.headBytes) }
         }
     }
+
+    struct RequestKey: Hashable {
+        var hour: Int64
+        var status: Int
+    }
+
+    static func hourStart(_ t: Int64) -> Int64 { t - ((t % 3600) + 3600) % 3600 }
 
     /// A short kind for a malformed line's reason (see ``QuarantineReason/kind(of:)``).
     public static func reasonKind(_ reason: String) -> String { QuarantineReason.kind(of: reason) }

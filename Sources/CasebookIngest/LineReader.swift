@@ -5,8 +5,9 @@ public enum LineOutcome: Sendable, Equatable {
     /// A download (or pre-aggregated downloads, with `count > 1`).
     case download(DownloadEvent)
     /// A well-formed line that is not a download (an index page, a 404, a bot...), with a short
-    /// kind used for counting (`"not-found"`, `"index-page"`, ...).
-    case notDownload(kind: String)
+    /// kind used for counting (`"not-found"`, `"index-page"`, ...) and, for a request line of an
+    /// access log, its time and the server's status code (kept per hour: see ``RequestLogStore``).
+    case notDownload(kind: String, time: Int64? = nil, status: Int? = nil)
     /// A line that could not be parsed: the reason (for a person to read) and the line as it may
     /// be kept, with any client address already replaced by its client key.
     case malformed(reason: String, redactedLine: String)

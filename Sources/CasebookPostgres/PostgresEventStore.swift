@@ -217,3 +217,21 @@ extension PostgresEventStore {
         try connection.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE")
     }
 }
+
+// MARK: RequestLogStore
+
+extension PostgresEventStore: RequestLogStore {
+    public func requestCounts(in range: TimeRange) async throws -> [RequestCount] {
+        let r = try connection.execute("""
+            SELECT hour, status, SUM(count) FROM \(schema).request_counts
+            WHERE hour >= $1::bigint AND hour < $2::bigint GROUP BY hour, status ORDER BY hour, status
+            """, [String(range.from ?? Int64.min), String(range.to ?? Int64.max)])
+        return r.rows.map { RequestCount(hour: Int64($0[0] ?? "0") ?? 0, status: Int($0[1] ?? "0") ?? 0, count: Int64($0[2] ?? "0") ?? 0) }
+    }
+
+    public func requestLogSpan() async throws -> TimeRange? {
+        let r = try connection.execute("SELECT MIN(hour), MAX(hour) FROM \(schema).request_counts")
+        guard let row = r.rows.first, let a = row[0].flatMap({ Int64($0) }), let b = row[1].flatMap({ Int64($0) }) else { return nil }
+        return TimeRange(from: a, to: b + 3600)
+    }
+}

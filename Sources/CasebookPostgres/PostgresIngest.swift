@@ -117,6 +117,17 @@ final class PostgresIngestSink: IngestSink {
         if pending.count >= Self.batchSize { try flush() }
     }
 
+    func addRequestCounts(_ counts: [RequestCount]) throws {
+        guard !counts.isEmpty else { return }
+        func array(_ xs: [String]) -> String { "{" + xs.joined(separator: ",") + "}" }
+        try connection.execute("""
+            INSERT INTO \(schema).request_counts (hour, status, source_id, count)
+            SELECT h, st, $3::bigint, n FROM unnest($1::bigint[], $2::int[], $4::bigint[]) AS t(h, st, n)
+            ON CONFLICT (hour, status, source_id) DO UPDATE SET count = \(schema).request_counts.count + excluded.count
+            """, [array(counts.map { String($0.hour) }), array(counts.map { String($0.status) }), String(sourceID),
+                  array(counts.map { String($0.count) })])
+    }
+
     func quarantine(line: Int64, reason: String, redactedLine: String) throws {
         quarantined.int(sourceID); quarantined.int(line); quarantined.text(reason); quarantined.text(redactedLine)
         quarantined.endRow()

@@ -11,7 +11,7 @@ import CasebookCore
 /// profile), filled from the events once and then kept in step by every ingest's transaction,
 /// as in the embedded store; the query planner is the same.
 enum PostgresSchema {
-    static let currentVersion = 2
+    static let currentVersion = 3
 
     /// Recomputes every rollup from `events` (the migration, and a repair tool).
     static func rebuildRollupsSQL(schema s: String) -> String {
@@ -96,6 +96,14 @@ enum PostgresSchema {
                 PRIMARY KEY (day, file_id, profile_id)
             );
             \(rebuildRollupsSQL(schema: s))
+            """),
+            // An access log's request lines per hour and status code (downloads included): what
+            // tells an outage or a gap in the log from a change in traffic (`log-health`).
+            (3, """
+            CREATE TABLE \(s).request_counts (
+                hour BIGINT NOT NULL, status INTEGER NOT NULL, source_id BIGINT NOT NULL, count BIGINT NOT NULL,
+                PRIMARY KEY (hour, status, source_id)
+            );
             """),
         ]
     }

@@ -259,3 +259,31 @@ final class SQLiteQueryLog: @unchecked Sendable {
         return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
+
+// MARK: RequestLogStore
+
+extension SQLiteEventStore: RequestLogStore {
+    public func requestCounts(in range: TimeRange) async throws -> [RequestCount] { try requestCountsSync(in: range) }
+
+    public func requestLogSpan() async throws -> TimeRange? { try requestLogSpanSync() }
+
+    /// Synchronous form of ``requestCounts(in:)``.
+    public func requestCountsSync(in range: TimeRange) throws -> [RequestCount] {
+        try dbQueue.read { (db: Database) in
+            try Row.fetchAll(db, sql: """
+                SELECT hour, status, SUM(count) AS n FROM request_counts
+                WHERE hour >= ? AND hour < ? GROUP BY hour, status ORDER BY hour, status
+                """, arguments: [range.from ?? Int64.min, range.to ?? Int64.max])
+                .map { RequestCount(hour: $0["hour"], status: $0["status"], count: $0["n"]) }
+        }
+    }
+
+    /// Synchronous form of ``requestLogSpan()``.
+    public func requestLogSpanSync() throws -> TimeRange? {
+        try dbQueue.read { (db: Database) -> TimeRange? in
+            guard let row = try Row.fetchOne(db, sql: "SELECT MIN(hour) AS a, MAX(hour) AS b FROM request_counts"),
+                  let a: Int64 = row["a"], let b: Int64 = row["b"] else { return nil }
+            return TimeRange(from: a, to: b + 3600)
+        }
+    }
+}

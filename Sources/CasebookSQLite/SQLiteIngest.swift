@@ -227,6 +227,14 @@ final class SQLiteIngestSink: IngestSink {
         pendingRows = 0
     }
 
+    func addRequestCounts(_ counts: [RequestCount]) throws {
+        let insert = try db.makeStatement(sql: """
+            INSERT INTO request_counts (hour, status, source_id, count) VALUES (?, ?, ?, ?)
+            ON CONFLICT (hour, status, source_id) DO UPDATE SET count = count + excluded.count
+            """)
+        for c in counts { try insert.execute(arguments: [c.hour, c.status, sourceID, c.count]) }
+    }
+
     func quarantine(line: Int64, reason: String, redactedLine: String) throws {
         try insertQuarantine.execute(arguments: [sourceID, line, reason, redactedLine])
     }

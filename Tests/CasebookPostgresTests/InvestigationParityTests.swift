@@ -29,6 +29,11 @@ import Testing
         return await PlaybookRunner(store: store, catalogDirectory: catalog).run(plan)
     }
 
+    /// Every step's finding titles, but for one step's.
+    static func titles(_ r: RunReport, without step: String) -> [[String]] {
+        r.steps.filter { $0.id != step }.map { $0.findings.map(\.title) }
+    }
+
     /// What a report concludes: each step's status, outputs and findings (client keys, which
     /// depend on each store's salt, are compared by count only).
     static func conclusions(_ r: RunReport) -> [String] {
@@ -82,7 +87,11 @@ import Testing
             #expect(fromPiwheels.step("segments")?.outputs["top"] == fromSQLite.step("segments")?.outputs["top"])
             #expect(fromPiwheels.step("clients")?.outputs["concentration"] == fromSQLite.step("clients")?.outputs["concentration"])
             #expect(fromPiwheels.steps.map(\.status) == fromSQLite.steps.map(\.status))
-            #expect(fromPiwheels.steps.map { $0.findings.map(\.title) } == fromSQLite.steps.map { $0.findings.map(\.title) })
+            // A piwheels downloads table has no server answers (no request log): `log-health`
+            // says it cannot tell there, and reads the logs' request lines here.
+            #expect(fromPiwheels.step("health")?.outputs["verdict"] == "unknown")
+            #expect(fromSQLite.step("health")?.outputs["verdict"] == "traffic")
+            #expect(Self.titles(fromPiwheels, without: "health") == Self.titles(fromSQLite, without: "health"))
         }
     }
 }
@@ -128,7 +137,8 @@ import Testing
             let top = fromTable.step("attribution")?.outputs["hypotheses"]?.arrayValue?.first
             #expect(top?["project"]?.stringValue.map(ProjectName.normalize) == "octoprint")
             #expect(top?["version"] == "1.4.0")
-            #expect(fromTable.steps.map { $0.findings.map(\.title) } == fromLogs.steps.map { $0.findings.map(\.title) })
+            #expect(fromTable.step("health")?.outputs["verdict"] == "unknown")
+            #expect(InvestigationParityTests.titles(fromTable, without: "health") == InvestigationParityTests.titles(fromLogs, without: "health"))
         }
     }
 }

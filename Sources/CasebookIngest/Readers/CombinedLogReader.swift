@@ -99,22 +99,22 @@ public struct CombinedLogReader: LineReader {
         var q = pathStart
         while q < pathEnd, b[q] != 63, b[q] != 35 { q += 1 }  // strip ?query and #fragment
         pathEnd = q
-        if request.isEmpty || (request.count == 1 && b[request.lowerBound] == 45) { return .notDownload(kind: "empty-request") }
-        guard Self.equals(b, method, "GET") else { return .notDownload(kind: status == 200 ? "non-get" : Self.statusKind(status)) }
-        if status != 200 { return .notDownload(kind: Self.statusKind(status)) }
+        if request.isEmpty || (request.count == 1 && b[request.lowerBound] == 45) { return .notDownload(kind: "empty-request", time: ts, status: status) }
+        guard Self.equals(b, method, "GET") else { return .notDownload(kind: status == 200 ? "non-get" : Self.statusKind(status), time: ts, status: status) }
+        if status != 200 { return .notDownload(kind: Self.statusKind(status), time: ts, status: status) }
         let path = pathStart..<pathEnd
         var lastSlash = pathEnd - 1
         while lastSlash >= pathStart, b[lastSlash] != 47 { lastSlash -= 1 }
         let nameRange = (lastSlash + 1)..<pathEnd
         var e = DownloadEvent(timestamp: ts)
         if let cached = files.get(UnsafeBufferPointer(rebasing: b[path])) {
-            guard let cached else { return .notDownload(kind: Self.pageKind(b, path)) }
+            guard let cached else { return .notDownload(kind: Self.pageKind(b, path), time: ts, status: status) }
             e.fileFields = cached
         } else {
             let filename = nameRange.isEmpty ? "" : Self.percentDecoded(b, nameRange)
             guard DistributionFilename.isDistribution(filename) else {
                 files.put(UnsafeBufferPointer(rebasing: b[path]), SharedFields<FileFields>?.none)
-                return .notDownload(kind: Self.pageKind(b, path))
+                return .notDownload(kind: Self.pageKind(b, path), time: ts, status: status)
             }
             e.filename = filename
             e.fillFromFilename()
