@@ -36,6 +36,12 @@ public indirect enum PlaybookExpression: Sendable, Hashable {
     }
 
     /// Every reference in the expression, with the part after the target (fields) ignored.
+    /// The parts of a condition written `A && B && C` (a single part otherwise).
+    public static func conjuncts(_ e: PlaybookExpression) -> [PlaybookExpression] {
+        if case .binary("&&", let a, let b) = e { return conjuncts(a) + conjuncts(b) }
+        return [e]
+    }
+
     public var references: [[PathComponent]] {
         switch self {
         case .literal: []

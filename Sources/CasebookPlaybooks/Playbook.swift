@@ -59,6 +59,12 @@ public struct Playbook: Sendable {
         public var condition: String?
         /// Limit for an external program, in seconds (`timeout-seconds:`).
         public var timeoutSeconds: Double?
+        /// Why the step does not run when its condition is false, as sentences for the report
+        /// (`skip-reason:`, e.g. "the window is a drop, and release attribution applies to rises"):
+        /// one for the whole condition, or one per part of a condition written `A && B && C`, the
+        /// report giving the first part that does not hold.
+        public var skipReasons: [String] = []
+        public var skipReasonLocation: SourceLocation? = nil
         public var location: SourceLocation
         public var idLocation: SourceLocation
         public var usesLocation: SourceLocation
@@ -164,7 +170,7 @@ public struct Playbook: Sendable {
         return playbook
     }
 
-    static let stepKeys = ["id", "name", "uses", "with", "if", "timeout-seconds"]
+    static let stepKeys = ["id", "name", "uses", "with", "if", "skip-reason", "timeout-seconds"]
 
     private static func parseStep(_ node: Node, index: Int, file: String, into diagnostics: inout [PlaybookDiagnostic]) -> Step? {
         func error(_ node: Node, _ message: String) { diagnostics.append(PlaybookDiagnostic(node.location(file), message)) }
@@ -201,6 +207,17 @@ public struct Playbook: Sendable {
                 } else if let b = v.bool {
                     step.condition = b ? "true" : "false"
                 } else { error(v, "expected a condition as text (e.g. `steps.spike.outputs.windows`), found \(kindName(v))") }
+            case "skip-reason":
+                step.skipReasonLocation = v.location(file)
+                if let r = scalarString(v), !r.trimmingCharacters(in: .whitespaces).isEmpty {
+                    step.skipReasons = [r]
+                } else if case .sequence(let items) = v, !items.isEmpty,
+                          case let texts = items.compactMap(scalarString), texts.count == items.count,
+                          texts.allSatisfy({ !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                    step.skipReasons = texts
+                } else {
+                    error(v, "expected a sentence (or a list of sentences, one per `&&` part of the `if`) saying why the step does not run, found \(kindName(v))")
+                }
             case "timeout-seconds":
                 if let d = v.float, d > 0 { step.timeoutSeconds = d } else { error(v, "expected a positive number of seconds") }
             case "with":

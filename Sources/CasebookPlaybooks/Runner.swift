@@ -104,12 +104,14 @@ public struct PlaybookRunner: Sendable {
             var report = RunReport.StepReport(id: s.id, name: s.name, uses: s.uses, status: .succeeded, reason: nil,
                                               outputs: [:], findings: [], seconds: 0)
             do {
-                if let dep = planned.inputDependencies.first(where: { statuses[$0] != .succeeded }) {
+                // The condition first: its reason says more than "an input did not run".
+                if let condition = planned.condition, !(try condition.evaluate(resolve)).isTruthy {
                     report.status = .skipped
-                    report.reason = "step `\(dep)` \(statuses[dep]?.rawValue ?? "did not run"), and this step uses its outputs"
-                } else if let condition = planned.condition, !(try condition.evaluate(resolve)).isTruthy {
+                    report.reason = Self.skipReason(s, condition, resolve)
+                        ?? ("its condition does not hold" + explain(condition, resolve) + ".")
+                } else if let dep = planned.inputDependencies.first(where: { statuses[$0] != .succeeded }) {
                     report.status = .skipped
-                    report.reason = "condition `\(s.condition ?? "")` is false" + explain(condition, resolve)
+                    report.reason = "step `\(dep)` \(statuses[dep].map { $0 == .failed ? "failed" : "did not run" } ?? "did not run"), and this step uses its outputs."
                 } else {
                     let result = try await runStep(planned, plan: plan, outputs: outputs, resolve: resolve)
                     report.outputs = result.outputs
@@ -133,25 +135,73 @@ public struct PlaybookRunner: Sendable {
                          steps: reports)
     }
 
-    /// Names the references of a false condition and their values (`steps.spike.outputs.windows is empty`).
-    private func explain(_ condition: PlaybookExpression, _ resolve: (PlaybookExpression.Target) throws -> Value?) -> String {
-        var parts: [String] = []
-        for path in condition.references {
-            let text = path.map { c -> String in
-                switch c { case .name(let n): ".\(n)"; case .index(let i): "[\(i)]" }
-            }.joined().dropFirst()
-            let v = (try? PlaybookExpression.reference(path).evaluate(resolve)) ?? .null
-            let shown: String
-            switch v {
-            case .null: shown = "null"
-            case .array(let a) where a.isEmpty: shown = "empty"
-            case .object(let o) where o.isEmpty: shown = "empty"
-            case .string(let s) where s.isEmpty: shown = "empty"
-            default: shown = Suggest.preview(v)
+    /// The playbook's own sentence for a false condition: the only one, or the one for the
+    /// first `&&` part that does not hold.
+    static func skipReason(_ step: Playbook.Step, _ condition: PlaybookExpression,
+                           _ resolve: (PlaybookExpression.Target) throws -> Value?) -> String? {
+        let reasons = step.skipReasons
+        guard !reasons.isEmpty else { return nil }
+        var chosen = reasons[0]
+        if reasons.count > 1 {
+            let parts = PlaybookExpression.conjuncts(condition)
+            if parts.count == reasons.count,
+               let i = parts.firstIndex(where: { !((try? $0.evaluate(resolve))?.isTruthy ?? false) }) {
+                chosen = reasons[i]
             }
-            parts.append("\(text) is \(shown)")
         }
-        return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
+        return ".!?".contains(chosen.last ?? ".") ? chosen : chosen + "."
+    }
+
+    /// Says in words why a condition is false: the parts of it that do not hold, each with the
+    /// value it found, described briefly (never a whole list or object).
+    private func explain(_ condition: PlaybookExpression, _ resolve: (PlaybookExpression.Target) throws -> Value?) -> String {
+        let parts = Self.whyFalse(condition, resolve)
+        return parts.isEmpty ? "" : ": " + parts.joined(separator: ", and ")
+    }
+
+    static func whyFalse(_ e: PlaybookExpression, _ resolve: (PlaybookExpression.Target) throws -> Value?) -> [String] {
+        func value(_ x: PlaybookExpression) -> Value { (try? x.evaluate(resolve)) ?? .null }
+        switch e {
+        case .binary("&&", let a, let b):
+            return value(a).isTruthy ? whyFalse(b, resolve) : whyFalse(a, resolve)
+        case .binary("||", let a, let b):
+            return whyFalse(a, resolve) + whyFalse(b, resolve)
+        case .binary(let op, let a, let b) where ["==", "!=", "<", "<=", ">", ">="].contains(op):
+            if op == "!=" { return ["\(text(a)) is \(brief(value(a)))"] }
+            let words = ["==": "", "<": "below ", "<=": "at most ", ">": "above ", ">=": "at least "][op] ?? ""
+            return ["\(text(a)) is \(brief(value(a))), not \(words)\(brief(value(b)))"]
+        case .reference:
+            return ["\(text(e)) is \(brief(value(e)))"]
+        case .not(let x):
+            return ["\(text(x)) is \(brief(value(x)))"]
+        default:
+            return []
+        }
+    }
+
+    /// A reference as written (`steps.spike.outputs.windows`), or a short form of an expression.
+    static func text(_ e: PlaybookExpression) -> String {
+        switch e {
+        case .reference(let path):
+            return "`" + path.map { c -> String in
+                switch c { case .name(let n): ".\(n)"; case .index(let i): "[\(i)]" }
+            }.joined().dropFirst() + "`"
+        case .literal(let v): return brief(v)
+        default: return "the expression"
+        }
+    }
+
+    /// A value described in a few words: `"down"`, `null`, `an empty list`, `a list of 3 items`.
+    static func brief(_ v: Value) -> String {
+        switch v {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let n): return String(n)
+        case .double(let d): return String(d)
+        case .string(let s): return s.isEmpty ? "empty" : "\"" + (s.count > 40 ? String(s.prefix(40)) + "…" : s) + "\""
+        case .array(let a): return a.isEmpty ? "an empty list" : "a list of \(a.count) item\(a.count == 1 ? "" : "s")"
+        case .object(let o): return o.isEmpty ? "an empty object" : "an object"
+        }
     }
 
     private func runStep(_ planned: PlannedStep, plan: PlaybookPlan, outputs: [String: [String: Value]],

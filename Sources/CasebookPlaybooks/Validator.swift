@@ -160,6 +160,14 @@ public struct PlaybookValidator: Sendable {
                     diagnostics.append(PlaybookDiagnostic(loc, "invalid condition `\(text)`: \(error.message) (at character \(error.offset + 1))"))
                 }
             }
+            if s.skipReasons.count > 1, let loc = s.skipReasonLocation {
+                let parts = condition.map(PlaybookExpression.conjuncts)?.count ?? 0
+                if s.condition == nil {
+                    diagnostics.append(PlaybookDiagnostic(loc, "`skip-reason` gives \(s.skipReasons.count) sentences, but the step has no `if`"))
+                } else if condition != nil, parts != s.skipReasons.count {
+                    diagnostics.append(PlaybookDiagnostic(loc, "`skip-reason` gives \(s.skipReasons.count) sentences, but the `if` has \(parts) part\(parts == 1 ? "" : "s") joined by `&&`: give one sentence, or one per part"))
+                }
+            }
             parsedInputs.append(inputs)
             conditions.append(condition)
             referencedSteps.append(refs)

@@ -42,7 +42,7 @@ public struct HTMLRenderer: Sendable {
         if narrative.points.isEmpty {
             h += "<p><strong>In short.</strong> No step reached a finding.</p>\n"
         } else {
-            h += "<p><strong>In short.</strong> " + narrative.points.map { e(ReportNarrative.sentence($0.finding.title)) }.joined(separator: " ") + "</p>\n"
+            h += "<p><strong>In short.</strong> " + narrative.inShort.map { e($0) }.joined(separator: " ") + "</p>\n"
         }
         h += "<ul class=\"points\">\n"
         for p in narrative.points {
@@ -53,7 +53,7 @@ public struct HTMLRenderer: Sendable {
         }
         for name in narrative.silent { h += "<li><strong>\(e(name))</strong>: ran and found nothing to report.</li>\n" }
         for group in narrative.notRun {
-            h += "<li class=\"notrun\"><strong>\(e(ReportNarrative.list(group.stepNames)))</strong>: \(group.status == .failed ? "failed" : "skipped") (\(e(group.reason)))</li>\n"
+            h += "<li class=\"notrun\"><strong>\(e(ReportNarrative.list(group.stepNames)))</strong>: \(group.status == .failed ? "failed" : "not run"): \(e(group.reason))</li>\n"
         }
         for (step, hyps) in narrative.rejected {
             h += "<li><strong>\(e(step))</strong>: checked and rejected: \(e(ReportNarrative.listing(hyps.map(\.label), limit: 5))).</li>\n"

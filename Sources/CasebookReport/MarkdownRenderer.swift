@@ -51,7 +51,7 @@ public struct MarkdownRenderer: Sendable {
         if narrative.points.isEmpty {
             md += "**In short.** No step reached a finding.\n\n"
         } else {
-            md += "**In short.** " + narrative.points.map { m(ReportNarrative.sentence($0.finding.title)) }.joined(separator: " ") + "\n\n"
+            md += "**In short.** " + narrative.inShort.map { m($0) }.joined(separator: " ") + "\n\n"
         }
         for p in narrative.points {
             var line = "- **\(m(p.stepName))**: \(m(ReportNarrative.sentence(p.finding.summary.isEmpty ? p.finding.title : p.finding.summary))) _(\(p.finding.confidence.level) confidence)_"
@@ -60,7 +60,7 @@ public struct MarkdownRenderer: Sendable {
         }
         for name in narrative.silent { md += "- **\(m(name))**: ran and found nothing to report.\n" }
         for g in narrative.notRun {
-            md += "- **\(m(ReportNarrative.list(g.stepNames)))**: \(g.status == .failed ? "failed" : "skipped") (\(m(g.reason)))\n"
+            md += "- **\(m(ReportNarrative.list(g.stepNames)))**: \(g.status == .failed ? "failed" : "not run"): \(m(g.reason))\n"
         }
         for (step, hyps) in narrative.rejected {
             md += "- **\(m(step))**: checked and rejected: \(m(ReportNarrative.listing(hyps.map(\.label), limit: 5))).\n"

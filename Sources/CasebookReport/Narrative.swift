@@ -91,6 +91,13 @@ public struct ReportNarrative: Sendable, Hashable {
         }
     }
 
+    /// The "In short" line: each step's key finding title as a sentence, in playbook order, each
+    /// said once (two steps with nothing to examine need not say so twice).
+    public var inShort: [String] {
+        var seen = Set<String>()
+        return points.map { Self.sentence($0.finding.title) }.filter { seen.insert($0).inserted }
+    }
+
     /// A sentence ending: adds a full stop unless the text already ends a sentence.
     public static func sentence(_ s: String) -> String {
         let t = s.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -53,8 +53,34 @@ import Testing
         #expect(report.step("spike")?.outputs["count"] == .int(0))
         let who = try #require(report.step("who"))
         #expect(who.status == .skipped)
-        #expect(who.reason == "condition `steps.spike.outputs.windows` is false (steps.spike.outputs.windows is empty)")
+        #expect(who.reason == "its condition does not hold: `steps.spike.outputs.windows` is an empty list.")
         #expect(who.outputs.isEmpty)
+    }
+
+    @Test func aSkippedStepSaysWhyInWordsNeverWithWholeValues() async throws {
+        let book = """
+        name: Skips
+        params:
+          dim: {default: project, type: dimension}
+        steps:
+          - id: daily
+            uses: series
+            with: {bucket: day}
+          - id: compared
+            uses: echo
+            if: steps.daily.outputs.series && params.dim == "version"
+            with: {value: 1}
+          - id: explained
+            uses: echo
+            if: params.dim == "version"
+            skip-reason: it splits versions, and this run splits projects
+            with: {value: 1}
+        """
+        let report = try await Support.run(book)
+        // The part of the condition that does not hold, with the value it found; the list that
+        // held (28 days of series) is not printed.
+        #expect(report.step("compared")?.reason == "its condition does not hold: `params.dim` is \"project\", not \"version\".")
+        #expect(report.step("explained")?.reason == "it splits versions, and this run splits projects.")
     }
 
     @Test func badOverridesAreValidationErrors() async {
@@ -83,7 +109,7 @@ import Testing
         """)
         #expect(report.steps.map(\.status) == [.failed, .skipped, .succeeded, .succeeded])
         #expect(report.step("broken")?.reason == "the data has no March")
-        #expect(report.step("after")?.reason == "step `broken` failed, and this step uses its outputs")
+        #expect(report.step("after")?.reason == "step `broken` failed, and this step uses its outputs.")
     }
 
     @Test func reportJSONHasTheDocumentedShape() async throws {
