@@ -81,6 +81,45 @@ enum Describe {
     }
 
     static func value(_ v: String?) -> String { v ?? "unknown" }
+
+    /// Hours in words: `2020-02-18 09:00–14:00 UTC`, or `2020-02-18 22:00 – 2020-02-19 03:00 UTC`.
+    static func hours(_ start: Int64, _ end: Int64) -> String {
+        func clock(_ t: Int64) -> String {
+            let s = ((t % 86400) + 86400) % 86400
+            return String(format: "%02d:%02d", s / 3600, (s % 3600) / 60)
+        }
+        let day = TimeBucket.day.start(of: start)
+        if end <= day + 86400 { return "\(UTCTime.dateString(start)) \(clock(start))–\(end == day + 86400 ? "24:00" : clock(end)) UTC" }
+        return "\(UTCTime.dateString(start)) \(clock(start)) – \(UTCTime.dateString(end)) \(clock(end)) UTC"
+    }
+
+    /// "a", "a and b", "a, b and c"; past `limit` items, the first `limit` and "N more"
+    /// ("a, b, c and 2,000 more"), so that a sentence stays readable for any number of values.
+    static func list(_ items: [String], limit: Int = 8) -> String {
+        if items.count > limit {
+            return items.prefix(limit).joined(separator: ", ") + " and \(count(Int64(items.count - limit))) more"
+        }
+        switch items.count {
+        case 0: return ""
+        case 1: return items[0]
+        default: return items.dropLast().joined(separator: ", ") + " and " + items.last!
+        }
+    }
+
+    /// `1 project` / `3 projects`: a count with its noun in the right number.
+    static func counted(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(count(Int64(n))) \(n == 1 ? singular : plural ?? singular + "s")"
+    }
+
+    /// What a set of filters keeps, in words: "all downloads", "project flask-login",
+    /// "project a, b and 3 more; python_major 2".
+    static func scope(_ filters: [DimensionFilter]) -> String {
+        guard !filters.isEmpty else { return "all downloads" }
+        return filters.map { f in
+            let values = list(f.values.map(value), limit: 4)
+            return f.operation == .notIn ? "\(f.dimension.rawValue) not \(values)" : "\(f.dimension.rawValue) \(values)"
+        }.joined(separator: "; ")
+    }
 }
 
 extension AnalyzerContext {

@@ -82,6 +82,13 @@ public struct AttributionAnalyzer: Analyzer {
         var components: [String: Double] = [:]
         /// When it was released relative to the window, in words.
         var when: String?
+        /// False for the best hypothesis and for one that tells the same story from the other
+        /// side (who made it, against what was installed); true for the rivals.
+        var rejected = true
+
+        /// Who made the downloads (CI runners, a mirror, a client) or what was installed and why
+        /// (a release, fresh installs of a project): one of each can be one story.
+        var isWho: Bool { ["ci", "mirror", "client"].contains(kind) }
 
         var label: String {
             switch kind {
@@ -98,6 +105,7 @@ public struct AttributionAnalyzer: Analyzer {
                 "matched": .array(matched.map(Value.string)), "missing": .array(missing.map(Value.string)),
                 "reasons": .array(reasons.map(Value.string)),
                 "components": .object(components.mapValues { .double(round3($0)) }),
+                "rejected": .bool(rejected),
             ])
         }
     }
@@ -137,7 +145,9 @@ public struct AttributionAnalyzer: Analyzer {
             return AnalyzerResult(
                 outputs: ["hypotheses": .array([]), "top": .null, "candidates": .int(0)],
                 findings: [Finding(title: "Nothing to attribute",
-                                   summary: "The contributors have no excess in \(window.label) (\(window.direction == "up" ? "no rise over their baseline" : "the window is a drop")): release, install and client hypotheses explain rises only.",
+                                   summary: values.isEmpty && !broad && window.direction == "up"
+                                       ? "No contributing \(dimension.rawValue) values were named for \(window.label) (the data may hold no \(dimension.rawValue) values), so no release or install can be matched to them."
+                                       : "The contributors have no excess in \(window.label) (\(window.direction == "up" ? "no rise over their baseline" : "the window is a drop")): release, install and client hypotheses explain rises only.",
                                    confidence: .medium)])
         }
         // Positive excess per project and version.
@@ -355,7 +365,17 @@ public struct AttributionAnalyzer: Analyzer {
             if $0.kind != $1.kind { return kindOrder[$0.kind]! < kindOrder[$1.kind]! }
             return ($0.project ?? "", $0.version ?? "") < ($1.project ?? "", $1.version ?? "")
         }
-        let shown = Array(hypotheses.prefix(maxHypotheses))
+        var shown = Array(hypotheses.prefix(maxHypotheses))
+        // The best hypothesis, and the best one from the other side when it holds too: "CI
+        // runners" and "fresh installs of X 1.2" are not rivals but who and what of one story.
+        var partnerIndex: Int?
+        if !shown.isEmpty, shown[0].score > 0.05 {
+            shown[0].rejected = false
+            partnerIndex = shown.indices.dropFirst().first { i in
+                shown[i].isWho != shown[0].isWho && shown[i].score >= 0.6 && shown[i].problems.isEmpty
+            }
+            if let i = partnerIndex { shown[i].rejected = false }
+        }
 
         // Findings.
         let table = EvidenceTable(
@@ -369,7 +389,8 @@ public struct AttributionAnalyzer: Analyzer {
             })
         var findings: [Finding] = []
         if let best = shown.first, best.score > 0.05 {
-            let second = shown.dropFirst().first
+            // The lead is over the best rival (a partner telling the same story is no rival).
+            let second = shown.dropFirst().first { $0.rejected }
             let margin = best.score - (second?.score ?? 0)
             var summary: String
             switch best.kind {
@@ -382,17 +403,33 @@ public struct AttributionAnalyzer: Analyzer {
             default:
                 summary = best.reasons.joined(separator: "; ") + "."
             }
+            let partner = partnerIndex.map { shown[$0] }
             summary += " Score \(String(format: "%.2f", best.score))" + (second.map { ", ahead of \($0.label) (\(String(format: "%.2f", $0.score)))" } ?? "") + "."
+            if let partner {
+                summary += " The same story seen from the other side: \(partner.label) (score \(String(format: "%.2f", partner.score))): \(partner.reasons.first ?? partner.matched.first ?? "it holds too")."
+            }
+            let title: String
+            if best.score < 0.5 {
+                // A weak lead is not a cause: say so, with the lead.
+                title = "No convincing cause; the best lead is \(best.label) (score \(String(format: "%.2f", best.score)))"
+            } else if let partner {
+                let who = best.isWho ? best : partner, what = best.isWho ? partner : best
+                title = who.kind == "ci" && what.kind == "fresh-install"
+                    ? "Most likely cause: CI runners making \(what.label)"
+                    : "Most likely cause: \(who.label), with \(what.label)"
+            } else {
+                title = "Most likely cause: \(best.label)"
+            }
             findings.append(Finding(
-                title: "Most likely cause: \(best.label)",
+                title: title,
                 summary: summary,
                 evidence: [.table(table), .number(label: "score", value: round3(best.score), unit: "score"),
                            .number(label: "lead over the next hypothesis", value: round3(margin), unit: "score")],
-                confidence: Confidence(min(0.95, 0.4 + best.score * 0.4 + margin * 0.6)),
+                confidence: best.score < 0.5 ? .low : Confidence(min(0.95, 0.4 + best.score * 0.4 + margin * 0.6)),
                 openQuestions: best.missing.isEmpty ? [] : ["What explains the rest: \(best.missing.prefix(3).joined(separator: "; "))?"]))
             // Rejected: the other releases first (the decoys), then installs of the best candidate,
             // then the client kinds, then other install hypotheses that scored at all.
-            let rest = Array(shown.dropFirst())
+            let rest = shown.dropFirst().filter(\.rejected)
             let rejected = rest.filter { $0.kind == "release" }
                 + rest.filter { $0.kind == "fresh-install" && ($0.project == best.project || $0.score >= 0.05) }
                 + rest.filter { ["ci", "mirror", "client"].contains($0.kind) }
@@ -401,7 +438,7 @@ public struct AttributionAnalyzer: Analyzer {
                 findings.append(Finding(
                     title: "Rejected hypotheses",
                     summary: lines.joined(separator: ". ") + ".",
-                    evidence: [.table(table)], confidence: .medium))
+                    evidence: [.table(table)], confidence: Confidence(0.25)))
             }
         } else {
             findings.append(Finding(

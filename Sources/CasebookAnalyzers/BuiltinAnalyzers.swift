@@ -10,11 +10,13 @@ public enum BuiltinAnalyzers {
         SeriesAnalyzer.self,
         SpikeDetectionAnalyzer.self,
         ContributorsAnalyzer.self,
+        LogHealthAnalyzer.self,
         SegmentSplitAnalyzer.self,
         ClientBehaviourAnalyzer.self,
         IndexSourceAnalyzer.self,
         DependencyGapAnalyzer.self,
         AttributionAnalyzer.self,
+        ExplanationAnalyzer.self,
     ]
 
     /// A registry holding the built-ins plus `extra` (a custom build's own analyzers; they win on a name clash).

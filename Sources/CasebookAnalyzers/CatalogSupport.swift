@@ -14,11 +14,12 @@ struct CatalogRequiredError: StepSkippingError, Sendable {
     var reason: String?
 
     var description: String {
-        let how = "run with `--catalog DIR` (a folder of PyPI JSON documents `DIR/pypi/NAME/json`; `casebook run` uses ./catalog when it exists, and `casebook catalog fetch NAME...` fills one)"
+        // The same sentence for every step that needs the catalog, so the report can group them.
+        let how = "run with `--catalog DIR` (a folder of PyPI JSON documents `DIR/pypi/NAME/json`; `casebook run` uses ./catalog when it exists, and `casebook catalog fetch NAME...` fills one)."
         if let path {
-            return "not run: step `\(step)` (`\(analyzer)`) needs the package-metadata catalog, and \(path) cannot be used (\(reason ?? "not a catalog folder")); \(how)"
+            return "it needs the package-metadata catalog, and \(path) cannot be used (\(reason ?? "not a catalog folder")): \(how)"
         }
-        return "not run: step `\(step)` (`\(analyzer)`) needs the package-metadata catalog and none was given; \(how)"
+        return "it needs the package-metadata catalog and none was given: \(how)"
     }
 }
 
@@ -264,9 +265,9 @@ extension Requirement {
 /// The finding of a per-contributor analysis when the contributors step found none.
 func noContributorsFinding(_ window: AnalysisWindow, what: String) -> Finding {
     Finding(title: "No contributors to examine",
-            summary: "No small set of values explains \(window.label) (the change is broad), so there are no contributing \(what) to examine.",
+            summary: "The contributors step named no values for \(window.label) (the change is broad, or the data holds no values of that dimension), so there are no contributing \(what) to examine.",
             confidence: .medium,
-            openQuestions: ["Is one client, a mirror or an outage behind the broad change (see the client-behaviour and attribution steps)?"])
+            openQuestions: ["Which client, installer or segment is behind the change (see the client-behaviour and segment steps)?"])
 }
 
 /// Rounds a share or score to three decimals for outputs and tables.

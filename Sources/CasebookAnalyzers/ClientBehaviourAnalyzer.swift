@@ -15,7 +15,9 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         discussion: """
         Looks at the downloads of `values` (e.g. the contributors) in the window, per client. \
         `topClientShare` is the largest single client's share of the window's excess (1 for a mirror \
-        or a single runner). Per value: downloads, distinct clients, downloads per client and the share \
+        or a single runner); for a drop it is the largest client's share of the shortfall, so that a \
+        mirror or CI farm that stopped (one client missing) is told apart from an outage or a holiday \
+        (every client fetching a little less). Per value: downloads, distinct clients, downloads per client and the share \
         of clients that fetched it more than once: a value fetched about twice per client while the \
         others are fetched once explains a doubled count. Co-fetching: the share of clients that fetched \
         every value. Needs client keys (combined logs); BigQuery rows and counts have none.
@@ -28,10 +30,12 @@ public struct ClientBehaviourAnalyzer: Analyzer {
             ParameterSpec("baseline_days", .int, default: 14, doc: "Whole days before the window that make its baseline."),
         ],
         outputs: [
-            OutputSpec("topClientShare", .number, doc: "The largest single client's share of the window's excess (0–1)."),
-            OutputSpec("top10Share", .number, doc: "The ten largest clients' share of the window's excess (0–1)."),
+            OutputSpec("topClientShare", .number, doc: "The largest single client's share of the window's excess, or of its shortfall for a drop (0–1)."),
+            OutputSpec("top10Share", .number, doc: "The ten largest clients' share of the window's excess, or of its shortfall for a drop (0–1)."),
             OutputSpec("clients", .int, doc: "Distinct clients with downloads in the window."),
-            OutputSpec("concentration", .string, doc: "`single-client`, `few-clients`, `many-clients` or `unknown` (no client keys)."),
+            OutputSpec("concentration", .string, doc: "How concentrated the change is: `single-client`, `few-clients`, `many-clients` or `unknown` (no client keys). For a drop it describes who is missing."),
+            OutputSpec("direction", .string, doc: "`up` when the window has an excess, `down` when it has a shortfall."),
+            OutputSpec("missingClients", .int, doc: "For a drop: clients active in the baseline that made no download in the window."),
             OutputSpec("ciShare", .number, doc: "Share of the window's downloads from CI runners (clients reporting `ci`)."),
             OutputSpec("perValue", .list(.object), doc: "`{value, downloads, clients, perClient, repeatShare}` per value."),
             OutputSpec("repeated", .list(.object), doc: "Values fetched clearly more often per client than the others: `{value, perClient, typical}`."),
@@ -69,12 +73,19 @@ public struct ClientBehaviourAnalyzer: Analyzer {
                 findings: [Finding(title: "No client information", summary: "These downloads carry no client keys (BigQuery rows and counts do not), so who made them cannot be told apart.",
                                    confidence: .high, openQuestions: ["Are the downloads concentrated on a few clients? Only access logs can tell."])])
         }
-        let excessTotal = max(byClient.excessTotal, 1)
-        let positive = known.filter { $0.excess > 0 }.sorted { $0.excess > $1.excess }
-        let topShare = min(1, max(0, (positive.first?.excess ?? 0) / excessTotal))
-        let top10Share = min(1, max(0, positive.prefix(10).reduce(0) { $0 + $1.excess } / excessTotal))
+        // A rise is shared out by who added downloads; a drop by who is missing. For a drop nobody
+        // "made" anything: the shortfall of each client that fetched less than its baseline.
+        let down = byClient.excessTotal < 0 || (byClient.excessTotal == 0 && window.direction == "down")
+        let changeTotal = max(abs(byClient.excessTotal), 1)
+        let movers = known.map { (c: $0, change: down ? -$0.excess : $0.excess) }.filter { $0.change > 0 }.sorted { $0.change > $1.change }
+        let topShare = min(1, max(0, (movers.first?.change ?? 0) / changeTotal))
+        let top10Share = min(1, max(0, movers.prefix(10).reduce(0) { $0 + $1.change } / changeTotal))
         let clientsInWindow = known.filter { $0.window > 0 }
-        let concentration = topShare >= 0.5 ? "single-client" : (top10Share >= 0.8 || clientsInWindow.count <= 10) ? "few-clients" : "many-clients"
+        let clientsBefore = known.filter { $0.expected > 0 }
+        let involved = down ? clientsBefore.count : clientsInWindow.count
+        let concentration = topShare >= 0.5 ? "single-client" : (top10Share >= 0.8 || involved <= 10) ? "few-clients" : "many-clients"
+        // For a drop: how many of the baseline's clients did not come back at all.
+        let vanished = clientsBefore.filter { $0.window == 0 }
 
         // CI share.
         let ci = try await context.aggregate(AggregateQuery(dimensions: [.ci], filters: filters, range: range))
@@ -127,28 +138,56 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         }
 
         var findings: [Finding] = []
-        let scope = values.map { "the \($0.count) \(dimension.rawValue) value\($0.count == 1 ? "" : "s") analysed" } ?? "all downloads"
+        let scope = values.flatMap { $0.isEmpty ? nil : "the \(Describe.counted($0.count, "\(dimension.rawValue) value")) analysed" } ?? "all downloads"
         let clientTable = EvidenceTable(title: "Largest clients in \(window.label) (pseudonyms)", columns: ["client", "downloads", "share of window"],
                                         rows: clientRows)
-        let concentrationText: String
-        switch concentration {
-        case "single-client": concentrationText = "one client made \(Describe.percent(topShare)) of the excess: a mirror, a CI runner or a single script, not a crowd"
-        case "few-clients": concentrationText = "the ten largest clients made \(Describe.percent(top10Share)) of the excess: a handful of clients, not a crowd"
-        default: concentrationText = "\(Describe.count(Double(clientsInWindow.count))) clients shared it and the largest made only \(Describe.percent(topShare, digits: 1)) of the excess: a crowd, not one mirror or CI farm"
+        let title: String
+        let summary: String
+        if down {
+            let shortfall = Describe.count(abs(byClient.excessTotal))
+            switch concentration {
+            case "single-client":
+                title = "One client that was busy before is missing"
+                summary = "For \(scope) in \(window.label), one client accounts for \(Describe.percent(topShare)) of the shortfall of \(shortfall) downloads: a client that fetched a lot before the window (a mirror, a CI farm or a script) stopped or slowed down, while the others went on as usual."
+            case "few-clients":
+                title = "A few clients account for the shortfall"
+                summary = "For \(scope) in \(window.label), the ten clients that fell furthest below their baseline account for \(Describe.percent(top10Share)) of the shortfall of \(shortfall) downloads: a handful of clients fetched less, not clients across the board."
+            default:
+                title = "The shortfall is spread over many clients"
+                summary = "For \(scope) in \(window.label), the shortfall of \(shortfall) downloads is spread over \(Describe.count(Double(movers.count))) clients that fetched less than before, the largest accounting for only \(Describe.percent(topShare, digits: 1)) of it: clients across the board fetched less (an outage, a holiday or missing log lines), not one client that stopped."
+            }
+        } else {
+            switch concentration {
+            case "single-client":
+                title = "One client made most of it"
+                summary = "For \(scope) in \(window.label), one client made \(Describe.percent(topShare)) of the excess: a mirror, a CI runner or a single script, not a crowd."
+            case "few-clients":
+                title = "A few clients made most of it"
+                summary = "For \(scope) in \(window.label), the ten largest clients made \(Describe.percent(top10Share)) of the excess: a handful of clients, not a crowd."
+            default:
+                title = "Many clients, not one"
+                summary = "For \(scope) in \(window.label), \(Describe.count(Double(clientsInWindow.count))) clients shared it and the largest made only \(Describe.percent(topShare, digits: 1)) of the excess: a crowd, not one mirror or CI farm."
+            }
         }
+        var evidence: [Evidence] = [.table(clientTable), .count("clients", Int64(clientsInWindow.count), unit: "clients")]
+        if down {
+            evidence.append(.count("clients active before and absent in the window", Int64(vanished.count), unit: "clients"))
+            evidence.append(.number(label: "largest client's share of the shortfall", value: r3(topShare), unit: "share"))
+        } else {
+            evidence.append(.number(label: "largest client's share of the excess", value: r3(topShare), unit: "share"))
+        }
+        evidence.append(.number(label: "CI share", value: r3(ciShare), unit: "share"))
         findings.append(Finding(
-            title: concentration == "many-clients" ? "Many clients, not one" : concentration == "single-client" ? "One client made most of it" : "A few clients made most of it",
-            summary: "For \(scope) in \(window.label), \(concentrationText)." + (ciShare > 0.05 ? " \(Describe.percent(ciShare)) of these downloads came from CI runners." : ""),
-            evidence: [.table(clientTable), .count("clients", Int64(clientsInWindow.count), unit: "clients"),
-                       .number(label: "largest client's share of the excess", value: r3(topShare), unit: "share"),
-                       .number(label: "CI share", value: r3(ciShare), unit: "share")],
+            title: title,
+            summary: summary + (ciShare > 0.05 ? " \(Describe.percent(ciShare)) of the window's downloads came from CI runners." : ""),
+            evidence: evidence,
             confidence: .high))
         let perTable = EvidenceTable(title: "Downloads per client in \(window.label)", columns: [dimension.rawValue, "downloads", "clients", "per client", "clients fetching it more than once"],
                                      rows: perRows)
         if !repeated.isEmpty {
-            let names = repeated.map { "\(Describe.value($0.0)) (\(String(format: "%.2f", $0.1)) per client)" }.joined(separator: ", ")
+            let names = Describe.list(repeated.map { "\(Describe.value($0.0)) (\(String(format: "%.2f", $0.1)) per client)" })
             findings.append(Finding(
-                title: "Repeated downloads: \(repeated.map { Describe.value($0.0) }.joined(separator: ", "))",
+                title: "Repeated downloads: \(Describe.list(repeated.map { Describe.value($0.0) }, limit: 5))",
                 summary: "The same clients fetched \(names) against a typical \(String(format: "%.2f", typical)) per client for the other values: repeated downloads by the same clients, not more clients, account for the larger count.",
                 evidence: [.table(perTable)], confidence: .high,
                 openQuestions: ["Why do these clients fetch it more than once (a retry, a second resolution pass, no cache)?"]))
@@ -166,6 +205,7 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         return AnalyzerResult(
             outputs: ["topClientShare": .double(r3(topShare)), "top10Share": .double(r3(top10Share)), "clients": .int(Int64(clientsInWindow.count)),
                       "concentration": .string(concentration), "ciShare": .double(r3(ciShare)), "perValue": .array(perValue),
+                      "direction": .string(down ? "down" : "up"), "missingClients": .int(Int64(down ? vanished.count : 0)),
                       "repeated": .array(repeatedValues), "coFetchShare": .double(r3(coFetch)), "topClients": .array(topClients)],
             findings: findings)
     }

@@ -17,8 +17,10 @@ public struct ContributorsAnalyzer: Analyzer {
         The baseline is the `baseline_days` whole days before the window, scaled to the window's \
         length. Values are ranked by excess (by shortfall for a drop) and kept while each explains at \
         least `min_share` of the total and until together they explain `coverage` of it, at most \
-        `max_contributors`. When that set does not reach `coverage`, the change is `broad`: no small set \
-        of values explains it. The counterfactual removes the contributors from every day and checks \
+        `max_contributors`. When that is not enough, the values that each moved clearly (beyond \
+        Poisson noise and by a fifth of their own baseline) are taken, however many, until they reach \
+        `coverage`: a *set* that moved together (a requirement closure installed as one), provided it \
+        holds at most half of the values seen. Otherwise the change is `broad`: no set of values explains it. The counterfactual removes the contributors from every day and checks \
         that the window's residual is within `tolerance` of its baseline.
         """,
         parameters: [
@@ -27,20 +29,22 @@ public struct ContributorsAnalyzer: Analyzer {
             ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
             ParameterSpec("baseline_days", .int, default: 14, doc: "Whole days before the window that make its baseline."),
             ParameterSpec("coverage", .number, default: 0.8, doc: "Share of the total excess the contributors should explain."),
-            ParameterSpec("max_contributors", .int, default: 8, doc: "At most this many contributors; more means the change is broad."),
+            ParameterSpec("max_contributors", .int, default: 8, doc: "Up to this many contributors are named one by one; more form a set that moved together (when the rest stayed put), else the change is broad."),
+            ParameterSpec("max_set", .int, default: 500, doc: "The largest set of values that moved together reported as one cause."),
             ParameterSpec("min_share", .number, default: 0.02, doc: "A contributor explains at least this share of the excess."),
             ParameterSpec("top", .int, default: 10, doc: "Length of the top-N tables on a baseline day and on the window's peak day."),
             ParameterSpec("tolerance", .number, default: 0.15, doc: "The residual is normal when within this relative distance of its baseline."),
         ],
         outputs: [
             OutputSpec("contributors", .list(.object), doc: "`{value, excess, share, baseline, window}`, largest first; `share` is of the window's total excess (0–1)."),
-            OutputSpec("values", .list(.string), doc: "The contributors' values alone (for filters in later steps)."),
+            OutputSpec("values", .list(.any), doc: "The contributors' values alone (for filters in later steps); `null` stands for downloads with no value of the dimension."),
             OutputSpec("dimension", .string, doc: "The dimension analysed."),
             OutputSpec("totalExcess", .int, doc: "The window's total excess over its baseline (negative for a drop)."),
             OutputSpec("explainedShare", .number, doc: "Share of the total excess the contributors explain together."),
             OutputSpec("residualNormal", .bool, doc: "Whether the window without the contributors is back within `tolerance` of its baseline."),
             OutputSpec("residualExcess", .int, doc: "The window's excess once the contributors are removed."),
-            OutputSpec("broad", .bool, doc: "True when no small set of values explains the change."),
+            OutputSpec("broad", .bool, doc: "True when no set of values explains the change (it is spread over most values)."),
+            OutputSpec("shape", .choice(["few", "set", "broad", "none"]), doc: "`few`: up to `max_contributors` values explain the change; `set`: a larger set of values that each moved clearly, together, while the rest stayed put; `broad`: no set explains it; `none`: no change to explain."),
             OutputSpec("baselineDay", .string, doc: "The baseline day of the top-N comparison (the last day before the window)."),
             OutputSpec("peakDay", .string, doc: "The window's busiest (or, for a drop, quietest) day."),
             OutputSpec("baselineTop", .list(.object), doc: "Top values `{value, downloads}` on the baseline day."),
@@ -56,6 +60,7 @@ public struct ContributorsAnalyzer: Analyzer {
         let baselineDays = max(1, try context.int("baseline_days"))
         let coverage = try context.number("coverage")
         let maxContributors = Int(try context.int("max_contributors"))
+        let maxSet = Int(try context.int("max_set"))
         let minShare = try context.number("min_share")
         let topN = Int(try context.int("top"))
         let tolerance = try context.number("tolerance")
@@ -63,7 +68,35 @@ public struct ContributorsAnalyzer: Analyzer {
         let (cmp, _) = try await WindowComparison.make(context, window: window, dimensions: [dimension], filters: filters, baselineDays: baselineDays)
         let total = cmp.excessTotal
         let up = total >= 0
+        let d = dimension.rawValue
+        // What the store can tell about this dimension: nothing when every download's value is
+        // unknown (a counts file without that column), and nothing to split when there is one value.
+        let knownValues = cmp.values.filter { $0.value != nil && ($0.window > 0 || $0.expected > 0) }
+        if knownValues.count <= 1 {
+            let only = knownValues.first?.value
+            let unknownShare = cmp.windowTotal > 0 ? (cmp.values.first { $0.value == nil }?.window ?? 0) / cmp.windowTotal : 0
+            let summary: String
+            let title: String
+            if let only, unknownShare == 0 {
+                title = "All downloads are of one \(d): \(only)"
+                summary = "Every download in \(window.label) (and in its baseline) has \(d) = \(only), so the \(up ? "excess" : "shortfall") of \(Describe.count(abs(total))) downloads cannot be split by \(d)."
+            } else if knownValues.isEmpty {
+                title = "No \(d) values in the data"
+                summary = "The downloads in \(window.label) carry no \(d) (a counts file without a `\(d)` column, for instance), so which \(d) explains the \(up ? "excess" : "shortfall") of \(Describe.count(abs(total))) downloads cannot be told from this data."
+                    + (dimension == .project ? " A counts file of one project can be ingested with `--project NAME`." : "")
+            } else {
+                title = "Only one known \(d): \(only ?? "unknown")"
+                summary = "Apart from downloads with no \(d) (\(Describe.percent(unknownShare)) of the window), every download in \(window.label) has \(d) = \(only ?? "unknown"): the \(up ? "excess" : "shortfall") cannot be split by \(d)."
+            }
+            return AnalyzerResult(
+                outputs: ["contributors": .array([]), "values": .array(unknownShare == 0 ? only.map { [.string($0)] } ?? [] : []), "dimension": .string(d),
+                          "totalExcess": .int(Int64(total.rounded())), "explainedShare": .double(0), "residualNormal": .bool(false),
+                          "residualExcess": .int(Int64(total.rounded())), "broad": .bool(false), "shape": .string("none")],
+                findings: [Finding(title: title, summary: summary, confidence: .high,
+                                   openQuestions: ["Which other dimension (version, Python, installer, country) tells the downloads apart?"])])
+        }
         let ranked = up ? cmp.values : cmp.values.reversed()
+        // A few values, named one by one: the largest, each at least `min_share` of the change.
         var chosen: [ValueComparison] = []
         var explained = 0.0
         if abs(total) > 0 {
@@ -75,8 +108,40 @@ public struct ContributorsAnalyzer: Analyzer {
                 if explained / total >= coverage { break }
             }
         }
+        // Else a set that moved together: values that each changed clearly on their own (beyond
+        // count noise, and by a fifth of their baseline at least), however many, as long as the
+        // rest of the values stayed put. Many packages rising by about the same count is an
+        // install of a whole requirement closure, not a broad change.
+        let active = cmp.values.filter { $0.window > 0 || $0.expected > 0 }.count
+        var isSet = false
+        if abs(total) > 0, explained / total < coverage {
+            var set: [ValueComparison] = []
+            var sum = 0.0
+            for v in ranked {
+                let moved = up ? v.window >= 1.2 * v.expected : v.window <= 0.8 * v.expected
+                let clear = abs(v.excess) >= 3 * (v.expected + 1).squareRoot()
+                // Every value that moved clearly belongs to the set, past `coverage` too.
+                guard v.excess / total > 0, moved, clear, set.count < maxSet else { break }
+                set.append(v)
+                sum += v.excess
+            }
+            if sum / total >= coverage, set.count * 2 <= active {
+                chosen = set
+                explained = sum
+                isSet = chosen.count > maxContributors
+            }
+        }
         let explainedShare = total != 0 ? explained / total : 0
-        let broad = explainedShare < coverage
+        // The counterfactual decides too: values whose removal brings the window back to normal
+        // explain it, even short of `coverage` (the rest being noise of the other values).
+        let residualBack: Bool = {
+            guard !chosen.isEmpty else { return false }
+            let rw = cmp.windowTotal - chosen.reduce(0) { $0 + $1.window }
+            let re = cmp.expectedTotal - chosen.reduce(0) { $0 + $1.expected }
+            return re > 0 && abs((rw - re) / re) <= tolerance && explainedShare >= 0.5
+        }()
+        let broad = explainedShare < coverage && !residualBack
+        let shape = total == 0 ? "none" : broad || chosen.isEmpty ? "broad" : isSet ? "set" : "few"
 
         // The counterfactual: the same window and baseline without the contributors.
         let values = chosen.map(\.value)
@@ -116,7 +181,6 @@ public struct ContributorsAnalyzer: Analyzer {
         }
 
         // Findings.
-        let d = dimension.rawValue
         var findings: [Finding] = []
         let table = EvidenceTable(
             title: "Contributors to the \(up ? "excess" : "shortfall") (\(d)), \(window.label)",
@@ -160,22 +224,35 @@ public struct ContributorsAnalyzer: Analyzer {
 
         if total == 0 || chosen.isEmpty {
             findings.append(Finding(
-                title: "No \(d) stands out in \(window.label)",
-                summary: "The window's total \(up ? "excess" : "shortfall") is \(Describe.count(abs(total))) downloads and no single \(d) explains \(Describe.percent(minShare)) of it: the change is spread over many values.",
+                title: total == 0 ? "No change to split in \(window.label)" : "A broad change: no set of \(d) values explains it",
+                summary: total == 0
+                    ? "The window has as many downloads as its baseline predicts, so no \(d) stands out."
+                    : "The window's \(up ? "excess" : "shortfall") is \(Describe.count(abs(total))) downloads; no single \(d) explains \(Describe.percent(minShare)) of it and no set of values moved clearly together: the change is spread over many values.",
                 evidence: [.chart(topChart), .table(topTable), .chart(withWithout), .count("total excess", Int64(total.rounded()))],
                 confidence: .medium,
                 openQuestions: ["Look at other dimensions (installer, client, python) for a common factor."]))
         } else {
             let names = chosen.map { Describe.value($0.value) }
-            let list = names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " and " + names.last!
-            var summary = broad
-                ? "The \(up ? "excess" : "shortfall") of \(Describe.count(abs(total))) downloads in \(window.label) is broad: the \(chosen.count) largest \(d) values (\(list)) explain only \(Describe.percent(explainedShare))."
-                : "\(chosen.count == 1 ? "One \(d) explains" : "\(chosen.count) \(d) values explain") \(Describe.percent(explainedShare)) of the \(up ? "excess" : "shortfall") of \(Describe.count(abs(total))) downloads in \(window.label): \(list) (\(Describe.count(chosen.reduce(0) { $0 + $1.window })) downloads against \(Describe.count(chosen.reduce(0) { $0 + $1.expected })) expected)."
+            let list = Describe.list(names)
+            let change = up ? "excess" : "shortfall"
+            var summary: String
+            if broad {
+                summary = "The \(change) of \(Describe.count(abs(total))) downloads in \(window.label) is broad: the \(chosen.count) largest \(d) values (\(list)) explain only \(Describe.percent(explainedShare)), and no set of values that moved together explains the rest."
+            } else if isSet {
+                let each = chosen.map { abs($0.excess) }.sorted()
+                let median = Stats.median(each)
+                let q1 = each[each.count / 4], q3 = each[(each.count * 3) / 4]
+                summary = "\(chosen.count) \(d) values \(up ? "rose" : "fell") together in \(window.label), each by about \(Describe.count(median)) downloads (the middle half between \(Describe.count(q1)) and \(Describe.count(q3))): together \(Describe.percent(explainedShare)) of the \(change) of \(Describe.count(abs(total))) downloads, while the other \(Describe.counted(max(0, active - chosen.count), "value")) did not move as a group. A set moving as one points to one cause (an install of a whole requirement closure, for instance), not a broad change. The set: \(list)."
+            } else {
+                summary = "\(chosen.count == 1 ? "One \(d) explains" : "\(chosen.count) \(d) values explain") \(Describe.percent(explainedShare)) of the \(change) of \(Describe.count(abs(total))) downloads in \(window.label): \(list) (\(Describe.count(chosen.reduce(0) { $0 + $1.window })) downloads against \(Describe.count(chosen.reduce(0) { $0 + $1.expected })) expected)."
+            }
             summary += residualNormal
                 ? " Without them the window is back to normal (\(Describe.signedPercent(residualRelative)) from its baseline)."
                 : " Without them the window is still \(Describe.signedPercent(residualRelative)) from its baseline."
             findings.append(Finding(
-                title: broad ? "A broad change: no small set of \(d) values explains it" : "\(list) explain the \(up ? "spike" : "drop")",
+                title: broad ? "A broad change: no set of \(d) values explains it"
+                    : isSet ? "A set of \(chosen.count) \(d) values \(up ? "rose" : "fell") together"
+                    : "\(list) \(names.count == 1 ? "explains" : "explain") the \(up ? "spike" : "drop")",
                 summary: summary,
                 evidence: [.table(table), .chart(topChart), .table(topTable), .chart(withWithout), .chart(trackedChart),
                            .count(up ? "total excess" : "total shortfall", Int64(total.rounded())),
@@ -195,6 +272,7 @@ public struct ContributorsAnalyzer: Analyzer {
                 "residualNormal": .bool(residualNormal),
                 "residualExcess": .int(Int64(residualExcess.rounded())),
                 "broad": .bool(broad),
+                "shape": .string(shape),
                 "baselineDay": .string(UTCTime.dateString(baselineDay)),
                 "peakDay": .string(UTCTime.dateString(peakDay)),
                 "baselineTop": topValue(baselineTop),

@@ -175,7 +175,7 @@ public struct DependencyGapAnalyzer: Analyzer {
         }
         evidence.append(.number(label: "contributors: window / baseline", value: round3(contributorRatio.isFinite ? contributorRatio : 0), unit: "ratio"))
         evidence.append(.number(label: "dependencies' excess / contributors' excess", value: round3(followShare), unit: "share"))
-        if !unknown.isEmpty { evidence.append(.note("Requirements unknown to the catalog: \(unknown.joined(separator: ", ")).")) }
+        if !unknown.isEmpty { evidence.append(.note("Requirements unknown to the catalog: \(Describe.list(unknown, limit: 20)).")) }
 
         let flat = independent.filter { follow($0) < followThreshold }.sorted { (movement[$0]?.window ?? 0) > (movement[$1]?.window ?? 0) }
         let moved = independent.filter { follow($0) >= followThreshold }.sorted()
@@ -189,7 +189,7 @@ public struct DependencyGapAnalyzer: Analyzer {
             findings.append(Finding(
                 title: "No dependencies to compare",
                 summary: unknown.isEmpty ? "The contributors fetched in \(window.label) have no dependencies for these clients, so a gap cannot be told from a fresh install."
-                                         : "The catalog does not know the requirements of \(unknown.joined(separator: ", ")), so whether their dependencies moved cannot be told.",
+                                         : "The catalog does not know the requirements of \(Describe.list(unknown)), so whether their dependencies moved cannot be told.",
                 evidence: evidence, confidence: .low,
                 openQuestions: unknown.isEmpty ? [] : ["Add release documents for these versions to the catalog (`casebook catalog fetch`)."]))
         } else if gap {
@@ -200,7 +200,7 @@ public struct DependencyGapAnalyzer: Analyzer {
         } else if jumped && independent.isEmpty {
             findings.append(Finding(
                 title: "Every dependency is itself a contributor",
-                summary: "The contributors rose \(ratioWords) in \(window.label), and each of their dependencies (\(contributorDeps.sorted().joined(separator: ", "))) is itself a contributor, so it moved by definition. That fits whole requirement sets being installed (fresh installs) as well as a release that pins these dependencies too: this step cannot tell the two apart.",
+                summary: "The contributors rose \(ratioWords) in \(window.label), and each of their dependencies (\(Describe.list(contributorDeps.sorted()))) is itself a contributor, so it moved by definition. That fits whole requirement sets being installed (fresh installs) as well as a release that pins these dependencies too: this step cannot tell the two apart.",
                 evidence: evidence, confidence: .low,
                 openQuestions: ["Did the clients install everything anew, or upgrade pinned packages? The attribution step weighs both."]))
         } else if jumped {

@@ -182,7 +182,7 @@ public struct IndexSourceAnalyzer: Analyzer {
         let expectedFiles = results.filter { $0.verdict == "expected" }
         func list(_ rs: [FileResult]) -> String {
             let names = rs.map { name($0.file) }
-            return names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
+            return Describe.list(names)
         }
         var findings: [Finding] = []
         let evidence: [Evidence] = [
@@ -211,7 +211,7 @@ public struct IndexSourceAnalyzer: Analyzer {
         if !notInCatalog.isEmpty {
             findings.append(Finding(
                 title: "Some contributors are not in the catalog",
-                summary: "The catalog has no release document for \(notInCatalog.sorted().joined(separator: ", ")), so whether \(reference) had their files is unknown.",
+                summary: "The catalog has no release document for \(Describe.list(notInCatalog.sorted())), so whether \(reference) had their files is unknown.",
                 evidence: [.note("Fetch them with `casebook catalog fetch \(notInCatalog.sorted().joined(separator: " "))`.")],
                 confidence: .high))
         }

@@ -32,6 +32,10 @@ public struct SegmentSplitAnalyzer: Analyzer {
 
     public init() {}
 
+    /// Installers that mirror an index (as PyPI's linehaul names them): their downloads are
+    /// copies for other servers, not installs.
+    static let mirrorInstallers: Set<String> = ["bandersnatch", "z3c.pypimirror", "pep381client", "devpi", "artifactory", "nexus"]
+
     public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
         let window = try AnalysisWindow.from(context.value("window"), parameter: "window")
         let dimensions = try context.list("dimensions").compactMap { $0.stringValue.flatMap { CasebookCore.Dimension(name: $0) } }
@@ -42,7 +46,13 @@ public struct SegmentSplitAnalyzer: Analyzer {
         }
         let baselineDays = max(1, try context.int("baseline_days"))
 
-        struct Split { var dimension: CasebookCore.Dimension; var rows: [(value: String?, b: Double, w: Double, e: Double, excess: Double)]; var surprise: Double }
+        struct Split {
+            var dimension: CasebookCore.Dimension
+            var rows: [(value: String?, b: Double, w: Double, e: Double, excess: Double)]
+            var surprise: Double
+            var windowTotal = 0.0
+            var expectedTotal = 0.0
+        }
         var splits: [Split] = []
         // One query per period grouped by every dimension (client apart: its joint with the
         // others would be as large as the events), each dimension's split being a marginal.
@@ -58,9 +68,17 @@ public struct SegmentSplitAnalyzer: Analyzer {
             }
             rows.sort { abs($0.e) != abs($1.e) ? abs($0.e) > abs($1.e) : ($0.value ?? "~") < ($1.value ?? "~") }
             let surprise = eTotal == 0 ? 0 : min(1, rows.reduce(0) { $0 + abs($1.e - $1.b) } / 2)
-            splits.append(Split(dimension: d, rows: rows, surprise: surprise))
+            splits.append(Split(dimension: d, rows: rows, surprise: surprise, windowTotal: wTotal, expectedTotal: bTotal))
         }
-        splits.sort { $0.surprise > $1.surprise }
+        // Most surprising first; at (nearly) equal surprise, a split whose top value is known
+        // first: "installer = bandersnatch" says more than "python_major = unknown".
+        splits.sort { a, b in
+            let sa = (a.surprise * 100).rounded(), sb = (b.surprise * 100).rounded()
+            if sa != sb { return sa > sb }
+            let ka = a.rows.first?.value != nil, kb = b.rows.first?.value != nil
+            if ka != kb { return ka }
+            return a.surprise > b.surprise
+        }
 
         func r3(_ x: Double) -> Value { .double((x * 1000).rounded() / 1000) }
         var segments: [Value] = []
@@ -75,34 +93,60 @@ public struct SegmentSplitAnalyzer: Analyzer {
             ranking.append(.object(["dimension": .string(s.dimension.rawValue), "surprise": r3(s.surprise),
                                     "topValue": top?.value.map(Value.string) ?? .null, "topExcessShare": r3(top?.e ?? 0), "topBaselineShare": r3(top?.b ?? 0)]))
         }
-        let scope = filters.isEmpty ? "all downloads" : filters.map { "\($0.dimension.rawValue) in \($0.values.map(Describe.value).joined(separator: ", "))" }.joined(separator: "; ")
-        let striking = splits.filter { $0.surprise >= 0.3 }
+        let scope = Describe.scope(filters)
+        let down = splits.first.map { s in s.rows.reduce(0) { $0 + $1.excess } < 0 } ?? false
+        let change = down ? "shortfall" : "excess"
         for (i, s) in splits.enumerated() where (i == 0 || s.surprise >= 0.3) && i < 3 && s.surprise > 0 {
             guard let top = s.rows.first else { continue }
             let table = EvidenceTable(title: "Shares by \(s.dimension.rawValue), \(window.label) (\(scope))",
-                                      columns: [s.dimension.rawValue, "baseline share", "window share", "excess share", "excess"],
+                                      columns: [s.dimension.rawValue, "baseline share", "window share", "\(change) share", change],
                                       rows: s.rows.prefix(12).map { [.string(Describe.value($0.value)), r3($0.b), r3($0.w), r3($0.e), .int(Int64($0.excess.rounded()))] })
             let striking = s.surprise >= 0.3
             let shown = s.rows.prefix(6)
             let chart = EvidenceChart(
-                kind: .bars, title: "Shares by \(s.dimension.rawValue): before, during, and the excess alone", unit: "share", layout: "stacked",
+                kind: .bars, title: "Shares by \(s.dimension.rawValue): before, during, and the \(change) alone", unit: "share", layout: "stacked",
                 series: shown.map { r in
                     .init(name: Describe.value(r.value), points: [.init(x: "baseline", y: (r.b * 1000).rounded() / 1000),
                                                                   .init(x: "window", y: (r.w * 1000).rounded() / 1000),
-                                                                  .init(x: "excess", y: (max(0, r.e) * 1000).rounded() / 1000)])
+                                                                  .init(x: change, y: (max(0, r.e) * 1000).rounded() / 1000)])
                 })
+            let segment = "\(s.dimension.rawValue) = \(Describe.value(top.value))"
+            // A value whose change goes against the window's (it rose in a drop) is named as such.
+            let against = (top.excess < 0) != down
+            let lead = against
+                ? "\(segment) moved against the window: \(Describe.count(abs(top.excess))) downloads \(down ? "more" : "fewer") than its baseline"
+                : down
+                ? "\(Describe.percent(top.e)) of the window's shortfall was in \(segment)"
+                : "\(Describe.percent(top.e)) of the window's excess came from \(segment)"
+            // Did everything else stay put? Then the change is all in this segment.
+            let restWindow = s.windowTotal - top.w * s.windowTotal, restExpected = s.expectedTotal - top.b * s.expectedTotal
+            let restStill = !against && striking && top.e >= 0.8
+                && abs(restWindow - restExpected) <= max(3 * (restExpected + 1).squareRoot(), 0.1 * restExpected)
+            var still = ""
+            if restStill {
+                still = " Everything else did not move: \(Describe.count(restWindow)) downloads against about \(Describe.count(restExpected)) expected."
+                if s.dimension == .installer, let v = top.value, Self.mirrorInstallers.contains(v.lowercased()) {
+                    still += " \(v) is a mirroring tool: the \(down ? "drop" : "peak") is mirror traffic, not \(down ? "fewer" : "more") people installing."
+                }
+            }
             findings.append(Finding(
-                title: "\(s.dimension.rawValue) = \(Describe.value(top.value)): \(Describe.percent(top.e)) of the \(top.excess >= 0 ? "excess" : "change")",
-                summary: "\(Describe.percent(top.e)) of the window's excess came from \(s.dimension.rawValue) = \(Describe.value(top.value)), which had \(Describe.percent(top.b)) of the downloads before the window (\(Describe.percent(top.w)) during it). "
-                    + (striking ? "The excess is distributed very differently from normal traffic (distance \(String(format: "%.2f", s.surprise)))." : "This split is close to normal traffic (distance \(String(format: "%.2f", s.surprise))), so it does not single out a segment."),
+                title: against ? "\(segment) moved against the \(down ? "drop" : "rise")"
+                    : striking ? "\(segment): \(Describe.percent(top.e)) of the \(change)"
+                    : "No \(s.dimension.rawValue) stands out: the \(change) is spread like normal traffic",
+                summary: "\(lead), which had \(Describe.percent(top.b)) of the downloads before the window (\(Describe.percent(top.w)) during it). "
+                    + (striking ? "The \(change) is distributed very differently from normal traffic (distance \(String(format: "%.2f", s.surprise)))." : "This split is close to normal traffic (distance \(String(format: "%.2f", s.surprise))), so it does not single out a segment.")
+                    + still,
                 evidence: [.chart(chart), .table(table), .number(label: "surprise (total variation distance)", value: (s.surprise * 1000).rounded() / 1000, unit: "share")],
                 confidence: striking ? .high : .low))
         }
-        _ = striking
         if findings.isEmpty {
-            findings.append(Finding(title: "No segment split", summary: "The window has no excess to split (\(scope)).", confidence: .medium))
+            let summary = splits.isEmpty ? "No dimension was given to split by."
+                : splits.allSatisfy({ $0.rows.allSatisfy { $0.value == nil } })
+                ? "The downloads (\(scope)) carry no values for \(Describe.list(splits.map(\.dimension.rawValue), limit: 8)), so they cannot be split into client segments."
+                : "The window's downloads (\(scope)) do not differ from its baseline, so there is no change to split."
+            findings.append(Finding(title: "No segment split", summary: summary, confidence: .medium))
         }
-        let topValue: Value = splits.first.flatMap { s in s.rows.first.map { r in
+        let topValue: Value = splits.first(where: { $0.surprise > 0 }).flatMap { s in s.rows.first.map { r in
             Value.object(["dimension": .string(s.dimension.rawValue), "value": r.value.map(Value.string) ?? .null, "excessShare": r3(r.e), "baselineShare": r3(r.b)])
         } } ?? .null
         return AnalyzerResult(outputs: ["segments": .array(segments), "ranking": .array(ranking), "top": topValue], findings: findings)

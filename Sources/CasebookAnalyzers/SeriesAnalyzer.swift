@@ -44,7 +44,7 @@ public struct SeriesAnalyzer: Analyzer {
         let series: [Value] = points.map { .object(["start": .time($0.0), "downloads": .int($0.1)]) }
         let peak = points.max { $0.1 < $1.1 }
         let total = table.total
-        let what = filters.isEmpty ? "all downloads" : filters.map { "\($0.dimension.rawValue) in \($0.values.map { $0 ?? "unknown" }.joined(separator: ", "))" }.joined(separator: "; ")
+        let what = Describe.scope(filters)
         var evidence: [Evidence] = [
             .count("total downloads", total),
             .series(EvidenceSeries(title: "Downloads per \(bucket.rawValue) (\(what))", bucket: bucket,

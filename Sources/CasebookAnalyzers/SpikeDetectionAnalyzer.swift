@@ -75,10 +75,18 @@ public struct SpikeDetectionAnalyzer: Analyzer {
             if range.to == nil { range.to = info.lastEvent.map { bucket.start(of: $0) + bucket.seconds } }
         }
         let table = try await context.aggregate(AggregateQuery(bucket: bucket, filters: filters, range: range))
-        let what = filters.isEmpty ? "all downloads" : filters.map { "\($0.dimension.rawValue) \($0.values.map(Describe.value).joined(separator: ", "))" }.joined(separator: "; ")
+        let what = Describe.scope(filters)
         guard let from = range.from, let to = range.to, to > from else {
             return AnalyzerResult(outputs: ["windows": .array([]), "window": .null, "series": .array([]), "bucket": .string(bucket.rawValue), "noise": .double(0)],
                                   findings: [Finding(title: "No downloads to analyse", summary: "The store holds no downloads (\(what)); nothing to detect.", confidence: .high)])
+        }
+        if table.total == 0 {
+            // The store has downloads, but none that these filters keep: say so, not "all quiet".
+            let hint = filters.contains { $0.dimension == .project }
+                ? " Check the spelling, or, for a counts file without a project column, ingest it again with `--project NAME`."
+                : ""
+            return AnalyzerResult(outputs: ["windows": .array([]), "window": .null, "series": .array([]), "bucket": .string(bucket.rawValue), "noise": .double(0)],
+                                  findings: [Finding(title: "No downloads match", summary: "The store holds downloads, but none of \(what).\(hint)", confidence: .high)])
         }
         // A dense series: buckets without downloads are zeros (that is what an outage looks like).
         var byStart: [Int64: Double] = [:]

@@ -5,6 +5,7 @@ import CasebookPlaybooks
 import CasebookSimulation
 import CasebookSQLite
 import Foundation
+import Testing
 
 /// The package's root folder (for `playbooks/` and `examples/`).
 let packageRoot: URL = {
@@ -78,7 +79,11 @@ func investigate(_ scenario: Scenario) async throws -> RunReport {
     let book = try Playbook.load(from: playbook, displayPath: "playbooks/downloads-spike.yaml")
     let plan = try await PlaybookValidator(registry: BuiltinAnalyzers.registry()).validate(book, overrides: [])
     let runner = PlaybookRunner(store: store, catalogDirectory: dir.appendingPathComponent("catalog"))
-    return await runner.run(plan)
+    let report = await runner.run(plan)
+    // Every report a scenario test produces is read for sentences that must never appear.
+    let problems = reportProblems(report)
+    #expect(problems.isEmpty, "\(scenario.name): \(problems.joined(separator: "\n"))")
+    return report
 }
 
 extension Value {
@@ -94,4 +99,36 @@ func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async t
         thread.stackSize = 1 << 23
         thread.start()
     }
+}
+
+/// Sentences no report may contain, read as its reader would: for a drop, nobody "made"
+/// anything and there is no "excess"; nowhere raw playbook expressions or JSON; numbers agree
+/// with their nouns. Returns each problem with the step and the sentence.
+func reportProblems(_ report: RunReport) -> [String] {
+    var problems: [String] = []
+    let direction = report.step("spike")?.outputs["window"]?["direction"]?.stringValue
+        ?? report.step("hours")?.outputs["window"]?["direction"]?.stringValue
+    let grammar = try! NSRegularExpression(pattern: #"(^|[^\d.,])1 (values|clients|projects|downloads|hours|requests|lines|packages|days)\b"#)
+    for step in report.steps {
+        var texts = step.findings.flatMap { [$0.title, $0.summary] }
+        if let reason = step.reason { texts.append(reason) }
+        for text in texts {
+            for raw in ["${{", "steps.", "outputs.", "[{", "{\""] where text.contains(raw) {
+                problems.append("\(step.id): raw expression or JSON (`\(raw)`): \(text)")
+            }
+            if text.contains("project unknown") || text.contains("in unknown") {
+                problems.append("\(step.id): a value the data does not have is quoted: \(text)")
+            }
+            let range = NSRange(text.startIndex..., in: text)
+            if grammar.firstMatch(in: text, range: range) != nil {
+                problems.append("\(step.id): number and noun disagree: \(text)")
+            }
+            if direction == "down", !["spike", "hours", "days"].contains(step.id) {
+                for phrase in ["made most of it", " made ", "excess"] where text.contains(phrase) {
+                    problems.append("\(step.id): a drop described as if something was added (`\(phrase)`): \(text)")
+                }
+            }
+        }
+    }
+    return problems
 }

@@ -65,7 +65,7 @@ import Testing
         #expect(n.notRun.count == 1)
         #expect(n.notRun[0].stepNames == ["What explains it", "Who made it"])
         let md = MarkdownRenderer().render(doc).markdown
-        #expect(md.contains("- **What explains it and Who made it**: skipped (condition "))
+        #expect(md.contains("- **What explains it and Who made it**: not run: condition "))
         let html = HTMLRenderer().render(doc)
         #expect(html.contains("<strong>Skipped:</strong> condition "))
     }

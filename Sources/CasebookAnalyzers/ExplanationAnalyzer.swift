@@ -1,0 +1,190 @@
+import CasebookCore
+import CasebookPlaybooks
+import Foundation
+
+/// `explanation`: the ledger of an investigation: which part of the window's change each
+/// explanation accounts for, and what remains unexplained.
+///
+/// Earlier steps each look at one side of a change: which values moved (contributors), which
+/// client segment (segment-split), which clients (client-behaviour), what caused it
+/// (attribution), whether the server or the log was at fault (log-health). Read one by one they
+/// look like rival hypotheses ("CI runners" ahead of "fresh installs of X 1.2"), although they
+/// often describe one story: *who* (a dozen CI runners), *what* (fresh installs of a release's
+/// requirement closure), *why now* (released that morning). This step joins compatible parts into
+/// explanations, each a set of `dimension → value(s)` pairs with the downloads it accounts for
+/// (asked of the store: the window's change restricted to those pairs), and states the rest.
+public struct ExplanationAnalyzer: Analyzer {
+    public static let description = AnalyzerDescription(
+        name: "explanation",
+        summary: "Joins the earlier steps' findings into a ledger: each explanation's pairs, the downloads it accounts for, and the unexplained rest.",
+        discussion: """
+        Reads the outputs of earlier steps, named by their ids (a step that did not run is left out). An outage or a gap in the log (`health`) is \
+        an explanation of its own. Otherwise the contributors' values, the most surprising client \
+        segment when it carries most of the change (`segment_share`), and CI runners when they made \
+        most of the window's downloads, are joined into one set of pairs; the store is asked for the \
+        window's change restricted to them, and that is what the explanation accounts for. The best \
+        attribution hypothesis and the clients' concentration are attached to it as the *why* and the \
+        *who* when they concern the same values. The ledger is `{change, explanations: [{pairs, \
+        hypotheses, downloads, share}], unexplained}` (downloads signed; share of the change).
+        """,
+        parameters: [
+            ParameterSpec("window", .any, doc: "The window: an object `{start, end}` or spike-detection's `windows` list (the first is used)."),
+            ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
+            ParameterSpec("baseline_days", .int, default: 14, doc: "Whole days before the window that make its baseline."),
+            ParameterSpec("health", .string, default: "health", doc: "Id of the log-health step (its `verdict`, `missingDownloads`); a step that did not run is left out."),
+            ParameterSpec("contributors", .string, default: "contributors", doc: "Id of the contributors step (its `values`, `dimension`, `shape`)."),
+            ParameterSpec("segments", .string, default: "segments", doc: "Id of the segment-split step (its `ranking`)."),
+            ParameterSpec("clients", .string, default: "clients", doc: "Id of the client-behaviour step (its `concentration`, `ciShare`)."),
+            ParameterSpec("attribution", .string, default: "attribution", doc: "Id of the attribution step (its `top`)."),
+            ParameterSpec("segment_share", .number, default: 0.8, doc: "A segment joins the explanation when it carries at least this share of the change and stands out (surprise ≥ 0.3)."),
+        ],
+        outputs: [
+            OutputSpec("ledger", .object, doc: "`{change, explanations: [{pairs, hypotheses, downloads, share}], unexplained}`: `change` the window's signed change against its baseline; each explanation's `pairs` maps a dimension to a value or a list of values, `hypotheses` names what it is, `downloads` the part of the change it accounts for and `share` that part of the change (0–1); `unexplained` the rest."),
+            OutputSpec("explainedShare", .number, doc: "Share of the change the explanations account for (0–1)."),
+        ])
+
+    public init() {}
+
+    public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
+        let window = try AnalysisWindow.from(context.value("window"), parameter: "window")
+        let filters = try context.filters("filter")
+        let baselineDays = max(1, try context.int("baseline_days"))
+        let segmentShare = try context.number("segment_share")
+        // Earlier steps are read by id, not through `${{ }}` inputs: a step that did not run (no
+        // catalog, a drop) leaves its part of the ledger out instead of skipping this step.
+        func outputs(_ parameter: String) -> [String: Value]? { context.value(parameter)?.stringValue.flatMap { context.steps[$0] } }
+        let health = outputs("health")
+        let contributors = outputs("contributors")
+        let segments = outputs("segments")
+        let clients = outputs("clients")
+        let attribution = outputs("attribution")
+
+        let total = try await WindowComparison.make(context, window: window, dimensions: [], filters: filters, baselineDays: baselineDays).0
+        let change = total.excessTotal
+        let up = change >= 0
+        let changeWord = up ? "excess" : "shortfall"
+
+        struct Explanation {
+            var pairs: [(CasebookCore.Dimension, [String?])]
+            var hypotheses: [String]
+            var downloads: Double
+        }
+        var explanations: [Explanation] = []
+
+        if let verdict = health?["verdict"]?.stringValue, verdict == "outage" || verdict == "log-gap" {
+            let missing = Double(health?["missingDownloads"]?.intValue ?? 0)
+            explanations.append(Explanation(
+                pairs: [], hypotheses: [verdict == "outage" ? "missing because of an outage of the server" : "missing from the log (hours without any line)"],
+                downloads: up ? 0 : -min(missing, abs(change))))
+        } else if change != 0 {
+            var pairs: [(CasebookCore.Dimension, [String?])] = []
+            var hypotheses: [String] = []
+            // What: the values that moved (a few, or a set that moved together).
+            if let c = contributors, let shape = c["shape"]?.stringValue, shape == "few" || shape == "set",
+               let d = c["dimension"]?.stringValue.flatMap(CasebookCore.Dimension.init(name:)),
+               let values = c["values"]?.arrayValue, !values.isEmpty {
+                let list = values.map { $0 == .null ? nil : (d == .project ? ProjectName.normalize($0.interpolated) : $0.interpolated) }
+                pairs.append((d, list))
+                if shape == "set" { hypotheses.append("a set of \(values.count) \(d.rawValue) values that moved together") }
+            }
+            // Who: the client segment that carries (nearly) all of the change: of the segments that
+            // stand out, the one whose top value carries the most (the coarsest on a tie, e.g.
+            // python_major = 3 rather than python_minor = 3.7 when 3.7 is only part of it).
+            let standing = (segments?["ranking"]?.arrayValue ?? []).compactMap(\.objectValue).filter {
+                ($0["surprise"]?.doubleValue ?? 0) >= 0.3 && ($0["topExcessShare"]?.doubleValue ?? 0) >= segmentShare
+                    && $0["topValue"] != nil && $0["topValue"] != .null
+            }
+            if let top = standing.max(by: { ($0["topExcessShare"]?.doubleValue ?? 0) < ($1["topExcessShare"]?.doubleValue ?? 0) }),
+               let d = top["dimension"]?.stringValue.flatMap(CasebookCore.Dimension.init(name:)), !pairs.contains(where: { $0.0 == d }) {
+                pairs.append((d, [top["topValue"]!.interpolated]))
+            }
+            // CI runners, when they made most of the window's downloads.
+            if let ci = clients?["ciShare"]?.doubleValue, ci >= 0.5, up, !pairs.contains(where: { $0.0 == .ci }) {
+                pairs.append((.ci, ["true"]))
+                hypotheses.append("CI runners")
+            } else if let concentration = clients?["concentration"]?.stringValue {
+                switch (concentration, up) {
+                case ("single-client", true): hypotheses.append("one client (a mirror, a CI runner or a script)")
+                case ("few-clients", true): hypotheses.append("a handful of clients")
+                case ("single-client", false): hypotheses.append("one busy client that stopped")
+                case ("few-clients", false): hypotheses.append("a handful of clients that fetched less")
+                default: break
+                }
+            }
+            // Why now: the attribution hypotheses it kept (the best, and one telling the same
+            // story from the other side), when they score well.
+            let kept = attribution?["hypotheses"]?.arrayValue?.compactMap(\.objectValue).filter { $0["rejected"]?.boolValue == false }
+                ?? attribution?["top"]?.objectValue.map { [$0] } ?? []
+            for top in kept where (top["score"]?.doubleValue ?? 0) >= 0.5 {
+                let kind = top["kind"]?.stringValue ?? "cause"
+                let subject = [top["project"]?.stringValue, top["version"]?.stringValue].compactMap { $0 }.joined(separator: " ")
+                let label: String
+                switch kind {
+                case "release": label = "a release of \(subject)"
+                case "fresh-install": label = "fresh installs of \(subject)"
+                case "mirror": label = "a mirror"
+                case "ci": label = "CI runners"
+                default: label = subject.isEmpty ? kind : "\(kind): \(subject)"
+                }
+                if !hypotheses.contains(label) { hypotheses.append(label) }
+            }
+            if !pairs.isEmpty {
+                let restricted = filters + pairs.map { DimensionFilter($0.0, .in, $0.1) }
+                let part = try await WindowComparison.make(context, window: window, dimensions: [], filters: restricted, baselineDays: baselineDays).0
+                // An explanation accounts for at most the change, and only in its direction.
+                let downloads = up ? min(max(0, part.excessTotal), change) : max(min(0, part.excessTotal), change)
+                explanations.append(Explanation(pairs: pairs, hypotheses: hypotheses, downloads: downloads))
+            }
+        }
+
+        let explained = explanations.reduce(0) { $0 + $1.downloads }
+        let unexplained = change - explained
+        func share(_ x: Double) -> Double { change != 0 ? ((abs(x) / abs(change)) * 1000).rounded() / 1000 : 0 }
+        let ledger: Value = .object([
+            "change": .int(Int64(change.rounded())),
+            "explanations": .array(explanations.map { e in
+                .object([
+                    "pairs": .object(Dictionary(e.pairs.map { (d, values) in
+                        (d.rawValue, values.count == 1 ? (values[0].map(Value.string) ?? .null) : .array(values.map { $0.map(Value.string) ?? .null }))
+                    }, uniquingKeysWith: { a, _ in a })),
+                    "hypotheses": .array(e.hypotheses.map(Value.string)),
+                    "downloads": .int(Int64(e.downloads.rounded())),
+                    "share": .double(share(e.downloads)),
+                ])
+            }),
+            "unexplained": .int(Int64(unexplained.rounded())),
+        ])
+
+        let finding: Finding
+        if change == 0 {
+            finding = Finding(title: "No change to explain", summary: "\(window.label) has as many downloads as its baseline predicts.", confidence: .medium)
+        } else if explanations.isEmpty {
+            finding = Finding(
+                title: "Nothing explains the \(changeWord) yet",
+                summary: "The \(changeWord) of \(Describe.count(abs(change))) downloads in \(window.label) is not accounted for by any set of values, segment or clients the earlier steps found.",
+                confidence: .medium, openQuestions: ["Which combination of dimensions sets the window apart from its baseline?"])
+        } else {
+            let parts = explanations.map { e -> String in
+                let pairs = e.pairs.map { d, values in "\(d.rawValue) \(Describe.list(values.map(Describe.value), limit: 4))" }.joined(separator: " × ")
+                let amount = "\(Describe.count(abs(e.downloads))) (\(Describe.percent(share(e.downloads))))"
+                if pairs.isEmpty { return "\(amount) are \(Describe.list(e.hypotheses))" }
+                return "\(amount) are downloads with \(pairs)" + (e.hypotheses.isEmpty ? "" : ", explained by \(Describe.list(e.hypotheses))")
+            }
+            let rest = abs(unexplained) < 0.5 ? "nothing remains unexplained" : "\(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained)))) remain unexplained"
+            finding = Finding(
+                title: "\(Describe.percent(share(explained))) of the \(changeWord) is explained",
+                summary: "Of the \(changeWord) of \(Describe.count(abs(change))) downloads in \(window.label), \(Describe.list(parts, limit: 4)); \(rest).",
+                evidence: [.table(EvidenceTable(title: "The ledger of \(window.label)", columns: ["explanation", "pairs", "downloads", "share of the change"],
+                                                rows: explanations.map { e in
+                                                    [.string(e.hypotheses.isEmpty ? "–" : Describe.list(e.hypotheses)),
+                                                     .string(e.pairs.map { d, v in "\(d.rawValue) = \(Describe.list(v.map(Describe.value), limit: 6))" }.joined(separator: "; ")),
+                                                     .int(Int64(e.downloads.rounded())), .double(share(e.downloads))]
+                                                } + [[.string("unexplained"), .string("–"), .int(Int64(unexplained.rounded())), .double(share(unexplained))]])),
+                           .count(up ? "excess" : "shortfall", Int64(abs(change).rounded())),
+                           .count("unexplained", Int64(abs(unexplained).rounded()))],
+                confidence: share(explained) >= 0.8 ? .high : .medium,
+                openQuestions: share(explained) >= 0.8 ? [] : ["What accounts for the unexplained rest?"])
+        }
+        return AnalyzerResult(outputs: ["ledger": ledger, "explainedShare": .double(share(explained))], findings: [finding])
+    }
+}
