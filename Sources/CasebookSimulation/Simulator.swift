@@ -32,6 +32,9 @@ public struct Simulator: Sendable {
         let started = Date()
         let fm = FileManager.default
         let root = URL(fileURLWithPath: directory)
+        if scenario.formats.contains(.csv), scenario.csv == nil {
+            throw SimulationError("the csv format needs the scenario's 'csv' key naming the project (csv: {project: NAME})")
+        }
         let plan = try SimulationPlan(scenario: scenario)
         var written: [String] = []
         for (format, folder) in [(LogFormat.combined, "logs"), (.bigquery, "bigquery"), (.csv, "csv")] where scenario.formats.contains(format) {
