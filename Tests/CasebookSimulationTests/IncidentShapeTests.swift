@@ -294,9 +294,13 @@ enum Shapes {
         #expect(Set(inc.projects.keys) == ["requests", "jinja2"])
         #expect(inc.downloads > 3900)
         #expect(inc.expected.versions == ["jinja2==2.11.1", "requests==2.23.0"] && inc.expected.python == "3")
+        // Nothing before the release: the first upgrade comes after 16:00 on the 25th.
+        #expect(inc.expected.start == UTCTime.parse("2020-02-25T16:00:00Z"))
+        let first = try Shapes.lines(dir, "2020-02-25").filter { $0.contains("/Jinja2-2.11.1-") && $0.contains("\\\"python\\\":\\\"3") }
+        #expect(first.filter { (Shapes.second($0) ?? 0) >= 57600 }.count > 500)
         let store = try Support.ingest(dir, files: summary.files.filter { $0.contains("2020-02-2") })
         let py = try store.aggregateSync(AggregateQuery(dimensions: [.pythonMajor], filters: [.equals(.project, "jinja2"), .equals(.version, "2.11.1")],
-                                                        range: TimeRange(from: UTCTime.parse("2020-02-26")!, to: UTCTime.parse("2020-02-29")!)))
+                                                        range: TimeRange(from: UTCTime.parse("2020-02-25")!, to: UTCTime.parse("2020-02-28")!)))
         let three = py.rows.first { $0.values[0] == "3" }?.downloads ?? 0, two = py.rows.first { $0.values[0] == "2" }?.downloads ?? 0
         #expect(three > 1000 && two * 10 < three)
     }
