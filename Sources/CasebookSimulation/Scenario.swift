@@ -581,8 +581,12 @@ public struct Outage: Sendable, Hashable {
     /// down). A status (503): the server is up but failing; every request that does not get
     /// through is still logged, answered with this status and a small error page.
     public var status: Int?
+    /// With a status: how many times a client asks again after an error answer (pip retries a 503
+    /// five times by default, waiting 0, 0.5, 1, 2 and 4 seconds); each retry is another logged line.
+    public var retries: Int
 
-    public init(name: String, start: Int64, end: Int64, factor: Double = 0.02, status: Int? = nil) {
+    public init(name: String, start: Int64, end: Int64, factor: Double = 0.02, status: Int? = nil, retries: Int = 0) {
+        self.retries = retries
         self.name = name
         self.start = start
         self.end = end

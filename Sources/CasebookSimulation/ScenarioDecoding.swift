@@ -386,7 +386,7 @@ enum ScenarioDecoder {
                                   agent: try o.optional("agent")?.string() ?? "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)",
                                   clients: clients, packages: try o.optional("packages")?.strings() ?? []))
         case "outage":
-            try o.only(["type", "name", "start", "end", "factor", "status"])
+            try o.only(["type", "name", "start", "end", "factor", "status", "retries"])
             let (start, end) = try window()
             var status: Int?
             if let st = o.optional("status") {
@@ -394,7 +394,14 @@ enum ScenarioDecoder {
                 guard (500...599).contains(v) || v == 429 else { throw st.failing("an HTTP error status the server answers with (500-599, or 429)") }
                 status = v
             }
-            return .outage(Outage(name: name ?? "outage", start: start, end: end, factor: try o.optional("factor")?.share() ?? 0.02, status: status))
+            var retries = 0
+            if let rf = o.optional("retries") {
+                retries = try rf.int()
+                guard (0...10).contains(retries) else { throw rf.failing("a number of retries from 0 to 10") }
+                guard status != nil else { throw rf.failing("no retries without a status (requests that never reach the server are not logged)") }
+            }
+            return .outage(Outage(name: name ?? "outage", start: start, end: end, factor: try o.optional("factor")?.share() ?? 0.02, status: status,
+                                  retries: retries))
         case "log-gap":
             try o.only(["type", "name", "start", "end"])
             let (start, end) = try window()

@@ -463,9 +463,15 @@ struct SimulationPlan: Sendable {
                 let id = table.file(package: p, version: v, python: tpi, cpu: cpuIndexOfPool[c])
                 guard id >= 0 else { continue }
                 seq += 1
-                if let (k, _) = failing {
-                    // The client asks; the failing server answers with its error status.
-                    errorEvents.append(Event(key: UInt64(sec) << 32 | seq, file: id, client: Int32(c), set: 0, kind: 5, incident: UInt8(k + 1)))
+                if let (k, o) = failing {
+                    // The client asks (and asks again, backing off as pip does); the failing server answers with its error status.
+                    var at = sec
+                    for r in 0...o.retries {
+                        if r > 1 { at += r == 2 ? g.below(2) : 1 << (r - 3) }
+                        seq += 1
+                        errorEvents.append(Event(key: UInt64(min(at, 86399)) << 32 | seq, file: id, client: Int32(c), set: 0, kind: 5,
+                                                 incident: UInt8(k + 1)))
+                    }
                     incRemoved[k] += 1
                     return nil
                 }

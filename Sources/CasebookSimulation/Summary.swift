@@ -154,9 +154,10 @@ public struct IncidentFacts: Sendable, Hashable {
     /// The downstream release that causes it.
     public var project: String?
     public var version: String?
-    /// A country (`country-drop`), an error status (`outage` with `status`).
+    /// A country (`country-drop`), an error status (`outage` with `status`) and how often clients retried.
     public var country: String?
     public var status: Int?
+    public var retries: Int?
     /// The shape over time: `spike`, `ramp`, `step` (a lasting change), `gap`, `dip`.
     public var shape: String
 
@@ -167,6 +168,7 @@ public struct IncidentFacts: Sendable, Hashable {
             ("packages", .array(packages.map { .string($0) })), ("versions", .array(versions.map { .string($0) })),
             ("python", .str(python)), ("clientKind", .string(clientKind)), ("clients", clients.map { .num($0) } ?? .null),
             ("project", .str(project)), ("version", .str(version)), ("country", .str(country)), ("status", status.map { .num($0) } ?? .null),
+            ("retries", retries.map { .num($0) } ?? .null),
         ])
     }
 }
@@ -176,7 +178,7 @@ extension SimulationPlan {
     func facts(_ inc: Incident) -> IncidentFacts {
         let s = scenario
         var f = IncidentFacts(type: inc.type, start: nil, end: nil, direction: "up", packages: [], versions: [], python: nil, clientKind: "pip",
-                              clients: nil, project: nil, version: nil, country: nil, status: nil, shape: "spike")
+                              clients: nil, project: nil, version: nil, country: nil, status: nil, retries: nil, shape: "spike")
         func norm(_ n: String) -> String { ProjectName.normalize(n) }
         switch inc {
         case .releaseUpgrade(let r):
@@ -219,6 +221,7 @@ extension SimulationPlan {
             f.direction = "down"
             f.clientKind = "any"
             f.status = o.status
+            f.retries = o.status == nil ? nil : o.retries
             f.shape = "dip"
         case .holiday(let h):
             f.start = h.day * 86400

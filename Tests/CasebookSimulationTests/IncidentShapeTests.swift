@@ -100,6 +100,8 @@ enum Shapes {
         let cases: [(String, [String])] = [
             ("incidents:\n  - {type: outage, start: \"2020-03-02T10:00:00Z\", end: \"2020-03-02T12:00:00Z\", status: 200}\n",
              ["t.yaml:", "incidents[0].status", "expected an HTTP error status", "found '200'"]),
+            ("incidents:\n  - {type: outage, start: \"2020-03-02T10:00:00Z\", end: \"2020-03-02T12:00:00Z\", retries: 5}\n",
+             ["incidents[0].retries", "no retries without a status"]),
             ("incidents:\n  - {type: log-gap, start: \"2020-03-02T10:00:00Z\", ned: \"2020-03-02T12:00:00Z\"}\n",
              ["incidents[0].ned", "did you mean 'end'"]),
             ("incidents:\n  - {type: log-gap, start: \"2020-03-02T10:00:00Z\", end: \"2020-03-02T09:00:00Z\"}\n",
@@ -191,8 +193,9 @@ enum Shapes {
         let (dir, summary) = try Shapes.run(s, "503")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let lines = try Shapes.lines(dir, "2020-02-19")
-        let inside = lines.filter { (36000..<54000).contains(Shapes.second($0) ?? -1) }
-        let outside = lines.filter { !(36000..<54000).contains(Shapes.second($0) ?? -1) }
+        // 10:00 to 15:00, and the last retries' few seconds after.
+        let inside = lines.filter { (36000..<54020).contains(Shapes.second($0) ?? -1) }
+        let outside = lines.filter { !(36000..<54020).contains(Shapes.second($0) ?? -1) }
         let failed = inside.filter { Shapes.status($0) == 503 }
         let served = inside.filter { Shapes.status($0) == 200 && Shapes.isDownload($0) }
         // Clients keep asking: the hours hold as many download requests as usual, nearly all answered 503.
@@ -200,6 +203,15 @@ enum Shapes {
         #expect(served.count * 30 < failed.count)
         #expect(failed.filter(Shapes.isDownload).count > 500)
         #expect(outside.allSatisfy { Shapes.status($0) != 503 })
+        // pip retries: a refused file is asked for six times by the same client within about eight seconds.
+        var runs: [String: [Int]] = [:]
+        for l in failed where Shapes.isDownload(l) {
+            let f = l.split(separator: " ")
+            runs["\(f[0]) \(f[6])", default: []].append(Shapes.second(l)!)
+        }
+        #expect(runs.count > 500)
+        #expect(runs.values.filter { $0.count == 6 }.count * 10 > runs.count * 9)
+        #expect(runs.values.filter { $0.count == 6 }.allSatisfy { $0.max()! - $0.min()! <= 8 })
         // Error pages are small; the files were not sent.
         for l in failed.prefix(50) {
             let size = l.components(separatedBy: "\" 503 ").last?.split(separator: " ").first.flatMap { Int($0) }
@@ -211,7 +223,8 @@ enum Shapes {
         let inc = summary.incidents[0]
         #expect(inc.errors >= failed.count - 5 && inc.errors <= failed.count)
         #expect(inc.removed > 600)
-        #expect(inc.expected.status == 503 && inc.expected.direction == "down")
+        #expect(inc.expected.status == 503 && inc.expected.retries == 5 && inc.expected.direction == "down")
+        #expect(failed.filter(Shapes.isDownload).count == 6 * inc.removed)
         // Ingested, 503s are not downloads: the store agrees with the summary.
         let store = try Support.ingest(dir, files: summary.files.filter { $0.contains("2020-02-1") })
         let daily = try Support.dailyTotals(store)
