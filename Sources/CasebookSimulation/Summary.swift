@@ -173,6 +173,15 @@ public struct IncidentFacts: Sendable, Hashable {
     }
 }
 
+extension Scenario {
+    /// Each incident's expected facts (as `scenario-summary.json` writes them under `expected`),
+    /// without simulating: for tests that compare an investigation with the truth.
+    public func expectedFacts() throws -> [IncidentFacts] {
+        let plan = try SimulationPlan(scenario: self)
+        return incidents.map { plan.facts($0) }
+    }
+}
+
 extension SimulationPlan {
     /// The expected facts of an incident, from the scenario (and the file table for what is fetched).
     func facts(_ inc: Incident) -> IncidentFacts {

@@ -285,6 +285,7 @@ enum Shapes {
         #expect(inc.projects["fleetctl"] == 336 && inc.projects["markupsafe"] == 336)
         #expect(inc.clients == 12)
         #expect(inc.expected.packages.count == 25 && inc.expected.clientKind == "ci")
+        #expect(try s.expectedFacts() == [inc.expected])
         // The catalog has the project and its dependencies, with their requirements.
         let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/catalog/pypi/fleetctl/1.3.0/json"))) as? [String: Any]
         let info = try #require(doc?["info"] as? [String: Any])
