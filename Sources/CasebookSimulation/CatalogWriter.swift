@@ -140,7 +140,8 @@ struct CatalogWriter {
         let norm = ProjectName.normalize(name)
         let dir = "\(directory)/pypi/\(norm)"
         let serial = 6_000_000 + Int((releases.map(\.released).max() ?? 0) / 86400 % 100_000) * 7 + norm.utf8.count
-        guard let latest = releases.last else { return 0 }
+        // PyPI's `info` and `urls` describe the newest stable release (a pre-release only when there is nothing else).
+        guard let latest = releases.last(where: { !isPreRelease($0.version) }) ?? releases.last else { return 0 }
         let project: JSONValue = .object([
             ("info", info(name: name, summary: summary, release: latest)),
             ("last_serial", .num(serial)),

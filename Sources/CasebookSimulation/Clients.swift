@@ -14,6 +14,8 @@ struct Client: Sendable {
     var pythonParts: [Int]
     var cpu: String
     var ci: Bool
+    /// A mirror tool (bandersnatch): its downloads are the `with_mirrors` minus `without_mirrors` of pypistats.
+    var mirror: Bool = false
 
     var isARM: Bool { cpu.hasPrefix("arm") }
     var pythonMajor: Int { pythonParts.first ?? 0 }

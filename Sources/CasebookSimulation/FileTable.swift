@@ -86,7 +86,9 @@ struct FileTable: Sendable {
             }
             var compatible: [[Int]] = []
             for py in pythonParts {
+                // pip skips pre-releases unless asked (`--pre` or a pin): ordinary traffic never picks them.
                 compatible.append(versions.indices.filter { i in
+                    guard !isPreRelease(versions[i].spec.version) else { return false }
                     guard PythonSpecifier.allows(versions[i].spec.requiresPython, python: py) else { return false }
                     return spec.kind != .pure || FileTable.tagAllows(versions[i].pureTag, py)
                 })
@@ -141,6 +143,13 @@ struct FileTable: Sendable {
     /// The newest version of a package that a client can use at time `t` (nil when none).
     func newestVersion(package p: Int, python: Int, at t: Int64) -> Int? {
         packages[p].compatible[python].last { packages[p].versions[$0].released <= t }
+    }
+
+    /// Whether a client with this Python can install a version (its `requires_python`, and the pure wheel's tag).
+    func usable(package p: Int, version v: Int, python: Int) -> Bool {
+        let pkg = packages[p], py = pythonParts[python]
+        guard PythonSpecifier.allows(pkg.versions[v].spec.requiresPython, python: py) else { return false }
+        return pkg.spec.kind != .pure || FileTable.tagAllows(pkg.versions[v].pureTag, py)
     }
 
     /// All files of a package (every version, every Python and CPU), for a mirror.

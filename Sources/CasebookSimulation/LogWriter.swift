@@ -73,6 +73,17 @@ struct LogWriter {
                 out.append(contentsOf: f.path)
                 out.append(contentsOf: LogWriter.http200)
                 out.append(contentsOf: f.sizeText)
+            case 5, 6, 7:
+                // A request a failing server answered with its error status and a small error page.
+                if e.kind == 5 {
+                    out.append(contentsOf: files[Int(e.file)].path)
+                } else {
+                    out.append(contentsOf: e.kind == 6 ? LogWriter.simple : LogWriter.project)
+                    out.append(contentsOf: packages[Int(e.file)].norm.utf8)
+                    out.append(47)
+                }
+                out.append(contentsOf: " HTTP/1.1\" \(status(e)) ".utf8)
+                out.append(contentsOf: String(299 + Int(e.key & 0x1F)).utf8)
             case 1:
                 out.append(contentsOf: LogWriter.simple)
                 out.append(contentsOf: packages[Int(e.file)].norm.utf8)
@@ -109,6 +120,13 @@ struct LogWriter {
             _ = lineStart
         }
         return out
+    }
+
+    /// The error status of the outage behind an event of kind 5-7.
+    func status(_ e: Event) -> Int {
+        let k = Int(e.incident) - 1
+        if k >= 0, k < plan.scenario.incidents.count, case .outage(let o) = plan.scenario.incidents[k], let st = o.status { return st }
+        return 503
     }
 
     static let bqTimestamp = Array("{\"timestamp\":\"".utf8)

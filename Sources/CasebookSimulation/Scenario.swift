@@ -66,9 +66,13 @@ public struct Scenario: Sendable, Hashable {
     public var baseline: Baseline
     public var downstream: [DownstreamProject]
     public var incidents: [Incident]
+    /// What `formats: [csv]` writes: one project's daily counts as pypistats gives them.
+    public var csv: CountsCSV?
 
     public init(name: String, seed: UInt64, startDay: Int64, endDay: Int64, index: String, formats: [LogFormat] = [.combined],
-                gzip: Bool = false, baseline: Baseline, downstream: [DownstreamProject] = [], incidents: [Incident] = []) {
+                gzip: Bool = false, baseline: Baseline, downstream: [DownstreamProject] = [], incidents: [Incident] = [],
+                csv: CountsCSV? = nil) {
+        self.csv = csv
         self.name = name
         self.seed = seed
         self.startDay = startDay
@@ -97,6 +101,27 @@ public enum LogFormat: String, Sendable, Hashable, CaseIterable {
     case combined
     /// PyPI BigQuery `file_downloads` rows as NDJSON (`logs/bigquery-YYYY-MM-DD.ndjson`), downloads only.
     case bigquery
+    /// One project's downloads per day as pypistats writes them (`csv/NAME.csv`), see ``CountsCSV``.
+    case csv
+}
+
+/// A single project's daily download counts, as pypistats exports them.
+public struct CountsCSV: Sendable, Hashable {
+    public enum Shape: String, Sendable, Hashable {
+        /// `date,downloads`: one row per day, every download.
+        case daily
+        /// pypistats `overall`: `category,date,downloads`, a `with_mirrors` row (every download) and a
+        /// `without_mirrors` row (downloads not made by mirror clients such as bandersnatch) per day.
+        case overall
+    }
+    /// The project (any spelling; must be a baseline package).
+    public var project: String
+    public var shape: Shape
+
+    public init(project: String, shape: Shape = .daily) {
+        self.project = project
+        self.shape = shape
+    }
 }
 
 /// Everyday traffic.
@@ -369,6 +394,10 @@ public enum Incident: Sendable, Hashable {
     case mirror(Mirror)
     case outage(Outage)
     case holiday(Holiday)
+    case logGap(LogGap)
+    case clientStops(SteadyClient)
+    case countryDrop(CountryDrop)
+    case packageTraffic(PackageTraffic)
 
     /// The `type` written in YAML.
     public var type: String {
@@ -378,6 +407,10 @@ public enum Incident: Sendable, Hashable {
         case .mirror: "mirror"
         case .outage: "outage"
         case .holiday: "holiday"
+        case .logGap: "log-gap"
+        case .clientStops: "client-stops"
+        case .countryDrop: "country-drop"
+        case .packageTraffic(let p): p.ramp ? "ramp" : "package-spike"
         }
     }
 
@@ -388,6 +421,10 @@ public enum Incident: Sendable, Hashable {
         case .mirror(let m): m.name
         case .outage(let o): o.name
         case .holiday(let h): h.name
+        case .logGap(let l): l.name
+        case .clientStops(let c): c.name
+        case .countryDrop(let c): c.name
+        case .packageTraffic(let p): p.name
         }
     }
 }
@@ -508,7 +545,8 @@ public struct FreshInstall: Sendable, Hashable {
     }
 }
 
-/// One client downloading every file of every package once.
+/// A mirror client downloading every file of every package once (or of the listed packages;
+/// several clients: several mirrors, each fetching them once).
 public struct Mirror: Sendable, Hashable {
     public var name: String
     public var start: Int64
@@ -516,12 +554,19 @@ public struct Mirror: Sendable, Hashable {
     public var hours: Double
     /// The user agent (`bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)`).
     public var agent: String
+    /// Mirror clients (each its own address), each fetching every file once.
+    public var clients: Int
+    /// The packages synced (names); empty: all.
+    public var packages: [String]
 
-    public init(name: String, start: Int64, hours: Double, agent: String = "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)") {
+    public init(name: String, start: Int64, hours: Double, agent: String = "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)",
+                clients: Int = 1, packages: [String] = []) {
         self.name = name
         self.start = start
         self.hours = hours
         self.agent = agent
+        self.clients = clients
+        self.packages = packages
     }
 }
 
@@ -532,13 +577,142 @@ public struct Outage: Sendable, Hashable {
     public var end: Int64
     /// Share of traffic that still gets through (0.02).
     public var factor: Double
+    /// nil: the requests that do not get through never reach the log (the server or network is
+    /// down). A status (503): the server is up but failing; every request that does not get
+    /// through is still logged, answered with this status and a small error page.
+    public var status: Int?
+    /// With a status: how many times a client asks again after an error answer (pip retries a 503
+    /// five times by default, waiting 0, 0.5, 1, 2 and 4 seconds); each retry is another logged line.
+    public var retries: Int
 
-    public init(name: String, start: Int64, end: Int64, factor: Double = 0.02) {
+    public init(name: String, start: Int64, end: Int64, factor: Double = 0.02, status: Int? = nil, retries: Int = 0) {
+        self.retries = retries
         self.name = name
         self.start = start
         self.end = end
         self.factor = factor
+        self.status = status
     }
+}
+
+/// Hours missing from the logs: traffic was normal, but no line was written (or the file
+/// part was lost). Every format loses them.
+public struct LogGap: Sendable, Hashable {
+    public var name: String
+    public var start: Int64
+    public var end: Int64
+
+    public init(name: String, start: Int64, end: Int64) {
+        self.name = name
+        self.start = start
+        self.end = end
+    }
+}
+
+/// One busy non-human client that works every day during the baseline (a mirror syncing many
+/// projects, or a CI runner) and stops from a time on: the incident is its absence.
+public struct SteadyClient: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
+        /// A mirror tool (bandersnatch user agent), fetching files of many projects.
+        case mirror
+        /// A CI runner (pip, `ci: true`, x86-64), fresh-installing the listed packages.
+        case ci
+    }
+    public var name: String
+    public var kind: Kind
+    /// The mirror's user agent (mirror kind).
+    public var agent: String
+    /// When it starts working (epoch seconds) and when it stops (no download from then on).
+    public var start: Int64
+    public var stop: Int64
+    /// Downloads per day while it works.
+    public var daily: Int
+    /// Hour (UTC) its daily run begins, and how long it lasts.
+    public var at: Double
+    public var hours: Double
+    /// Packages it fetches (names; empty: every catalog package of the baseline).
+    public var packages: [String]
+
+    public init(name: String, kind: Kind = .mirror, agent: String = "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)",
+                start: Int64, stop: Int64, daily: Int, at: Double = 2, hours: Double = 3, packages: [String] = []) {
+        self.name = name
+        self.kind = kind
+        self.agent = agent
+        self.start = start
+        self.stop = stop
+        self.daily = daily
+        self.at = at
+        self.hours = hours
+        self.packages = packages
+    }
+}
+
+/// Baseline clients of one country stop downloading for a while (a national network problem, a
+/// block). Only BigQuery rows carry a country; in a combined log their addresses just vanish.
+public struct CountryDrop: Sendable, Hashable {
+    public var name: String
+    /// ISO 3166 code as BigQuery writes it (`DE`).
+    public var country: String
+    public var start: Int64
+    public var end: Int64
+    /// Share of that country's downloads that still happen.
+    public var factor: Double
+
+    public init(name: String, country: String, start: Int64, end: Int64, factor: Double = 0) {
+        self.name = name
+        self.country = country
+        self.start = start
+        self.end = end
+        self.factor = factor
+    }
+}
+
+/// Extra downloads of one package (optionally one version, and one Python) by the population's
+/// ordinary clients: a slow ramp of adoption (`ramp`) or a spike (`package-spike`).
+public struct PackageTraffic: Sendable, Hashable {
+    public var name: String
+    /// Written as `ramp` (true) or `package-spike`.
+    public var ramp: Bool
+    public var package: String
+    /// A pinned version (any version, pre-releases included); nil: the newest stable one a client can use.
+    public var version: String?
+    /// Clients whose Python starts with this; nil: any.
+    public var python: String?
+    /// Extra downloads per day, in day order.
+    public var days: [IncidentDay]
+
+    public init(name: String, ramp: Bool, package: String, version: String? = nil, python: String? = nil, days: [IncidentDay]) {
+        self.name = name
+        self.ramp = ramp
+        self.package = package
+        self.version = version
+        self.python = python
+        self.days = days
+    }
+
+    /// A ramp: from `start`, `downloads × (k + 1) / rampDays` extra on day k of the ramp, then
+    /// `downloads` a day until `end` (inclusive).
+    public static func rampDays(start: Int64, rampDays: Int, downloads: Int, end: Int64) -> [IncidentDay] {
+        guard end >= start else { return [] }
+        return (start...end).map { d in
+            let k = Int(d - start)
+            return IncidentDay(day: d, size: .downloads(k < rampDays ? downloads * (k + 1) / rampDays : downloads))
+        }
+    }
+}
+
+/// Whether a version string is a pre-release or development release (`2.0.0rc1`, `1.0a2`,
+/// `3.0.dev4`): pip ignores them unless asked (`--pre`, or a pin).
+public func isPreRelease(_ version: String) -> Bool {
+    let v = version.lowercased()
+    if v.contains("dev") { return true }
+    var sawDigit = false
+    for ch in v {
+        if ch.isNumber { sawDigit = true; continue }
+        if sawDigit, ch == "a" || ch == "b" || ch == "c" || ch == "r" { return true }
+        if ch == "+" { return false }
+    }
+    return false
 }
 
 /// A quieter day.

@@ -26,7 +26,7 @@ extension Scenario {
 /// Builds the model from the YAML tree, checking every key.
 enum ScenarioDecoder {
     static func scenario(_ o: Object) throws(ScenarioError) -> Scenario {
-        try o.only(["name", "description", "seed", "start", "end", "index", "formats", "gzip", "baseline", "downstream", "incidents"])
+        try o.only(["name", "description", "seed", "start", "end", "index", "formats", "gzip", "baseline", "downstream", "incidents", "csv"])
         let startDay = try o.required("start").day()
         let endField = try o.required("end")
         let endDay = try endField.day()
@@ -37,11 +37,26 @@ enum ScenarioDecoder {
             formats = []
             for (i, s) in try f.strings().enumerated() {
                 guard let lf = LogFormat(rawValue: s) else {
-                    throw Field(node: try f.list()[i].node, path: "\(f.path)[\(i)]", ctx: f.ctx).failing("combined or bigquery")
+                    throw Field(node: try f.list()[i].node, path: "\(f.path)[\(i)]", ctx: f.ctx).failing("combined, bigquery or csv")
                 }
                 if !formats.contains(lf) { formats.append(lf) }
             }
-            guard !formats.isEmpty else { throw f.failing("at least one format (combined, bigquery)") }
+            guard !formats.isEmpty else { throw f.failing("at least one format (combined, bigquery, csv)") }
+        }
+        var csv: CountsCSV?
+        if let c = o.optional("csv") {
+            let m = try c.object()
+            try m.only(["project", "shape"])
+            var shape = CountsCSV.Shape.daily
+            if let sf = m.optional("shape") {
+                guard let v = CountsCSV.Shape(rawValue: try sf.string()) else { throw sf.failing("daily (date,downloads) or overall (category,date,downloads)") }
+                shape = v
+            }
+            csv = CountsCSV(project: try m.required("project").string(), shape: shape)
+        }
+        if formats.contains(.csv), csv == nil {
+            throw o.field.ctx.error(try o.required("formats").node, "formats",
+                                    "the csv format needs a 'csv' key naming the project (csv: {project: NAME})")
         }
         let seedField = try o.required("seed")
         let seedValue = try seedField.int()
@@ -58,13 +73,16 @@ enum ScenarioDecoder {
             name: try o.optional("name")?.string() ?? "scenario",
             seed: UInt64(bitPattern: Int64(seedValue)), startDay: startDay, endDay: endDay,
             index: try o.optional("index")?.string() ?? "piwheels", formats: formats,
-            gzip: try o.optional("gzip")?.bool() ?? false, baseline: baseline, downstream: downstream, incidents: incidents)
+            gzip: try o.optional("gzip")?.bool() ?? false, baseline: baseline, downstream: downstream, incidents: incidents, csv: csv)
         try check(s, o)
         return s
     }
 
     /// Cross-references: incidents name packages and projects that exist.
     static func check(_ s: Scenario, _ o: Object) throws(ScenarioError) {
+        if let c = s.csv, s.package(named: c.project) == nil, let f = o.optional("csv") {
+            throw f.ctx.error(f.node, "csv.project", "unknown package '\(c.project)': the CSV counts one package listed under baseline.packages")
+        }
         let list = (try? o.required("incidents").list()) ?? []
         for (i, inc) in s.incidents.enumerated() {
             let f = i < list.count ? list[i] : o.field
@@ -95,6 +113,22 @@ enum ScenarioDecoder {
                     guard s.downstream.contains(where: { ProjectName.normalize($0.name) == ProjectName.normalize(p) }) else {
                         throw f.ctx.error(f.node, "\(f.path).project", "unknown downstream project '\(p)': list it under downstream")
                     }
+                }
+            case .mirror(let m):
+                for name in m.packages where s.package(named: name) == nil {
+                    throw f.ctx.error(f.node, "\(f.path).packages", "unknown package '\(name)': list it under baseline.packages")
+                }
+            case .clientStops(let c):
+                for name in c.packages where s.package(named: name) == nil {
+                    throw f.ctx.error(f.node, "\(f.path).packages", "unknown package '\(name)': list it under baseline.packages")
+                }
+            case .packageTraffic(let pt):
+                guard let p = s.package(named: pt.package) else {
+                    throw f.ctx.error(f.node, "\(f.path).package", "unknown package '\(pt.package)': list it under baseline.packages")
+                }
+                if let v = pt.version, !p.versions.contains(where: { $0.version == v }) {
+                    throw f.ctx.error(f.node, "\(f.path).version",
+                                      "package '\(p.name)' has no version '\(v)' (known: \(p.versions.map(\.version).joined(separator: ", ")))")
                 }
             default: break
             }
@@ -249,7 +283,31 @@ enum ScenarioDecoder {
                                  decoy: try o.optional("decoy")?.bool() ?? false, releases: releases.sorted { $0.released < $1.released })
     }
 
-    static let incidentTypes = ["release-upgrade", "fresh-install", "ci-farm", "mirror", "outage", "holiday"]
+    static let incidentTypes = ["release-upgrade", "fresh-install", "ci-farm", "mirror", "outage", "holiday", "log-gap", "client-stops",
+                                 "country-drop", "ramp", "package-spike"]
+
+    /// `days: {DATE: N, ...}` as extra downloads (or `{total: N}` targets when `totals` is allowed).
+    static func incidentDays(_ d: Field, totals: Bool, inSpan: (Field, Int64) throws(ScenarioError) -> Void) throws(ScenarioError) -> [IncidentDay] {
+        var days: [IncidentDay] = []
+        let m = try d.object()
+        for (k, kn, v) in m.pairs {
+            let kf = Field(node: kn, path: m.child(k), ctx: d.ctx)
+            let day = try kf.day()
+            try inSpan(kf, day * 86400)
+            let vf = Field(node: v, path: m.child(k), ctx: d.ctx)
+            if case .scalar = v {
+                days.append(IncidentDay(day: day, size: .downloads(try vf.nonNegativeInt())))
+            } else if totals {
+                let s = try vf.object()
+                try s.only(["downloads", "total"])
+                if let t = s.optional("total") { days.append(IncidentDay(day: day, size: .total(try t.nonNegativeInt()))) }
+                else { days.append(IncidentDay(day: day, size: .downloads(try s.required("downloads").nonNegativeInt()))) }
+            } else {
+                throw vf.failing("a number of extra downloads")
+            }
+        }
+        return days.sorted { $0.day < $1.day }
+    }
 
     static func incident(_ o: Object, startDay: Int64, endDay: Int64) throws(ScenarioError) -> Incident {
         let tf = try o.required("type")
@@ -259,6 +317,16 @@ enum ScenarioDecoder {
             guard t >= startDay * 86400, t < (endDay + 1) * 86400 else {
                 throw f.failing("a time within the scenario (\(UTCTime.dateString(startDay * 86400)) to \(UTCTime.dateString(endDay * 86400)))")
             }
+        }
+        /// `start` and `end` times, start within the scenario, end after start.
+        func window() throws(ScenarioError) -> (Int64, Int64) {
+            let sf = try o.required("start")
+            let start = try sf.time()
+            try inSpan(sf, start)
+            let ef = try o.required("end")
+            let end = try ef.time()
+            guard end > start else { throw ef.failing("a time after start") }
+            return (start, end)
         }
         switch type {
         case "release-upgrade":
@@ -273,22 +341,7 @@ enum ScenarioDecoder {
             }
             var days: [IncidentDay] = []
             if let d = o.optional("days") {
-                let m = try d.object()
-                for (k, kn, v) in m.pairs {
-                    let kf = Field(node: kn, path: m.child(k), ctx: d.ctx)
-                    let day = try kf.day()
-                    try inSpan(kf, day * 86400)
-                    let vf = Field(node: v, path: m.child(k), ctx: d.ctx)
-                    if case .scalar = v {
-                        days.append(IncidentDay(day: day, size: .downloads(try vf.nonNegativeInt())))
-                    } else {
-                        let s = try vf.object()
-                        try s.only(["downloads", "total"])
-                        if let t = s.optional("total") { days.append(IncidentDay(day: day, size: .total(try t.nonNegativeInt()))) }
-                        else { days.append(IncidentDay(day: day, size: .downloads(try s.required("downloads").nonNegativeInt()))) }
-                    }
-                }
-                days.sort { $0.day < $1.day }
+                days = try incidentDays(d, totals: true, inSpan: inSpan)
             } else {
                 let sf = try o.required("start")
                 let start = try sf.day()
@@ -323,21 +376,107 @@ enum ScenarioDecoder {
                                               installs: try o.required("installs").nonNegativeInt(), install: install, project: project,
                                               version: try o.optional("version")?.string()))
         case "mirror":
-            try o.only(["type", "name", "start", "hours", "agent"])
+            try o.only(["type", "name", "start", "hours", "agent", "clients", "packages"])
             let sf = try o.required("start")
             let start = try sf.time()
             try inSpan(sf, start)
+            let clients = try o.optional("clients")?.int() ?? 1
+            guard clients >= 1 else { throw try o.required("clients").failing("a number of mirror clients >= 1") }
             return .mirror(Mirror(name: name ?? "mirror", start: start, hours: try o.optional("hours")?.positive() ?? 6,
-                                  agent: try o.optional("agent")?.string() ?? "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)"))
+                                  agent: try o.optional("agent")?.string() ?? "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)",
+                                  clients: clients, packages: try o.optional("packages")?.strings() ?? []))
         case "outage":
-            try o.only(["type", "name", "start", "end", "factor"])
-            let sf = try o.required("start")
-            let start = try sf.time()
-            try inSpan(sf, start)
-            let ef = try o.required("end")
-            let end = try ef.time()
-            guard end > start else { throw ef.failing("a time after start") }
-            return .outage(Outage(name: name ?? "outage", start: start, end: end, factor: try o.optional("factor")?.share() ?? 0.02))
+            try o.only(["type", "name", "start", "end", "factor", "status", "retries"])
+            let (start, end) = try window()
+            var status: Int?
+            if let st = o.optional("status") {
+                let v = try st.int()
+                guard (500...599).contains(v) || v == 429 else { throw st.failing("an HTTP error status the server answers with (500-599, or 429)") }
+                status = v
+            }
+            var retries = 0
+            if let rf = o.optional("retries") {
+                retries = try rf.int()
+                guard (0...10).contains(retries) else { throw rf.failing("a number of retries from 0 to 10") }
+                guard status != nil else { throw rf.failing("no retries without a status (requests that never reach the server are not logged)") }
+            }
+            return .outage(Outage(name: name ?? "outage", start: start, end: end, factor: try o.optional("factor")?.share() ?? 0.02, status: status,
+                                  retries: retries))
+        case "log-gap":
+            try o.only(["type", "name", "start", "end"])
+            let (start, end) = try window()
+            return .logGap(LogGap(name: name ?? "log gap", start: start, end: end))
+        case "country-drop":
+            try o.only(["type", "name", "country", "start", "end", "factor"])
+            let cf = try o.required("country")
+            let country = try cf.string().uppercased()
+            guard ClientFactory.countries.contains(where: { $0.value == country }) else {
+                throw cf.failing("a country code the simulated clients have (\(ClientFactory.countries.map(\.value).joined(separator: ", ")))")
+            }
+            let (start, end) = try window()
+            return .countryDrop(CountryDrop(name: name ?? "\(country) drop", country: country, start: start, end: end,
+                                            factor: try o.optional("factor")?.share() ?? 0))
+        case "client-stops":
+            try o.only(["type", "name", "client", "agent", "start", "stop", "daily", "at", "hours", "packages"])
+            var kind = SteadyClient.Kind.mirror
+            if let kf = o.optional("client") {
+                guard let k = SteadyClient.Kind(rawValue: try kf.string()) else { throw kf.failing("mirror or ci") }
+                kind = k
+            }
+            var start = startDay * 86400
+            if let sf = o.optional("start") {
+                start = try sf.time()
+                try inSpan(sf, start)
+            }
+            let stf = try o.required("stop")
+            let stop = try stf.time()
+            try inSpan(stf, stop)
+            guard stop > start else { throw stf.failing("a time after start") }
+            let at = try o.optional("at")?.double() ?? 2
+            guard at >= 0, at < 24 else { throw try o.required("at").failing("an hour of the day, 0 to 24 (UTC)") }
+            let hours = try o.optional("hours")?.positive() ?? 3
+            guard hours <= 24 else { throw try o.required("hours").failing("a duration of at most 24 hours") }
+            let daily = try o.required("daily").nonNegativeInt()
+            let packages = try o.optional("packages")?.strings() ?? []
+            if kind == .ci, packages.isEmpty { throw o.field.failing("'packages': what the CI runner installs (a mirror defaults to every package)") }
+            return .clientStops(SteadyClient(name: name ?? "\(kind.rawValue) client stops", kind: kind,
+                                             agent: try o.optional("agent")?.string() ?? "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)",
+                                             start: start, stop: stop, daily: daily, at: at, hours: hours,
+                                             packages: packages))
+        case "ramp", "package-spike":
+            let ramp = type == "ramp"
+            var days: [IncidentDay]
+            if ramp {
+                try o.only(["type", "name", "package", "version", "python", "start", "days", "downloads", "end"])
+                let sf = try o.required("start")
+                let start = try sf.day()
+                try inSpan(sf, start * 86400)
+                var end = endDay
+                if let ef = o.optional("end") {
+                    end = try ef.day()
+                    try inSpan(ef, end * 86400)
+                    guard end >= start else { throw ef.failing("a date on or after start") }
+                }
+                let n = try o.optional("days")?.int() ?? 10
+                guard n >= 1 else { throw try o.required("days").failing("a number of days >= 1") }
+                days = PackageTraffic.rampDays(start: start, rampDays: n, downloads: try o.required("downloads").nonNegativeInt(), end: end)
+            } else {
+                try o.only(["type", "name", "package", "version", "python", "days", "start", "downloads", "over", "decay"])
+                if let d = o.optional("days") {
+                    days = try incidentDays(d, totals: false, inSpan: inSpan)
+                } else {
+                    let sf = try o.required("start")
+                    let start = try sf.day()
+                    try inSpan(sf, start * 86400)
+                    days = ReleaseUpgrade.decaying(downloads: try o.required("downloads").nonNegativeInt(), start: start,
+                                                   count: max(1, try o.optional("over")?.int() ?? 3),
+                                                   decay: try o.optional("decay")?.positive() ?? 0.6).filter { $0.day <= endDay }
+                }
+            }
+            let package = try o.required("package").string()
+            let version = try o.optional("version")?.string()
+            return .packageTraffic(PackageTraffic(name: name ?? "\(package)\(version.map { " " + $0 } ?? "") \(type)", ramp: ramp, package: package,
+                                                  version: version, python: try o.optional("python")?.string(), days: days))
         case "holiday":
             try o.only(["type", "name", "date", "factor"])
             let df = try o.required("date")

@@ -32,9 +32,12 @@ public struct Simulator: Sendable {
         let started = Date()
         let fm = FileManager.default
         let root = URL(fileURLWithPath: directory)
+        if scenario.formats.contains(.csv), scenario.csv == nil {
+            throw SimulationError("the csv format needs the scenario's 'csv' key naming the project (csv: {project: NAME})")
+        }
         let plan = try SimulationPlan(scenario: scenario)
         var written: [String] = []
-        for (format, folder) in [(LogFormat.combined, "logs"), (.bigquery, "bigquery")] where scenario.formats.contains(format) {
+        for (format, folder) in [(LogFormat.combined, "logs"), (.bigquery, "bigquery"), (.csv, "csv")] where scenario.formats.contains(format) {
             do { try fm.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true) } catch {
                 throw SimulationError("\(root.appendingPathComponent(folder).path): cannot create the directory (\(error.localizedDescription))")
             }
@@ -58,6 +61,11 @@ public struct Simulator: Sendable {
             }
         }
         for d in days { written.append(contentsOf: d.files) }
+        if scenario.formats.contains(.csv), let csv = scenario.csv {
+            let rel = "csv/\(ProjectName.normalize(csv.project)).csv"
+            try LogWriter.write(Array(plan.countsCSV(csv, days: days).utf8), gzip: false, to: root.appendingPathComponent(rel).path)
+            written.append(rel)
+        }
         let catalog = CatalogWriter(scenario: scenario, table: plan.table)
         let docs = try catalog.write(to: root.appendingPathComponent("catalog").path)
         var summary = plan.summary(days: days, files: written, catalogDocuments: docs)
@@ -91,9 +99,10 @@ struct Event {
     var client: Int32
     /// 0 baseline clients, 1 this day's incident clients, 2 the scenario's incident clients, 3 bots and browsers.
     var set: UInt8
-    /// 0 download, 1 index page, 2 project page, 3 not found, 4 malformed.
+    /// 0 download, 1 index page, 2 project page, 3 not found, 4 malformed; 5 a download, 6 an
+    /// index page, 7 a project page answered with an outage's error status.
     var kind: UInt8
-    /// 0 baseline, k: incident k - 1.
+    /// 0 baseline, k: incident k - 1 (for kinds 5-7: the outage).
     var incident: UInt8
 
     var second: Int { Int(key >> 32) }
@@ -107,6 +116,13 @@ struct DayResult: Sendable {
     var incidentDownloads: [Int]
     var incidentClients: [Int]
     var incidentProjects: [[String: Int]]
+    /// Per incident: downloads it took out of the logs (an outage's, a country's, a log gap's),
+    /// and requests logged with an error status instead (an outage with `status`).
+    var incidentRemoved: [Int]
+    var incidentErrors: [Int]
+    /// The CSV project's downloads, and those of them made by mirror clients.
+    var csvDownloads: Int
+    var csvMirror: Int
     var otherRequests: Int
     var malformed: Int
     var lines: Int
@@ -131,7 +147,14 @@ struct SimulationPlan: Sendable {
     /// Per package and Python: baseline client indices that can fetch it.
     let eligible: [[[Int]]]
     let hourPicker: WeightedPicker
-    let outages: [Outage]
+    /// Outages, log gaps and country drops with their incident index.
+    let outages: [(Int, Outage)]
+    let gaps: [(Int, LogGap)]
+    let countryDrops: [(Int, CountryDrop)]
+    /// Per package-traffic incident: its package, pinned version, and a picker over the pool's Pythons it allows.
+    let trafficPlans: [Int: TrafficPlan]
+    /// The CSV's package index.
+    let csvPackage: Int?
     /// Events of incidents that do not depend on the day's baseline, by day.
     let fixedEvents: [[Event]]
     let cpuIndexOfPool: [Int]
@@ -147,6 +170,10 @@ struct SimulationPlan: Sendable {
             if case .freshInstall(let f) = inc {
                 if !pythons.contains(f.python) { pythons.append(f.python) }
                 for c in f.cpus where !cpus.contains(c) { cpus.append(c) }
+            }
+            if case .clientStops(let c) = inc, c.kind == .ci {
+                if !pythons.contains(SimulationPlan.runnerTraits.python) { pythons.append(SimulationPlan.runnerTraits.python) }
+                if !cpus.contains(SimulationPlan.runnerTraits.cpu) { cpus.append(SimulationPlan.runnerTraits.cpu) }
             }
         }
         let table = FileTable(scenario: s, pythons: pythons, cpus: cpus, seed: s.seed)
@@ -174,7 +201,26 @@ struct SimulationPlan: Sendable {
         pythonPickers = pickers
         self.eligible = eligible
         hourPicker = WeightedPicker(b.hourly)
-        outages = s.incidents.compactMap { if case .outage(let o) = $0 { o } else { nil } }
+        outages = s.incidents.enumerated().compactMap { if case .outage(let o) = $1 { ($0, o) } else { nil } }
+        gaps = s.incidents.enumerated().compactMap { if case .logGap(let l) = $1 { ($0, l) } else { nil } }
+        countryDrops = s.incidents.enumerated().compactMap { if case .countryDrop(let c) = $1 { ($0, c) } else { nil } }
+        var traffic: [Int: TrafficPlan] = [:]
+        for (k, inc) in s.incidents.enumerated() {
+            guard case .packageTraffic(let pt) = inc,
+                  let p = table.packages.firstIndex(where: { $0.norm == ProjectName.normalize(pt.package) }) else { continue }
+            let v = pt.version.flatMap { pv in table.packages[p].versions.firstIndex { $0.spec.version == pv } }
+            let ws: [Double] = pool.pythons.enumerated().map { pi, py in
+                let tpi = table.pythonIndex(py)!
+                if let want = pt.python, !(py == want || py.hasPrefix(want + ".")) { return 0 }
+                let usable = v.map { table.usable(package: p, version: $0, python: tpi) } ?? !table.packages[p].compatible[tpi].isEmpty
+                let members = table.packages[p].spec.kind == .platform ? pool.armIndices[pi] : pool.armIndices[pi] + pool.otherIndices[pi]
+                return usable && !members.isEmpty ? pool.pythonWeights[pi] : 0
+            }
+            let picker = WeightedPicker(ws)
+            if !picker.isEmpty { traffic[k] = TrafficPlan(package: p, version: v, pythons: picker) }
+        }
+        trafficPlans = traffic
+        csvPackage = s.csv.flatMap { c in table.packages.firstIndex { $0.norm == ProjectName.normalize(c.project) } }
 
         // Planned baseline totals.
         var g = SeededGenerator(seed: s.seed, stream: 1)
@@ -239,14 +285,67 @@ struct SimulationPlan: Sendable {
                 let c = fixedClients.count
                 let version = m.agent.split(separator: "/").dropFirst().first.map { String($0.prefix { $0 != " " }) } ?? ""
                 let installer = String(m.agent.prefix { $0 != "/" })
-                fixedClients.append(ClientFactory.makeTool(namespace: 80 + UInt64(k), number: 0, agent: m.agent, installer: installer,
-                                                           installerVersion: version, seed: s.seed))
-                let order = table.packages.indices.sorted { table.packages[$0].norm < table.packages[$1].norm }
+                for n in 0..<m.clients {
+                    var client = ClientFactory.makeTool(namespace: 80 + UInt64(k), number: n, agent: m.agent, installer: installer,
+                                                        installerVersion: version, seed: s.seed)
+                    client.mirror = true
+                    fixedClients.append(client)
+                }
+                let wanted = Set(m.packages.map(ProjectName.normalize))
+                let order = table.packages.indices.filter { wanted.isEmpty || wanted.contains(table.packages[$0].norm) }
+                    .sorted { table.packages[$0].norm < table.packages[$1].norm }
                 let ids = order.flatMap { table.allFiles(package: $0) }
                 let span = m.hours * 3600
-                for (j, id) in ids.enumerated() {
-                    let t = m.start + Int64(span * (Double(j) + ig.unit()) / Double(max(1, ids.count)))
-                    place(t, file: id, client: c, incident: k)
+                if m.clients == 1 {
+                    for (j, id) in ids.enumerated() {
+                        let t = m.start + Int64(span * (Double(j) + ig.unit()) / Double(max(1, ids.count)))
+                        place(t, file: id, client: c, incident: k)
+                    }
+                } else {
+                    // Several mirrors, each starting its sync at its own time in the window and fetching each file once.
+                    for n in 0..<m.clients {
+                        let begin = m.start + Int64(span * Double(n) / Double(m.clients) * 0.8 + ig.unit() * span * 0.1)
+                        for (j, id) in ids.enumerated() {
+                            place(begin + Int64(j) * 2 + Int64(ig.below(2)), file: id, client: c + n, incident: k)
+                        }
+                    }
+                }
+            case .clientStops(let sc):
+                let c = fixedClients.count
+                var ids: [Int32] = []
+                let names = Set(sc.packages.isEmpty ? table.packages.map(\.norm) : sc.packages.map(ProjectName.normalize))
+                let chosen = table.packages.indices.filter { names.contains(table.packages[$0].norm) }
+                    .sorted { table.packages[$0].norm < table.packages[$1].norm }
+                switch sc.kind {
+                case .mirror:
+                    let version = sc.agent.split(separator: "/").dropFirst().first.map { String($0.prefix { $0 != " " }) } ?? ""
+                    var client = ClientFactory.makeTool(namespace: 80 + UInt64(k), number: 0, agent: sc.agent,
+                                                        installer: String(sc.agent.prefix { $0 != "/" }), installerVersion: version, seed: s.seed)
+                    client.mirror = true
+                    fixedClients.append(client)
+                    ids = chosen.flatMap { table.allFiles(package: $0) }
+                case .ci:
+                    let t = SimulationPlan.runnerTraits
+                    fixedClients.append(ClientFactory.make(namespace: 50 + UInt64(k), number: 0, traits: t, seed: s.seed))
+                    let tpi = table.pythonIndex(t.python)!, cpu = table.cpuIndex(t.cpu)!
+                    // A fresh install of the packages, each at the newest version usable when the day starts.
+                    for p in chosen {
+                        guard let v = table.newestVersion(package: p, python: tpi, at: sc.start) else { continue }
+                        let id = table.file(package: p, version: v, python: tpi, cpu: cpu)
+                        if id >= 0 { ids.append(id) }
+                    }
+                }
+                guard !ids.isEmpty else { break }
+                var next = 0
+                let span = sc.hours * 3600
+                for d in 0..<s.dayCount {
+                    let run = (s.startDay + Int64(d)) * 86400 + Int64(sc.at * 3600)
+                    for j in 0..<sc.daily {
+                        let t = run + Int64(span * (Double(j) + ig.unit()) / Double(max(1, sc.daily)))
+                        guard t >= sc.start, t < sc.stop else { continue }
+                        place(t, file: ids[next % ids.count], client: c, incident: k)
+                        next += 1
+                    }
                 }
             default: break
             }
@@ -292,6 +391,28 @@ struct SimulationPlan: Sendable {
         return out
     }
 
+    /// The CI runner of a `client-stops` incident with `client: ci`.
+    static let runnerTraits = ClientTraits(python: "3.7.5", pip: "20.0.2", cpu: "x86_64", distro: "Ubuntu 18.04 (bionic)", ci: true)
+
+    struct TrafficPlan: Sendable {
+        var package: Int
+        var version: Int?
+        var pythons: WeightedPicker
+    }
+
+    /// `csv/NAME.csv` as pypistats writes it: `date,downloads`, or `category,date,downloads` with
+    /// `with_mirrors` and `without_mirrors` rows.
+    func countsCSV(_ csv: CountsCSV, days: [DayResult]) -> String {
+        switch csv.shape {
+        case .daily:
+            return "date,downloads\n" + days.map { "\(UTCTime.dateString($0.day * 86400)),\($0.csvDownloads)\n" }.joined()
+        case .overall:
+            return "category,date,downloads\n"
+                + days.map { "with_mirrors,\(UTCTime.dateString($0.day * 86400)),\($0.csvDownloads)\n" }.joined()
+                + days.map { "without_mirrors,\(UTCTime.dateString($0.day * 86400)),\($0.csvDownloads - $0.csvMirror)\n" }.joined()
+        }
+    }
+
     // MARK: - One day
 
     func hourSecond(_ g: inout SeededGenerator) -> Int {
@@ -306,7 +427,13 @@ struct SimulationPlan: Sendable {
         var events: [Event] = []
         events.reserveCapacity(baselinePlanned[i] + fixedEvents[i].count + 4096)
         var seq: UInt64 = 0
-        let dayOutages = outages.filter { $0.end > dayStart && $0.start < dayStart + 86400 }
+        let dayOutages = outages.filter { $0.1.end > dayStart && $0.1.start < dayStart + 86400 }
+        let dayDrops = countryDrops.filter { $0.1.end > dayStart && $0.1.start < dayStart + 86400 }
+        let incidentCount = s.incidents.count
+        var incRemoved = Array(repeating: 0, count: incidentCount)
+        var incErrors = Array(repeating: 0, count: incidentCount)
+        /// Requests answered with an outage's error status (kept apart: they are not downloads).
+        var errorEvents: [Event] = []
 
         func baselineEvent(ignoringOutage: Bool) -> Event? {
             for _ in 0..<8 {
@@ -317,7 +444,16 @@ struct SimulationPlan: Sendable {
                 let c = pool.pick(members, &g)
                 let sec = hourSecond(&g)
                 let t = dayStart + Int64(sec)
-                if !ignoringOutage, let o = dayOutages.first(where: { t >= $0.start && t < $0.end }), g.unit() >= o.factor { return nil }
+                var failing: (Int, Outage)?
+                if !ignoringOutage, let o = dayOutages.first(where: { t >= $0.1.start && t < $0.1.end }), g.unit() >= o.1.factor {
+                    guard o.1.status != nil else { incRemoved[o.0] += 1; return nil }
+                    failing = o
+                }
+                if !ignoringOutage, let d = dayDrops.first(where: { t >= $0.1.start && t < $0.1.end && pool.clients[c].country == $0.1.country }),
+                   g.unit() >= d.1.factor {
+                    incRemoved[d.0] += 1
+                    return nil
+                }
                 let tpi = table.pythonIndex(pool.pythons[pi])!
                 let pkg = table.packages[p]
                 let compat = pkg.compatible[tpi]
@@ -327,6 +463,18 @@ struct SimulationPlan: Sendable {
                 let id = table.file(package: p, version: v, python: tpi, cpu: cpuIndexOfPool[c])
                 guard id >= 0 else { continue }
                 seq += 1
+                if let (k, o) = failing {
+                    // The client asks (and asks again, backing off as pip does); the failing server answers with its error status.
+                    var at = sec
+                    for r in 0...o.retries {
+                        if r > 1 { at += r == 2 ? g.below(2) : 1 << (r - 3) }
+                        seq += 1
+                        errorEvents.append(Event(key: UInt64(min(at, 86399)) << 32 | seq, file: id, client: Int32(c), set: 0, kind: 5,
+                                                 incident: UInt8(k + 1)))
+                    }
+                    incRemoved[k] += 1
+                    return nil
+                }
                 return Event(key: UInt64(sec) << 32 | seq, file: id, client: Int32(c), set: 0, kind: 0, incident: 0)
             }
             return nil
@@ -336,7 +484,6 @@ struct SimulationPlan: Sendable {
         for _ in 0..<baselinePlanned[i] {
             if let e = baselineEvent(ignoringOutage: false) { events.append(e); baseline += 1 }
         }
-        let incidentCount = s.incidents.count
         var incDownloads = Array(repeating: 0, count: incidentCount)
         var incClients = Array(repeating: 0, count: incidentCount)
         var incProjects = Array(repeating: [String: Int](), count: incidentCount)
@@ -348,7 +495,7 @@ struct SimulationPlan: Sendable {
         for (k, inc) in s.incidents.enumerated() {
             switch inc {
             case .freshInstall(let f): incClients[k] = Set(fixedEvents[i].filter { Int($0.incident) == k + 1 }.map(\.client)).count; _ = f
-            case .mirror: incClients[k] = incDownloads[k] > 0 ? 1 : 0
+            case .mirror, .clientStops: incClients[k] = Set(fixedEvents[i].filter { Int($0.incident) == k + 1 }.map(\.client)).count
             default: break
             }
         }
@@ -418,6 +565,42 @@ struct SimulationPlan: Sendable {
             }
             incClients[k] += clients
         }
+        // Extra downloads of one package (a ramp, a spike) by the population's clients.
+        for (k, inc) in s.incidents.enumerated() {
+            guard case .packageTraffic(let pt) = inc, let plan = pt.days.first(where: { $0.day == day }), let tp = trafficPlans[k],
+                  case .downloads(let n) = plan.size else { continue }
+            var g3 = SeededGenerator(seed: s.seed, stream: 3000 + UInt64(k), UInt64(i))
+            let pkg = table.packages[tp.package]
+            var clients = Set<Int32>()
+            var made = 0, attempts = 0
+            while made < n, attempts < n * 8 + 16 {
+                attempts += 1
+                let pi = tp.pythons.pick(&g3)
+                let members = pkg.spec.kind == .platform ? pool.armIndices[pi] : pool.armIndices[pi] + pool.otherIndices[pi]
+                let c = pool.pick(members, &g3)
+                let sec = hourSecond(&g3)
+                let t = dayStart + Int64(sec)
+                let tpi = table.pythonIndex(pool.pythons[pi])!
+                let v: Int
+                if let pinned = tp.version {
+                    guard pkg.versions[pinned].released <= t else { continue }
+                    v = pinned
+                } else {
+                    guard let newest = table.newestVersion(package: tp.package, python: tpi, at: t) else { continue }
+                    v = newest
+                }
+                let id = table.file(package: tp.package, version: v, python: tpi, cpu: cpuIndexOfPool[c])
+                guard id >= 0 else { continue }
+                seq += 1
+                events.append(Event(key: UInt64(sec) << 32 | seq, file: id, client: Int32(c), set: 0, kind: 0, incident: UInt8(k + 1)))
+                incDownloads[k] += 1
+                incProjects[k][pkg.norm, default: 0] += 1
+                clients.insert(Int32(c))
+                made += 1
+            }
+            if made < n { notes.append("\(pt.name): \(n - made) of \(n) downloads found no client and release that fit") }
+            incClients[k] += clients.count
+        }
         // Whatever did not divide into whole clients is ordinary traffic.
         var extra = 0
         while extra < remainder {
@@ -440,34 +623,81 @@ struct SimulationPlan: Sendable {
                     events.append(Event(key: UInt64(sec) << 32 | seq, file: e.file, client: e.client, set: 0, kind: 4, incident: 0))
                     malformed += 1
                 } else if kind == 2 {
-                    events.append(Event(key: UInt64(sec) << 32 | seq, file: Int32(p), client: Int32(g.below(bots.count)), set: 3, kind: 2, incident: 0))
+                    let failing = statusOutage(dayStart + Int64(sec), dayOutages)
+                    events.append(Event(key: UInt64(sec) << 32 | seq, file: Int32(p), client: Int32(g.below(bots.count)), set: 3,
+                                        kind: failing == nil ? 2 : 7, incident: failing.map { UInt8($0 + 1) } ?? 0))
                     other += 1
                 } else {
-                    events.append(Event(key: UInt64(sec) << 32 | seq, file: Int32(p), client: Int32(g.below(pool.clients.count)), set: 0, kind: kind, incident: 0))
+                    let failing = kind == 1 ? statusOutage(dayStart + Int64(sec), dayOutages) : nil
+                    events.append(Event(key: UInt64(sec) << 32 | seq, file: Int32(p), client: Int32(g.below(pool.clients.count)), set: 0,
+                                        kind: failing == nil ? kind : 6, incident: failing.map { UInt8($0 + 1) } ?? 0))
                     other += 1
                 }
             }
         }
+        events += errorEvents
         events.sort { $0.key < $1.key }
+
+        // A log gap: whatever happened in its hours left no line.
+        let dayGaps = gaps.filter { $0.1.end > dayStart && $0.1.start < dayStart + 86400 }
+        var downloadsLeft = downloads
+        if !dayGaps.isEmpty {
+            events.removeAll { e in
+                let t = dayStart + Int64(e.second)
+                guard let gap = dayGaps.first(where: { t >= $0.1.start && t < $0.1.end }) else { return false }
+                switch e.kind {
+                case 0:
+                    downloadsLeft -= 1
+                    incRemoved[gap.0] += 1
+                    if e.incident == 0 { baseline -= 1 } else {
+                        incDownloads[Int(e.incident) - 1] -= 1
+                        incProjects[Int(e.incident) - 1][table.files[Int(e.file)].project, default: 0] -= 1
+                    }
+                case 4: malformed -= 1
+                case 5: break
+                default: other -= 1
+                }
+                return true
+            }
+            for k in incProjects.indices { incProjects[k] = incProjects[k].filter { $0.value > 0 } }
+        }
+        // Requests answered with an error status: other requests, counted per outage.
+        for e in events where e.kind >= 5 {
+            incErrors[Int(e.incident) - 1] += 1
+            if e.kind == 5 { other += 1 }
+        }
 
         var projects: [String: Int] = [:]
         var perFile = [Int32: Int]()
-        for e in events where e.kind == 0 { perFile[e.file, default: 0] += 1 }
+        var csvDownloads = 0, csvMirror = 0
+        for e in events where e.kind == 0 {
+            perFile[e.file, default: 0] += 1
+            if let cp = csvPackage, table.files[Int(e.file)].package == cp {
+                csvDownloads += 1
+                if e.set == 2, fixedClients[Int(e.client)].mirror { csvMirror += 1 }
+            }
+        }
         for (f, n) in perFile { projects[table.files[Int(f)].project, default: 0] += n }
 
         let writer = LogWriter(plan: self, localClients: localClients, day: day)
         var files: [String] = []
         let date = UTCTime.dateString(dayStart)
-        for format in s.formats {
+        for format in s.formats where format != .csv {
             let (folder, name) = format == .combined ? ("logs", "access-\(date).log") : ("bigquery", "file_downloads-\(date).ndjson")
             let bytes = format == .combined ? writer.combined(events) : writer.bigQuery(events)
             let rel = "\(folder)/\(name)\(s.gzip ? ".gz" : "")"
             try LogWriter.write(bytes, gzip: s.gzip, to: "\(directory)/\(rel)")
             files.append(rel)
         }
-        return DayResult(day: day, downloads: downloads, baseline: baseline, incidentDownloads: incDownloads, incidentClients: incClients,
-                         incidentProjects: incProjects, otherRequests: other, malformed: malformed, lines: events.count, projects: projects,
+        return DayResult(day: day, downloads: downloadsLeft, baseline: baseline, incidentDownloads: incDownloads, incidentClients: incClients,
+                         incidentProjects: incProjects, incidentRemoved: incRemoved, incidentErrors: incErrors, csvDownloads: csvDownloads,
+                         csvMirror: csvMirror, otherRequests: other, malformed: malformed, lines: events.count, projects: projects,
                          files: files, notes: notes)
+    }
+
+    /// The incident index of a status outage (a failing server) covering time `t`, if any.
+    func statusOutage(_ t: Int64, _ dayOutages: [(Int, Outage)]) -> Int? {
+        dayOutages.first { t >= $0.1.start && t < $0.1.end && $0.1.status != nil }?.0
     }
 
     struct UpgradeItem {
