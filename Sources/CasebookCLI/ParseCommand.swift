@@ -16,7 +16,7 @@ struct ParseCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Input format: auto, combined, bigquery or csv.")
+    @Option(help: "Input format: auto, combined, vhost-combined, bigquery or csv.")
     var inputFormat: InputFormat = .auto
 
     @Option(help: "Index name to record.")
@@ -33,12 +33,13 @@ struct ParseCommand: ParsableCommand {
                 if format == .auto {
                     if line.trimmingCharacters(in: .whitespaces).isEmpty { print(#"{"line":\#(number),"status":"skip"}"#); continue }
                     guard let f = Ingestor.detectFormat(firstLine: line) else {
-                        throw CLIError("stdin:\(number): cannot recognise the input format; use --input-format combined|bigquery|csv")
+                        throw CLIError("stdin:\(number): cannot recognise the input format; use --input-format combined|vhost-combined|bigquery|csv")
                     }
                     format = f
                 }
                 switch format {
                 case .combined, .auto: reader = CombinedLogReader(keyer: keyer, index: index)
+                case .vhostCombined: reader = CombinedLogReader(keyer: keyer, index: index, vhost: true)
                 case .bigquery: reader = BigQueryReader(index: index ?? "pypi")
                 case .csv: reader = CountsCSVReader(index: index)
                 }

@@ -7,6 +7,8 @@ public enum InputFormat: String, CaseIterable, Sendable, Codable {
     case auto
     /// Apache/nginx combined (or common) access logs.
     case combined
+    /// Apache `vhost_combined` logs: `HOST:PORT` before the combined fields.
+    case vhostCombined = "vhost-combined"
     /// PyPI's BigQuery `file_downloads` rows as newline-delimited JSON.
     case bigquery
     /// A CSV of counts with a header.
@@ -80,7 +82,17 @@ public final class Ingestor: @unchecked Sendable {
     public static func detectFormat(firstLine: String) -> InputFormat? {
         let t = firstLine.trimmingCharacters(in: .whitespaces)
         if t.hasPrefix("{") { return .bigquery }
-        if t.contains(" [") && t.contains("] \"") { return .combined }
+        if t.contains(" [") && t.contains("] \"") {
+            // vhost_combined: `www.example.org:443 192.0.2.1 - - [...`, the first field HOST:PORT
+            // and the second an address (a combined line's second field is the identity, `-`).
+            let fields = t.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+            if fields.count == 3, let colon = fields[0].lastIndex(of: ":"),
+               colon != fields[0].startIndex, fields[0][fields[0].index(after: colon)...].allSatisfy(\.isNumber),
+               fields[0].index(after: colon) != fields[0].endIndex, Self.looksLikeAddress(fields[1]) {
+                return .vhostCombined
+            }
+            return .combined
+        }
         let header = t.lowercased()
         if header.contains(","), header.split(separator: ",").contains(where: {
             let c = $0.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
@@ -89,9 +101,18 @@ public final class Ingestor: @unchecked Sendable {
         return nil
     }
 
+    /// An IPv4 or IPv6 address (hex digits, dots and colons, with a digit).
+    static func looksLikeAddress(_ s: Substring) -> Bool {
+        guard s != "-", s.contains(where: \.isNumber) else { return false }
+        return s.allSatisfy { $0.isHexDigit || $0 == "." || $0 == ":" } && (s.contains(".") || s.contains(":"))
+    }
+
     func makeReader(_ format: InputFormat) -> any LineReader {
         switch format {
-        case .combined, .auto: combinedReader ?? CombinedLogReader(keyer: keyer, index: options.index)
+        case .vhostCombined:
+            if let r = combinedReader, r.vhost { r } else { CombinedLogReader(keyer: keyer, index: options.index, vhost: true) }
+        case .combined, .auto:
+            if let r = combinedReader, !r.vhost { r } else { CombinedLogReader(keyer: keyer, index: options.index) }
         case .bigquery: BigQueryReader(index: options.index ?? "pypi")
         case .csv: CountsCSVReader(index: options.index, timeColumn: options.timeColumn, countColumn: options.countColumn, clientKeyer: keyer)
         }
@@ -105,13 +126,20 @@ public final class Ingestor: @unchecked Sendable {
         // The head: the first line (up to 4 KiB) fingerprints the source.
         let head = try file.readBytes(Self.chunkSize)
         if head.isEmpty {
-            var s = IngestSummary(name: name, format: options.format.rawValue, resumed: false, alreadyIngested: true)
+            // Nothing to recognise or record: an empty file is not a source.
+            var s = IngestSummary(name: name, format: options.format.rawValue, resumed: false, alreadyIngested: false)
+            s.empty = true
             s.seconds = Date().timeIntervalSince(started)
             return s
         }
         let firstLineEnd = head.firstIndex(of: 10) ?? head.count
         let firstLine = Array(head[..<min(firstLineEnd, Self.headBytes)])
+        // The first line is only a lookup key (files with the same header share it); the head
+        // (first 4 KiB, or all that was read of a shorter source) is what identifies content.
         let fingerprint = SHA256.hash(firstLine).hexString
+        func headHash(upTo bytes: Int64) -> String {
+            SHA256.hash(Array(head.prefix(Int(min(bytes, Int64(Self.headBytes)))))).hexString
+        }
         var format = options.format
         if format == .auto {
             let sample = head.split(separator: 10, maxSplits: 8).first { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
@@ -121,7 +149,7 @@ public final class Ingestor: @unchecked Sendable {
                     \(path):1: cannot recognise the input format: expected a combined access log line \
                     (`HOST - - [TIME] "GET /path HTTP/1.1" STATUS SIZE "REFERER" "AGENT"`), a BigQuery JSON row \
                     (`{"timestamp": ...}`) or a CSV header with a `timestamp` or `date` column; found \
-                    '\(text.prefix(120))'. Use --input-format to say which it is.
+                    '\(InputText.escaped((sample ?? []).prefix(120)))'. Use --input-format to say which it is.
                     """)
             }
             format = detected
@@ -130,6 +158,9 @@ public final class Ingestor: @unchecked Sendable {
         // Is this a source we know (same first line, same content up to what we read before)?
         var existing: SourceRecord?
         for candidate in try target.sources(withFingerprint: fingerprint) where candidate.format == format.rawValue {
+            // Same first line is not same content: the head must match too (sources recorded
+            // before heads were kept have none, and are matched by their tail alone).
+            if !candidate.headHash.isEmpty, candidate.headHash != headHash(upTo: candidate.bytes) { continue }
             let start = max(0, candidate.bytes - Int64(Self.headBytes))
             try file.seek(to: start)
             let tail = try file.readBytes(Int(candidate.bytes - start))
@@ -141,6 +172,21 @@ public final class Ingestor: @unchecked Sendable {
         let startOffset = existing?.bytes ?? 0
         try file.seek(to: startOffset)
         var reader = makeReader(format)
+        if format == .csv, let csv = reader as? CountsCSVReader {
+            // A header that cannot be read fails the file before anything is stored.
+            var number = 0
+            for line in head.split(separator: 10, omittingEmptySubsequences: false) {
+                number += 1
+                let text = String(decoding: line, as: UTF8.self)
+                if text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+                do {
+                    try csv.checkHeader(line: Array(line), number: number)
+                } catch {
+                    throw IngestError("\(path):\(number): the CSV header cannot be used: \(InputText.escaped(error.description)); name other columns with --time-column and --count-column (nothing of this file was stored)")
+                }
+                break
+            }
+        }
         if existing != nil, format == .csv {
             // The header is needed to read the rest.
             _ = firstLine.withUnsafeBytes { reader.read(line: $0, number: 1) }
@@ -153,6 +199,8 @@ public final class Ingestor: @unchecked Sendable {
             try self.readLines(file: file, startLine: existing?.lines ?? 0, startBytes: startOffset,
                                reader: &reader, sink: sink, summary: &s, started: started)
             if existing != nil, s.linesRead == 0 { s.alreadyIngested = true }
+            s.headHash = headHash(upTo: s.totalBytes)
+            if let csv = reader as? CountsCSVReader { s.warnings = csv.warnings.map(\.description) }
             s.seconds = Date().timeIntervalSince(started)
             return s
         }
@@ -200,8 +248,18 @@ public final class Ingestor: @unchecked Sendable {
         var last = summary.lastEvent
         var consumed = startBytes
         var lineNumber = startLine
+        var firstMalformed: (line: Int64, reason: String)?
         do {
             while var batch = try queue.take() {
+                // Lines too long to read come before the batch's parsed lines.
+                for long in batch.tooLong {
+                    if options.strict {
+                        throw IngestError("\(file.path):\(long): line longer than \(Self.maxLine) bytes (--strict: nothing of this file was stored)")
+                    }
+                    summary.quarantined["line too long", default: 0] += 1
+                    if firstMalformed == nil { firstMalformed = (long, "line longer than \(Self.maxLine) bytes") }
+                    try sink.quarantine(line: long, reason: "line longer than \(Self.maxLine) bytes", redactedLine: "(not kept: too long)")
+                }
                 var n = batch.firstLine
                 // Outcomes are moved out of the batch (not copied): a copy would retain the
                 // event's shared boxes, which the reading thread's caches also touch.
@@ -220,23 +278,18 @@ public final class Ingestor: @unchecked Sendable {
                             summary.otherRequests[kind, default: 0] += 1
                         case .malformed(let reason, let redacted):
                             if options.strict {
-                                throw IngestError("\(file.path):\(n): \(reason) (--strict: nothing of this file was stored)")
+                                throw IngestError("\(file.path):\(n): \(InputText.escaped(reason)) (--strict: nothing of this file was stored)")
                             }
                             summary.quarantined[Self.reasonKind(reason), default: 0] += 1
-                            try sink.quarantine(line: n, reason: reason, redactedLine: String(redacted.prefix(8192)))
+                            if firstMalformed == nil { firstMalformed = (n, reason) }
+                            // Kept escaped: a stored NUL would cut the text short, and it is shown on terminals.
+                            try sink.quarantine(line: n, reason: InputText.escaped(reason), redactedLine: InputText.escaped(String(redacted.prefix(8192))))
                         case .skip:
                             break
                         }
                         try afterLine?(n)
                         n += 1
                     }
-                }
-                for long in batch.tooLong {
-                    if options.strict {
-                        throw IngestError("\(file.path):\(long): line longer than \(Self.maxLine) bytes (--strict: nothing of this file was stored)")
-                    }
-                    summary.quarantined["line too long", default: 0] += 1
-                    try sink.quarantine(line: long, reason: "line longer than \(Self.maxLine) bytes", redactedLine: "(not kept: too long)")
                 }
                 lineNumber = max(lineNumber, n - 1, batch.tooLong.max() ?? 0)
                 consumed = batch.consumedBytes
@@ -254,6 +307,15 @@ public final class Ingestor: @unchecked Sendable {
         }
         queue.waitUntilFinished()
         reader = box.reader
+        let malformed = summary.quarantined.values.reduce(0, +)
+        if malformed > 0, summary.eventRows == 0, summary.otherRequests.isEmpty, let firstMalformed {
+            // Recording such a file would mark lines that were never read as ingested.
+            throw IngestError("""
+                \(file.path): none of its lines could be read (\(malformed) malformed; the first, line \(firstMalformed.line): \
+                \(InputText.escaped(firstMalformed.reason))); nothing of this file was stored or recorded, so it can be \
+                ingested again once fixed or with other options (--input-format, --time-column, --count-column)
+                """)
+        }
         let readEnd = end.value
         summary.linesRead = readEnd.lines - startLine
         summary.totalLines = readEnd.lines
@@ -300,6 +362,14 @@ public final class Ingestor: @unchecked Sendable {
             batch.outcomes.reserveCapacity(Self.batchSize)
         }
 
+        /// A line longer than ``maxLine`` bytes: one quarantined entry with its own number.
+        func tooLong() throws {
+            try flush()
+            lineNumber += 1
+            batch.tooLong.append(lineNumber)
+            batch.firstLine = lineNumber + 1
+        }
+
         while true {
             let n = try source.read(into: buffer + carried, count: Self.chunkSize)
             let end = carried + n
@@ -310,7 +380,10 @@ public final class Ingestor: @unchecked Sendable {
                 guard let nl = memchr(buffer + k, 10, end - k) else { break }
                 let pos = buffer.distance(to: nl)
                 if skippingLongLine {
+                    // The end of a long line already counted.
                     skippingLongLine = false
+                } else if pos - start > Self.maxLine {
+                    try tooLong()
                 } else {
                     try handle(UnsafeRawBufferPointer(rebasing: bytes[start..<pos]))
                 }
@@ -318,7 +391,9 @@ public final class Ingestor: @unchecked Sendable {
                 start = k
             }
             if n == 0 {
-                if start < end, !skippingLongLine { try handle(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) }
+                if start < end, !skippingLongLine {
+                    if end - start > Self.maxLine { try tooLong() } else { try handle(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) }
+                }
                 consumed += Int64(end - start)
                 appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
                 break
@@ -326,16 +401,14 @@ public final class Ingestor: @unchecked Sendable {
             consumed += Int64(start)
             appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[0..<start]))
             carried = end - start
-            if carried >= Self.maxLine {
-                // A line longer than 1 MiB: keep its number aside and skip to its end.
-                try flush()
-                lineNumber += 1
-                batch.tooLong.append(lineNumber)
-                batch.firstLine = lineNumber + 1
+            if skippingLongLine || carried > Self.maxLine {
+                // Inside a line longer than 1 MiB: count it once (when it starts), and drop its
+                // bytes up to its end.
+                if !skippingLongLine { try tooLong() }
+                skippingLongLine = true
                 appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
                 consumed += Int64(carried)
                 carried = 0
-                skippingLongLine = true
             } else if carried > 0 {
                 memmove(buffer, buffer + start, carried)
             }

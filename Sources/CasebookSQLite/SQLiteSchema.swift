@@ -21,7 +21,7 @@ import GRDB
 /// writes each event into one B-tree instead of two (the table and its index), which is about a
 /// tenth of the writer's work and half the events' bytes on disk.
 enum SQLiteSchema {
-    static let currentVersion = 3
+    static let currentVersion = 4
 
     /// The view `downloads`: one readable row per event (the star schema joined back).
     static let downloadsViewSQL = """
@@ -115,6 +115,11 @@ enum SQLiteSchema {
                 ALTER TABLE events_by_time RENAME TO events;
                 \(downloadsViewSQL)
                 """)
+        }
+        m.registerMigration("v4-source-head-hash") { db in
+            // The fingerprint of a source's content (first 4 KiB); `fingerprint` stays the
+            // first line's hash, a lookup key shared by files with the same header.
+            try db.execute(sql: "ALTER TABLE sources ADD COLUMN head_hash TEXT NOT NULL DEFAULT ''")
         }
         return m
     }

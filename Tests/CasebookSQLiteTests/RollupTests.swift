@@ -256,7 +256,7 @@ import Testing
         let events = Self.randomEvents(count: 2500, seed: 31)
         try SQLiteEventStore.writeVersion1Store(path: path, events: events)
         let store = try SQLiteEventStore(path: path)
-        #expect(try store.infoSync().schemaVersion == 3)
+        #expect(try store.infoSync().schemaVersion == 4)
         #expect(try store.infoSync().eventRows == 2500)
         let used = try Self.expectSameAnswers(store, events, Self.randomQueries(count: 150, seed: 32))
         #expect(used[.dayFileProfile, default: 0] > 0)

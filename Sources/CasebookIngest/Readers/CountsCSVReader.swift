@@ -116,6 +116,16 @@ public struct CountsCSVReader: LineReader, Sendable {
 
     // MARK: Header
 
+    /// Checks a header line (as read, with any BOM and CR) without reading it into this reader:
+    /// the ingest fails a file whose header is unusable before storing anything.
+    public func checkHeader(line: [UInt8], number: Int) throws(CountsCSVError) {
+        var copy = self
+        var bytes = line[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        if bytes.last == 0x0D { bytes = bytes.dropLast() }
+        _ = try copy.readHeader(String(decoding: bytes, as: UTF8.self), number: number)
+    }
+
     static func normalizeName(_ s: String) -> String {
         s.trimmingSpaces.lowercased().replacingOccurrences(of: "-", with: "_")
     }
@@ -184,6 +194,14 @@ public struct CountsCSVReader: LineReader, Sendable {
             throw CountsCSVError(line: line, column: nil,
                                  expected: "\(layout.names.count) fields, like the header (\(layout.names.joined(separator: ",")))",
                                  found: "\(fields.count) field\(fields.count == 1 ? "" : "s")")
+        }
+        for (i, field) in fields.enumerated() {
+            // No real cell holds a control byte (a NUL would cut the value short where stored).
+            if let c = InputText.firstControlByte(field.utf8) {
+                throw CountsCSVError(line: line, column: layout.names[i].isEmpty ? "column \(i + 1)" : layout.names[i],
+                                     expected: "a value without control characters",
+                                     found: "\(InputText.byteName(Array(field.utf8)[c.offset])) in \"\(InputText.escaped(String(field.prefix(60))))\"")
+            }
         }
         let timeText = fields[layout.time].trimmingSpaces
         guard let time = Self.parseTime(timeText) else {
