@@ -37,12 +37,16 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "CSV: the count column (default `count` or `downloads`).")
     var countColumn: String?
 
+    @Option(help: "CSV: the project of every row, for files without a `project` column (pypistats' `date,downloads` exports).")
+    var project: String?
+
     @Flag(help: "Print the summary as JSON on stdout.")
     var json = false
 
     func run() throws {
         let store = try storeOptions.openWritableStore()
-        let options = IngestOptions(format: inputFormat, index: index, strict: strict, timeColumn: timeColumn, countColumn: countColumn)
+        let options = IngestOptions(format: inputFormat, index: index, strict: strict, timeColumn: timeColumn, countColumn: countColumn,
+                                    project: project)
         let ingestor = try Ingestor(target: store, options: options)
         let showProgress = StandardError.isTerminal
         if showProgress {

@@ -25,9 +25,12 @@ public struct IngestOptions: Sendable {
     /// CSV column overrides.
     public var timeColumn: String?
     public var countColumn: String?
+    /// CSV: the project of every row, for files without a `project` column.
+    public var project: String?
 
     public init(format: InputFormat = .auto, index: String? = nil, strict: Bool = false,
-                timeColumn: String? = nil, countColumn: String? = nil) {
+                timeColumn: String? = nil, countColumn: String? = nil, project: String? = nil) {
+        self.project = project
         self.format = format
         self.index = index
         self.strict = strict
@@ -114,7 +117,8 @@ public final class Ingestor: @unchecked Sendable {
         case .combined, .auto:
             if let r = combinedReader, !r.vhost { r } else { CombinedLogReader(keyer: keyer, index: options.index) }
         case .bigquery: BigQueryReader(index: options.index ?? "pypi")
-        case .csv: CountsCSVReader(index: options.index, timeColumn: options.timeColumn, countColumn: options.countColumn, clientKeyer: keyer)
+        case .csv: CountsCSVReader(index: options.index, timeColumn: options.timeColumn, countColumn: options.countColumn, clientKeyer: keyer,
+                                   project: options.project)
         }
     }
 
@@ -155,6 +159,9 @@ public final class Ingestor: @unchecked Sendable {
             format = detected
         }
 
+        if let project = options.project, format != .csv {
+            throw IngestError("\(path): --project \(InputText.escaped(project)) is for CSV files of counts without a project column; this file is read as \(format.rawValue), whose lines name their projects (nothing of this file was stored)")
+        }
         // Is this a source we know (same first line, same content up to what we read before)?
         var existing: SourceRecord?
         for candidate in try target.sources(withFingerprint: fingerprint) where candidate.format == format.rawValue {
@@ -215,6 +222,8 @@ public final class Ingestor: @unchecked Sendable {
         var firstLine: Int64 = 0
         /// Line numbers of lines too long to read (kept aside).
         var tooLong: [Int64] = []
+        /// Outcomes the reader held until the end of the input (see ``LineReader/finish()``).
+        var trailing: [LineOutcome] = []
         var consumedBytes: Int64 = 0
     }
 
@@ -289,6 +298,22 @@ public final class Ingestor: @unchecked Sendable {
                         }
                         try afterLine?(n)
                         n += 1
+                    }
+                }
+                for outcome in batch.trailing {
+                    switch outcome {
+                    case .download(let e):
+                        try sink.add(e)
+                        summary.downloads += e.count
+                        summary.eventRows += 1
+                        if first == nil || e.timestamp < first! { first = e.timestamp }
+                        if last == nil || e.timestamp > last! { last = e.timestamp }
+                    case .notDownload(let kind):
+                        summary.otherRequests[kind, default: 0] += 1
+                    case .malformed(let reason, _):
+                        throw IngestError("\(file.path): at the end of the input: \(InputText.escaped(reason)) (nothing of this file was stored)")
+                    case .skip:
+                        break
                     }
                 }
                 lineNumber = max(lineNumber, n - 1, batch.tooLong.max() ?? 0)
@@ -414,6 +439,7 @@ public final class Ingestor: @unchecked Sendable {
             }
             if batch.outcomes.count >= Self.batchSize { try flush() }
         }
+        batch.trailing = box.reader.finish()
         try flush()
         return ReadEnd(lines: lineNumber, consumed: consumed, tail: tail)
     }

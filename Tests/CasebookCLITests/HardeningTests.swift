@@ -107,4 +107,40 @@ import Testing
             + "2 × column `timestamp`: expected an ISO 8601 date or time such as 2020-03-05 or 2020-03-05T14:00:00Z; "
             + "1 × column `count`: expected a whole number of downloads, 0 or more)"), "\(r.stdout)")
     }
+
+    @Test func projectOptionAndWarningsForUnknownColumns() throws {
+        let dir = try temporaryDirectory()
+        let store = dir.appendingPathComponent("s.sqlite").path
+        let series = dir.appendingPathComponent("flask-login.csv").path
+        try "date,downloads,notes,origin\n2020-03-04,135,,x\n2020-03-05,5871,spike,x\n".write(toFile: series, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["ingest", series, "--project", "Flask_Login", "--store", store])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("6006 downloads stored"), "\(r.stdout)")
+        #expect(r.stderr.contains("warning: \(series): line 1: columns `notes`, `origin` are not dimensions Casebook knows and were ignored (known: "), "\(r.stderr)")
+        let q = try CLI.run(["query", "--by", "day,project", "--format", "csv", "--store", store])
+        #expect(q.stdout == "day,project,downloads\n2020-03-04,flask-login,135\n2020-03-05,flask-login,5871\n", "\(q.stdout)")
+
+        let withColumn = dir.appendingPathComponent("projects.csv").path
+        try "date,project,downloads\n2020-03-04,markdown,1\n".write(toFile: withColumn, atomically: true, encoding: .utf8)
+        let e = try CLI.run(["ingest", withColumn, "--project", "flask-login", "--store", store])
+        #expect(e.status != 0)
+        #expect(e.stderr.contains("projects.csv:1: the CSV header cannot be used: column `project`: expected no project column, since a project was given for every row (--project is for files without one)"), "\(e.stderr)")
+        let log = try CLI.run(["ingest", example, "--project", "flask-login", "--store", store])
+        #expect(log.status != 0)
+        #expect(log.stderr.contains("--project flask-login is for CSV files of counts"), "\(log.stderr)")
+    }
+
+    @Test func pypistatsMirrorCategoriesAreNotDoubleCounted() throws {
+        let dir = try temporaryDirectory()
+        let store = dir.appendingPathComponent("s.sqlite").path
+        let csv = dir.appendingPathComponent("overall.csv").path
+        try "category,date,downloads\nwith_mirrors,2020-03-05,8410\nwithout_mirrors,2020-03-05,8333\nwith_mirrors,2020-03-06,10\n"
+            .write(toFile: csv, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["ingest", csv, "--project", "flask-login", "--store", store])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("8420 downloads stored"), "\(r.stdout)")
+        #expect(r.stderr.contains("1 `with_mirrors` row (the first on line 4) had no `without_mirrors` row"), "\(r.stderr)")
+        let q = try CLI.run(["query", "--by", "day,installer", "--format", "csv", "--store", store])
+        #expect(q.stdout == "day,installer,downloads\n2020-03-05,,8333\n2020-03-05,bandersnatch,77\n2020-03-06,,10\n", "\(q.stdout)")
+    }
 }
