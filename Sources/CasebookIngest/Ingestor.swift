@@ -164,6 +164,8 @@ public final class Ingestor: @unchecked Sendable {
         }
         // Is this a source we know (same first line, same content up to what we read before)?
         var existing: SourceRecord?
+        // A known source this file starts like but is shorter than (an older copy of a log?).
+        var shorterThan: SourceRecord?
         for candidate in try target.sources(withFingerprint: fingerprint) where candidate.format == format.rawValue {
             // Same first line is not same content: the head must match too (sources recorded
             // before heads were kept have none, and are matched by their tail alone).
@@ -175,6 +177,7 @@ public final class Ingestor: @unchecked Sendable {
                 existing = candidate
                 break
             }
+            if !candidate.headHash.isEmpty, Int64(tail.count) < candidate.bytes - start, shorterThan == nil { shorterThan = candidate }
         }
         let startOffset = existing?.bytes ?? 0
         try file.seek(to: startOffset)
@@ -208,6 +211,15 @@ public final class Ingestor: @unchecked Sendable {
             if existing != nil, s.linesRead == 0 { s.alreadyIngested = true }
             s.headHash = headHash(upTo: s.totalBytes)
             if let csv = reader as? CountsCSVReader { s.warnings = csv.warnings.map(\.description) }
+            if existing == nil, let known = shorterThan {
+                // Its content up to its end cannot be compared with what was read of the known
+                // source (only that source's first and last 4 KiB are known): say so.
+                s.warnings.append("""
+                    its first 4 KiB are those of source \(known.id) (\(InputText.escaped(known.name))), but it is shorter than the \
+                    \(known.bytes) bytes read of that source: if it is an older copy of the same log, its lines are now counted \
+                    twice (`casebook sources remove` undoes this ingest)
+                    """)
+            }
             s.seconds = Date().timeIntervalSince(started)
             return s
         }

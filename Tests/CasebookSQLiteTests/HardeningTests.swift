@@ -130,4 +130,24 @@ import Testing
         let grown = try ingest(store, renamed)
         #expect(grown.resumed && grown.downloads == 8)
     }
+
+    /// A file that is a prefix of a known source cannot be told from a new one (only the known
+    /// source's first and last 4 KiB are kept): it is stored, and the summary warns.
+    @Test func aShorterCopyOfAKnownSourceIsStoredWithAWarning() throws {
+        let (store, dir) = try freshStore()
+        let lines = try GzipInputTests.lines(40)
+        let full = dir.appendingPathComponent("access.log").path, older = dir.appendingPathComponent("access.log.old").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: full, atomically: true, encoding: .utf8)
+        try (lines[..<20].joined(separator: "\n") + "\n").write(toFile: older, atomically: true, encoding: .utf8)
+        #expect(try ingest(store, full).downloads == 40)
+        let s = try ingest(store, older)
+        #expect(!s.resumed && s.downloads == 20)
+        #expect(s.warnings.count == 1)
+        #expect(s.warnings.first?.hasPrefix("its first 4 KiB are those of source 1 (access.log), but it is shorter than the ") == true)
+        // The other way round, the longer file is the same log grown.
+        let (store2, _) = try freshStore()
+        _ = try ingest(store2, older)
+        let grown = try ingest(store2, full)
+        #expect(grown.resumed && grown.downloads == 20 && grown.warnings.isEmpty)
+    }
 }
