@@ -58,6 +58,15 @@ struct ParseCommand: ParsableCommand {
                 print(Self.json(["line": number, "status": "skip"]))
             }
         }
+        // Records a reader held until the end (a CSV's with_mirrors/without_mirrors pairs).
+        if var held = reader {
+            for outcome in held.finish() {
+                if case .download(let e) = outcome { print(BigQueryRowWriter.json(for: e)) }
+            }
+            if let csv = held as? CountsCSVReader {
+                for w in csv.warnings { StandardError.write("warning: stdin: \(InputText.escaped(w.description))\n") }
+            }
+        }
     }
 
     static func json(_ o: [String: Any]) -> String {

@@ -348,7 +348,8 @@ public final class Ingestor: @unchecked Sendable {
         if malformed > 0, summary.eventRows == 0, summary.otherRequests.isEmpty, let firstMalformed {
             // Recording such a file would mark lines that were never read as ingested.
             throw IngestError("""
-                \(file.path): none of its lines could be read (\(malformed) malformed; the first, line \(firstMalformed.line): \
+                \(file.path): none of its \(startLine > 0 ? "new lines (after the \(startLine) already ingested)" : "lines") could be read \
+                (\(malformed) malformed; the first, line \(firstMalformed.line): \
                 \(InputText.escaped(firstMalformed.reason))); nothing of this file was stored or recorded, so it can be \
                 ingested again once fixed or with other options (--input-format, --time-column, --count-column)
                 """)

@@ -143,4 +143,13 @@ import Testing
         let q = try CLI.run(["query", "--by", "day,installer", "--format", "csv", "--store", store])
         #expect(q.stdout == "day,installer,downloads\n2020-03-05,,8333\n2020-03-05,bandersnatch,77\n2020-03-06,,10\n", "\(q.stdout)")
     }
+
+    @Test func parsePrintsHeldMirrorRowsAtTheEnd() throws {
+        let r = try CLI.run(["parse", "--input-format", "csv"], stdin: "category,date,downloads\nwith_mirrors,2020-03-05,10\nwithout_mirrors,2020-03-05,8\n")
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 5, "\(r.stdout)")
+        #expect(lines[3].contains("\"count\":8"), "\(r.stdout)")
+        #expect(lines[4].contains("\"bandersnatch\"") && lines[4].contains("\"count\":2"), "\(r.stdout)")
+    }
 }
