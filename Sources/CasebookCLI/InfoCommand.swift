@@ -39,16 +39,16 @@ struct InfoCommand: AsyncParsableCommand {
         }
         let q = info.quarantined.values.reduce(0, +)
         print("quarantined lines: \(q)")
-        for (reason, count) in info.quarantined.sorted(by: { $0.value > $1.value }) { print("  \(count)  \(reason)") }
+        for (reason, count) in info.quarantined.sorted(by: { $0.value > $1.value }) { print("  \(count)  \(InputText.escaped(reason))") }
         print("sources: \(info.sources.count)")
         for s in info.sources {
             let span = s.firstEvent.map { UTCTime.dateString($0) + "–" + UTCTime.dateString(s.lastEvent ?? $0) } ?? "no downloads"
-            print("  \(s.name)  [\(s.format)\(s.index.map { ", index \($0)" } ?? "")]  \(s.lines) lines, \(s.downloads) downloads, \(span), fingerprint \(s.fingerprint.prefix(12))")
+            print("  \(s.id.map { "\($0)  " } ?? "")\(InputText.escaped(s.name))  [\(s.format)\(s.index.map { ", index \($0)" } ?? "")]  \(s.lines) lines, \(s.downloads) downloads, \(span), fingerprint \(s.fingerprint.prefix(12))")
         }
         if quarantine {
             print("quarantined lines (first 100):")
             for q in try details?.quarantinedLines(limit: 100) ?? [] {
-                print("  \(q.source):\(q.line): \(q.reason)\n    \(q.raw)")
+                print("  \(InputText.escaped(q.source)):\(q.line): \(InputText.escaped(q.reason))\n    \(InputText.escaped(q.raw))")
             }
         }
     }

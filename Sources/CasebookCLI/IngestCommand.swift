@@ -22,7 +22,7 @@ struct IngestCommand: ParsableCommand {
     @Argument(help: "Log files to ingest (plain or gzip).")
     var files: [String]
 
-    @Option(help: "Input format: auto, combined, bigquery or csv.")
+    @Option(help: "Input format: auto, combined, vhost-combined (Apache's vhost_combined: HOST:PORT first), bigquery or csv.")
     var inputFormat: InputFormat = .auto
 
     @Option(help: "Name of the index these logs come from (recorded with each download).")
@@ -37,12 +37,16 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "CSV: the count column (default `count` or `downloads`).")
     var countColumn: String?
 
+    @Option(help: "CSV: the project of every row, for files without a `project` column (pypistats' `date,downloads` exports).")
+    var project: String?
+
     @Flag(help: "Print the summary as JSON on stdout.")
     var json = false
 
     func run() throws {
         let store = try storeOptions.openWritableStore()
-        let options = IngestOptions(format: inputFormat, index: index, strict: strict, timeColumn: timeColumn, countColumn: countColumn)
+        let options = IngestOptions(format: inputFormat, index: index, strict: strict, timeColumn: timeColumn, countColumn: countColumn,
+                                    project: project)
         let ingestor = try Ingestor(target: store, options: options)
         let showProgress = StandardError.isTerminal
         if showProgress {
@@ -67,11 +71,12 @@ struct IngestCommand: ParsableCommand {
                 let s = try ingestor.ingest(path: file)
                 if showProgress { StandardError.write("\r\u{1B}[K") }
                 summaries.append(s)
+                for w in s.warnings { StandardError.write("warning: \(InputText.escaped(file)): \(InputText.escaped(w))\n") }
                 if !json { print(Self.describe(s, path: file)) }
             } catch {
                 if showProgress { StandardError.write("\r\u{1B}[K") }
                 failed.append(file)
-                StandardError.write("error: \(error)\n")
+                StandardError.write("error: " + "\(error)".split(separator: "\n", omittingEmptySubsequences: false).map { InputText.escaped(String($0)) }.joined(separator: "\n") + "\n")
             }
         }
         if json {
@@ -85,6 +90,9 @@ struct IngestCommand: ParsableCommand {
     }
 
     static func describe(_ s: IngestSummary, path: String) -> String {
+        if s.empty {
+            return "\(path): empty, nothing to ingest"
+        }
         if s.alreadyIngested {
             return "\(path): already ingested, nothing new (\(s.totalLines) lines known)"
         }
@@ -96,7 +104,8 @@ struct IngestCommand: ParsableCommand {
         }
         let q = s.quarantined.values.reduce(0, +)
         if q > 0 {
-            out += ", \(q) malformed lines kept aside (" + s.quarantined.sorted { $0.value > $1.value }.map { "\($0.key): \($0.value)" }.joined(separator: "; ") + ")"
+            out += ", \(q) malformed lines kept aside (" + s.quarantined.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+                .map { "\($0.value) × \(InputText.escaped($0.key))" }.joined(separator: "; ") + ")"
         }
         out += String(format: ", %.2f s, %.0f lines/s", s.seconds, rate)
         return out

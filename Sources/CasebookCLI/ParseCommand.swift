@@ -16,7 +16,7 @@ struct ParseCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Input format: auto, combined, bigquery or csv.")
+    @Option(help: "Input format: auto, combined, vhost-combined, bigquery or csv.")
     var inputFormat: InputFormat = .auto
 
     @Option(help: "Index name to record.")
@@ -33,12 +33,13 @@ struct ParseCommand: ParsableCommand {
                 if format == .auto {
                     if line.trimmingCharacters(in: .whitespaces).isEmpty { print(#"{"line":\#(number),"status":"skip"}"#); continue }
                     guard let f = Ingestor.detectFormat(firstLine: line) else {
-                        throw CLIError("stdin:\(number): cannot recognise the input format; use --input-format combined|bigquery|csv")
+                        throw CLIError("stdin:\(number): cannot recognise the input format; use --input-format combined|vhost-combined|bigquery|csv")
                     }
                     format = f
                 }
                 switch format {
                 case .combined, .auto: reader = CombinedLogReader(keyer: keyer, index: index)
+                case .vhostCombined: reader = CombinedLogReader(keyer: keyer, index: index, vhost: true)
                 case .bigquery: reader = BigQueryReader(index: index ?? "pypi")
                 case .csv: reader = CountsCSVReader(index: index)
                 }
@@ -55,6 +56,15 @@ struct ParseCommand: ParsableCommand {
                 print(Self.json(["line": number, "status": "malformed", "reason": reason]))
             case .skip:
                 print(Self.json(["line": number, "status": "skip"]))
+            }
+        }
+        // Records a reader held until the end (a CSV's with_mirrors/without_mirrors pairs).
+        if var held = reader {
+            for outcome in held.finish() {
+                if case .download(let e) = outcome { print(BigQueryRowWriter.json(for: e)) }
+            }
+            if let csv = held as? CountsCSVReader {
+                for w in csv.warnings { StandardError.write("warning: stdin: \(InputText.escaped(w.description))\n") }
             }
         }
     }

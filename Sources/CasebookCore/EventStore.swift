@@ -42,7 +42,10 @@ public struct StoreInfo: Sendable, Codable, Hashable {
 
 /// One ingested source (a file, recognised by its content).
 public struct SourceInfo: Sendable, Codable, Hashable {
-    /// Content fingerprint (SHA-256 of the first line, hex).
+    /// The store's id of the source (`casebook sources remove ID`), when the store has ids.
+    public var id: Int64?
+    /// Content fingerprint: SHA-256 (hex) of the first 4 KiB of the source (all of it when
+    /// shorter); sources recorded before schema 4 show the hash of their first line.
     public var fingerprint: String
     /// Name the source had when last ingested (informational only).
     public var name: String
@@ -61,7 +64,8 @@ public struct SourceInfo: Sendable, Codable, Hashable {
 
     public init(fingerprint: String, name: String, format: String, index: String?, bytes: Int64, lines: Int64,
                 downloads: Int64, otherRequests: Int64, quarantined: Int64, firstEvent: Int64?, lastEvent: Int64?,
-                ingestedAt: Int64) {
+                ingestedAt: Int64, id: Int64? = nil) {
+        self.id = id
         self.fingerprint = fingerprint
         self.name = name
         self.format = format
@@ -75,6 +79,13 @@ public struct SourceInfo: Sendable, Codable, Hashable {
         self.lastEvent = lastEvent
         self.ingestedAt = ingestedAt
     }
+}
+
+/// A store whose sources can be removed (with their events, quarantined lines and their part
+/// of the rollups), all-or-nothing.
+public protocol SourceRemoval {
+    /// Removes the source `id`; returns what it was. Throws when there is no such source.
+    func removeSource(id: Int64) throws -> SourceInfo
 }
 
 /// An in-memory store over an array of events, answering with ``ReferenceAggregator``.

@@ -5,7 +5,8 @@ import Foundation
 public protocol IngestTarget: AnyObject {
     /// The store's client keyer (its salt never leaves the store).
     func clientKeyer() throws -> ClientKeyer
-    /// Known sources whose first-line fingerprint is `fingerprint` (usually zero or one).
+    /// Known sources whose first-line key is `fingerprint` (usually zero or one; files with the
+    /// same header share it, their `headHash` tells them apart).
     func sources(withFingerprint fingerprint: String) throws -> [SourceRecord]
     /// Ingests one source (a new one, or the new lines of a known one) all-or-nothing: `body`
     /// adds events through the sink; when it returns, everything becomes visible at once with the
@@ -25,8 +26,13 @@ public struct SourceRecord: Sendable, Hashable {
     /// SHA-256 (hex) of the up to 4096 bytes that end at `bytes`: a cheap check that a file
     /// with the same first line really continues this source.
     public var tailHash: String
+    /// SHA-256 (hex) of the first up to 4096 bytes of the source (of its first `bytes` bytes when
+    /// fewer): the fingerprint shown to people; empty for sources recorded before it was kept.
+    public var headHash: String
 
-    public init(id: Int64, fingerprint: String, name: String, format: String, bytes: Int64, lines: Int64, tailHash: String) {
+    public init(id: Int64, fingerprint: String, name: String, format: String, bytes: Int64, lines: Int64, tailHash: String,
+                headHash: String = "") {
+        self.headHash = headHash
         self.id = id
         self.fingerprint = fingerprint
         self.name = name
@@ -71,6 +77,12 @@ public struct IngestSummary: Sendable, Hashable, Codable {
     public var totalBytes: Int64 = 0
     public var totalLines: Int64 = 0
     public var tailHash: String = ""
+    /// SHA-256 (hex) of the first up to 4096 bytes consumed (see ``SourceRecord/headHash``).
+    public var headHash: String = ""
+    /// The file had no bytes at all: nothing was read or recorded.
+    public var empty: Bool = false
+    /// Things worth telling the person that rejected no line (ignored CSV columns...).
+    public var warnings: [String] = []
     public var firstEvent: Int64?
     public var lastEvent: Int64?
     public var seconds: Double = 0
@@ -100,21 +112,24 @@ extension IngestSink {
 
 /// Groups reasons for quarantined lines.
 public enum QuarantineReason {
-    /// The reason without the value found and without column numbers, so that lines with the
-    /// same problem count together (`expected a 3-digit status code after the request`).
+    /// The reason without the value found and without line, column and character numbers, so
+    /// that lines with the same problem count together (`expected a 3-digit status code after
+    /// the request`). Column *names* are kept (`column `timestamp`: expected an ISO 8601 date`).
     public static func kind(of reason: String) -> String {
         var text = reason
         for marker in [", found", "; found", " found '", " (found"] {
             if let r = text.range(of: marker) { text = String(text[..<r.lowerBound]) }
         }
+        // Numbers after these words vary from line to line: "column 27" → "column #".
         var out = ""
         var rest = Substring(text)
-        while let r = rest.range(of: "column ") {
-            out += rest[..<r.upperBound]
-            rest = rest[r.upperBound...].drop { $0.isNumber }
+        while let r = rest.range(of: #"(column|character|line|byte) [0-9]"#, options: .regularExpression) {
+            let digitsStart = rest.index(before: r.upperBound)
+            out += rest[..<digitsStart]
             out += "#"
+            rest = rest[digitsStart...].drop { $0.isNumber }
         }
         out += rest
-        return out.trimmingCharacters(in: CharacterSet(charactersIn: " ,;:."))
+        return InputText.escaped(out.trimmingCharacters(in: CharacterSet(charactersIn: " ,;:.")))
     }
 }

@@ -7,6 +7,8 @@ public enum InputFormat: String, CaseIterable, Sendable, Codable {
     case auto
     /// Apache/nginx combined (or common) access logs.
     case combined
+    /// Apache `vhost_combined` logs: `HOST:PORT` before the combined fields.
+    case vhostCombined = "vhost-combined"
     /// PyPI's BigQuery `file_downloads` rows as newline-delimited JSON.
     case bigquery
     /// A CSV of counts with a header.
@@ -23,9 +25,12 @@ public struct IngestOptions: Sendable {
     /// CSV column overrides.
     public var timeColumn: String?
     public var countColumn: String?
+    /// CSV: the project of every row, for files without a `project` column.
+    public var project: String?
 
     public init(format: InputFormat = .auto, index: String? = nil, strict: Bool = false,
-                timeColumn: String? = nil, countColumn: String? = nil) {
+                timeColumn: String? = nil, countColumn: String? = nil, project: String? = nil) {
+        self.project = project
         self.format = format
         self.index = index
         self.strict = strict
@@ -80,7 +85,17 @@ public final class Ingestor: @unchecked Sendable {
     public static func detectFormat(firstLine: String) -> InputFormat? {
         let t = firstLine.trimmingCharacters(in: .whitespaces)
         if t.hasPrefix("{") { return .bigquery }
-        if t.contains(" [") && t.contains("] \"") { return .combined }
+        if t.contains(" [") && t.contains("] \"") {
+            // vhost_combined: `www.example.org:443 192.0.2.1 - - [...`, the first field HOST:PORT
+            // and the second an address (a combined line's second field is the identity, `-`).
+            let fields = t.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+            if fields.count == 3, let colon = fields[0].lastIndex(of: ":"),
+               colon != fields[0].startIndex, fields[0][fields[0].index(after: colon)...].allSatisfy(\.isNumber),
+               fields[0].index(after: colon) != fields[0].endIndex, Self.looksLikeAddress(fields[1]) {
+                return .vhostCombined
+            }
+            return .combined
+        }
         let header = t.lowercased()
         if header.contains(","), header.split(separator: ",").contains(where: {
             let c = $0.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
@@ -89,11 +104,21 @@ public final class Ingestor: @unchecked Sendable {
         return nil
     }
 
+    /// An IPv4 or IPv6 address (hex digits, dots and colons, with a digit).
+    static func looksLikeAddress(_ s: Substring) -> Bool {
+        guard s != "-", s.contains(where: \.isNumber) else { return false }
+        return s.allSatisfy { $0.isHexDigit || $0 == "." || $0 == ":" } && (s.contains(".") || s.contains(":"))
+    }
+
     func makeReader(_ format: InputFormat) -> any LineReader {
         switch format {
-        case .combined, .auto: combinedReader ?? CombinedLogReader(keyer: keyer, index: options.index)
+        case .vhostCombined:
+            if let r = combinedReader, r.vhost { r } else { CombinedLogReader(keyer: keyer, index: options.index, vhost: true) }
+        case .combined, .auto:
+            if let r = combinedReader, !r.vhost { r } else { CombinedLogReader(keyer: keyer, index: options.index) }
         case .bigquery: BigQueryReader(index: options.index ?? "pypi")
-        case .csv: CountsCSVReader(index: options.index, timeColumn: options.timeColumn, countColumn: options.countColumn, clientKeyer: keyer)
+        case .csv: CountsCSVReader(index: options.index, timeColumn: options.timeColumn, countColumn: options.countColumn, clientKeyer: keyer,
+                                   project: options.project)
         }
     }
 
@@ -105,13 +130,20 @@ public final class Ingestor: @unchecked Sendable {
         // The head: the first line (up to 4 KiB) fingerprints the source.
         let head = try file.readBytes(Self.chunkSize)
         if head.isEmpty {
-            var s = IngestSummary(name: name, format: options.format.rawValue, resumed: false, alreadyIngested: true)
+            // Nothing to recognise or record: an empty file is not a source.
+            var s = IngestSummary(name: name, format: options.format.rawValue, resumed: false, alreadyIngested: false)
+            s.empty = true
             s.seconds = Date().timeIntervalSince(started)
             return s
         }
         let firstLineEnd = head.firstIndex(of: 10) ?? head.count
         let firstLine = Array(head[..<min(firstLineEnd, Self.headBytes)])
+        // The first line is only a lookup key (files with the same header share it); the head
+        // (first 4 KiB, or all that was read of a shorter source) is what identifies content.
         let fingerprint = SHA256.hash(firstLine).hexString
+        func headHash(upTo bytes: Int64) -> String {
+            SHA256.hash(Array(head.prefix(Int(min(bytes, Int64(Self.headBytes)))))).hexString
+        }
         var format = options.format
         if format == .auto {
             let sample = head.split(separator: 10, maxSplits: 8).first { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
@@ -121,15 +153,23 @@ public final class Ingestor: @unchecked Sendable {
                     \(path):1: cannot recognise the input format: expected a combined access log line \
                     (`HOST - - [TIME] "GET /path HTTP/1.1" STATUS SIZE "REFERER" "AGENT"`), a BigQuery JSON row \
                     (`{"timestamp": ...}`) or a CSV header with a `timestamp` or `date` column; found \
-                    '\(text.prefix(120))'. Use --input-format to say which it is.
+                    '\(InputText.escaped((sample ?? []).prefix(120)))'. Use --input-format to say which it is.
                     """)
             }
             format = detected
         }
 
+        if let project = options.project, format != .csv {
+            throw IngestError("\(path): --project \(InputText.escaped(project)) is for CSV files of counts without a project column; this file is read as \(format.rawValue), whose lines name their projects (nothing of this file was stored)")
+        }
         // Is this a source we know (same first line, same content up to what we read before)?
         var existing: SourceRecord?
+        // A known source this file starts like but is shorter than (an older copy of a log?).
+        var shorterThan: SourceRecord?
         for candidate in try target.sources(withFingerprint: fingerprint) where candidate.format == format.rawValue {
+            // Same first line is not same content: the head must match too (sources recorded
+            // before heads were kept have none, and are matched by their tail alone).
+            if !candidate.headHash.isEmpty, candidate.headHash != headHash(upTo: candidate.bytes) { continue }
             let start = max(0, candidate.bytes - Int64(Self.headBytes))
             try file.seek(to: start)
             let tail = try file.readBytes(Int(candidate.bytes - start))
@@ -137,10 +177,26 @@ public final class Ingestor: @unchecked Sendable {
                 existing = candidate
                 break
             }
+            if !candidate.headHash.isEmpty, Int64(tail.count) < candidate.bytes - start, shorterThan == nil { shorterThan = candidate }
         }
         let startOffset = existing?.bytes ?? 0
         try file.seek(to: startOffset)
         var reader = makeReader(format)
+        if format == .csv, let csv = reader as? CountsCSVReader {
+            // A header that cannot be read fails the file before anything is stored.
+            var number = 0
+            for line in head.split(separator: 10, omittingEmptySubsequences: false) {
+                number += 1
+                let text = String(decoding: line, as: UTF8.self)
+                if text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+                do {
+                    try csv.checkHeader(line: Array(line), number: number)
+                } catch {
+                    throw IngestError("\(path):\(number): the CSV header cannot be used: \(InputText.escaped(error.description)); name other columns with --time-column and --count-column (nothing of this file was stored)")
+                }
+                break
+            }
+        }
         if existing != nil, format == .csv {
             // The header is needed to read the rest.
             _ = firstLine.withUnsafeBytes { reader.read(line: $0, number: 1) }
@@ -153,6 +209,17 @@ public final class Ingestor: @unchecked Sendable {
             try self.readLines(file: file, startLine: existing?.lines ?? 0, startBytes: startOffset,
                                reader: &reader, sink: sink, summary: &s, started: started)
             if existing != nil, s.linesRead == 0 { s.alreadyIngested = true }
+            s.headHash = headHash(upTo: s.totalBytes)
+            if let csv = reader as? CountsCSVReader { s.warnings = csv.warnings.map(\.description) }
+            if existing == nil, let known = shorterThan {
+                // Its content up to its end cannot be compared with what was read of the known
+                // source (only that source's first and last 4 KiB are known): say so.
+                s.warnings.append("""
+                    its first 4 KiB are those of source \(known.id) (\(InputText.escaped(known.name))), but it is shorter than the \
+                    \(known.bytes) bytes read of that source: if it is an older copy of the same log, its lines are now counted \
+                    twice (`casebook sources remove` undoes this ingest)
+                    """)
+            }
             s.seconds = Date().timeIntervalSince(started)
             return s
         }
@@ -167,6 +234,8 @@ public final class Ingestor: @unchecked Sendable {
         var firstLine: Int64 = 0
         /// Line numbers of lines too long to read (kept aside).
         var tooLong: [Int64] = []
+        /// Outcomes the reader held until the end of the input (see ``LineReader/finish()``).
+        var trailing: [LineOutcome] = []
         var consumedBytes: Int64 = 0
     }
 
@@ -202,10 +271,20 @@ public final class Ingestor: @unchecked Sendable {
         var lineNumber = startLine
         // An access log's request lines per hour and status (downloads are 200s): what tells an
         // outage or a gap in the log from a change in traffic.
-        let logsRequests = reader.formatName == "combined"
+        let logsRequests = reader.formatName == "combined" || reader.formatName == "vhost-combined"
         var requests: [RequestKey: Int64] = [:]
+        var firstMalformed: (line: Int64, reason: String)?
         do {
             while var batch = try queue.take() {
+                // Lines too long to read come before the batch's parsed lines.
+                for long in batch.tooLong {
+                    if options.strict {
+                        throw IngestError("\(file.path):\(long): line longer than \(Self.maxLine) bytes (--strict: nothing of this file was stored)")
+                    }
+                    summary.quarantined["line too long", default: 0] += 1
+                    if firstMalformed == nil { firstMalformed = (long, "line longer than \(Self.maxLine) bytes") }
+                    try sink.quarantine(line: long, reason: "line longer than \(Self.maxLine) bytes", redactedLine: "(not kept: too long)")
+                }
                 var n = batch.firstLine
                 // Outcomes are moved out of the batch (not copied): a copy would retain the
                 // event's shared boxes, which the reading thread's caches also touch.
@@ -228,10 +307,12 @@ public final class Ingestor: @unchecked Sendable {
                             }
                         case .malformed(let reason, let redacted):
                             if options.strict {
-                                throw IngestError("\(file.path):\(n): \(reason) (--strict: nothing of this file was stored)")
+                                throw IngestError("\(file.path):\(n): \(InputText.escaped(reason)) (--strict: nothing of this file was stored)")
                             }
                             summary.quarantined[Self.reasonKind(reason), default: 0] += 1
-                            try sink.quarantine(line: n, reason: reason, redactedLine: String(redacted.prefix(8192)))
+                            if firstMalformed == nil { firstMalformed = (n, reason) }
+                            // Kept escaped: a stored NUL would cut the text short, and it is shown on terminals.
+                            try sink.quarantine(line: n, reason: InputText.escaped(reason), redactedLine: InputText.escaped(String(redacted.prefix(8192))))
                         case .skip:
                             break
                         }
@@ -239,12 +320,21 @@ public final class Ingestor: @unchecked Sendable {
                         n += 1
                     }
                 }
-                for long in batch.tooLong {
-                    if options.strict {
-                        throw IngestError("\(file.path):\(long): line longer than \(Self.maxLine) bytes (--strict: nothing of this file was stored)")
+                for outcome in batch.trailing {
+                    switch outcome {
+                    case .download(let e):
+                        try sink.add(e)
+                        summary.downloads += e.count
+                        summary.eventRows += 1
+                        if first == nil || e.timestamp < first! { first = e.timestamp }
+                        if last == nil || e.timestamp > last! { last = e.timestamp }
+                    case .notDownload(let kind, _, _):
+                        summary.otherRequests[kind, default: 0] += 1
+                    case .malformed(let reason, _):
+                        throw IngestError("\(file.path): at the end of the input: \(InputText.escaped(reason)) (nothing of this file was stored)")
+                    case .skip:
+                        break
                     }
-                    summary.quarantined["line too long", default: 0] += 1
-                    try sink.quarantine(line: long, reason: "line longer than \(Self.maxLine) bytes", redactedLine: "(not kept: too long)")
                 }
                 lineNumber = max(lineNumber, n - 1, batch.tooLong.max() ?? 0)
                 consumed = batch.consumedBytes
@@ -266,6 +356,16 @@ public final class Ingestor: @unchecked Sendable {
                 .sorted { ($0.hour, $0.status) < ($1.hour, $1.status) })
         }
         reader = box.reader
+        let malformed = summary.quarantined.values.reduce(0, +)
+        if malformed > 0, summary.eventRows == 0, summary.otherRequests.isEmpty, let firstMalformed {
+            // Recording such a file would mark lines that were never read as ingested.
+            throw IngestError("""
+                \(file.path): none of its \(startLine > 0 ? "new lines (after the \(startLine) already ingested)" : "lines") could be read \
+                (\(malformed) malformed; the first, line \(firstMalformed.line): \
+                \(InputText.escaped(firstMalformed.reason))); nothing of this file was stored or recorded, so it can be \
+                ingested again once fixed or with other options (--input-format, --time-column, --count-column)
+                """)
+        }
         let readEnd = end.value
         summary.linesRead = readEnd.lines - startLine
         summary.totalLines = readEnd.lines
@@ -312,6 +412,14 @@ public final class Ingestor: @unchecked Sendable {
             batch.outcomes.reserveCapacity(Self.batchSize)
         }
 
+        /// A line longer than ``maxLine`` bytes: one quarantined entry with its own number.
+        func tooLong() throws {
+            try flush()
+            lineNumber += 1
+            batch.tooLong.append(lineNumber)
+            batch.firstLine = lineNumber + 1
+        }
+
         while true {
             let n = try source.read(into: buffer + carried, count: Self.chunkSize)
             let end = carried + n
@@ -322,7 +430,10 @@ public final class Ingestor: @unchecked Sendable {
                 guard let nl = memchr(buffer + k, 10, end - k) else { break }
                 let pos = buffer.distance(to: nl)
                 if skippingLongLine {
+                    // The end of a long line already counted.
                     skippingLongLine = false
+                } else if pos - start > Self.maxLine {
+                    try tooLong()
                 } else {
                     try handle(UnsafeRawBufferPointer(rebasing: bytes[start..<pos]))
                 }
@@ -330,7 +441,9 @@ public final class Ingestor: @unchecked Sendable {
                 start = k
             }
             if n == 0 {
-                if start < end, !skippingLongLine { try handle(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) }
+                if start < end, !skippingLongLine {
+                    if end - start > Self.maxLine { try tooLong() } else { try handle(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) }
+                }
                 consumed += Int64(end - start)
                 appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
                 break
@@ -338,21 +451,20 @@ public final class Ingestor: @unchecked Sendable {
             consumed += Int64(start)
             appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[0..<start]))
             carried = end - start
-            if carried >= Self.maxLine {
-                // A line longer than 1 MiB: keep its number aside and skip to its end.
-                try flush()
-                lineNumber += 1
-                batch.tooLong.append(lineNumber)
-                batch.firstLine = lineNumber + 1
+            if skippingLongLine || carried > Self.maxLine {
+                // Inside a line longer than 1 MiB: count it once (when it starts), and drop its
+                // bytes up to its end.
+                if !skippingLongLine { try tooLong() }
+                skippingLongLine = true
                 appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
                 consumed += Int64(carried)
                 carried = 0
-                skippingLongLine = true
             } else if carried > 0 {
                 memmove(buffer, buffer + start, carried)
             }
             if batch.outcomes.count >= Self.batchSize { try flush() }
         }
+        batch.trailing = box.reader.finish()
         try flush()
         return ReadEnd(lines: lineNumber, consumed: consumed, tail: tail)
     }

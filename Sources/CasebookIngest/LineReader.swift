@@ -22,4 +22,11 @@ public protocol LineReader {
     var formatName: String { get }
     /// Parses one line (without its line terminator). `number` is 1-based.
     mutating func read(line: UnsafeRawBufferPointer, number: Int) -> LineOutcome
+    /// Called once after the last line: outcomes of records held until the end (a CSV's
+    /// `with_mirrors`/`without_mirrors` pairs). Most readers hold none.
+    mutating func finish() -> [LineOutcome]
+}
+
+extension LineReader {
+    public mutating func finish() -> [LineOutcome] { [] }
 }

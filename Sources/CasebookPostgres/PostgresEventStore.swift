@@ -101,14 +101,7 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
         for r in try connection.execute("SELECT reason, COUNT(*) FROM \(s).quarantine GROUP BY reason").rows {
             quarantined[r[0] ?? ""] = Int64(r[1] ?? "0") ?? 0
         }
-        let sources = try connection.execute("""
-            SELECT fingerprint, name, format, index_name, bytes, lines, downloads, other_requests, quarantined,
-                   first_event, last_event, ingested_at FROM \(s).sources ORDER BY id
-            """).rows.map { r in
-            SourceInfo(fingerprint: r[0] ?? "", name: r[1] ?? "", format: r[2] ?? "", index: r[3], bytes: int(r[4]), lines: int(r[5]),
-                       downloads: int(r[6]), otherRequests: int(r[7]), quarantined: int(r[8]), firstEvent: r[9].flatMap { Int64($0) },
-                       lastEvent: r[10].flatMap { Int64($0) }, ingestedAt: int(r[11]))
-        }
+        let sources = try connection.execute("SELECT \(Self.sourceColumns) FROM \(s).sources ORDER BY id").rows.map(Self.sourceInfo)
         return StoreInfo(eventRows: int(totals[0]), downloads: int(totals[1]), firstEvent: totals[2].flatMap { Int64($0) },
                          lastEvent: totals[3].flatMap { Int64($0) }, sources: sources, quarantined: quarantined,
                          schemaVersion: PostgresSchema.currentVersion, location: url.redacted)
@@ -142,12 +135,25 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
 
     public func sources(withFingerprint fingerprint: String) throws -> [SourceRecord] {
         try connection.execute("""
-            SELECT id, fingerprint, name, format, bytes, lines, tail_hash FROM \(schema).sources
+            SELECT id, fingerprint, name, format, bytes, lines, tail_hash, head_hash FROM \(schema).sources
             WHERE fingerprint = $1 ORDER BY bytes DESC
             """, [fingerprint]).rows.map {
             SourceRecord(id: int($0[0]), fingerprint: $0[1] ?? "", name: $0[2] ?? "", format: $0[3] ?? "",
-                         bytes: int($0[4]), lines: int($0[5]), tailHash: $0[6] ?? "")
+                         bytes: int($0[4]), lines: int($0[5]), tailHash: $0[6] ?? "", headHash: $0[7] ?? "")
         }
+    }
+
+    /// Columns of `sources` read by ``sourceInfo(_:)``: the shown fingerprint is the head hash
+    /// (the first line's hash for sources recorded before schema 3).
+    static let sourceColumns = """
+        CASE WHEN head_hash <> '' THEN head_hash ELSE fingerprint END, name, format, index_name, bytes, lines, downloads,
+        other_requests, quarantined, first_event, last_event, ingested_at, id
+        """
+
+    static func sourceInfo(_ r: [String?]) -> SourceInfo {
+        SourceInfo(fingerprint: r[0] ?? "", name: r[1] ?? "", format: r[2] ?? "", index: r[3], bytes: int(r[4]), lines: int(r[5]),
+                   downloads: int(r[6]), otherRequests: int(r[7]), quarantined: int(r[8]), firstEvent: r[9].flatMap { Int64($0) },
+                   lastEvent: r[10].flatMap { Int64($0) }, ingestedAt: int(r[11]), id: int(r[12]))
     }
 
     public func ingest(_ plan: IngestPlan, _ body: (any IngestSink) throws -> IngestSummary) throws -> IngestSummary {
@@ -180,14 +186,14 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
         let now = String(Int64(Date().timeIntervalSince1970))
         try connection.execute("""
             UPDATE \(s).sources SET name = $1, index_name = COALESCE($2, index_name), bytes = $3::bigint, lines = $4::bigint,
-                tail_hash = $5, downloads = downloads + $6::bigint, other_requests = other_requests + $7::bigint,
+                tail_hash = $5, head_hash = $13, downloads = downloads + $6::bigint, other_requests = other_requests + $7::bigint,
                 quarantined = quarantined + $8::bigint,
                 first_event = LEAST(first_event, $9::bigint), last_event = GREATEST(last_event, $10::bigint),
                 ingested_at = $11::bigint
             WHERE id = $12::bigint
             """, [plan.name, plan.index, String(sum.totalBytes), String(sum.totalLines), sum.tailHash, String(sum.downloads),
                   String(others), String(quarantined), sum.firstEvent.map { String($0) }, sum.lastEvent.map { String($0) },
-                  now, String(sourceID)])
+                  now, String(sourceID), sum.headHash])
         for (kind, count) in sum.otherRequests {
             try connection.execute("""
                 INSERT INTO \(s).other_requests (source_id, kind, count) VALUES ($1::bigint, $2, $3::bigint)
@@ -209,6 +215,41 @@ func bytes(fromHex hex: String) -> [UInt8] {
     func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : (c | 32) - 87 }
     while let a = it.next(), let b = it.next() { out.append(nibble(a) << 4 | nibble(b)) }
     return out
+}
+
+extension PostgresEventStore: SourceRemoval {
+    /// Removes a source, its events, quarantined lines, other-request counts and ingest runs, and
+    /// recomputes the rollups of the days its events fell on, in one transaction (under the
+    /// ingest lock, so no ingest runs meanwhile).
+    public func removeSource(id: Int64) throws -> SourceInfo {
+        let s = schema
+        return try connection.transaction {
+            try connection.execute("SELECT pg_advisory_xact_lock(hashtext('casebook-ingest:' || $1))", [url.schema])
+            guard let row = try connection.execute("SELECT \(Self.sourceColumns) FROM \(s).sources WHERE id = $1::bigint FOR UPDATE",
+                                                   [String(id)]).rows.first else {
+                let known = try connection.execute("SELECT id FROM \(s).sources ORDER BY id").rows.compactMap { $0[0] }
+                throw PostgresStoreError.noSuchSource(url.redacted, id: id, known: known)
+            }
+            let info = Self.sourceInfo(row)
+            let span = try connection.execute("""
+                WITH gone AS (DELETE FROM \(s).events WHERE source_id = $1::bigint RETURNING ts) SELECT MIN(ts), MAX(ts) FROM gone
+                """, [String(id)]).rows[0]
+            if let first = span[0].flatMap({ Int64($0) }), let last = span[1].flatMap({ Int64($0) }) {
+                let d0 = Self.floorDay(first), d1 = Self.floorDay(last) + 86400
+                try connection.execute(PostgresSchema.rebuildRollupsSQL(schema: s, from: d0, to: d1))
+            }
+            for table in ["quarantine", "other_requests", "request_counts", "ingest_runs"] {
+                try connection.execute("DELETE FROM \(s).\(table) WHERE source_id = $1::bigint", [String(id)])
+            }
+            try connection.execute("DELETE FROM \(s).sources WHERE id = $1::bigint", [String(id)])
+            return info
+        }
+    }
+
+    static func floorDay(_ t: Int64) -> Int64 {
+        let q = t / 86400
+        return (t % 86400 != 0 && t < 0 ? q - 1 : q) * 86400
+    }
 }
 
 extension PostgresEventStore {

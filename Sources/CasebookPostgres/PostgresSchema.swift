@@ -10,8 +10,35 @@ import CasebookCore
 /// Version 2 adds the rollups of ``RollupTable`` (per hour; per day × file, × profile, × file ×
 /// profile), filled from the events once and then kept in step by every ingest's transaction,
 /// as in the embedded store; the query planner is the same.
+///
+/// Version 3 adds `sources.head_hash`, the fingerprint of a source's content (SHA-256 of its
+/// first 4 KiB), as in the embedded store's schema 4; `fingerprint` stays the first line's hash,
+/// a lookup key that files with the same header share.
+///
+/// Version 4 adds `request_counts`: an access log's request lines per source, hour and status
+/// code, as in the embedded store's schema 5.
 enum PostgresSchema {
-    static let currentVersion = 3
+    static let currentVersion = 4
+
+    /// Recomputes the rollups of the days in `[from, to)` (day-aligned epoch seconds) from the
+    /// events of those days: after a source's events were removed.
+    static func rebuildRollupsSQL(schema s: String, from: Int64, to: Int64) -> String {
+        let hour = RollupTable.floorSQL("ts", 3600), day = RollupTable.floorSQL("ts", 86400)
+        let range = "ts >= \(from) AND ts < \(to)"
+        return """
+            DELETE FROM \(s).rollup_hour WHERE hour >= \(from) AND hour < \(to);
+            DELETE FROM \(s).rollup_day_profile WHERE day >= \(from) AND day < \(to);
+            DELETE FROM \(s).rollup_day_file WHERE day >= \(from) AND day < \(to);
+            DELETE FROM \(s).rollup_day_file_profile WHERE day >= \(from) AND day < \(to);
+            INSERT INTO \(s).rollup_hour (hour, downloads, events) SELECT \(hour), SUM(count), COUNT(*) FROM \(s).events WHERE \(range) GROUP BY 1;
+            INSERT INTO \(s).rollup_day_profile (day, profile_id, downloads)
+                SELECT \(day), profile_id, SUM(count) FROM \(s).events WHERE \(range) GROUP BY 1, 2;
+            INSERT INTO \(s).rollup_day_file (day, file_id, downloads)
+                SELECT \(day), file_id, SUM(count) FROM \(s).events WHERE \(range) GROUP BY 1, 2;
+            INSERT INTO \(s).rollup_day_file_profile (day, file_id, profile_id, downloads)
+                SELECT \(day), file_id, profile_id, SUM(count) FROM \(s).events WHERE \(range) GROUP BY 1, 2, 3;
+            """
+    }
 
     /// Recomputes every rollup from `events` (the migration, and a repair tool).
     static func rebuildRollupsSQL(schema s: String) -> String {
@@ -97,9 +124,12 @@ enum PostgresSchema {
             );
             \(rebuildRollupsSQL(schema: s))
             """),
+            (3, """
+            ALTER TABLE \(s).sources ADD COLUMN head_hash TEXT NOT NULL DEFAULT '';
+            """),
             // An access log's request lines per hour and status code (downloads included): what
             // tells an outage or a gap in the log from a change in traffic (`log-health`).
-            (3, """
+            (4, """
             CREATE TABLE \(s).request_counts (
                 hour BIGINT NOT NULL, status INTEGER NOT NULL, source_id BIGINT NOT NULL, count BIGINT NOT NULL,
                 PRIMARY KEY (hour, status, source_id)

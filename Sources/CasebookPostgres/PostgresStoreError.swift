@@ -26,6 +26,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable, Equata
     case connectionFailed(String, String)
     /// A statement failed (SQLSTATE and the server's message).
     case queryFailed(String, sqlState: String, message: String)
+    /// `sources remove ID` named no source (the ids there are).
+    case noSuchSource(String, id: Int64, known: [String])
 
     public var description: String {
         switch self {
@@ -53,6 +55,9 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable, Equata
             return "cannot connect to \(url): \(message)"
         case let .queryFailed(url, state, message):
             return "\(url): query failed (SQLSTATE \(state)): \(message)"
+        case let .noSuchSource(url, id, known):
+            return "no source with id \(id) in \(url): "
+                + (known.isEmpty ? "the store has no sources" : "its sources are \(known.joined(separator: ", ")) (see `casebook sources`)")
         }
     }
 }

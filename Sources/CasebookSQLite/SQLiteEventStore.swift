@@ -163,13 +163,8 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
                 quarantined[QuarantineReason.kind(of: row[0]), default: 0] += row[1] as Int64
             }
             let sources = try Row.fetchAll(db, sql: """
-                SELECT fingerprint, name, format, index_name, bytes, lines, downloads, other_requests, quarantined,
-                       first_event, last_event, ingested_at FROM sources ORDER BY id
-                """).map { r in
-                SourceInfo(fingerprint: r[0], name: r[1], format: r[2], index: r[3], bytes: r[4], lines: r[5],
-                           downloads: r[6], otherRequests: r[7], quarantined: r[8], firstEvent: r[9],
-                           lastEvent: r[10], ingestedAt: r[11])
-            }
+                SELECT \(Self.sourceColumns) FROM sources ORDER BY id
+                """).map(Self.sourceInfo)
             return StoreInfo(eventRows: totals[0], downloads: totals[1], firstEvent: totals[2], lastEvent: totals[3],
                              sources: sources, quarantined: quarantined,
                              schemaVersion: SQLiteSchema.currentVersion, location: path)
@@ -222,11 +217,58 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
 
     public func sources(withFingerprint fingerprint: String) throws -> [SourceRecord] {
         try dbQueue.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, fingerprint, name, format, bytes, lines, tail_hash FROM sources WHERE fingerprint = ? ORDER BY bytes DESC",
+            try Row.fetchAll(db, sql: "SELECT id, fingerprint, name, format, bytes, lines, tail_hash, head_hash FROM sources WHERE fingerprint = ? ORDER BY bytes DESC",
                              arguments: [fingerprint]).map {
-                SourceRecord(id: $0[0], fingerprint: $0[1], name: $0[2], format: $0[3], bytes: $0[4], lines: $0[5], tailHash: $0[6])
+                SourceRecord(id: $0[0], fingerprint: $0[1], name: $0[2], format: $0[3], bytes: $0[4], lines: $0[5], tailHash: $0[6],
+                             headHash: $0[7])
             }
         }
+    }
+
+    /// Columns of `sources` read by ``sourceInfo(_:)``: the shown fingerprint is the head hash
+    /// (the first line's hash for sources recorded before schema 4).
+    static let sourceColumns = """
+        CASE WHEN head_hash != '' THEN head_hash ELSE fingerprint END, name, format, index_name, bytes, lines, downloads,
+        other_requests, quarantined, first_event, last_event, ingested_at, id
+        """
+
+    static func sourceInfo(_ r: Row) -> SourceInfo {
+        SourceInfo(fingerprint: r[0], name: r[1], format: r[2], index: r[3], bytes: r[4], lines: r[5],
+                   downloads: r[6], otherRequests: r[7], quarantined: r[8], firstEvent: r[9],
+                   lastEvent: r[10], ingestedAt: r[11], id: r[12])
+    }
+}
+
+extension SQLiteEventStore: SourceRemoval {
+    /// Removes a source, its events, quarantined lines, other-request counts and ingest runs, and
+    /// its part of the rollups, in one transaction. The rollups of the days the source touched
+    /// are recomputed from the events that remain, so they stay exactly what a rebuild gives.
+    public func removeSource(id: Int64) throws -> SourceInfo {
+        try dbQueue.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.sourceColumns) FROM sources WHERE id = ?", arguments: [id]) else {
+                let known = try Int64.fetchAll(db, sql: "SELECT id FROM sources ORDER BY id")
+                throw SQLiteStoreError("no source with id \(id) in \(path): "
+                    + (known.isEmpty ? "the store has no sources" : "its sources are \(known.map(String.init).joined(separator: ", ")) (see `casebook sources`)"))
+            }
+            let info = Self.sourceInfo(row)
+            // The events' own span (one scan), not the one recorded with the source.
+            let span = try Row.fetchOne(db, sql: "SELECT MIN(ts), MAX(ts) FROM events WHERE source_id = ?", arguments: [id])
+            if let first = span?[0] as Int64?, let last = span?[1] as Int64? {
+                try db.execute(sql: "DELETE FROM events WHERE ts >= ? AND ts <= ? AND source_id = ?", arguments: [first, last, id])
+                let d0 = Self.floor(first, 86400), d1 = Self.floor(last, 86400) + 86400
+                try SQLiteRollup.rebuild(db, from: d0, to: d1)
+            }
+            for table in ["quarantine", "other_requests", "request_counts", "ingest_runs"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE source_id = ?", arguments: [id])
+            }
+            try db.execute(sql: "DELETE FROM sources WHERE id = ?", arguments: [id])
+            return info
+        }
+    }
+
+    static func floor(_ t: Int64, _ step: Int64) -> Int64 {
+        let q = t / step
+        return (t % step != 0 && t < 0 ? q - 1 : q) * step
     }
 }
 

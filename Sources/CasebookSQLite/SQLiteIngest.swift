@@ -38,13 +38,13 @@ extension SQLiteEventStore {
         let others = s.otherRequests.values.reduce(0, +)
         let quarantined = s.quarantined.values.reduce(0, +)
         try db.execute(sql: """
-            UPDATE sources SET name = ?, index_name = COALESCE(?, index_name), bytes = ?, lines = ?, tail_hash = ?,
+            UPDATE sources SET name = ?, index_name = COALESCE(?, index_name), bytes = ?, lines = ?, tail_hash = ?, head_hash = ?,
                 downloads = downloads + ?, other_requests = other_requests + ?, quarantined = quarantined + ?,
                 first_event = CASE WHEN first_event IS NULL OR ? < first_event THEN ? ELSE first_event END,
                 last_event = CASE WHEN last_event IS NULL OR ? > last_event THEN ? ELSE last_event END,
                 ingested_at = ?
             WHERE id = ?
-            """, arguments: [plan.name, plan.index, s.totalBytes, s.totalLines, s.tailHash, s.downloads, others, quarantined,
+            """, arguments: [plan.name, plan.index, s.totalBytes, s.totalLines, s.tailHash, s.headHash, s.downloads, others, quarantined,
                              s.firstEvent, s.firstEvent, s.lastEvent, s.lastEvent, Int64(Date().timeIntervalSince1970), sourceID])
         for (kind, count) in s.otherRequests {
             try db.execute(sql: """

@@ -93,6 +93,28 @@ enum SQLiteRollup {
     }
 }
 
+extension SQLiteRollup {
+    /// Recomputes the rollup rows of the days in `[from, to)` (day-aligned epoch seconds) from
+    /// the events of those days: after events of those days were removed.
+    static func rebuild(_ db: Database, from: Int64, to: Int64) throws {
+        let hour = SQLiteTable.floorSQL("ts", 3600), day = SQLiteTable.floorSQL("ts", 86400)
+        let range = "ts >= \(from) AND ts < \(to)"
+        try db.execute(sql: """
+            DELETE FROM rollup_hour WHERE hour >= \(from) AND hour < \(to);
+            DELETE FROM rollup_day_profile WHERE day >= \(from) AND day < \(to);
+            DELETE FROM rollup_day_file WHERE day >= \(from) AND day < \(to);
+            DELETE FROM rollup_day_file_profile WHERE day >= \(from) AND day < \(to);
+            INSERT INTO rollup_hour (hour, downloads, events) SELECT \(hour) AS h, SUM(count), COUNT(*) FROM events WHERE \(range) GROUP BY h;
+            INSERT INTO rollup_day_profile (day, profile_id, downloads)
+                SELECT \(day) AS d, profile_id, SUM(count) FROM events WHERE \(range) GROUP BY d, profile_id;
+            INSERT INTO rollup_day_file (day, file_id, downloads)
+                SELECT \(day) AS d, file_id, SUM(count) FROM events WHERE \(range) GROUP BY d, file_id;
+            INSERT INTO rollup_day_file_profile (day, file_id, profile_id, downloads)
+                SELECT \(day) AS d, file_id, profile_id, SUM(count) FROM events WHERE \(range) GROUP BY d, file_id, profile_id;
+            """)
+    }
+}
+
 /// Sums one ingest's events per rollup key in memory and adds them to the rollup tables
 /// (upserts, inside the ingest's transaction). Flushed when it holds many keys, so memory stays
 /// flat however long the log; logs are in time order, so most keys are flushed once.

@@ -21,11 +21,13 @@ import GRDB
 /// writes each event into one B-tree instead of two (the table and its index), which is about a
 /// tenth of the writer's work and half the events' bytes on disk.
 ///
-/// Version 4 adds `request_counts`: an access log's request lines per source, hour and status
+/// Version 4 adds `sources.head_hash`, the fingerprint of a source's content (its first 4 KiB).
+///
+/// Version 5 adds `request_counts`: an access log's request lines per source, hour and status
 /// code (downloads included), so that an outage (the server answering 5xx) and a gap in the log
 /// (hours with no line at all) can be told from a change in traffic (see ``RequestLogStore``).
 enum SQLiteSchema {
-    static let currentVersion = 4
+    static let currentVersion = 5
 
     /// The view `downloads`: one readable row per event (the star schema joined back).
     static let downloadsViewSQL = """
@@ -120,7 +122,12 @@ enum SQLiteSchema {
                 \(downloadsViewSQL)
                 """)
         }
-        m.registerMigration("v4-request-counts") { db in
+        m.registerMigration("v4-source-head-hash") { db in
+            // The fingerprint of a source's content (first 4 KiB); `fingerprint` stays the
+            // first line's hash, a lookup key shared by files with the same header.
+            try db.execute(sql: "ALTER TABLE sources ADD COLUMN head_hash TEXT NOT NULL DEFAULT ''")
+        }
+        m.registerMigration("v5-request-counts") { db in
             try db.execute(sql: """
                 CREATE TABLE request_counts (
                     hour INTEGER NOT NULL, status INTEGER NOT NULL, source_id INTEGER NOT NULL,

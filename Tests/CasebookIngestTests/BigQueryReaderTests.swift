@@ -242,7 +242,7 @@ struct BigQueryRowWriterTests {
         var e = DownloadEvent(timestamp: -86_401, count: 42)
         e.project = "x"
         e.projectDisplay = "x"
-        e.distro = "quote \" backslash \\ newline \n tab \t nul \u{0} del \u{7F} é 😀"
+        e.distro = "quote \" backslash \\ newline \n tab \t é 😀"
         e.cpu = "</script>"
         e.ci = true
         e.country = ""
@@ -253,6 +253,12 @@ struct BigQueryRowWriterTests {
         #expect(json.hasSuffix(",\"count\":42}"))
         #expect(json.hasPrefix("{\"timestamp\":\"1969-12-30 23:59:59 UTC\""))
         #expect(LineFeed.one(&reader, json).downloadedEvent == e)
+        // Other control characters are written escaped, and read back as a malformed row: a NUL
+        // used to cut the stored value short.
+        e.distro = "nul \u{0} del \u{7F}"
+        let withNul = BigQueryRowWriter.json(for: e)
+        #expect(withNul.contains(#"nul \u0000"#))
+        #expect(LineFeed.one(&reader, withNul).malformedReason?.contains("details.distro.name") == true)
     }
 
     @Test func displayNameIsTheOnlyThingNormalizedOnTheWay() {

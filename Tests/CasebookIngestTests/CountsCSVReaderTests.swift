@@ -32,7 +32,7 @@ struct CountsCSVReaderTests {
         #expect(unmapped.count == 5)
         #expect(unmapped.allSatisfy { $0.python == nil })
         #expect(plain.warnings == [.ignoredColumns(["category"], line: 1)])
-        #expect(plain.warnings[0].description.contains("ignored column `category`: not a dimension"))
+        #expect(plain.warnings[0].description.contains("column `category` is not a dimension Casebook knows and was ignored"))
 
         var mapped = CountsCSVReader(dimensionColumns: ["Category": .pythonMajor])
         let events = try LineFeed.run(&mapped, fixture: "csv/pypistats-category.csv").compactMap(\.downloadedEvent)

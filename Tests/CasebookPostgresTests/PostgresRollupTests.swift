@@ -78,12 +78,46 @@ import Testing
             let c = try PGConnection(url: PostgresURL(url))
             try c.execute("""
                 DROP TABLE \(schema).rollup_hour, \(schema).rollup_day_profile, \(schema).rollup_day_file, \(schema).rollup_day_file_profile;
-                DELETE FROM \(schema).schema_migrations WHERE version = 2;
+                ALTER TABLE \(schema).sources DROP COLUMN head_hash;
+                DELETE FROM \(schema).schema_migrations WHERE version >= 2;
                 """)
             let reopened = try PostgresEventStore(url: url)
-            #expect(try reopened.infoSync().schemaVersion == 2)
+            #expect(try reopened.infoSync().schemaVersion == PostgresSchema.currentVersion)
             #expect(try c.execute("SELECT COUNT(*) FROM \(schema).rollup_day_file_profile").rows[0][0] != "0")
             try Self.expectSameAnswers(reopened, try PostgresEventStore(url: url, useRollups: false), events)
+        }
+    }
+
+    @Test func removingASourceKeepsTheRollupsEqualToTheEvents() async throws {
+        let base = try TestServer.requireURL()
+        try await TestServer.withSchema(base) { schema in
+            let url = TestServer.with(base, "schema=\(schema)")
+            let pg = try PostgresEventStore(url: url)
+            let raw = try PostgresEventStore(url: url, useRollups: false)
+            let a = AggregateParityTests.randomEvents(count: 1500, seed: 21)
+            let b = AggregateParityTests.randomEvents(count: 1200, seed: 22)
+            try load(a, into: pg, name: "a")
+            _ = try pg.ingest(IngestPlan(existing: nil, fingerprint: "b", name: "b", format: "test", index: nil)) { sink in
+                for e in b { try sink.add(e) }
+                try sink.quarantine(line: 3, reason: "test", redactedLine: "-")
+                var s = IngestSummary(name: "b", format: "test", resumed: false, alreadyIngested: false)
+                s.otherRequests = ["index-page": 2]
+                return s
+            }
+            let ids = try pg.infoSync().sources.compactMap(\.id)
+            #expect(ids.count == 2)
+            #expect(try pg.removeSource(id: ids[1]).name == "b")
+            let info = try pg.infoSync()
+            #expect(info.sources.map(\.name) == ["a"])
+            #expect(info.eventRows == Int64(a.count))
+            #expect(try pg.quarantinedLines().isEmpty)
+            #expect(try pg.otherRequestCounts().isEmpty)
+            try Self.expectSameAnswers(pg, raw, a)
+            let c = try PGConnection(url: PostgresURL(url))
+            let maintained = try Self.rollupContents(c, schema)
+            try pg.rebuildRollups()
+            #expect(try Self.rollupContents(c, schema) == maintained)
+            #expect(throws: PostgresStoreError.self) { try pg.removeSource(id: ids[1]) }
         }
     }
 }

@@ -388,7 +388,7 @@ struct JSONCursor {
     /// A string quoted for a message, cut to 60 characters.
     static func quoted(_ s: String) -> String {
         let cut = s.count > 60 ? String(s.prefix(60)) + "…" : s
-        return "\"" + cut + "\""
+        return "\"" + InputText.escaped(cut) + "\""
     }
 
     /// Reads an object, calling `body` for each key with the cursor on the value; `body` must
@@ -441,7 +441,18 @@ struct JSONCursor {
     /// A string or null; any other value is a type error naming `path`.
     mutating func stringOrNull(path: @autoclosure () -> String) throws -> String? {
         switch peek {
-        case UInt8(ascii: "\""): return try string()
+        case UInt8(ascii: "\""):
+            let at = column
+            let s = try string()
+            // An escaped control character (`\u0000`) is valid JSON but no real value holds one
+            // (and a NUL would cut the value short where it is stored); an escaped line break
+            // (`\n`) may come from a user agent's JSON and is kept.
+            if let c = InputText.firstControlByte(s.utf8, allowingLineBreaks: true) {
+                throw BigQueryRowError(kind: .badValue, field: path(), column: at,
+                                       expected: "a value without control characters",
+                                       found: "\(InputText.byteName(Array(s.utf8)[c.offset])) in \(JSONCursor.quoted(s))")
+            }
+            return s
         case UInt8(ascii: "n"):
             let start = position
             if try literal() == nil { return nil }

@@ -12,11 +12,17 @@ import Foundation
 /// stored as UTC. The client address is replaced by its salted client key at once: it is never
 /// kept, not even in quarantined lines.
 ///
+/// Apache's *vhost_combined* format (`%v:%p %h %l %u %t "%r" ...`) is read with `vhost: true`:
+/// the first field (the virtual host and port) is skipped, and the client is the address after
+/// it, never the virtual host.
+///
 /// Parsing works on bytes; user agents and addresses repeat, so their parsed forms are cached.
 public struct CombinedLogReader: LineReader {
-    public let formatName = "combined"
+    public var formatName: String { vhost ? "vhost-combined" : "combined" }
     private let keyer: ClientKeyer
     private let index: String?
+    /// Lines start with `HOST:PORT` (Apache's `vhost_combined`).
+    public let vhost: Bool
     private var agents = ByteCache<SharedFields<ClientProfile>>(limit: 50_000)
     private var clients = ByteCache<String>(limit: 500_000)
     private var files = ByteCache<SharedFields<FileFields>?>(limit: 200_000)
@@ -24,9 +30,11 @@ public struct CombinedLogReader: LineReader {
     /// - Parameters:
     ///   - keyer: turns client addresses into pseudonymous keys.
     ///   - index: the index these logs belong to (recorded with every download).
-    public init(keyer: ClientKeyer, index: String? = nil) {
+    ///   - vhost: lines start with the virtual host and port (`vhost_combined`).
+    public init(keyer: ClientKeyer, index: String? = nil, vhost: Bool = false) {
         self.keyer = keyer
         self.index = index
+        self.vhost = vhost
     }
 
     public mutating func read(line: UnsafeRawBufferPointer, number: Int) -> LineOutcome {
@@ -40,14 +48,33 @@ public struct CombinedLogReader: LineReader {
             return s..<i
         }
         if n == 0 || (n == 1 && b[0] == 13) { return .skip }
+        // Apache and nginx escape control bytes (`\x00`): a raw one means a corrupt line, and
+        // would cut a value short where it is stored (a NUL ends a C string).
+        let control = Self.firstControlByte(b)
 
+        if vhost {
+            // %v:%p
+            let v = token()
+            guard !v.isEmpty, v.contains(where: { b[$0] == 58 }) else {
+                // The field is not quoted: it may be a client address (a combined line).
+                return malformed(b, host: nil, "expected the virtual host and port (`www.example.org:443`) at column 1, found a field without `:PORT` (a combined log? use --input-format combined)")
+            }
+            if let c = control, v.contains(c) { return malformed(b, host: nil, "control byte in the virtual host, found \(InputText.byteName(b[c])) at character \(c + 1)") }
+            skipSpaces()
+        }
         // %h %l %u
+        let hostColumn = i + 1
         let host = token()
-        guard !host.isEmpty else { return malformed(b, host: nil, "expected the client address at column 1, found a space") }
+        guard !host.isEmpty else { return malformed(b, host: nil, "expected the client address at column \(hostColumn), found \(i < n ? "a space" : "the end of the line")") }
+        if vhost, host.count == 1, b[host.lowerBound] == 45 {
+            return malformed(b, host: nil, "expected the client address after the virtual host, found '-' (a combined log whose client is an IPv6 address? use --input-format combined)")
+        }
         let clientKey = clientKey(b, host)
+        if let c = control, host.contains(c) { return controlByteLine(b, host: host, clientKey, c, "the client address") }
         skipSpaces(); _ = token(); skipSpaces()
         // The user field may contain spaces in odd logs; the time field starts at the next " [".
         while i < n, b[i] != 91 { i += 1 }
+        if let c = control, c < i { return controlByteLine(b, host: host, clientKey, c, "the identity and user fields") }
         guard i < n else { return malformed(b, host: host, "expected the time in brackets, like [05/Mar/2020:14:03:11 +0000], found none", clientKey) }
         i += 1
         let timeStart = i
@@ -60,6 +87,7 @@ public struct CombinedLogReader: LineReader {
         guard i < n, b[i] == 34 else { return malformed(b, host: host, "expected the quoted request (\"GET /path HTTP/1.1\") after the time, found '\(text(b, i..<min(n, i + 20)))'", clientKey) }
         i += 1
         guard let request = quoted(b, &i) else { return malformed(b, host: host, "the quoted request has no closing quote", clientKey) }
+        if let c = control, c < i { return controlByteLine(b, host: host, clientKey, c, "the request") }
         skipSpaces()
         let statusRange = token()
         guard statusRange.count == 3, let status = Self.number(b, statusRange) else {
@@ -76,12 +104,14 @@ public struct CombinedLogReader: LineReader {
             guard b[i] == 34 else { return malformed(b, host: host, "expected the quoted referer after the size, found '\(text(b, i..<min(n, i + 20)))'", clientKey) }
             i += 1
             guard quoted(b, &i) != nil else { return malformed(b, host: host, "the quoted referer has no closing quote", clientKey) }
+            if let c = control, c < i { return controlByteLine(b, host: host, clientKey, c, "the referer") }
             skipSpaces()
             guard i < n, b[i] == 34 else { return malformed(b, host: host, "expected the quoted user agent after the referer", clientKey) }
             i += 1
             guard let a = quoted(b, &i) else { return malformed(b, host: host, "the quoted user agent has no closing quote", clientKey) }
             agent = a
         }
+        if let c = control { return controlByteLine(b, host: host, clientKey, c, agent != nil ? "the user agent" : "the status and size") }
 
         // The request: METHOD SP PATH [SP PROTOCOL]
         var j = request.lowerBound
@@ -112,6 +142,9 @@ public struct CombinedLogReader: LineReader {
             e.fileFields = cached
         } else {
             let filename = nameRange.isEmpty ? "" : Self.percentDecoded(b, nameRange)
+            if let c = InputText.firstControlByte(filename.utf8) {
+                return malformed(b, host: host, "control byte in the file name of the request (percent-encoded; no distribution file name holds one), found \(InputText.byteName(Array(filename.utf8)[c.offset]))", clientKey)
+            }
             guard DistributionFilename.isDistribution(filename) else {
                 files.put(UnsafeBufferPointer(rebasing: b[path]), SharedFields<FileFields>?.none)
                 return .notDownload(kind: Self.pageKind(b, path), time: ts, status: status)
@@ -178,16 +211,33 @@ public struct CombinedLogReader: LineReader {
     }
 
     private func malformed(_ b: UnsafeBufferPointer<UInt8>, host: Range<Int>?, _ reason: String, _ key: String? = nil) -> LineOutcome {
-        var redacted = String(decoding: b, as: UTF8.self)
+        var redacted = vhost ? "" : String(decoding: b, as: UTF8.self)
         if let host {
+            let before = String(decoding: UnsafeBufferPointer(rebasing: b[..<host.lowerBound]), as: UTF8.self)
             let rest = String(decoding: UnsafeBufferPointer(rebasing: b[host.upperBound...]), as: UTF8.self)
-            redacted = (key ?? "-") + rest
+            redacted = before + (key ?? "-") + rest
+        } else if vhost {
+            // Where the client address is cannot be told (the first field may be one): keep nothing.
+            redacted = "[line withheld: its client address could not be told apart]"
         }
         return .malformed(reason: reason, redactedLine: redacted)
     }
 
     private func text(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
-        String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self)
+        InputText.escaped(UnsafeBufferPointer(rebasing: b[r]))
+    }
+
+    /// The offset of the first control byte (C0 except tab, and DEL) of the line, if any.
+    static func firstControlByte(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+        for k in 0..<b.count {
+            let c = b[k]
+            if (c < 0x20 && c != 0x09) || c == 0x7F { return k }
+        }
+        return nil
+    }
+
+    private func controlByteLine(_ b: UnsafeBufferPointer<UInt8>, host: Range<Int>, _ key: String, _ at: Int, _ field: String) -> LineOutcome {
+        malformed(b, host: host, "control byte in \(field) (Apache and nginx write them escaped, like \\x00), found \(InputText.byteName(b[at])) at character \(at + 1)", key)
     }
 
     static func pageKind(_ b: UnsafeBufferPointer<UInt8>, _ path: Range<Int>) -> String {

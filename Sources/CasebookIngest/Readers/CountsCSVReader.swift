@@ -16,6 +16,16 @@ import CasebookCore
 ///   `client` (see below) and the rest by name. `dimensionColumns` maps other names to
 ///   dimensions: pypistats calls its grouped column `category`, so
 ///   `dimensionColumns: ["category": .pythonMajor]` reads a `pypistats python_major` export.
+/// - `category` (pypistats' grouped column), when not mapped: rows whose category is
+///   `with_mirrors` or `without_mirrors` (`pypistats overall`) overlap, so they are never both
+///   summed: per time and other values, the `without_mirrors` count is stored as direct
+///   downloads and the difference (`with_mirrors` − `without_mirrors`) as downloads with
+///   installer `bandersnatch` (mirror clients), when ``finish()`` is called at the end of the
+///   input. A row with only one of the two is stored as it is, and a warning says so. `Total`
+///   rows (a sum of the others) are skipped with a warning. Other category values are ignored
+///   like any unknown column.
+/// - `project`: with the reader's `project` set (`ingest --project NAME`), every row gets that
+///   project, and a file with a `project` column is rejected at its header.
 /// - any other column is ignored and listed once in ``warnings``.
 ///
 /// Values: surrounding spaces are trimmed; an empty cell, and `null` in any column except
@@ -43,6 +53,8 @@ public struct CountsCSVReader: LineReader, Sendable {
     /// Extra column-name → dimension mappings (names normalized like headers).
     public let dimensionColumns: [String: Dimension]
     public let clientKeyer: ClientKeyer?
+    /// The project of every row, for files without a `project` column (display name as given).
+    public let project: String?
 
     /// Things worth telling the user that do not reject a line (ignored columns, dropped client
     /// values), each reported once.
@@ -52,9 +64,23 @@ public struct CountsCSVReader: LineReader, Sendable {
     private var headerError: CountsCSVError?
     private var droppedClientValues = false
     private var headerNamesClient = false
+    private var headerLine = 1
+    private var warnedCategoryIgnored = false
+    /// Mirror-split rows waiting for their counterpart, by time and other values, in order.
+    private var mirrorRows: [String: MirrorRow] = [:]
+    private var mirrorOrder: [String] = []
+    private var totalRows: (count: Int, first: Int)?
+
+    struct MirrorRow: Sendable {
+        var event: DownloadEvent
+        var withMirrors: Int64?
+        var withoutMirrors: Int64?
+        var line: Int
+    }
 
     public init(index: String? = nil, timeColumn: String? = nil, countColumn: String? = nil,
-                dimensionColumns: [String: Dimension] = [:], clientKeyer: ClientKeyer? = nil) {
+                dimensionColumns: [String: Dimension] = [:], clientKeyer: ClientKeyer? = nil, project: String? = nil) {
+        self.project = project
         self.index = index
         self.timeColumn = timeColumn
         self.countColumn = countColumn
@@ -70,6 +96,8 @@ public struct CountsCSVReader: LineReader, Sendable {
         var count: Int
         var dimensions: [(column: Int, dimension: Dimension)]
         var client: Int?
+        /// pypistats' `category` column, when not mapped to a dimension.
+        var category: Int?
     }
 
     public mutating func read(line raw: UnsafeRawBufferPointer, number: Int) -> LineOutcome {
@@ -116,6 +144,16 @@ public struct CountsCSVReader: LineReader, Sendable {
 
     // MARK: Header
 
+    /// Checks a header line (as read, with any BOM and CR) without reading it into this reader:
+    /// the ingest fails a file whose header is unusable before storing anything.
+    public func checkHeader(line: [UInt8], number: Int) throws(CountsCSVError) {
+        var copy = self
+        var bytes = line[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        if bytes.last == 0x0D { bytes = bytes.dropLast() }
+        _ = try copy.readHeader(String(decoding: bytes, as: UTF8.self), number: number)
+    }
+
     static func normalizeName(_ s: String) -> String {
         s.trimmingSpaces.lowercased().replacingOccurrences(of: "-", with: "_")
     }
@@ -153,10 +191,18 @@ public struct CountsCSVReader: LineReader, Sendable {
         var dims: [(Int, Dimension)] = []
         var ignored: [String] = []
         var client: Int?
+        var category: Int?
         for (i, n) in names.enumerated() where i != time && i != count {
             if let d = dimensionColumns[n] ?? Dimension(rawValue: n) {
+                if d == .project, project != nil {
+                    throw CountsCSVError(line: number, column: raw[i].trimmingSpaces,
+                                         expected: "no project column, since a project was given for every row (--project is for files without one)",
+                                         found: "a project column (the file names its projects itself)")
+                }
                 dims.append((i, d))
                 if d == .client { client = i }
+            } else if n == "category" {
+                category = i
             } else {
                 ignored.append(raw[i].trimmingSpaces.isEmpty ? "(unnamed column \(i + 1))" : raw[i].trimmingSpaces)
             }
@@ -174,7 +220,9 @@ public struct CountsCSVReader: LineReader, Sendable {
         if !ignored.isEmpty {
             warnings.append(.ignoredColumns(ignored, line: number))
         }
-        return Layout(names: names, time: time, count: count, dimensions: dims.map { (column: $0.0, dimension: $0.1) }, client: client)
+        headerLine = number
+        return Layout(names: names, time: time, count: count, dimensions: dims.map { (column: $0.0, dimension: $0.1) }, client: client,
+                      category: category)
     }
 
     // MARK: Rows
@@ -184,6 +232,14 @@ public struct CountsCSVReader: LineReader, Sendable {
             throw CountsCSVError(line: line, column: nil,
                                  expected: "\(layout.names.count) fields, like the header (\(layout.names.joined(separator: ",")))",
                                  found: "\(fields.count) field\(fields.count == 1 ? "" : "s")")
+        }
+        for (i, field) in fields.enumerated() {
+            // No real cell holds a control byte (a NUL would cut the value short where stored).
+            if let c = InputText.firstControlByte(field.utf8) {
+                throw CountsCSVError(line: line, column: layout.names[i].isEmpty ? "column \(i + 1)" : layout.names[i],
+                                     expected: "a value without control characters",
+                                     found: "\(InputText.byteName(Array(field.utf8)[c.offset])) in \"\(InputText.escaped(String(field.prefix(60))))\"")
+            }
         }
         let timeText = fields[layout.time].trimmingSpaces
         guard let time = Self.parseTime(timeText) else {
@@ -197,9 +253,13 @@ public struct CountsCSVReader: LineReader, Sendable {
                                  expected: "a whole number of downloads, 0 or more",
                                  found: countText.isEmpty ? "an empty cell" : "\"\(countText)\"")
         }
-        if count == 0 { return nil }
+        if count == 0, layout.category == nil { return nil }
         var event = DownloadEvent(timestamp: time, count: count)
         event.index = index
+        if let project {
+            event.project = ProjectName.normalize(project)
+            event.projectDisplay = project
+        }
         for (column, dimension) in layout.dimensions {
             let value = fields[column].trimmingSpaces
             if value.isEmpty { continue }
@@ -234,7 +294,90 @@ public struct CountsCSVReader: LineReader, Sendable {
             }
         }
         event.fillFromFilename()
+        if let c = layout.category {
+            let value = fields[c].trimmingSpaces
+            switch value.lowercased() {
+            case "with_mirrors", "without_mirrors":
+                // Overlapping counts: held until the end of the input (see `finish()`).
+                var key = String(time)
+                for (i, f) in fields.enumerated() where i != c && i != layout.count && i != layout.time {
+                    key += "\u{1F}" + f.trimmingSpaces
+                }
+                if mirrorRows[key] == nil {
+                    var held = event
+                    held.count = 0
+                    mirrorRows[key] = MirrorRow(event: held, line: line)
+                    mirrorOrder.append(key)
+                }
+                if value.lowercased() == "with_mirrors" {
+                    mirrorRows[key]!.withMirrors = (mirrorRows[key]!.withMirrors ?? 0) + count
+                } else {
+                    mirrorRows[key]!.withoutMirrors = (mirrorRows[key]!.withoutMirrors ?? 0) + count
+                }
+                return nil
+            case "total":
+                // A sum of the other rows: adding it would count them twice.
+                totalRows = (count: (totalRows?.count ?? 0) + 1, first: totalRows?.first ?? line)
+                return nil
+            default:
+                if !warnedCategoryIgnored {
+                    warnedCategoryIgnored = true
+                    warnings.append(.ignoredColumns([layout.names[c]], line: headerLine))
+                }
+            }
+        }
+        if count == 0 { return nil }
         return event
+    }
+
+    /// The rows held until the end: each `with_mirrors`/`without_mirrors` pair as direct
+    /// downloads (`without_mirrors`) and mirror downloads (the difference, installer
+    /// `bandersnatch`); a row without its counterpart as it is. Adds warnings for what could not
+    /// be split and for skipped `Total` rows.
+    public mutating func finish() -> [LineOutcome] {
+        var out: [LineOutcome] = []
+        var unpaired: [String: (count: Int, first: Int)] = [:]
+        var inconsistent: (count: Int, first: Int)?
+        for key in mirrorOrder {
+            guard let row = mirrorRows[key] else { continue }
+            func store(_ n: Int64, installer: String? = nil) {
+                guard n > 0 else { return }
+                var e = row.event
+                e.count = n
+                if let installer { e.installer = installer }
+                out.append(.download(e))
+            }
+            switch (row.withMirrors, row.withoutMirrors) {
+            case let (with?, without?):
+                store(without)
+                if with >= without {
+                    store(with - without, installer: "bandersnatch")
+                } else {
+                    inconsistent = (count: (inconsistent?.count ?? 0) + 1, first: inconsistent?.first ?? row.line)
+                }
+            case let (with?, nil):
+                store(with)
+                unpaired["with_mirrors", default: (0, row.line)].count += 1
+            case let (nil, without?):
+                store(without)
+                unpaired["without_mirrors", default: (0, row.line)].count += 1
+            case (nil, nil):
+                break
+            }
+        }
+        for (category, u) in unpaired.sorted(by: { $0.key < $1.key }) {
+            warnings.append(.mirrorRowUnpaired(category: category, rows: u.count, firstLine: u.first))
+        }
+        if let inconsistent {
+            warnings.append(.mirrorCountsInconsistent(rows: inconsistent.count, firstLine: inconsistent.first))
+        }
+        if let totalRows {
+            warnings.append(.totalRowsSkipped(rows: totalRows.count, firstLine: totalRows.first))
+        }
+        mirrorRows = [:]
+        mirrorOrder = []
+        totalRows = nil
+        return out
     }
 
     /// ISO 8601 through ``UTCTime/parse(_:)``, with the common shapes read from bytes first.
@@ -364,13 +507,32 @@ public enum CountsCSVWarning: Sendable, Hashable, CustomStringConvertible {
     case ignoredColumns([String], line: Int)
     /// `client` values that were not client keys were dropped because no keyer was given.
     case clientValuesDropped(column: String)
+    /// Rows of one mirror category (`with_mirrors` or `without_mirrors`) without the other for
+    /// the same time and values, stored as they are.
+    case mirrorRowUnpaired(category: String, rows: Int, firstLine: Int)
+    /// Rows whose `with_mirrors` count was below `without_mirrors`: only the latter was stored.
+    case mirrorCountsInconsistent(rows: Int, firstLine: Int)
+    /// `Total` rows of a category column, skipped (they sum the other rows).
+    case totalRowsSkipped(rows: Int, firstLine: Int)
 
     public var description: String {
         switch self {
         case let .ignoredColumns(names, line):
-            return "line \(line): ignored column\(names.count == 1 ? "" : "s") \(names.map { "`\($0)`" }.joined(separator: ", ")): "
-                + "not a dimension (dimensions: \(Dimension.allNames.joined(separator: ", ")); "
-                + "map other names with dimensionColumns, e.g. pypistats' `category`)"
+            let one = names.count == 1
+            return "line \(line): column\(one ? "" : "s") \(names.map { "`\($0)`" }.joined(separator: ", ")) "
+                + "\(one ? "is not a dimension" : "are not dimensions") Casebook knows and \(one ? "was" : "were") ignored "
+                + "(known: \(Dimension.allNames.joined(separator: ", ")))"
+        case let .mirrorRowUnpaired(category, rows, firstLine):
+            return "\(rows) `\(category)` row\(rows == 1 ? "" : "s") (the first on line \(firstLine)) had no "
+                + "`\(category == "with_mirrors" ? "without_mirrors" : "with_mirrors")` row for the same date and values "
+                + "and \(rows == 1 ? "was" : "were") stored as \(rows == 1 ? "it is" : "they are")"
+                + (category == "with_mirrors" ? " (mirror downloads included, not told apart)" : " (mirror downloads not included)")
+        case let .mirrorCountsInconsistent(rows, firstLine):
+            return "\(rows) date\(rows == 1 ? "" : "s") (the first on line \(firstLine)) had fewer `with_mirrors` than "
+                + "`without_mirrors` downloads: only `without_mirrors` was stored"
+        case let .totalRowsSkipped(rows, firstLine):
+            return "\(rows) `Total` row\(rows == 1 ? "" : "s") (the first on line \(firstLine)) skipped: "
+                + "\(rows == 1 ? "it sums" : "they sum") the other rows"
         case let .clientValuesDropped(column):
             return "column `\(column)`: values that are not client keys (c-<16 hex digits>) were dropped, "
                 + "since no client keyer was given; raw addresses are never stored"
