@@ -55,6 +55,8 @@ public final class Ingestor: @unchecked Sendable {
     private let target: any IngestTarget
     private let options: IngestOptions
     private let keyer: ClientKeyer
+    /// Every quarantined line and reason passes through it: no address reaches a store.
+    private let redactor: AddressRedactor
     /// Called about twice a second while a file is read.
     public var onProgress: ((IngestProgress) -> Void)?
     /// Called after each line (for tests that inject failures); throwing aborts the ingest.
@@ -74,6 +76,7 @@ public final class Ingestor: @unchecked Sendable {
         self.target = target
         self.options = options
         self.keyer = try target.clientKeyer()
+        self.redactor = AddressRedactor(keyer: keyer)
     }
 
     /// Recognises a format from a first non-empty line.
@@ -218,12 +221,13 @@ public final class Ingestor: @unchecked Sendable {
                             if last == nil || e.timestamp > last! { last = e.timestamp }
                         case .notDownload(let kind):
                             summary.otherRequests[kind, default: 0] += 1
-                        case .malformed(let reason, let redacted):
+                        case .malformed(let rawReason, let redacted):
+                            let reason = redactor.redact(rawReason)
                             if options.strict {
                                 throw IngestError("\(file.path):\(n): \(reason) (--strict: nothing of this file was stored)")
                             }
                             summary.quarantined[Self.reasonKind(reason), default: 0] += 1
-                            try sink.quarantine(line: n, reason: reason, redactedLine: String(redacted.prefix(8192)))
+                            try sink.quarantine(line: n, reason: reason, redactedLine: redactor.redactKept(redacted, limit: 8192))
                         case .skip:
                             break
                         }
