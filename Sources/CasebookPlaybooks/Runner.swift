@@ -94,6 +94,7 @@ public struct PlaybookRunner: Sendable {
             let s = planned.step
             let started = Date()
             progress("[\(index + 1)/\(total)] \(s.id) (\(s.uses))...")
+            let echo = StepEcho(stepID: s.id, progress: progress)
             func resolve(_ target: PlaybookExpression.Target) throws -> Value? {
                 switch target {
                 case .param(let n): return plan.params[n]
@@ -111,7 +112,7 @@ public struct PlaybookRunner: Sendable {
                     report.status = .skipped
                     report.reason = "condition `\(s.condition ?? "")` is false" + explain(condition, resolve)
                 } else {
-                    let result = try await runStep(planned, plan: plan, outputs: outputs, resolve: resolve)
+                    let result = try await runStep(planned, plan: plan, outputs: outputs, resolve: resolve, echo: echo)
                     report.outputs = result.outputs
                     report.findings = result.findings
                 }
@@ -125,7 +126,8 @@ public struct PlaybookRunner: Sendable {
             report.seconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
             statuses[s.id] = report.status
             if report.status == .succeeded { outputs[s.id] = report.outputs }
-            progress("[\(index + 1)/\(total)] \(s.id): \(report.status.rawValue)\(report.reason.map { " (\($0.split(separator: "\n").first ?? ""))" } ?? "") in \(String(format: "%.2f", report.seconds)) s")
+            echo.finish()
+            progress("[\(index + 1)/\(total)] \(s.id): \(report.status.rawValue)\(report.reason.map { " (\(StepEcho.reason($0)))" } ?? "") in \(String(format: "%.2f", report.seconds)) s")
             reports.append(report)
         }
         return RunReport(playbook: .init(name: plan.playbook.name, file: plan.playbook.file,
@@ -155,7 +157,7 @@ public struct PlaybookRunner: Sendable {
     }
 
     private func runStep(_ planned: PlannedStep, plan: PlaybookPlan, outputs: [String: [String: Value]],
-                         resolve: (PlaybookExpression.Target) throws -> Value?) async throws -> AnalyzerResult {
+                         resolve: (PlaybookExpression.Target) throws -> Value?, echo: StepEcho) async throws -> AnalyzerResult {
         let s = planned.step
         var params: [String: Value] = [:]
         for (name, input) in planned.inputs { params[name] = try input.evaluate(resolve) }
@@ -176,10 +178,9 @@ public struct PlaybookRunner: Sendable {
                 }
             }
         }
-        let progress = self.progress
         let context = AnalyzerContext(stepID: s.id, parameters: params, store: store, steps: outputs,
                                       catalogDirectory: catalogDirectory, playbookDirectory: plan.playbook.directory,
-                                      log: { progress("    \(s.id): \($0)") })
+                                      log: { echo.log($0) })
         var result: AnalyzerResult
         switch planned.analyzer {
         case .swift(let type):
