@@ -61,12 +61,17 @@ struct QueryCommand: AsyncParsableCommand {
             q.filters.append(try Self.parseFilter(w))
         }
         if let from {
+            if let why = UTCTime.impossibleDate(from) { throw ValidationError("--from '\(from)': \(why)") }
             guard let t = UTCTime.parse(from) else { throw ValidationError("--from: expected an ISO 8601 date or time like 2020-03-01 or 2020-03-01T12:00:00Z, found '\(from)'") }
             q.range.from = t
         }
         if let to {
+            if let why = UTCTime.impossibleDate(to) { throw ValidationError("--to '\(to)': \(why)") }
             guard let t = UTCTime.parse(to) else { throw ValidationError("--to: expected an ISO 8601 date or time like 2020-03-08, found '\(to)'") }
             q.range.to = t
+        }
+        if let f = q.range.from, let t = q.range.to, f >= t, let from, let to {
+            throw ValidationError("--from \(from) is not before --to \(to): the range is empty (--from is inclusive, --to exclusive; for one day use --from 2020-03-05 --to 2020-03-06)")
         }
         if let top {
             guard top > 0 else { throw ValidationError("--top: expected a positive number, found \(top)") }

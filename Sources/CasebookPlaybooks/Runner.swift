@@ -173,7 +173,7 @@ public struct PlaybookRunner: Sendable {
                 }
                 if v == .null {
                     if !spec.acceptsNull { throw AnalyzerError("parameter `\(spec.name)` is null; expected \(spec.kind.name)") }
-                } else if let problem = spec.kind.problem(with: v) {
+                } else if let problem = spec.problem(with: v) {
                     throw AnalyzerError("parameter `\(spec.name)`: \(problem)")
                 }
             }
