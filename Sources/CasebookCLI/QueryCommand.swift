@@ -144,19 +144,24 @@ enum TableFormatter {
         return out
     }
 
+    /// One JSON object per row with its keys in the documented column order (the bucket's
+    /// start, the dimensions, then `downloads`), as in CSV: a dictionary would sort them.
     static func json(_ table: AggregateTable) -> String {
-        var rows: [[String: Any]] = []
-        let h = header(table)
-        for r in table.rows {
-            var o: [String: Any] = [:]
-            if let b = table.bucket { o[b.rawValue] = bucketText(r.bucketStart, b) }
-            for (d, v) in zip(table.dimensions, r.values) { o[d.rawValue] = v ?? NSNull() }
-            o["downloads"] = r.downloads
-            rows.append(o)
+        func string(_ s: String) -> String {
+            let data = try! JSONSerialization.data(withJSONObject: s, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+            return String(decoding: data, as: UTF8.self)
         }
-        _ = h
-        let data = try! JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
+        guard !table.rows.isEmpty else { return "[]" }
+        var objects: [String] = []
+        objects.reserveCapacity(table.rows.count)
+        for r in table.rows {
+            var fields: [String] = []
+            if let b = table.bucket { fields.append("\(string(b.rawValue)) : \(string(bucketText(r.bucketStart, b)))") }
+            for (d, v) in zip(table.dimensions, r.values) { fields.append("\(string(d.rawValue)) : \(v.map(string) ?? "null")") }
+            fields.append("\"downloads\" : \(r.downloads)")
+            objects.append("  {\n" + fields.map { "    " + $0 }.joined(separator: ",\n") + "\n  }")
+        }
+        return "[\n" + objects.joined(separator: ",\n") + "\n]"
     }
 
     static func text(_ table: AggregateTable) -> String {
