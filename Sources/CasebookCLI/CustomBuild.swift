@@ -46,7 +46,7 @@ extension CasebookCommand {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            exit(withError: UserFacingErrors.translate(error))
         }
     }
 }
