@@ -71,7 +71,7 @@ struct IngestCommand: ParsableCommand {
             } catch {
                 if showProgress { StandardError.write("\r\u{1B}[K") }
                 failed.append(file)
-                StandardError.write("error: \(error)\n")
+                StandardError.write("error: \(UserFacingErrors.describe(error) ?? "\(error)")\n")
             }
         }
         if json {

@@ -47,15 +47,16 @@ struct StoreOptions: ParsableArguments {
         if PostgresStores.isURL(location) {
             do { return try PostgresStores.openRead(location) } catch let e as PostgresStoreError { throw CLIError(e.description) }
         }
-        return try openExistingSQLite()
+        return try openExistingSQLite(readOnly: true)
     }
 
-    func openExistingSQLite() throws -> SQLiteEventStore {
+    /// Opens an existing SQLite store; `readOnly` never waits for (nor blocks) an ingest.
+    func openExistingSQLite(readOnly: Bool = false) throws -> SQLiteEventStore {
         guard FileManager.default.fileExists(atPath: location) else {
             throw CLIError("no store at \(location): ingest logs first (`casebook ingest FILE --store \(location)`), or point --store / CASEBOOK_STORE at an existing store")
         }
         do {
-            return try SQLiteEventStore(path: location)
+            return try SQLiteEventStore(path: location, readOnly: readOnly)
         } catch let e as SQLiteStoreError {
             throw CLIError(e.description)
         }

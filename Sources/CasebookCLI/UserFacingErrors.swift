@@ -1,18 +1,20 @@
 import ArgumentParser
+import CasebookSQLite
 import Foundation
 
-/// Turns errors from Foundation and POSIX that reach the person at the command line into
+/// Turns errors from Foundation, POSIX and SQLite that reach the person at the command line into
 /// sentences (a raw `NSCocoaErrorDomain Code=516` dump tells nobody what to do).
 enum UserFacingErrors {
     /// `error` as the command line should show it: argument-parser's own errors and exit codes
-    /// pass through; Foundation and POSIX errors become a ``CLIError`` sentence.
+    /// pass through; Foundation, POSIX and lock errors become a ``CLIError`` sentence.
     static func translate(_ error: any Error) -> any Error {
         if let sentence = describe(error) { return CLIError(sentence) }
         return error
     }
 
-    /// A sentence for a Foundation or POSIX error, or `nil` for any other error.
+    /// A sentence for a Foundation, POSIX or SQLite-lock error, or `nil` for any other error.
     static func describe(_ error: any Error) -> String? {
+        if let lock = SQLiteLocking.describe(error) { return lock }
         if let e = error as? CocoaError {
             let path = e.filePath ?? e.url?.path ?? (e.userInfo[NSFilePathErrorKey] as? String)
             let what = path.map { "cannot access \($0)" } ?? "a file operation failed"
