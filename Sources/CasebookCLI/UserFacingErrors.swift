@@ -1,4 +1,5 @@
 import ArgumentParser
+import CasebookCore
 import CasebookSQLite
 import Foundation
 
@@ -10,6 +11,13 @@ enum UserFacingErrors {
     static func translate(_ error: any Error) -> any Error {
         if let sentence = describe(error) { return CLIError(sentence) }
         return error
+    }
+
+    /// The credentials in this process's arguments and `CASEBOOK_STORE` (to scrub from any
+    /// message, in whatever form it quotes them).
+    static func commandLineSecrets() -> [String] {
+        let sources = CommandLine.arguments + [ProcessInfo.processInfo.environment["CASEBOOK_STORE"]].compactMap { $0 }
+        return sources.flatMap { CredentialRedaction.secrets(in: $0) }
     }
 
     /// A sentence for a Foundation, POSIX or SQLite-lock error, or `nil` for any other error.
