@@ -378,7 +378,8 @@ final class ProgramSession: @unchecked Sendable {
             var total = 0
             while true {
                 // Never read past the limit plus one byte: crossing it is seen at once.
-                let n = read(outFD, &buffer, min(buffer.count, maxOut - total + 1))
+                let room = maxOut - total  // >= 0 here; never overflows, unlike room + 1 for Int.max
+                let n = read(outFD, &buffer, room < buffer.count ? max(room, 0) + 1 : buffer.count)
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 { break }
                 total += n

@@ -165,6 +165,11 @@ import Testing
         #expect(progress.contains { $0.contains("ext: failed") && $0.contains("output limit") })
     }
 
+    @Test func anUnlimitedOutputLimitDoesNotOverflow() async throws {
+        let (report, _) = try await Self.run("./analyzers/crash.py", maxOutputBytes: Int.max)
+        #expect(report.step("ext")?.reason?.hasPrefix("`./analyzers/crash.py` exited with status 3") == true, "\(report.step("ext")?.reason ?? "")")
+    }
+
     @Test func theTerminalShowsWhatStderrSaid() async throws {
         let (report, progress) = try await Self.run("./analyzers/crash.py")
         #expect(report.step("ext")?.status == .failed)
