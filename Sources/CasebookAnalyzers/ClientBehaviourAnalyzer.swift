@@ -27,7 +27,7 @@ public struct ClientBehaviourAnalyzer: Analyzer {
             ParameterSpec("values", .any, optional: true, doc: "Only these values of `dimension` (strings, or the contributors step's `contributors`); default: all downloads."),
             ParameterSpec("dimension", .dimension, default: "project", doc: "The dimension `values` belong to."),
             ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
-            ParameterSpec("baseline_days", .int, default: 14, doc: "Whole days before the window that make its baseline."),
+            ParameterSpec("baseline_days", .int, default: 14, range: .between(1, 366), doc: "Whole days before the window that make its baseline."),
         ],
         outputs: [
             OutputSpec("topClientShare", .number, doc: "The largest single client's share of the window's excess, or of its shortfall for a drop (0–1)."),

@@ -29,9 +29,9 @@ public struct DependencyGapAnalyzer: Analyzer {
             ParameterSpec("contributors", .any, doc: "The contributors: the contributors step's `values` or `contributors` (values of `dimension`)."),
             ParameterSpec("dimension", .dimension, default: "project", doc: "The dimension the contributors' values belong to."),
             ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
-            ParameterSpec("baseline_days", .int, default: 14, doc: "Whole days before the window that make its baseline."),
-            ParameterSpec("min_ratio", .number, default: 1.5, doc: "The contributors count as having jumped when window / baseline is at least this."),
-            ParameterSpec("follow_threshold", .number, default: 0.2, doc: "Dependencies that together gained less than this share of the contributors' excess are flat: a gap."),
+            ParameterSpec("baseline_days", .int, default: 14, range: .between(1, 366), doc: "Whole days before the window that make its baseline."),
+            ParameterSpec("min_ratio", .number, default: 1.5, range: .atLeast(1), doc: "The contributors count as having jumped when window / baseline is at least this."),
+            ParameterSpec("follow_threshold", .number, default: 0.2, range: .share, doc: "Dependencies that together gained less than this share of the contributors' excess are flat: a gap."),
         ],
         outputs: [
             OutputSpec("gap", .bool, doc: "True when the contributors jumped and their dependencies stayed flat: upgrades into existing environments."),

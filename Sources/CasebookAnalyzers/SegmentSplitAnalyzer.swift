@@ -22,7 +22,7 @@ public struct SegmentSplitAnalyzer: Analyzer {
             ParameterSpec("values", .any, optional: true, doc: "Restrict to these values of `values_dimension` (strings, or the contributors step's `contributors`)."),
             ParameterSpec("values_dimension", .dimension, default: "project", doc: "The dimension `values` belong to."),
             ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
-            ParameterSpec("baseline_days", .int, default: 14, doc: "Whole days before the window that make its baseline."),
+            ParameterSpec("baseline_days", .int, default: 14, range: .between(1, 366), doc: "Whole days before the window that make its baseline."),
         ],
         outputs: [
             OutputSpec("segments", .list(.object), doc: "`{dimension, value, baselineShare, windowShare, excessShare, excess}` (shares 0–1), most surprising dimension first."),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CasebookAnalyzers
+import CasebookCore
 import CasebookPlaybooks
 import Foundation
 
@@ -46,7 +47,19 @@ extension CasebookCommand {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            let translated = UserFacingErrors.translate(error)
+            // Last line of defence: no credential given on the command line (or in
+            // CASEBOOK_STORE) is ever printed back, whatever quoted it.
+            let secrets = UserFacingErrors.commandLineSecrets()
+            if !secrets.isEmpty {
+                let message = fullMessage(for: translated)
+                let scrubbed = CredentialRedaction.scrub(message, secrets: secrets)
+                if scrubbed != message {
+                    FileHandle.standardError.write(Data((scrubbed.hasPrefix("Error:") ? scrubbed : "Error: " + scrubbed).utf8 + [10]))
+                    Foundation.exit(exitCode(for: translated).rawValue)
+                }
+            }
+            exit(withError: translated)
         }
     }
 }

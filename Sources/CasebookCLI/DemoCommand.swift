@@ -50,6 +50,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let say: (String) -> Void = { line in if !quiet { StandardError.write(line + "\n") } }
+        try OutputFolder.check(out)
         guard let scenarioPath = scenario ?? Self.repositoryFile("examples/piwheels-2020-03/scenario.yaml") else {
             throw CLIError("cannot find examples/piwheels-2020-03/scenario.yaml: run from the Casebook repository or pass --scenario FILE")
         }

@@ -20,7 +20,8 @@ struct InfoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try storeOptions.openReadStore()
-        let info = try await store.info()
+        var info = try await store.info()
+        info.location = StoreOptions.display(info.location)
         let details = store as? any StoreDetails
         let others = try details?.otherRequestCounts() ?? [:]
         if json {

@@ -76,7 +76,9 @@ struct IngestCommand: ParsableCommand {
             } catch {
                 if showProgress { StandardError.write("\r\u{1B}[K") }
                 failed.append(file)
-                StandardError.write("error: " + "\(error)".split(separator: "\n", omittingEmptySubsequences: false).map { InputText.escaped(String($0)) }.joined(separator: "\n") + "\n")
+                let message = UserFacingErrors.describe(error) ?? "\(error)"
+                let lines = message.split(separator: "\n", omittingEmptySubsequences: false).map { InputText.escaped(String($0)) }
+                StandardError.write("error: " + lines.joined(separator: "\n") + "\n")
             }
         }
         if json {

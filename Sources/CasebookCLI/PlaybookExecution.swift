@@ -30,8 +30,10 @@ enum PlaybookExecution {
         for planned in plan.steps {
             if let d = planned.analyzer.description { summaries[planned.step.uses] = d.summary }
         }
-        let info = try? await store.info()
-        let metadata = ReportMetadata.make(command: command, playbookFile: playbookURL, store: info,
+        var info = try? await store.info()
+        // Never record a credential in report.json, whatever the backend.
+        if let location = info?.location { info?.location = StoreOptions.display(location) }
+        let metadata = ReportMetadata.make(command: CredentialRedaction.redact(command), playbookFile: playbookURL, store: info,
                                            analyzers: summaries, now: started)
         return ReportDocument(run: report, metadata: metadata)
     }

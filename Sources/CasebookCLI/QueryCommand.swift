@@ -61,12 +61,17 @@ struct QueryCommand: AsyncParsableCommand {
             q.filters.append(try Self.parseFilter(w))
         }
         if let from {
+            if let why = UTCTime.impossibleDate(from) { throw ValidationError("--from '\(from)': \(why)") }
             guard let t = UTCTime.parse(from) else { throw ValidationError("--from: expected an ISO 8601 date or time like 2020-03-01 or 2020-03-01T12:00:00Z, found '\(from)'") }
             q.range.from = t
         }
         if let to {
+            if let why = UTCTime.impossibleDate(to) { throw ValidationError("--to '\(to)': \(why)") }
             guard let t = UTCTime.parse(to) else { throw ValidationError("--to: expected an ISO 8601 date or time like 2020-03-08, found '\(to)'") }
             q.range.to = t
+        }
+        if let f = q.range.from, let t = q.range.to, f >= t, let from, let to {
+            throw ValidationError("--from \(from) is not before --to \(to): the range is empty (--from is inclusive, --to exclusive; for one day use --from 2020-03-05 --to 2020-03-06)")
         }
         if let top {
             guard top > 0 else { throw ValidationError("--top: expected a positive number, found \(top)") }
@@ -139,19 +144,24 @@ enum TableFormatter {
         return out
     }
 
+    /// One JSON object per row with its keys in the documented column order (the bucket's
+    /// start, the dimensions, then `downloads`), as in CSV: a dictionary would sort them.
     static func json(_ table: AggregateTable) -> String {
-        var rows: [[String: Any]] = []
-        let h = header(table)
-        for r in table.rows {
-            var o: [String: Any] = [:]
-            if let b = table.bucket { o[b.rawValue] = bucketText(r.bucketStart, b) }
-            for (d, v) in zip(table.dimensions, r.values) { o[d.rawValue] = v ?? NSNull() }
-            o["downloads"] = r.downloads
-            rows.append(o)
+        func string(_ s: String) -> String {
+            let data = try! JSONSerialization.data(withJSONObject: s, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+            return String(decoding: data, as: UTF8.self)
         }
-        _ = h
-        let data = try! JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
+        guard !table.rows.isEmpty else { return "[]" }
+        var objects: [String] = []
+        objects.reserveCapacity(table.rows.count)
+        for r in table.rows {
+            var fields: [String] = []
+            if let b = table.bucket { fields.append("\(string(b.rawValue)) : \(string(bucketText(r.bucketStart, b)))") }
+            for (d, v) in zip(table.dimensions, r.values) { fields.append("\(string(d.rawValue)) : \(v.map(string) ?? "null")") }
+            fields.append("\"downloads\" : \(r.downloads)")
+            objects.append("  {\n" + fields.map { "    " + $0 }.joined(separator: ",\n") + "\n  }")
+        }
+        return "[\n" + objects.joined(separator: ",\n") + "\n]"
     }
 
     static func text(_ table: AggregateTable) -> String {

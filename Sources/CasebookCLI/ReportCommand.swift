@@ -30,6 +30,7 @@ struct ReportCommand: ParsableCommand {
         case "all": formats = [.md, .html]
         default: throw ValidationError("--format must be md, html or all, found `\(format)`")
         }
+        if let out { try OutputFolder.check(out) }
         let url = URL(fileURLWithPath: input)
         let data: Data
         do { data = try Data(contentsOf: url) } catch {

@@ -51,6 +51,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try OutputFolder.check(out)
         let limits = ExternalAnalyzerLimits(timeout: timeout, describeTimeout: min(timeout, 10), maxOutputBytes: maxOutputBytes)
         var catalogURL: URL?
         if let catalog {

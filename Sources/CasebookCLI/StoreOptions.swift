@@ -19,9 +19,10 @@ struct StoreOptions: ParsableArguments {
     /// The location as it may be shown (never with a password).
     var displayLocation: String { Self.display(location) }
 
-    /// A location as it may be shown: PostgreSQL URLs lose their password.
+    /// A location as it may be shown: every credential is removed, whatever the backend (a
+    /// mistyped URL taken for a file path keeps its password out of messages too).
     static func display(_ location: String) -> String {
-        guard PostgresStores.isURL(location) else { return location }
+        guard PostgresStores.isURL(location) else { return CredentialRedaction.redact(location) }
         return (try? PostgresURL(location).redacted) ?? PostgresURL.redact(location)
     }
 
@@ -38,7 +39,7 @@ struct StoreOptions: ParsableArguments {
         do {
             return try SQLiteEventStore(path: location)
         } catch let e as SQLiteStoreError {
-            throw CLIError(e.description)
+            throw CLIError(CredentialRedaction.scrub(e.description, secrets: CredentialRedaction.secrets(in: location)))
         }
     }
 
@@ -47,17 +48,18 @@ struct StoreOptions: ParsableArguments {
         if PostgresStores.isURL(location) {
             do { return try PostgresStores.openRead(location) } catch let e as PostgresStoreError { throw CLIError(e.description) }
         }
-        return try openExistingSQLite()
+        return try openExistingSQLite(readOnly: true)
     }
 
-    func openExistingSQLite() throws -> SQLiteEventStore {
+    /// Opens an existing SQLite store; `readOnly` never waits for (nor blocks) an ingest.
+    func openExistingSQLite(readOnly: Bool = false) throws -> SQLiteEventStore {
         guard FileManager.default.fileExists(atPath: location) else {
-            throw CLIError("no store at \(location): ingest logs first (`casebook ingest FILE --store \(location)`), or point --store / CASEBOOK_STORE at an existing store")
+            throw CLIError("no store at \(displayLocation): ingest logs first (`casebook ingest FILE --store \(displayLocation)`), or point --store / CASEBOOK_STORE at an existing store")
         }
         do {
-            return try SQLiteEventStore(path: location)
+            return try SQLiteEventStore(path: location, readOnly: readOnly)
         } catch let e as SQLiteStoreError {
-            throw CLIError(e.description)
+            throw CLIError(CredentialRedaction.scrub(e.description, secrets: CredentialRedaction.secrets(in: location)))
         }
     }
 }

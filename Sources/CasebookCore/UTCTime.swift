@@ -27,6 +27,30 @@ public enum UTCTime {
         return (Int(m <= 2 ? y + 1 : y), Int(m), Int(d))
     }
 
+    /// Days in a month of the proleptic Gregorian calendar (`month` 1...12).
+    public static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Why `text` (starting `YYYY-MM-DD`) names no day, such as `2020-02-30`, or `nil` when its
+    /// date part is a real day or it does not start with a date at all. For error messages.
+    public static func impossibleDate(_ text: some StringProtocol) -> String? {
+        let s = Array(text.trimmingCharacters(in: .whitespaces).utf8)
+        guard s.count >= 10, s[4] == 45, s[7] == 45,
+              let y = Int(String(decoding: s[0..<4], as: UTF8.self)),
+              let m = Int(String(decoding: s[5..<7], as: UTF8.self)),
+              let d = Int(String(decoding: s[8..<10], as: UTF8.self)) else { return nil }
+        let names = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+        guard (1...12).contains(m) else { return "there is no month \(m) (months are 01 to 12)" }
+        let days = daysInMonth(year: y, month: m)
+        guard (1...days).contains(d) else { return "there is no day \(d) in \(names[m - 1]) \(y) (it has \(days) days)" }
+        return nil
+    }
+
     /// Epoch seconds for a UTC date and time.
     public static func epoch(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0) -> Int64 {
         daysFromCivil(year: year, month: month, day: day) * 86400 + Int64(hour * 3600 + minute * 60 + second)
@@ -69,7 +93,7 @@ public enum UTCTime {
             return v
         }
         guard let y = num(0, 4), s.count >= 10, s[4] == 45, let mo = num(5, 2), s[7] == 45, let d = num(8, 2),
-              (1...12).contains(mo), (1...31).contains(d) else { return nil }
+              (1...12).contains(mo), d >= 1, d <= daysInMonth(year: y, month: mo) else { return nil }
         var i = 10
         var hh = 0, mm = 0, ss = 0
         if i < s.count, s[i] == 84 || s[i] == 116 || s[i] == 32 {

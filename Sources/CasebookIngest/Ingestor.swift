@@ -60,6 +60,8 @@ public final class Ingestor: @unchecked Sendable {
     private let target: any IngestTarget
     private let options: IngestOptions
     private let keyer: ClientKeyer
+    /// Every quarantined line and reason passes through it: no address reaches a store.
+    private let redactor: AddressRedactor
     /// Called about twice a second while a file is read.
     public var onProgress: ((IngestProgress) -> Void)?
     /// Called after each line (for tests that inject failures); throwing aborts the ingest.
@@ -79,6 +81,7 @@ public final class Ingestor: @unchecked Sendable {
         self.target = target
         self.options = options
         self.keyer = try target.clientKeyer()
+        self.redactor = AddressRedactor(keyer: keyer)
     }
 
     /// Recognises a format from a first non-empty line.
@@ -305,14 +308,17 @@ public final class Ingestor: @unchecked Sendable {
                             if logsRequests, let time, let status {
                                 requests[RequestKey(hour: Self.hourStart(time), status: status), default: 0] += 1
                             }
-                        case .malformed(let reason, let redacted):
+                        case .malformed(let rawReason, let redacted):
+                            let reason = redactor.redact(rawReason)
                             if options.strict {
                                 throw IngestError("\(file.path):\(n): \(InputText.escaped(reason)) (--strict: nothing of this file was stored)")
                             }
                             summary.quarantined[Self.reasonKind(reason), default: 0] += 1
                             if firstMalformed == nil { firstMalformed = (n, reason) }
-                            // Kept escaped: a stored NUL would cut the text short, and it is shown on terminals.
-                            try sink.quarantine(line: n, reason: InputText.escaped(reason), redactedLine: InputText.escaped(String(redacted.prefix(8192))))
+                            // Addresses replaced by client keys, then escaped: a stored NUL would cut
+                            // the text short, and it is shown on terminals.
+                            try sink.quarantine(line: n, reason: InputText.escaped(reason),
+                                                redactedLine: InputText.escaped(redactor.redactKept(redacted, limit: 8192)))
                         case .skip:
                             break
                         }

@@ -72,13 +72,16 @@ public struct ParameterSpec: Sendable, Hashable {
     /// Whether the parameter may be absent or `null` without a default.
     public var optional: Bool
     public var doc: String
+    /// The numbers it accepts (checked at validation and before the step runs), if limited.
+    public var range: ValueRange?
 
     public init(_ name: String, _ kind: ValueKind, default defaultValue: Value? = nil, optional: Bool = false,
-                doc: String) {
+                range: ValueRange? = nil, doc: String) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
         self.optional = optional
+        self.range = range
         self.doc = doc
     }
 

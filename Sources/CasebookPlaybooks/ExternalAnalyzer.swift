@@ -371,11 +371,15 @@ final class ProgramSession: @unchecked Sendable {
         let continuation = self.continuation
         let pid = process.processIdentifier
         DispatchQueue.global().async {
+            // Linear in the output: each byte is scanned for a newline once (a long line used
+            // to be rescanned, and the rest of a chunk copied, at every read).
             var buffer = [UInt8](repeating: 0, count: 65536)
-            var pending = Data()
+            var pending: [UInt8] = []
             var total = 0
             while true {
-                let n = read(outFD, &buffer, buffer.count)
+                // Never read past the limit plus one byte: crossing it is seen at once.
+                let room = maxOut - total  // >= 0 here; never overflows, unlike room + 1 for Int.max
+                let n = read(outFD, &buffer, room < buffer.count ? max(room, 0) + 1 : buffer.count)
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 { break }
                 total += n
@@ -384,14 +388,16 @@ final class ProgramSession: @unchecked Sendable {
                     kill(-pid, SIGKILL)
                     break
                 }
-                pending.append(contentsOf: buffer[0..<n])
-                while let nl = pending.firstIndex(of: 10) {
-                    let line = pending[pending.startIndex..<nl]
-                    pending = Data(pending[(nl + 1)...])
-                    if !line.allSatisfy({ $0 == 32 || $0 == 13 || $0 == 9 }) { continuation.yield(.line(Data(line))) }
+                var lineStart = 0
+                for i in 0..<n where buffer[i] == 10 {
+                    pending.append(contentsOf: buffer[lineStart..<i])
+                    if !pending.allSatisfy({ $0 == 32 || $0 == 13 || $0 == 9 }) { continuation.yield(.line(Data(pending))) }
+                    pending.removeAll(keepingCapacity: pending.count < (1 << 20))
+                    lineStart = i + 1
                 }
+                pending.append(contentsOf: buffer[lineStart..<n])
             }
-            if !pending.isEmpty, total <= maxOut, !pending.allSatisfy({ $0 == 32 || $0 == 13 }) { continuation.yield(.line(pending)) }
+            if !pending.isEmpty, total <= maxOut, !pending.allSatisfy({ $0 == 32 || $0 == 13 }) { continuation.yield(.line(Data(pending))) }
             continuation.yield(.eof)
             continuation.finish()
         }
@@ -429,7 +435,7 @@ final class ProgramSession: @unchecked Sendable {
             }
             return value
         case .tooBig:
-            throw failure(default: "`\(name)` answered too much: more than \(limits.maxOutputBytes) bytes on stdout (the limit); it was stopped")
+            throw failure(default: "`\(name)` answered too much: more than \(limits.maxOutputBytes) bytes on stdout (the output limit, --max-output-bytes); it was stopped")
         case .eof:
             let (status, reason) = await waitForExit()
             let wasTimedOut = lock.withLock { timedOut }

@@ -36,6 +36,8 @@ public struct Playbook: Sendable {
         public var defaultValue: Value?
         public var description: String
         public var location: SourceLocation
+        /// Declared with `minimum:` / `maximum:` (numbers only).
+        public var range: ValueRange? = nil
     }
 
     /// One `with:` entry of a step.
@@ -137,15 +139,32 @@ public struct Playbook: Sendable {
                                 let t = scalarString(sv) ?? ""
                                 if let kind = ValueKind(name: t) { param.kind = kind }
                                 else { error(sv, "unknown type `\(t)`\(Suggest.didYouMean(t, among: ValueKind.names)) (types: \(ValueKind.names.joined(separator: ", ")))") }
+                            case "minimum", "maximum":
+                                let bound: Double?
+                                switch sv.casebookValue {
+                                case .int(let i): bound = Double(i)
+                                case .double(let d) where d.isFinite: bound = d
+                                default: bound = nil
+                                }
+                                guard let bound else { error(sv, "expected a number for `\(sk.string ?? "")` of parameter `\(name)`, found \(kindName(sv))"); continue }
+                                var r = param.range ?? ValueRange()
+                                if sk.string == "minimum" { r.minimum = bound } else { r.maximum = bound }
+                                param.range = r
                             default:
                                 let k = sk.string ?? ""
-                                error(sk, "unknown key `\(k)` in parameter `\(name)`\(Suggest.didYouMean(k, among: ["default", "type", "description"])) (expected default, type, description)")
+                                error(sk, "unknown key `\(k)` in parameter `\(name)`\(Suggest.didYouMean(k, among: ["default", "type", "description", "minimum", "maximum"])) (expected default, type, description, minimum, maximum)")
                             }
+                        }
+                        if let r = param.range, let lo = r.minimum, let hi = r.maximum, lo > hi {
+                            error(pv, "parameter `\(name)`: minimum \(ValueRange.text(lo)) is above maximum \(ValueRange.text(hi))")
+                        }
+                        if param.range != nil, let kind = param.kind, kind != .int, kind != .number {
+                            error(pv, "parameter `\(name)`: `minimum` and `maximum` apply to numbers (type int or number), not \(kind.name)")
                         }
                     } else {
                         param.defaultValue = pv.casebookValue   // `NAME: value` shorthand
                     }
-                    if let kind = param.kind, let d = param.defaultValue, d != .null, let p = kind.problem(with: d) {
+                    if let d = param.defaultValue, d != .null, let p = param.kind?.problem(with: d) ?? param.range?.problem(with: d) {
                         error(pv, "default of parameter `\(name)`: \(p)")
                     }
                     playbook.params.append(param)

@@ -94,6 +94,7 @@ public struct PlaybookRunner: Sendable {
             let s = planned.step
             let started = Date()
             progress("[\(index + 1)/\(total)] \(s.id) (\(s.uses))...")
+            let echo = StepEcho(stepID: s.id, progress: progress)
             func resolve(_ target: PlaybookExpression.Target) throws -> Value? {
                 switch target {
                 case .param(let n): return plan.params[n]
@@ -113,7 +114,7 @@ public struct PlaybookRunner: Sendable {
                     report.status = .skipped
                     report.reason = "step `\(dep)` \(statuses[dep].map { $0 == .failed ? "failed" : "did not run" } ?? "did not run"), and this step uses its outputs."
                 } else {
-                    let result = try await runStep(planned, plan: plan, outputs: outputs, resolve: resolve)
+                    let result = try await runStep(planned, plan: plan, outputs: outputs, resolve: resolve, echo: echo)
                     report.outputs = result.outputs
                     report.findings = result.findings
                 }
@@ -127,7 +128,8 @@ public struct PlaybookRunner: Sendable {
             report.seconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
             statuses[s.id] = report.status
             if report.status == .succeeded { outputs[s.id] = report.outputs }
-            progress("[\(index + 1)/\(total)] \(s.id): \(report.status.rawValue)\(report.reason.map { " (\($0.split(separator: "\n").first ?? ""))" } ?? "") in \(String(format: "%.2f", report.seconds)) s")
+            echo.finish()
+            progress("[\(index + 1)/\(total)] \(s.id): \(report.status.rawValue)\(report.reason.map { " (\(StepEcho.reason($0)))" } ?? "") in \(String(format: "%.2f", report.seconds)) s")
             reports.append(report)
         }
         return RunReport(playbook: .init(name: plan.playbook.name, file: plan.playbook.file,
@@ -205,7 +207,7 @@ public struct PlaybookRunner: Sendable {
     }
 
     private func runStep(_ planned: PlannedStep, plan: PlaybookPlan, outputs: [String: [String: Value]],
-                         resolve: (PlaybookExpression.Target) throws -> Value?) async throws -> AnalyzerResult {
+                         resolve: (PlaybookExpression.Target) throws -> Value?, echo: StepEcho) async throws -> AnalyzerResult {
         let s = planned.step
         var params: [String: Value] = [:]
         for (name, input) in planned.inputs { params[name] = try input.evaluate(resolve) }
@@ -221,15 +223,14 @@ public struct PlaybookRunner: Sendable {
                 }
                 if v == .null {
                     if !spec.acceptsNull { throw AnalyzerError("parameter `\(spec.name)` is null; expected \(spec.kind.name)") }
-                } else if let problem = spec.kind.problem(with: v) {
+                } else if let problem = spec.problem(with: v) {
                     throw AnalyzerError("parameter `\(spec.name)`: \(problem)")
                 }
             }
         }
-        let progress = self.progress
         let context = AnalyzerContext(stepID: s.id, parameters: params, store: store, steps: outputs,
                                       catalogDirectory: catalogDirectory, playbookDirectory: plan.playbook.directory,
-                                      log: { progress("    \(s.id): \($0)") })
+                                      log: { echo.log($0) })
         var result: AnalyzerResult
         switch planned.analyzer {
         case .swift(let type):

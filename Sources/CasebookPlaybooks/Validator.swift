@@ -104,7 +104,7 @@ public struct PlaybookValidator: Sendable {
                 continue
             }
             let v = kind.parse(commandLine: text)
-            if let problem = kind.problem(with: v) {
+            if let problem = kind.problem(with: v) ?? playbook.params.first(where: { $0.name == name })?.range?.problem(with: v) {
                 diagnostics.append(PlaybookDiagnostic(here, "parameter `\(name)`: \(problem)"))
             } else {
                 params[name] = v
@@ -237,7 +237,7 @@ public struct PlaybookValidator: Sendable {
                     case .literal(let v):
                         if v == .null {
                             if !spec.acceptsNull { diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)` cannot be null: expected \(spec.kind.name)")) }
-                        } else if let problem = spec.kind.problem(with: v) {
+                        } else if let problem = spec.problem(with: v) {
                             diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)`: \(problem)"))
                         }
                     case .template(let t):
@@ -250,6 +250,16 @@ public struct PlaybookValidator: Sendable {
                         if let whole = t.wholeExpression, case .reference = whole, let k = kinds.first ?? nil {
                             if !Self.compatible(k, with: spec.kind) {
                                 diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)`: expected \(spec.kind.name), but `\(Self.source(t))` is \(k.name)"))
+                            } else if let range = spec.range {
+                                // A playbook parameter's value (default or --set) is known now: check its range.
+                                struct NotAParam: Error {}
+                                let known = try? whole.evaluate { target in
+                                    guard case .param(let n) = target else { throw NotAParam() }
+                                    return params[n]
+                                }
+                                if let v = known, v != .null, let problem = range.problem(with: v) {
+                                    diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)` (`\(Self.source(t))`): \(problem)"))
+                                }
                             }
                         } else if t.wholeExpression == nil, !Self.compatible(.string, with: spec.kind) {
                             diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)`: expected \(spec.kind.name), but text with `${{ }}` makes a string; write the reference alone, as `\"${{ ... }}\"`"))

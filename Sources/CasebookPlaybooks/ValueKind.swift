@@ -96,6 +96,7 @@ public indirect enum ValueKind: Sendable, Hashable {
         case (.duration, .string(let s)):
             return Durations.parse(s) == nil ? "`\(s)` is not a duration (expected e.g. 90s, 15m, 36h, 7d, 2w)" : nil
         case (.date, .string(let s)):
+            if let why = UTCTime.impossibleDate(s) { return "`\(s)` is not a date: \(why)" }
             return UTCTime.parse(s) == nil ? "`\(s)` is not an ISO 8601 date or time (expected e.g. 2020-03-04 or 2020-03-04T12:00:00Z)" : nil
         case (.list(let element), .array(let items)):
             for (i, item) in items.enumerated() {

@@ -1,4 +1,5 @@
 import CLibPQ
+import CasebookCore
 import Foundation
 
 /// One libpq connection. Calls are serialised by a lock, so one connection can be shared by the
@@ -23,7 +24,7 @@ final class PGConnection: @unchecked Sendable {
             throw PostgresStoreError.connectionFailed(url.redacted, "out of memory")
         }
         guard PQstatus(c) == CONNECTION_OK else {
-            let message = Self.scrub(String(cString: PQerrorMessage(c)), secret: url.secret)
+            let message = Self.scrub(String(cString: PQerrorMessage(c)), secrets: url.secrets)
             let needsPassword = PQconnectionNeedsPassword(c) != 0
             PQfinish(c)
             throw Self.classify(message, needsPassword: needsPassword, url: url)
@@ -52,9 +53,8 @@ final class PGConnection: @unchecked Sendable {
     }
 
     /// Never let a password reach a message, even if a server were to echo it.
-    static func scrub(_ s: String, secret: String?) -> String {
-        guard let secret, !secret.isEmpty else { return s }
-        return s.replacingOccurrences(of: secret, with: "***")
+    static func scrub(_ s: String, secrets: [String]) -> String {
+        CredentialRedaction.scrub(CredentialRedaction.redact(s), secrets: secrets)
     }
 
     /// A statement's text result.
@@ -162,9 +162,9 @@ final class PGConnection: @unchecked Sendable {
     private func error(_ res: OpaquePointer?) -> PostgresStoreError {
         if let res, let state = PQresultErrorField(res, Int32(UInt8(ascii: "C"))) {
             let primary = PQresultErrorField(res, Int32(UInt8(ascii: "M"))).map { String(cString: $0) } ?? ""
-            return .queryFailed(url.redacted, sqlState: String(cString: state), message: Self.scrub(primary, secret: url.secret))
+            return .queryFailed(url.redacted, sqlState: String(cString: state), message: Self.scrub(primary, secrets: url.secrets))
         }
-        let message = Self.scrub(String(cString: PQerrorMessage(conn)), secret: url.secret)
+        let message = Self.scrub(String(cString: PQerrorMessage(conn)), secrets: url.secrets)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         if PQstatus(conn) != CONNECTION_OK {
             return .connectionFailed(url.redacted, "connection lost: \(message)")

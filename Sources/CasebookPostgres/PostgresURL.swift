@@ -1,3 +1,4 @@
+import CasebookCore
 import Foundation
 
 /// A `postgres://` (or `postgresql://`) store location, parsed.
@@ -37,6 +38,8 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
     public var index: String?
     /// Extra libpq connection keywords.
     var libpqOptions: [(String, String)] = []
+    /// Secrets given as query parameters besides the password (scrubbed from server messages).
+    var extraSecrets: [String] = []
 
     /// Whether `location` is a PostgreSQL URL rather than a file path.
     public static func isPostgresURL(_ location: String) -> Bool {
@@ -90,10 +93,16 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
                 table = value
             case "salt-file", "salt_file": saltFile = value
             case "index": index = value.isEmpty ? nil : value
+            case "password":
+                // libpq takes it here too; kept like a userinfo password (never shown).
+                if password == nil || password == "" { password = value }
+            case "sslpassword", "passfile", "sslcert", "sslkey":
+                libpqOptions.append((item.name.lowercased(), value))
+                if item.name.lowercased() == "sslpassword", !value.isEmpty { extraSecrets.append(value) }
             case "sslmode", "connect_timeout", "application_name", "sslrootcert", "target_session_attrs":
                 libpqOptions.append((item.name.lowercased(), value))
             default:
-                throw PostgresStoreError.invalidURL(Self.redact(string), "unknown option `\(item.name)`: expected layout, schema, table, salt-file, index, sslmode or connect_timeout")
+                throw PostgresStoreError.invalidURL(Self.redact(string), "unknown option `\(CredentialRedaction.redact(item.name))`: expected layout, schema, table, salt-file, index, password, sslmode or connect_timeout")
             }
         }
     }
@@ -119,14 +128,10 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
 
     public var description: String { redacted }
 
-    /// Removes a password from a URL-like string that could not be parsed.
+    /// Removes every credential (userinfo password, `password=`, `sslpassword=`, ... in any
+    /// encoding) from a URL-like string that could not be parsed.
     public static func redact(_ string: String) -> String {
-        guard let scheme = string.range(of: "://") else { return string }
-        let rest = string[scheme.upperBound...]
-        guard let at = rest.lastIndex(of: "@") else { return string }
-        let userinfo = rest[..<at]
-        guard let colon = userinfo.firstIndex(of: ":") else { return string }
-        return String(string[..<scheme.upperBound]) + userinfo[..<colon] + ":***" + rest[at...]
+        CredentialRedaction.redact(string)
     }
 
     /// libpq keywords and values for `PQconnectdbParams`.
@@ -142,4 +147,10 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
 
     /// The password given in the URL, if any (to scrub it from server messages).
     var secret: String? { password.flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// Every secret of the URL (password, sslpassword), also percent-encoded, to scrub them.
+    var secrets: [String] {
+        let raw = ([secret].compactMap { $0 } + extraSecrets).filter { !$0.isEmpty }
+        return raw + raw.compactMap { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) }
+    }
 }

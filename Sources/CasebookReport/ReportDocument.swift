@@ -43,6 +43,9 @@ public struct ReportDocument: Sendable, Hashable {
             let wrapper = try decoder.decode(MetadataWrapper.self, from: data)
             return ReportDocument(run: run, metadata: wrapper.report ?? ReportMetadata())
         } catch let error as DecodingError {
+            if let syntax = JSONSyntaxCheck.firstProblem(in: data) {
+                throw ReportLoadError(file: file, problem: "not valid JSON: \(syntax.message)", line: syntax.line, column: syntax.column)
+            }
             throw ReportLoadError(file: file, problem: ReportLoadError.describe(error))
         } catch {
             throw ReportLoadError(file: file, problem: "\(error)")
@@ -56,9 +59,17 @@ public struct ReportDocument: Sendable, Hashable {
 public struct ReportLoadError: Error, CustomStringConvertible, Sendable {
     public var file: String
     public var problem: String
-    public init(file: String, problem: String) { self.file = file; self.problem = problem }
+    /// 1-based line and column of a JSON syntax error, when that is the problem.
+    public var line: Int?
+    public var column: Int?
+    public init(file: String, problem: String, line: Int? = nil, column: Int? = nil) {
+        self.file = file; self.problem = problem; self.line = line; self.column = column
+    }
     public var description: String {
-        "\(file): not a Casebook report (\(problem)); expected the report.json that `casebook run --out DIR` writes"
+        if let line, let column {
+            return "\(file):\(line):\(column): \(problem); expected the report.json that `casebook run --out DIR` writes (is it truncated or edited?)"
+        }
+        return "\(file): not a Casebook report (\(problem)); expected the report.json that `casebook run --out DIR` writes"
     }
 
     static func describe(_ error: DecodingError) -> String {

@@ -33,13 +33,19 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
     /// Opens (and creates or migrates) the store at `path`. Opening a store written before the
     /// rollups existed builds them from its events once; a store of schema v2 has its events
     /// copied into the time-keyed table once (one pass over the events, in time order).
-    public init(path: String, useRollups: Bool = true) throws {
+    ///
+    /// `readOnly` opens a store that needs no migration without ever taking the write lock, so
+    /// it reads the last committed state while another process ingests (it is opened for
+    /// writing when it needs a migration). Writers wait for each other (see ``SQLiteLocking``).
+    public init(path: String, useRollups: Bool = true, readOnly: Bool = false) throws {
         self.path = path
         self.useRollups = useRollups && ProcessInfo.processInfo.environment["CASEBOOK_SQLITE_RAW_EVENTS"] != "1"
         queryLog = ProcessInfo.processInfo.environment["CASEBOOK_QUERY_LOG"].flatMap { $0.isEmpty ? nil : SQLiteQueryLog(path: $0) }
         var config = Configuration()
         config.label = "casebook-store"
+        config.busyMode = SQLiteLocking.busyMode(path: path)
         config.prepareDatabase { db in
+            if db.configuration.readonly { return }
             try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536")
         }
         let url = URL(fileURLWithPath: path)
@@ -49,16 +55,14 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
             throw SQLiteStoreError("cannot open store \(path): folder \(dir.path) does not exist")
         }
         do {
-            dbQueue = try DatabaseQueue(path: path, configuration: config)
-            try SQLiteSchema.migrator.migrate(dbQueue)
-            try dbQueue.write { db in
-                if try Data.fetchOne(db, sql: "SELECT value FROM casebook_meta WHERE key = 'client_salt'") == nil {
-                    try db.execute(sql: "INSERT INTO casebook_meta (key, value) VALUES ('client_salt', ?)",
-                                   arguments: [Data(ClientKeyer.randomSalt())])
-                }
+            if readOnly, let queue = try Self.openReadOnly(path: path, configuration: config) {
+                dbQueue = queue
+            } else {
+                dbQueue = try DatabaseQueue(path: path, configuration: config)
+                try Self.prepareForWriting(dbQueue)
             }
         } catch let error as DatabaseError {
-            throw SQLiteStoreError("cannot open store \(path): \(error.message ?? error.description) (is it a Casebook store?)")
+            throw SQLiteStoreError(Self.openFailure(path: path, error))
         }
     }
 

@@ -135,3 +135,59 @@ import Testing
         #expect(throws: AggregateQueryJSON.Problem.self) { try AggregateQueryJSON.query(from: ["bukket": "day"]) }
     }
 }
+
+/// Huge output: read in linear time, stopped at the output limit, and the terminal shows a
+/// capped echo of logs and the failure's stderr.
+@Suite struct ExternalAnalyzerOutputTests {
+    final class Lines: @unchecked Sendable {
+        let lock = NSLock()
+        var lines: [String] = []
+        func add(_ s: String) { lock.withLock { lines.append(s) } }
+        var all: [String] { lock.withLock { lines } }
+    }
+
+    static func run(_ program: String, maxOutputBytes: Int = 1 << 20) async throws -> (RunReport, [String]) {
+        let limits = ExternalAnalyzerLimits(timeout: 120, describeTimeout: 120, maxOutputBytes: maxOutputBytes)
+        let plan = try await Support.plan(ExternalAnalyzerTests.playbook(program), limits: limits)
+        let lines = Lines()
+        let report = await PlaybookRunner(store: Support.store, limits: limits, progress: { lines.add($0) }).run(plan)
+        return (report, lines.all)
+    }
+
+    @Test func anEndlessLineStopsAtTheOutputLimit() async throws {
+        // 16 MB, the default limit: the program writes one line forever, so finishing at all
+        // means the limit stopped it.
+        let (report, progress) = try await Self.run("./analyzers/hugeline.py", maxOutputBytes: 16 << 20)
+        let ext = try #require(report.step("ext"))
+        #expect(ext.status == .failed)
+        #expect(ext.reason?.contains("more than 16777216 bytes on stdout (the output limit") == true, "\(ext.reason ?? "")")
+        #expect(report.step("after")?.status == .succeeded)
+        #expect(progress.contains { $0.contains("ext: failed") && $0.contains("output limit") })
+    }
+
+    @Test func anUnlimitedOutputLimitDoesNotOverflow() async throws {
+        let (report, _) = try await Self.run("./analyzers/crash.py", maxOutputBytes: Int.max)
+        #expect(report.step("ext")?.reason?.hasPrefix("`./analyzers/crash.py` exited with status 3") == true, "\(report.step("ext")?.reason ?? "")")
+    }
+
+    @Test func theTerminalShowsWhatStderrSaid() async throws {
+        let (report, progress) = try await Self.run("./analyzers/crash.py")
+        #expect(report.step("ext")?.status == .failed)
+        let failed = try #require(progress.first { $0.contains("ext: failed") })
+        #expect(failed.contains("its stderr said:"))
+        #expect(failed.contains("ZeroDivisionError: division by zero"), "\(failed)")
+    }
+
+    @Test func logEchoIsCappedAndSaysWhatItDropped() async throws {
+        let (report, progress) = try await Self.run("./analyzers/logspam.py")
+        let ext = try #require(report.step("ext"))
+        #expect(ext.status == .succeeded, "\(ext.reason ?? "")")
+        let echoed = progress.filter { $0.hasPrefix("    ext: ") }
+        let bytes = echoed.reduce(0) { $0 + $1.utf8.count }
+        #expect(bytes < 80_000, "the echo is capped (\(bytes) bytes shown)")
+        #expect(echoed.contains { $0.contains("line 0 ") })
+        let note = try #require(echoed.last)
+        #expect(note.contains("bytes of log output not shown on the terminal"), "\(note)")
+        #expect(!progress.contains { $0.contains(String(repeating: "z", count: 3000)) })
+    }
+}

@@ -261,3 +261,73 @@ import Testing
         """)
     }
 }
+
+@Suite struct ParameterRangeTests {
+    @Test func analyzerParameterOutOfRange() async {
+        let d = await Support.errors("""
+        name: x
+        steps:
+          - id: spike
+            uses: spike-detection
+            with: {threshold: -5}
+        """)
+        #expect(d.contains { $0.location.line == 5 && $0.message == "parameter `threshold`: -5 is out of range: expected more than 0" }, "\(d.map(\.description))")
+    }
+
+    @Test func setValueFlowingIntoARangedParameter() async {
+        // The playbook declares no range; the analyzer's range still applies to the value.
+        let diagnostics = await Support.errors("""
+        name: x
+        params:
+          days: 14
+        steps:
+          - id: spike
+            uses: spike-detection
+          - id: c
+            uses: contributors
+            with:
+              window: ${{ steps.spike.outputs.window }}
+              baseline_days: ${{ params.days }}
+        """, overrides: [("days", "0")])
+        #expect(diagnostics.contains { $0.message.contains("parameter `baseline_days` (`params.days`): 0 is out of range: expected from 1 to 366") },
+                "\(diagnostics.map(\.description))")
+    }
+
+    @Test func playbookParamRanges() async {
+        let yaml = """
+        name: x
+        params:
+          threshold:
+            type: number
+            default: 4
+            minimum: 0.5
+            maximum: 100
+        steps:
+          - id: spike
+            uses: spike-detection
+            with: {threshold: "${{ params.threshold }}"}
+        """
+        let bad = await Support.errors(yaml, overrides: [("threshold", "-5")])
+        #expect(bad.contains { $0.message == "parameter `threshold`: -5 is out of range: expected from 0.5 to 100" }, "\(bad.map(\.description))")
+        let fine = try? await Support.plan(yaml, overrides: [("threshold", "6")])
+        #expect(fine != nil)
+        let def = await Support.errors("""
+        name: x
+        params:
+          n: {type: int, default: 0, minimum: 1}
+        steps:
+          - id: spike
+            uses: spike-detection
+        """)
+        #expect(def.contains { $0.location.line == 3 && $0.message == "default of parameter `n`: 0 is out of range: expected at least 1" }, "\(def.map(\.description))")
+        let notNumber = await Support.errors("""
+        name: x
+        params:
+          n: {type: int, minimum: low}
+        steps:
+          - id: spike
+            uses: spike-detection
+        """)
+        #expect(notNumber.contains { $0.location.line == 3 && $0.message.hasPrefix("expected a number for `minimum` of parameter `n`") }, "\(notNumber.map(\.description))")
+    }
+}

@@ -729,7 +729,7 @@ enum FastUTC {
             return v
         }
         guard let y = digits(i, 4), i + 10 <= b.count, b[i + 4] == 45, let mo = digits(i + 5, 2), b[i + 7] == 45,
-              let d = digits(i + 8, 2), (1...12).contains(mo), (1...31).contains(d) else { return nil }
+              let d = digits(i + 8, 2), (1...12).contains(mo), d >= 1, d <= UTCTime.daysInMonth(year: y, month: mo) else { return nil }
         i += 10
         var secondOfDay = 0
         if i < b.count, b[i] == 0x20 || b[i] == UInt8(ascii: "T") {

@@ -292,7 +292,7 @@ public struct CombinedLogReader: LineReader {
         let months: [(UInt8, UInt8, UInt8)] = [(106, 97, 110), (102, 101, 98), (109, 97, 114), (97, 112, 114), (109, 97, 121), (106, 117, 110),
                                                (106, 117, 108), (97, 117, 103), (115, 101, 112), (111, 99, 116), (110, 111, 118), (100, 101, 99)]
         guard let mi = months.firstIndex(where: { $0 == (m0, m1, m2) }) else { return nil }
-        guard (1...31).contains(day), hh < 24, mm < 60, ss < 61 else { return nil }
+        guard day >= 1, day <= UTCTime.daysInMonth(year: year, month: mi + 1), hh < 24, mm < 60, ss < 61 else { return nil }
         var offset = 0
         if r.count >= 26, b[s + 20] == 32 {
             let sign = b[s + 21]
