@@ -58,7 +58,7 @@ func day(_ n: Int) -> Int64 { march1 + Int64(n) * 86400 }
 
 /// Simulates a scenario, ingests its logs into a fresh store, and runs the unchanged
 /// `playbooks/downloads-spike.yaml` with the scenario's catalog.
-func investigate(_ scenario: Scenario) async throws -> RunReport {
+func investigate(_ scenario: Scenario, project: String? = nil) async throws -> RunReport {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     // Simulating and ingesting are long synchronous work: do it on a thread of its own, not on
@@ -68,10 +68,16 @@ func investigate(_ scenario: Scenario) async throws -> RunReport {
         // The investigation must not see what was simulated.
         try? FileManager.default.removeItem(at: dir.appendingPathComponent("scenario-summary.json"))
         let store = try SQLiteEventStore(path: dir.appendingPathComponent("store.sqlite").path)
-        let ingestor = try Ingestor(target: store, options: IngestOptions(format: .combined, index: scenario.index))
-        let logs = dir.appendingPathComponent("logs")
-        for f in try FileManager.default.contentsOfDirectory(atPath: logs.path).sorted() {
-            _ = try ingestor.ingest(path: logs.appendingPathComponent(f).path)
+        // Whatever the scenario wrote: access logs, BigQuery rows, a counts CSV (of one project:
+        // `project` names it, as `casebook ingest --project` does).
+        for (folder, format) in [("logs", InputFormat.combined), ("bigquery", .bigquery), ("csv", .csv)] {
+            let url = dir.appendingPathComponent(folder)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            let ingestor = try Ingestor(target: store, options: IngestOptions(format: format, index: scenario.index,
+                                                                               project: format == .csv ? project : nil))
+            for f in try FileManager.default.contentsOfDirectory(atPath: url.path).sorted() {
+                _ = try ingestor.ingest(path: url.appendingPathComponent(f).path)
+            }
         }
         return store
     }

@@ -79,6 +79,7 @@ import Testing
             try c.execute("""
                 DROP TABLE \(schema).rollup_hour, \(schema).rollup_day_profile, \(schema).rollup_day_file, \(schema).rollup_day_file_profile;
                 ALTER TABLE \(schema).sources DROP COLUMN head_hash;
+                DROP TABLE \(schema).request_counts;
                 DELETE FROM \(schema).schema_migrations WHERE version >= 2;
                 """)
             let reopened = try PostgresEventStore(url: url)
