@@ -22,6 +22,28 @@ import Testing
         #expect(again.stdout.contains("already ingested"))
     }
 
+    @Test func infoSaysWhatTheDataCanAnswer() throws {
+        let dir = try temporaryDirectory()
+        let logs = dir.appendingPathComponent("logs.sqlite").path
+        try CLI.run(["ingest", example, "--store", logs])
+        let fromLogs = try CLI.run(["info", "--coverage", "--store", logs])
+        #expect(fromLogs.status == 0, "\(fromLogs.stderr)")
+        #expect(fromLogs.stdout.contains("times: to the hour"))
+        #expect(fromLogs.stdout.contains("clients: client keys"))
+        #expect(fromLogs.stdout.contains("server answers: request lines by hour and status from 2019-03-18T"))
+        // A maintainer's daily counts: days only, no clients, no server answers.
+        let csv = dir.appendingPathComponent("counts.csv")
+        try "date,downloads\n2020-03-01,10\n2020-03-02,12\n".write(to: csv, atomically: true, encoding: .utf8)
+        let counts = dir.appendingPathComponent("counts.sqlite").path
+        try CLI.run(["ingest", csv.path, "--input-format", "csv", "--project", "flask", "--store", counts])
+        let fromCounts = try CLI.run(["info", "--coverage", "--store", counts])
+        #expect(fromCounts.stdout.contains("times: days only"))
+        #expect(fromCounts.stdout.contains("clients: no client keys"))
+        #expect(fromCounts.stdout.contains("server answers: none"))
+        #expect(fromCounts.stdout.contains("dimensions with values: project, index") || fromCounts.stdout.contains("dimensions with values: project"))
+        #expect(fromCounts.stdout.contains("dimensions without any value: version"))
+    }
+
     @Test func topProjectsPerDayAsJSONAndFilters() throws {
         let dir = try temporaryDirectory()
         let store = dir.appendingPathComponent("s.sqlite").path
