@@ -32,9 +32,10 @@ public struct SegmentSplitAnalyzer: Analyzer {
 
     public init() {}
 
-    /// Installers that mirror an index (as PyPI's linehaul names them): their downloads are
-    /// copies for other servers, not installs.
-    static let mirrorInstallers: Set<String> = ["bandersnatch", "z3c.pypimirror", "pep381client", "devpi", "artifactory", "nexus"]
+    /// Installers that mirror a whole index (as PyPI's linehaul names them): their downloads are
+    /// copies for another server, not installs. Caching proxies (devpi, Artifactory, Nexus) are
+    /// not among them: what they fetch stands for installs behind them.
+    static let mirrorInstallers: Set<String> = ["bandersnatch", "z3c.pypimirror", "pep381client"]
 
     public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
         let window = try AnalysisWindow.from(context.value("window"), parameter: "window")
