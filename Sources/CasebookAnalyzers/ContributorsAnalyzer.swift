@@ -132,17 +132,6 @@ public struct ContributorsAnalyzer: Analyzer {
             }
         }
         let explainedShare = total != 0 ? explained / total : 0
-        // The counterfactual decides too: values whose removal brings the window back to normal
-        // explain it, even short of `coverage` (the rest being noise of the other values).
-        let residualBack: Bool = {
-            guard !chosen.isEmpty else { return false }
-            let rw = cmp.windowTotal - chosen.reduce(0) { $0 + $1.window }
-            let re = cmp.expectedTotal - chosen.reduce(0) { $0 + $1.expected }
-            return re > 0 && abs((rw - re) / re) <= tolerance && explainedShare >= 0.5
-        }()
-        let broad = explainedShare < coverage && !residualBack
-        let shape = total == 0 ? "none" : broad || chosen.isEmpty ? "broad" : isSet ? "set" : "few"
-
         // The counterfactual: the same window and baseline without the contributors.
         let values = chosen.map(\.value)
         var withoutFilters = filters
@@ -152,6 +141,10 @@ public struct ContributorsAnalyzer: Analyzer {
         let residualExcess = residualWindow - residualExpected
         let residualRelative = residualExpected > 0 ? residualExcess / residualExpected : 0
         let residualNormal = !values.isEmpty && abs(residualRelative) <= tolerance
+        // It decides too: values whose removal brings the window back to normal explain it, even
+        // short of `coverage` (the rest being the other values' noise).
+        let broad = explainedShare < coverage && !(residualNormal && residualExpected > 0 && explainedShare >= 0.5)
+        let shape = total == 0 ? "none" : broad || chosen.isEmpty ? "broad" : isSet ? "set" : "few"
 
         // Daily totals with and without the contributors, from the baseline's start to the window's end.
         let rangeAll = TimeRange(from: cmp.baselineStart, to: max(window.end, TimeBucket.day.start(of: window.end - 1) + 86400))
@@ -242,7 +235,7 @@ public struct ContributorsAnalyzer: Analyzer {
                 let each = chosen.map { abs($0.excess) }.sorted()
                 let median = Stats.median(each)
                 let q1 = each[each.count / 4], q3 = each[(each.count * 3) / 4]
-                summary = "\(chosen.count) \(d) values \(up ? "rose" : "fell") together in \(window.label), each by about \(Describe.count(median)) downloads (the middle half between \(Describe.count(q1)) and \(Describe.count(q3))): together \(Describe.percent(explainedShare)) of the \(change) of \(Describe.count(abs(total))) downloads, while the other \(Describe.counted(max(0, active - chosen.count), "value")) did not move as a group. A set moving as one points to one cause (an install of a whole requirement closure, for instance), not a broad change. The set: \(list)."
+                summary = "\(chosen.count) \(d) values \(up ? "rose" : "fell") together in \(window.label), each by about \(Describe.count(median)) downloads (the middle half between \(Describe.count(q1)) and \(Describe.count(q3))): together \(Describe.percent(explainedShare)) of the \(change) of \(Describe.count(abs(total))) downloads, from \(chosen.count) of the \(Describe.counted(active, "\(d) value")) seen. A set moving as one points to one cause (an install of a whole requirement closure, for instance), not a broad change. The set: \(list)."
             } else {
                 summary = "\(chosen.count == 1 ? "One \(d) explains" : "\(chosen.count) \(d) values explain") \(Describe.percent(explainedShare)) of the \(change) of \(Describe.count(abs(total))) downloads in \(window.label): \(list) (\(Describe.count(chosen.reduce(0) { $0 + $1.window })) downloads against \(Describe.count(chosen.reduce(0) { $0 + $1.expected })) expected)."
             }

@@ -70,7 +70,7 @@ public struct LogHealthAnalyzer: Analyzer {
         let minLines = Double(try context.int("min_lines"))
         let explains = try context.number("explains")
         let quietShare = try context.number("quiet_share")
-        let windowStart = Ingest.hour(window.start), windowEnd = Ingest.hour(window.end - 1) + 3600
+        let windowStart = TimeBucket.hour.start(of: window.start), windowEnd = TimeBucket.hour.start(of: window.end - 1) + 3600
         let baselineStart = TimeBucket.day.start(of: window.start) - baselineDays * 86400
 
         guard let log = context.store as? any RequestLogStore, let span = try await log.requestLogSpan(),
@@ -101,20 +101,11 @@ public struct LogHealthAnalyzer: Analyzer {
         for r in hourly.rows { if let h = r.bucketStart { downloads[h] = Double(r.downloads) } }
 
         // The usual level of each hour of the day: the median over the baseline days the log covers.
-        func usual(_ values: [Int64: Int64], _ hourOfDay: Int64) -> Double {
+        func usual(_ hourOfDay: Int64, _ value: (Int64) -> Double) -> Double {
             var xs: [Double] = []
             var h = baselineStart + hourOfDay * 3600
             while h < window.start {
-                if h >= spanFrom && h < spanTo { xs.append(Double(values[h] ?? 0)) }
-                h += 86400
-            }
-            return Stats.median(xs)
-        }
-        func usualDownloads(_ hourOfDay: Int64) -> Double {
-            var xs: [Double] = []
-            var h = baselineStart + hourOfDay * 3600
-            while h < window.start {
-                if h >= spanFrom && h < spanTo { xs.append(downloads[h] ?? 0) }
+                if h >= spanFrom && h < spanTo { xs.append(value(h)) }
                 h += 86400
             }
             return Stats.median(xs)
@@ -125,12 +116,12 @@ public struct LogHealthAnalyzer: Analyzer {
         var h = windowStart
         while h < windowEnd {
             let hod = (h - TimeBucket.day.start(of: h)) / 3600
-            let usualDl = usualDownloads(hod)
+            let usualDl = usual(hod) { downloads[$0] ?? 0 }
             expectedTotal += usualDl
             actualTotal += downloads[h] ?? 0
             let covered = h >= spanFrom && h < spanTo
             let n = lines[h] ?? 0, e = errors[h] ?? 0
-            let usualLines = usual(lines, hod), usualErrors = usual(errors, hod)
+            let usualLines = usual(hod) { Double(lines[$0] ?? 0) }, usualErrors = usual(hod) { Double(errors[$0] ?? 0) }
             let missing = max(0, usualDl - (downloads[h] ?? 0))
             if covered, e >= minErrors, Double(e) >= errorShare * Double(max(n, 1)), Double(e) > 5 * max(usualErrors, 1) {
                 if var last = errorSpans.last, last.last == h - 3600 {
@@ -225,10 +216,12 @@ public struct LogHealthAnalyzer: Analyzer {
             let parts = quietSpans.map { s in
                 "\(spanText(s)) (\(hours(s)): \(Describe.count(s.errors)) lines against about \(Describe.count(s.usualLines)) usual)"
             }
+            // Said only when the log has lines on both sides of every quiet run.
+            let around = quietSpans.allSatisfy { (lines[$0.first - 3600] ?? 0) > 0 && (lines[$0.end] ?? 0) > 0 }
             let missing = quietSpans.reduce(0) { $0 + $1.missing }
             findings.append(Finding(
                 title: verdict == "outage" && errorSpans.isEmpty ? "An outage: requests stopped reaching the server for \(Describe.counted(quietSpans.reduce(0) { $0 + Int(($1.end - $1.first) / 3600) }, "hour"))" : "Requests nearly stopped reaching the server",
-                summary: "The server received almost no requests in \(Describe.list(parts, limit: 4)), and the log goes on around those hours: requests did not reach it (the server, its network or a proxy in front of it was down), not a fall in demand. Those hours are missing \(missingText(missing)).",
+                summary: "The server received almost no requests in \(Describe.list(parts, limit: 4))\(around ? ", and the log goes on around those hours" : ""): requests did not reach it (the server, its network or a proxy in front of it was down), not a fall in demand. Those hours are missing \(missingText(missing)).",
                 evidence: [.table(EvidenceTable(title: "Hours in which almost no request reached the server", columns: ["from", "to", "lines", "usual lines"],
                                                 rows: quietSpans.map { [.time($0.first), .time($0.end), .int($0.errors), .int(Int64($0.usualLines.rounded()))] })),
                            .count("downloads missing in those hours", Int64(missing.rounded()))],
@@ -269,9 +262,5 @@ public struct LogHealthAnalyzer: Analyzer {
                       "explainedShare": .double((share(missingErrors + missingSilent) * 1000).rounded() / 1000)],
             findings: findings)
     }
-}
-
-private enum Ingest {
-    static func hour(_ t: Int64) -> Int64 { t - ((t % 3600) + 3600) % 3600 }
 }
 

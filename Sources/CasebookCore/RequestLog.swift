@@ -1,7 +1,7 @@
 import Foundation
 
 /// The HTTP status classes a web server's log records.
-public enum StatusClass: String, Sendable, Codable, Hashable, CaseIterable, Comparable {
+public enum StatusClass: String, Sendable, Codable, Hashable, CaseIterable {
     case success = "2xx"
     case redirect = "3xx"
     case clientError = "4xx"
@@ -17,10 +17,6 @@ public enum StatusClass: String, Sendable, Codable, Hashable, CaseIterable, Comp
         case 500..<600: self = .serverError
         default: self = .other
         }
-    }
-
-    public static func < (a: StatusClass, b: StatusClass) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
 }
 

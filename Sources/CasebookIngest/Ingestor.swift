@@ -298,7 +298,7 @@ public final class Ingestor: @unchecked Sendable {
                         switch outcome {
                         case .download(let e):
                             try sink.add(e)
-                            if logsRequests { requests[RequestKey(hour: Self.hourStart(e.timestamp), status: 200), default: 0] += e.count }
+                            if logsRequests { requests[RequestKey(hour: TimeBucket.hour.start(of: e.timestamp), status: 200), default: 0] += e.count }
                             summary.downloads += e.count
                             summary.eventRows += 1
                             if first == nil || e.timestamp < first! { first = e.timestamp }
@@ -306,7 +306,7 @@ public final class Ingestor: @unchecked Sendable {
                         case .notDownload(let kind, let time, let status):
                             summary.otherRequests[kind, default: 0] += 1
                             if logsRequests, let time, let status {
-                                requests[RequestKey(hour: Self.hourStart(time), status: status), default: 0] += 1
+                                requests[RequestKey(hour: TimeBucket.hour.start(of: time), status: status), default: 0] += 1
                             }
                         case .malformed(let rawReason, let redacted):
                             let reason = redactor.redact(rawReason)
@@ -488,8 +488,6 @@ public final class Ingestor: @unchecked Sendable {
         var hour: Int64
         var status: Int
     }
-
-    static func hourStart(_ t: Int64) -> Int64 { t - ((t % 3600) + 3600) % 3600 }
 
     /// A short kind for a malformed line's reason (see ``QuarantineReason/kind(of:)``).
     public static func reasonKind(_ reason: String) -> String { QuarantineReason.kind(of: reason) }

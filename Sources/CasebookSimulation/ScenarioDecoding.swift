@@ -358,12 +358,7 @@ enum ScenarioDecoder {
                                                   sessionGap: try o.optional("session_gap")?.int() ?? 4))
         case "fresh-install", "ci-farm":
             try o.only(["type", "name", "clients", "ci", "python", "pip", "cpu", "distro", "start", "end", "installs", "install", "project", "version"])
-            let sf = try o.required("start")
-            let start = try sf.time()
-            try inSpan(sf, start)
-            let ef = try o.required("end")
-            let end = try ef.time()
-            guard end > start else { throw ef.failing("a time after start") }
+            let (start, end) = try window()
             let ci = try o.optional("ci")?.bool() ?? (type == "ci-farm")
             let distro = try o.optional("distro")?.string() ?? "Ubuntu 18.04 (bionic)"
             guard ClientFactory.parseDistro(distro) != nil else { throw try o.required("distro").failing("a distribution like 'Ubuntu 18.04 (bionic)'") }
