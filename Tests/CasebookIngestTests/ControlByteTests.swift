@@ -57,4 +57,27 @@ import Testing
         #expect(r == #"column `project`: expected a value without control characters, found \x00 in "nul\x00pkg""#)
         #expect(outcomes[2].downloadedEvent?.project == "nul")
     }
+
+    @Test func theWordAtATimeCheckFindsWhatAByteLoopFinds() {
+        // Random lines mostly of printable text, with now and then a tab, a control byte, DEL or
+        // a byte over 0x7F, at every offset and length: the same answer as a plain byte loop.
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        for _ in 0..<20_000 {
+            let count = Int(next() % 40)
+            let line: [UInt8] = (0..<count).map { _ in
+                switch next() % 40 {
+                case 0: return UInt8(next() % 0x20)
+                case 1: return 0x7F
+                case 2: return 0x09
+                case 3: return UInt8(0x80 + next() % 0x80)
+                default: return UInt8(0x20 + next() % 0x5F)
+                }
+            }
+            let expected = line.firstIndex { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
+            let found = line.withUnsafeBufferPointer { CombinedLogReader.firstControlByte($0) }
+            #expect(found == expected, "\(line)")
+            if found != expected { return }
+        }
+    }
 }

@@ -228,10 +228,28 @@ public struct CombinedLogReader: LineReader {
     }
 
     /// The offset of the first control byte (C0 except tab, and DEL) of the line, if any.
+    ///
+    /// Every line is checked, so the check goes eight bytes at a time: a word with no byte under
+    /// 0x20 and none equal to 0x7F is skipped whole; the first word that may hold one (a tab
+    /// too) and the rest of the line are looked at byte by byte.
     static func firstControlByte(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
-        for k in 0..<b.count {
+        let n = b.count
+        var k = 0
+        if let base = b.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+            while k + 8 <= n {
+                let x = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                let del = x ^ 0x7F7F_7F7F_7F7F_7F7F
+                // Some byte < 0x20 (exact for "some"), or some byte == 0x7F.
+                if ((x &- 0x2020_2020_2020_2020) & ~x & high) | ((del &- ones) & ~del & high) != 0 { break }
+                k += 8
+            }
+        }
+        while k < n {
             let c = b[k]
             if (c < 0x20 && c != 0x09) || c == 0x7F { return k }
+            k += 1
         }
         return nil
     }
