@@ -338,7 +338,11 @@ public struct AttributionAnalyzer: Analyzer {
         let topShare = topClientShare ?? 0
         var mirror = Hypothesis(kind: "mirror", score: max(mirrorShare, broad && concentration == "single-client" ? topShare : 0.5 * topShare * (broad ? 1 : 0.5)))
         mirror.components = ["mirrorToolShare": mirrorShare, "topClientShare": topShare]
-        mirror.reasons = ["mirroring tools made \(Describe.percent(mirrorShare)) of the excess", "the largest client made \(Describe.percent(topShare)) of it", broad ? "the change is broad (many values)" : "a small set of values explains the change"]
+        // The largest client's share is said only when the data has client keys.
+        let clientsKnown = topClientShare != nil && concentration != nil && concentration != "unknown"
+        mirror.reasons = ["mirroring tools made \(Describe.percent(mirrorShare)) of the excess"]
+            + (clientsKnown ? ["the largest client made \(Describe.percent(topShare)) of it"] : [])
+            + [broad ? "the change is broad (many values)" : "a small set of values explains the change"]
         if mirrorShare >= 0.5 { mirror.matched.append("mirroring tools made \(Describe.percent(mirrorShare)) of the excess") }
         else { mirror.missing.append("mirroring tools made \(Describe.percent(mirrorShare)) of the excess"); mirror.problems.append("no mirroring tool: \(Describe.percent(mirrorShare)) of the excess") }
         if !broad { mirror.problems.append("a small set of packages, not a whole index") }

@@ -92,6 +92,11 @@ public struct DependencyGapAnalyzer: Analyzer {
                 if !known { unknown.append("\(project) \(version)") }
             }
         }
+        // Downloads without a version (daily counts, for instance) cannot be matched to requirements.
+        let versioned = traffic.versions
+        for project in contributorNames.sorted() where versioned[project]?.isEmpty ?? true {
+            unknown.append("\(project) (the data has no versions)")
+        }
 
         let dependencyNames = Set(edges.map(\.dependency))
         let movement = try await ProjectMovement.load(context, projects: dependencyNames.union(contributorNames), window: window,

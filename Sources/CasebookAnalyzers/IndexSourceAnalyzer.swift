@@ -102,6 +102,7 @@ public struct IndexSourceAnalyzer: Analyzer {
         }
         var results: [FileResult] = []
         var notInCatalog = Set<String>()
+        var unversioned = Set<String>()
         for file in traffic.files.filter({ $0.excess > 0 && $0.excess >= minFileShare * totalExcess }).prefix(maxFiles) {
             var r = FileResult(file: file)
             let fetchedWheel = file.filename.flatMap { try? WheelFilename($0) }
@@ -114,8 +115,13 @@ public struct IndexSourceAnalyzer: Analyzer {
             guard let version = file.version, catalog.knows(file.project),
                   (try? catalog.files(of: file.project, version: version)) != nil else {
                 r.unknown += file.profiles.values.reduce(0, +) * keep
-                r.reason = catalog.knows(file.project) ? "release \(file.version ?? "?") not in the catalog" : "project not in the catalog"
-                notInCatalog.insert(file.project)
+                if file.version == nil && catalog.knows(file.project) {
+                    r.reason = "no version in the data"
+                    unversioned.insert(file.project)
+                } else {
+                    r.reason = catalog.knows(file.project) ? "release \(file.version ?? "?") not in the catalog" : "project not in the catalog"
+                    notInCatalog.insert(file.project)
+                }
                 results.append(r)
                 continue
             }
@@ -202,7 +208,9 @@ public struct IndexSourceAnalyzer: Analyzer {
                 summary: summary, evidence: evidence,
                 confidence: Confidence(primaryShare >= 0.5 ? 0.85 : 0.65),
                 openQuestions: ["Why do these clients list this index as their primary index (an image's pip.conf, a tool's --index-url)?"]))
-        } else {
+        } else if expectedShare > 0 || primaryShare > 0 || (notInCatalog.isEmpty && unversioned.isEmpty) {
+            // Said only when some file's verdict is known: with none, the catalog finding below
+            // is all there is to say.
             findings.append(Finding(
                 title: "The downloads here are expected",
                 summary: "\(Describe.percent(expectedShare)) of the contributors' excess is in files \(reference) had no equally good wheel for, for the clients that fetched them (\(expectedFiles.isEmpty ? "none" : list(expectedFiles))): a client with this index as an extra index would fetch them here too. Files \(reference) also had explain only \(Describe.percent(primaryShare)) of the excess, so nothing shows these clients use this index as their primary index.",
@@ -213,6 +221,12 @@ public struct IndexSourceAnalyzer: Analyzer {
                 title: "Some contributors are not in the catalog",
                 summary: "The catalog has no release document for \(Describe.list(notInCatalog.sorted())), so whether \(reference) had their files is unknown.",
                 evidence: [.note("Fetch them with `casebook catalog fetch \(notInCatalog.sorted().joined(separator: " "))`.")],
+                confidence: .high))
+        }
+        if !unversioned.isEmpty {
+            findings.append(Finding(
+                title: "The data has no versions",
+                summary: "The downloads of \(Describe.list(unversioned.sorted())) carry no version (daily counts, for instance), so which files were fetched, and whether \(reference) had them, cannot be told.",
                 confidence: .high))
         }
         return AnalyzerResult(
