@@ -6,8 +6,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "casebook", targets: ["casebook"]),
+        // For analyzer authors: the analysis layer alone (no SQLite, PostgreSQL, YAML or CLI) and
+        // its testing kit.
+        .library(name: "CasebookAnalysis", targets: ["CasebookCore", "CasebookCatalog", "CasebookAnalysis"]),
+        .library(name: "CasebookTesting", targets: ["CasebookTesting"]),
         .library(name: "Casebook", targets: [
-            "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog",
+            "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog", "CasebookAnalysis",
             "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSimulation", "CasebookCLI",
             "CasebookPostgres", "CasebookReport",
         ]),
@@ -16,7 +20,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
@@ -38,15 +41,21 @@ let package = Package(
         // Readers for real download-log formats: combined access logs, BigQuery NDJSON, counts CSV.
         .target(name: "CasebookIngest", dependencies: [
             "CasebookCore", "CZlib",
-            .product(name: "Logging", package: "swift-log"),
         ]),
         // Package metadata: PyPI JSON API documents, PEP 440/503/508/427.
         .target(name: "CasebookCatalog", dependencies: ["CasebookCore"]),
-        // YAML playbooks, validation, the analyzer API, external analyzers.
+        // The analysis layer: the analyzer API (protocol, context, parameters, values), findings
+        // and evidence, the run report, and the toolkit analyzers share (windows, comparisons,
+        // robust statistics, phrasing, catalog questions). Analyzers, the playbook engine and the
+        // report each depend on it; an analyzer author depends on it alone.
+        .target(name: "CasebookAnalysis", dependencies: ["CasebookCore", "CasebookCatalog"]),
+        // The testing kit for analyzer authors: in-memory stores from a few events or counts, a
+        // small catalog builder, and `run(_:with:)` through the real parameter validation.
+        .target(name: "CasebookTesting", dependencies: ["CasebookCore", "CasebookCatalog", "CasebookAnalysis"]),
+        // YAML playbooks: parsing, validation into a plan, the runner, external analyzers.
         .target(name: "CasebookPlaybooks", dependencies: [
-            "CasebookCore", "CasebookCatalog",
+            "CasebookCore", "CasebookCatalog", "CasebookAnalysis",
             .product(name: "Yams", package: "Yams"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
         // Scenario simulator: realistic logs and catalog documents from a declarative scenario.
         .target(name: "CasebookSimulation", dependencies: [
@@ -54,15 +63,14 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // The built-in analyzers, one file each.
-        .target(name: "CasebookAnalyzers", dependencies: ["CasebookCore", "CasebookCatalog", "CasebookPlaybooks"]),
+        .target(name: "CasebookAnalyzers", dependencies: ["CasebookCore", "CasebookCatalog", "CasebookAnalysis"]),
         // The findings report: a report model, Markdown, self-contained HTML with SVG charts, JSON.
-        .target(name: "CasebookReport", dependencies: ["CasebookCore", "CasebookPlaybooks"]),
+        .target(name: "CasebookReport", dependencies: ["CasebookCore", "CasebookAnalysis"]),
         // The command line, as a library so custom builds can add analyzers.
         .target(name: "CasebookCLI", dependencies: [
-            "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog",
+            "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog", "CasebookAnalysis",
             "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSimulation", "CasebookReport", "CasebookPostgres",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "casebook", dependencies: ["CasebookCLI"]),
 
@@ -83,20 +91,20 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookCatalogTests", dependencies: ["CasebookCatalog"],
                     exclude: ["packaging"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CasebookPlaybooksTests", dependencies: ["CasebookPlaybooks", "CasebookAnalyzers", "CasebookSQLite"],
+        .testTarget(name: "CasebookPlaybooksTests", dependencies: ["CasebookAnalysis", "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSQLite"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CasebookAnalyzersTests", dependencies: ["CasebookAnalyzers", "CasebookPlaybooks", "CasebookCatalog", "CasebookCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CasebookAnalyzersTests", dependencies: ["CasebookAnalysis", "CasebookTesting", "CasebookAnalyzers", "CasebookPlaybooks", "CasebookCatalog", "CasebookCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CasebookSimulationTests", dependencies: ["CasebookSimulation", "CasebookIngest", "CasebookSQLite"]),
-        .testTarget(name: "CasebookPostgresTests", dependencies: ["CasebookPostgres", "CasebookSQLite", "CasebookIngest", "CasebookCore",
+        .testTarget(name: "CasebookPostgresTests", dependencies: ["CasebookAnalysis", "CasebookPostgres", "CasebookSQLite", "CasebookIngest", "CasebookCore",
                                                              "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CasebookInvestigationTests", dependencies: [
+        .testTarget(name: "CasebookInvestigationTests", dependencies: ["CasebookAnalysis", 
             "CasebookAnalyzers", "CasebookPlaybooks", "CasebookSimulation", "CasebookIngest", "CasebookSQLite", "CasebookCore",
         ]),
-        .testTarget(name: "CasebookReportTests", dependencies: ["CasebookReport", "CasebookPlaybooks", "CasebookCore",
+        .testTarget(name: "CasebookReportTests", dependencies: ["CasebookAnalysis", "CasebookReport", "CasebookPlaybooks", "CasebookCore",
                                                                 "CasebookIngest", "CasebookSQLite", "CasebookAnalyzers"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookCLI", "CasebookSQLite"]),
+        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookAnalysis", "CasebookCLI", "CasebookSQLite"]),
 
         // `swift package validate-playbooks`: `casebook validate` on every playbook of a package (for CI).
         .plugin(name: "ValidatePlaybooks",

@@ -1,6 +1,6 @@
 import CasebookCatalog
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// `attribution`: ranked hypotheses for what caused a window's excess.

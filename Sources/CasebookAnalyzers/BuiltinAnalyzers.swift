@@ -1,9 +1,9 @@
-import CasebookPlaybooks
+import CasebookAnalysis
 
 /// The analyzers compiled into `casebook`.
 ///
 /// To add one: write `Sources/CasebookAnalyzers/MyAnalyzer.swift` (a type conforming to
-/// ``CasebookPlaybooks/Analyzer``) and add `MyAnalyzer.self` to ``all``, one line.
+/// ``CasebookAnalysis/Analyzer``) and add `MyAnalyzer.self` to ``all``, one line.
 public enum BuiltinAnalyzers {
     /// Every built-in analyzer type, one per line.
     public static let all: [any Analyzer.Type] = [

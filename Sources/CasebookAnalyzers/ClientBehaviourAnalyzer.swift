@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// `client-behaviour`: who made a window's downloads: one mirror or CI farm, or thousands of

@@ -1,6 +1,6 @@
 import CasebookCatalog
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// `dependency-gap`: did the contributors' dependencies move with them?

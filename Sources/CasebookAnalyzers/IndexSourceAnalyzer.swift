@@ -1,6 +1,6 @@
 import CasebookCatalog
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// `index-source`: for each file the contributors fetched in a window, whether the reference
@@ -125,7 +125,7 @@ public struct IndexSourceAnalyzer: Analyzer {
                 results.append(r)
                 continue
             }
-            var dominant: (ClientProfile, Double)?
+            var dominant: (ClientPlatform, Double)?
             for (profile, n) in file.profiles.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
                 let env = profile.environment(glibc: glibc)
                 let match = try? catalog.hasCompatibleWheel(project: file.project, version: version, for: env)

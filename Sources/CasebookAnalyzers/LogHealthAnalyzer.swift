@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// `log-health`: was a window's change in the traffic, in the server's answers, or in the log?

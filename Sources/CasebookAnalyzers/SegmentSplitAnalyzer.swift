@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// `segment-split`: how a window's downloads, and its excess alone, split over the values of

@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 
 /// `series`: downloads per time bucket, optionally filtered, with the total and the peak bucket.
 ///

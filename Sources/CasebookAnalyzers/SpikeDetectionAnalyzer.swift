@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// `spike-detection`: unusual windows in a download series, up and down, against a robust

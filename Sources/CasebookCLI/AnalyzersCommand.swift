@@ -1,4 +1,5 @@
 import ArgumentParser
+import CasebookAnalysis
 import CasebookPlaybooks
 import Foundation
 

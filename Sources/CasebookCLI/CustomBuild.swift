@@ -1,6 +1,7 @@
 import ArgumentParser
 import CasebookAnalyzers
 import CasebookCore
+import CasebookAnalysis
 import CasebookPlaybooks
 import Foundation
 

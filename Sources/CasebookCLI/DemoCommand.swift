@@ -1,6 +1,7 @@
 import ArgumentParser
 import CasebookCore
 import CasebookIngest
+import CasebookAnalysis
 import CasebookPlaybooks
 import CasebookSimulation
 import CasebookSQLite

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CasebookCore
+import CasebookAnalysis
 import CasebookPlaybooks
 import Foundation
 

@@ -1,3 +1,4 @@
+import CasebookAnalysis
 import Foundation
 
 /// A place in a playbook file (1-based line and column). Line 0 means "the whole file" or

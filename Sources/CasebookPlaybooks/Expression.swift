@@ -1,3 +1,4 @@
+import CasebookAnalysis
 import Foundation
 
 /// An `if:` condition or the inside of a `${{ ... }}` reference.

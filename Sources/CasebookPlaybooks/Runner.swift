@@ -1,72 +1,6 @@
+import CasebookAnalysis
 import CasebookCore
 import Foundation
-
-/// The outcome of a step.
-public enum StepStatus: String, Sendable, Codable, Hashable {
-    case succeeded, skipped, failed
-}
-
-/// What `casebook run` writes to `DIR/report.json`:
-/// `{"playbook": {name, file, description, params}, "steps": [{id, uses, status, reason?, outputs, findings}]}`.
-public struct RunReport: Sendable, Codable, Hashable {
-    public struct PlaybookInfo: Sendable, Codable, Hashable {
-        public var name: String
-        public var file: String
-        public var description: String
-        /// Parameters after `--set` overrides.
-        public var params: [String: Value]
-    }
-
-    public struct StepReport: Sendable, Codable, Hashable {
-        public var id: String
-        /// Display name, when the step has one.
-        public var name: String?
-        public var uses: String
-        public var status: StepStatus
-        /// Why the step was skipped or failed.
-        public var reason: String?
-        public var outputs: [String: Value]
-        public var findings: [Finding]
-        /// Wall-clock seconds.
-        public var seconds: Double
-    }
-
-    public var playbook: PlaybookInfo
-    public var steps: [StepReport]
-
-    public init(playbook: PlaybookInfo, steps: [StepReport]) {
-        self.playbook = playbook
-        self.steps = steps
-    }
-
-    /// The step with this id.
-    public func step(_ id: String) -> StepReport? { steps.first { $0.id == id } }
-
-    /// Pretty, key-sorted JSON.
-    public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(self)
-    }
-
-    /// A plain-text summary: one line per step, then its findings' titles.
-    public var textSummary: String {
-        var lines = ["\(playbook.name) (\(playbook.file))"]
-        for s in steps {
-            var line = "  [\(s.status.rawValue)] \(s.id) (\(s.uses))"
-            if let reason = s.reason { line += ": \(reason.split(separator: "\n").first.map(String.init) ?? reason)" }
-            lines.append(line)
-            for f in s.findings {
-                lines.append("      - \(f.title) [confidence \(f.confidence.level)]")
-                if !f.summary.isEmpty { lines.append("        \(f.summary)") }
-            }
-        }
-        let failed = steps.filter { $0.status == .failed }.count
-        let skipped = steps.filter { $0.status == .skipped }.count
-        lines.append("\(steps.count) steps: \(steps.count - failed - skipped) succeeded, \(skipped) skipped, \(failed) failed")
-        return lines.joined(separator: "\n")
-    }
-}
 
 /// Runs a validated plan step by step. A step that fails does not stop the others; a step whose
 /// inputs come from a failed or skipped step is skipped, and the report says why.
@@ -212,22 +146,7 @@ public struct PlaybookRunner: Sendable {
         var params: [String: Value] = [:]
         for (name, input) in planned.inputs { params[name] = try input.evaluate(resolve) }
         let description = planned.analyzer.description
-        if let description {
-            for spec in description.parameters {
-                if params[spec.name] == nil || params[spec.name] == .null {
-                    if let d = spec.defaultValue, params[spec.name] == nil || !spec.acceptsNull { params[spec.name] = d }
-                }
-                guard let v = params[spec.name] else {
-                    if spec.isRequired { throw AnalyzerError("parameter `\(spec.name)` has no value") }
-                    continue
-                }
-                if v == .null {
-                    if !spec.acceptsNull { throw AnalyzerError("parameter `\(spec.name)` is null; expected \(spec.kind.name)") }
-                } else if let problem = spec.problem(with: v) {
-                    throw AnalyzerError("parameter `\(spec.name)`: \(problem)")
-                }
-            }
-        }
+        if let description { params = try description.validatedParameters(params) }
         let context = AnalyzerContext(stepID: s.id, parameters: params, store: store, steps: outputs,
                                       catalogDirectory: catalogDirectory, playbookDirectory: plan.playbook.directory,
                                       log: { echo.log($0) })
@@ -240,14 +159,7 @@ public struct PlaybookRunner: Sendable {
             if let t = s.timeoutSeconds { limits.timeout = t }
             result = try await ExternalAnalyzer.run(program, context: context, analyzerName: description?.name ?? s.uses, limits: limits)
         }
-        if let description {
-            for spec in description.outputs {
-                guard let v = result.outputs[spec.name] else { result.outputs[spec.name] = .null; continue }
-                if v != .null, let problem = spec.kind.problem(with: v) {
-                    throw AnalyzerError("`\(s.uses)` returned output `\(spec.name)` of the wrong type: \(problem)")
-                }
-            }
-        }
+        if let description { try description.checkOutputs(of: &result, uses: s.uses) }
         return result
     }
 }

@@ -1,3 +1,4 @@
+import CasebookAnalysis
 import Foundation
 
 /// What a step shows on the terminal (the progress callback): its log messages up to a budget,

@@ -1,3 +1,4 @@
+import CasebookAnalysis
 import Foundation
 
 /// How a step's analyzer is run.

@@ -1,3 +1,4 @@
+import CasebookAnalysis
 import Foundation
 import Yams
 
@@ -166,7 +167,7 @@ extension Node {
 
     /// The node converted to a ``Value``: plain scalars become null, booleans and numbers;
     /// quoted and block scalars stay strings.
-    var casebookValue: CasebookPlaybooks.Value {
+    var casebookValue: CasebookAnalysis.Value {
         switch self {
         case .scalar(let s):
             if s.style == .plain || s.style == .any {
@@ -178,7 +179,7 @@ extension Node {
             return .string(s.string)
         case .sequence(let seq): return .array(seq.map(\.casebookValue))
         case .mapping(let map):
-            var o: [String: CasebookPlaybooks.Value] = [:]
+            var o: [String: CasebookAnalysis.Value] = [:]
             for (k, v) in map { o[k.string ?? k.casebookValue.jsonString] = v.casebookValue }
             return .object(o)
         case .alias: return .null

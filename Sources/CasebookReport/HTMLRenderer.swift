@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// Renders a report as one self-contained HTML file: inline CSS and inline SVG charts, no

@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// Renders a report as GitHub-flavoured Markdown, for a repository or a gist: tables, and charts

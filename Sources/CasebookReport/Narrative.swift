@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// The story a report tells, built only from the run's findings (never from knowledge of a case):

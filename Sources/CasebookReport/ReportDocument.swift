@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// The version of Casebook recorded in every report (bump it with each release).

@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Foundation
 
 /// Draws chart evidence as SVG: line charts over time or categories (with highlighted windows),

@@ -1,6 +1,8 @@
 import CasebookAnalyzers
 import CasebookCore
+import CasebookAnalysis
 import CasebookPlaybooks
+import CasebookTesting
 import Foundation
 import Testing
 

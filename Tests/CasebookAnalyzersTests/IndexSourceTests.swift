@@ -1,6 +1,8 @@
 import CasebookAnalyzers
 import CasebookCore
+import CasebookAnalysis
 import CasebookPlaybooks
+import CasebookTesting
 import Foundation
 import Testing
 
@@ -80,7 +82,7 @@ import Testing
     @Test func modernPipDownloadsAreNotEvidence() async throws {
         // The same alpha downloads, but by pip 21 clients: no longer evidence of a primary index.
         var e = Events()
-        let modern = (0..<50).map { Events.Client(installerVersion: "21.0", key: "m-\($0)") }
+        let modern = (0..<50).map { Events.Client(python: "2.7.16", cpu: "armv7l", installerVersion: "21.0", key: "m-\($0)") }
         e.add("alpha-1.0-py2.py3-none-any.whl", days: days("2020-02-19", 14), perDay: 1, clients: modern)
         e.add("alpha-1.0-py2.py3-none-any.whl", days: days("2020-03-04", 3), perDay: 300, clients: modern)
         let result = try await run(IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["alpha"]],

@@ -1,3 +1,4 @@
+import CasebookAnalysis
 import Foundation
 
 /// Runs the real `casebook` executable built beside the tests.

@@ -1,3 +1,4 @@
+import CasebookAnalysis
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import CasebookAnalysis
 import CasebookCore
 import Foundation
 import Testing

@@ -1,4 +1,5 @@
 @testable import CasebookCLI
+import CasebookAnalysis
 import Foundation
 import Testing
 

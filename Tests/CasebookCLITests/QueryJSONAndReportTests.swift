@@ -1,3 +1,4 @@
+import CasebookAnalysis
 import CasebookReport
 import Foundation
 import Testing

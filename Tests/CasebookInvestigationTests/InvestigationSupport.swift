@@ -1,6 +1,7 @@
 import CasebookAnalyzers
 import CasebookCore
 import CasebookIngest
+import CasebookAnalysis
 import CasebookPlaybooks
 import CasebookSimulation
 import CasebookSQLite

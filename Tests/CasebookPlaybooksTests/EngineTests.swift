@@ -1,5 +1,6 @@
 import CasebookAnalyzers
 import CasebookCore
+import CasebookAnalysis
 import CasebookPlaybooks
 import Foundation
 import Testing

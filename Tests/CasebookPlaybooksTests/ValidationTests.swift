@@ -1,3 +1,4 @@
+import CasebookAnalysis
 import CasebookPlaybooks
 import Foundation
 import Testing

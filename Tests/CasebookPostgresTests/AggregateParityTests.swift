@@ -1,3 +1,4 @@
+import CasebookAnalysis
 import CasebookCore
 @testable import CasebookPostgres
 import CasebookSQLite

@@ -1,6 +1,7 @@
 import CasebookAnalyzers
 import CasebookCore
 import CasebookIngest
+import CasebookAnalysis
 import CasebookPlaybooks
 @testable import CasebookPostgres
 import CasebookSimulation

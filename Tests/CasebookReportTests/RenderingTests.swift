@@ -1,4 +1,5 @@
 import CasebookCore
+import CasebookAnalysis
 import CasebookPlaybooks
 import Foundation
 import Testing

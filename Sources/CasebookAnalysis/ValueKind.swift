@@ -203,7 +203,7 @@ public enum Suggest {
     }
 
     /// A short rendering of a value for messages.
-    static func preview(_ value: Value) -> String {
+    public static func preview(_ value: Value) -> String {
         let s = value.jsonString
         return "`" + (s.count > 40 ? String(s.prefix(37)) + "..." : s) + "`"
     }

@@ -1,19 +1,18 @@
 import CasebookCatalog
 import CasebookCore
-import CasebookPlaybooks
 import Foundation
 
 /// A step that reads package metadata ran without a catalog (or with a folder that is not one).
 ///
 /// Its message tells the person running the playbook how to give one.
-struct CatalogRequiredError: StepSkippingError, Sendable {
-    var analyzer: String
-    var step: String
+public struct CatalogRequiredError: StepSkippingError, Sendable {
+    public var analyzer: String
+    public var step: String
     /// The folder that was given, when it could not be opened.
-    var path: String?
-    var reason: String?
+    public var path: String?
+    public var reason: String?
 
-    var description: String {
+    public var description: String {
         // The same sentence for every step that needs the catalog, so the report can group them.
         let how = "run with `--catalog DIR` (a folder of PyPI JSON documents `DIR/pypi/NAME/json`; `casebook run` uses ./catalog when it exists, and `casebook catalog fetch NAME...` fills one)."
         if let path {
@@ -25,7 +24,7 @@ struct CatalogRequiredError: StepSkippingError, Sendable {
 
 extension AnalyzerContext {
     /// Opens the catalog given with `--catalog`, or throws ``CatalogRequiredError`` saying how to give one.
-    func openCatalog(for analyzer: String) throws -> Catalog {
+    public func openCatalog(for analyzer: String) throws -> Catalog {
         guard let dir = catalogDirectory else { throw CatalogRequiredError(analyzer: analyzer, step: stepID) }
         do { return try Catalog(directory: dir) } catch {
             throw CatalogRequiredError(analyzer: analyzer, step: stepID, path: dir.path, reason: "\(error)")
@@ -35,7 +34,7 @@ extension AnalyzerContext {
     /// The values of a `contributors`-style parameter (strings or `{value: ...}` objects),
     /// normalized when they are projects. Empty when the contributors step found no small set
     /// (a broad change); throws when the parameter is not a list.
-    func contributorValues(_ name: String, dimension: CasebookCore.Dimension) throws -> [String?] {
+    public func contributorValues(_ name: String, dimension: CasebookCore.Dimension) throws -> [String?] {
         guard let values = valueList(name) else {
             throw AnalyzerError("`\(name)` of step `\(stepID)` must be a list of values (the contributors step's `values` or `contributors`), found \(parameters[name]?.jsonString ?? "nothing")")
         }
@@ -45,14 +44,14 @@ extension AnalyzerContext {
 
 /// What a client reported about itself, as far as the store keeps it: enough to say which
 /// wheels its pip accepts and how its requirement markers evaluate.
-struct ClientProfile: Sendable, Hashable, Comparable {
-    var python: String
-    var cpu: String?
-    var system: String?
-    var implementation: String?
+public struct ClientPlatform: Sendable, Hashable, Comparable {
+    public var python: String
+    public var cpu: String?
+    public var system: String?
+    public var implementation: String?
 
     /// From store values `[python, cpu, system, implementation]`; nil without a usable Python version.
-    init?(_ values: ArraySlice<String?>) {
+    public init?(_ values: ArraySlice<String?>) {
         let v = Array(values)
         guard let p = v.first ?? nil, PythonVersion.minor(of: p) != nil else { return nil }
         python = p
@@ -61,16 +60,16 @@ struct ClientProfile: Sendable, Hashable, Comparable {
         implementation = v.count > 3 ? v[3] : nil
     }
 
-    init(python: String, cpu: String?, system: String?, implementation: String?) {
+    public init(python: String, cpu: String?, system: String?, implementation: String?) {
         self.python = python; self.cpu = cpu; self.system = system; self.implementation = implementation
     }
 
     /// The dimensions to query, in the order ``init(_:)`` reads them.
-    static let dimensions: [CasebookCore.Dimension] = [.python, .cpu, .system, .implementation]
+    public static let dimensions: [CasebookCore.Dimension] = [.python, .cpu, .system, .implementation]
 
     /// The client's environment. The store does not keep the C library version, so Linux
     /// clients are assumed to have `glibc` (nil: no manylinux wheels are accepted).
-    func environment(glibc: String?) -> ClientEnvironment {
+    public func environment(glibc: String?) -> ClientEnvironment {
         let sys = system ?? "Linux"
         return ClientEnvironment(python: python, cpu: cpu ?? "unknown", system: sys,
                                  implementation: implementation ?? "CPython",
@@ -78,43 +77,59 @@ struct ClientProfile: Sendable, Hashable, Comparable {
     }
 
     /// `Python 2.7.16 armv7l`.
-    var label: String { "Python \(python) \(cpu ?? "unknown cpu")" }
+    public var label: String { "Python \(python) \(cpu ?? "unknown cpu")" }
 
-    static func < (a: ClientProfile, b: ClientProfile) -> Bool { a.label < b.label }
+    public static func < (a: ClientPlatform, b: ClientPlatform) -> Bool { a.label < b.label }
 }
 
 /// Downloads of the contributors in a window against the days before it, per file and per
 /// client profile: the common ground of the catalog analyzers.
-struct ContributorTraffic: Sendable {
-    struct File: Sendable {
-        var project: String
-        var version: String?
-        var filename: String?
-        var window: Double
-        var expected: Double
-        var excess: Double { window - expected }
-        /// Window downloads per client profile (unknown Python left out).
-        var profiles: [ClientProfile: Double] = [:]
+public struct ContributorTraffic: Sendable {
+    /// One distribution file's downloads in the window and expected from the baseline.
+    public struct File: Sendable {
+        public var project: String
+        public var version: String?
+        public var filename: String?
+        public var window: Double
+        public var expected: Double
+        public var excess: Double { window - expected }
+        /// Window downloads per client platform (unknown Python left out).
+        public var profiles: [ClientPlatform: Double] = [:]
+
+        public init(project: String, version: String?, filename: String?, window: Double, expected: Double,
+                    profiles: [ClientPlatform: Double] = [:]) {
+            self.project = project
+            self.version = version
+            self.filename = filename
+            self.window = window
+            self.expected = expected
+            self.profiles = profiles
+        }
     }
 
-    var window: AnalysisWindow
-    var files: [File]
+    public var window: AnalysisWindow
+    public var files: [File]
+
+    public init(window: AnalysisWindow, files: [File]) {
+        self.window = window
+        self.files = files
+    }
 
     /// The contributors' total positive excess (the sum over files that gained).
-    var excess: Double { files.reduce(0) { $0 + max(0, $1.excess) } }
-    var windowTotal: Double { files.reduce(0) { $0 + $1.window } }
-    var expectedTotal: Double { files.reduce(0) { $0 + $1.expected } }
+    public var excess: Double { files.reduce(0) { $0 + max(0, $1.excess) } }
+    public var windowTotal: Double { files.reduce(0) { $0 + $1.window } }
+    public var expectedTotal: Double { files.reduce(0) { $0 + $1.expected } }
 
     /// Per project: window, expected.
-    var projects: [String: (window: Double, expected: Double)] {
+    public var projects: [String: (window: Double, expected: Double)] {
         var out: [String: (window: Double, expected: Double)] = [:]
         for f in files { out[f.project, default: (0, 0)].window += f.window; out[f.project, default: (0, 0)].expected += f.expected }
         return out
     }
 
     /// Per project and version: window, expected, profiles.
-    var versions: [String: [String: (window: Double, expected: Double, profiles: [ClientProfile: Double])]] {
-        var out: [String: [String: (window: Double, expected: Double, profiles: [ClientProfile: Double])]] = [:]
+    public var versions: [String: [String: (window: Double, expected: Double, profiles: [ClientPlatform: Double])]] {
+        var out: [String: [String: (window: Double, expected: Double, profiles: [ClientPlatform: Double])]] = [:]
         for f in files {
             guard let v = f.version else { continue }
             var e = out[f.project, default: [:]][v] ?? (0, 0, [:])
@@ -127,21 +142,21 @@ struct ContributorTraffic: Sendable {
     }
 
     /// Window downloads per client profile over all files.
-    var profiles: [ClientProfile: Double] {
-        var out: [ClientProfile: Double] = [:]
+    public var profiles: [ClientPlatform: Double] {
+        var out: [ClientPlatform: Double] = [:]
         for f in files { for (p, n) in f.profiles { out[p, default: 0] += n } }
         return out
     }
 
     /// The filters that select the contributors' downloads.
-    static func filters(_ base: [DimensionFilter], dimension: CasebookCore.Dimension, values: [String?]) -> [DimensionFilter] {
+    public static func filters(_ base: [DimensionFilter], dimension: CasebookCore.Dimension, values: [String?]) -> [DimensionFilter] {
         base + [DimensionFilter(dimension, .in, values)]
     }
 
-    static func load(_ context: AnalyzerContext, window: AnalysisWindow, filters: [DimensionFilter],
+    public static func load(_ context: AnalyzerContext, window: AnalysisWindow, filters: [DimensionFilter],
                      baselineDays: Int64) async throws -> ContributorTraffic {
         let profileRows = try await context.aggregate(AggregateQuery(
-            dimensions: [.project, .version, .filename] + ClientProfile.dimensions,
+            dimensions: [.project, .version, .filename] + ClientPlatform.dimensions,
             filters: filters, range: TimeRange(from: window.start, to: window.end)))
         var byKey: [[String?]: File] = [:]
         let inWindow = try await context.aggregate(AggregateQuery(dimensions: [.project, .version, .filename], filters: filters,
@@ -160,7 +175,7 @@ struct ContributorTraffic: Sendable {
         }
         for r in profileRows.rows {
             let key = Array(r.values.prefix(3))
-            guard byKey[key] != nil, let profile = ClientProfile(r.values.dropFirst(3)) else { continue }
+            guard byKey[key] != nil, let profile = ClientPlatform(r.values.dropFirst(3)) else { continue }
             byKey[key]!.profiles[profile, default: 0] += Double(r.downloads)
         }
         let files = byKey.values.sorted {
@@ -171,19 +186,24 @@ struct ContributorTraffic: Sendable {
 }
 
 /// Downloads of any set of projects in a window against the days before it: did they move?
-struct ProjectMovement: Sendable {
-    var window: Double
-    var expected: Double
-    var excess: Double { window - expected }
+public struct ProjectMovement: Sendable {
+    public var window: Double
+    public var expected: Double
+
+    public init(window: Double, expected: Double) {
+        self.window = window
+        self.expected = expected
+    }
+    public var excess: Double { window - expected }
     /// Window / expected; nil when the baseline has no downloads.
-    var ratio: Double? { expected > 0 ? window / expected : nil }
+    public var ratio: Double? { expected > 0 ? window / expected : nil }
 
     /// Whether the project moved: a clear relative rise that is not a handful of downloads.
-    func moved(minRatio: Double, minExcess: Double) -> Bool {
+    public func moved(minRatio: Double, minExcess: Double) -> Bool {
         excess >= max(1, minExcess) && (ratio.map { $0 >= minRatio } ?? true)
     }
 
-    static func load(_ context: AnalyzerContext, projects: Set<String>, window: AnalysisWindow, filters: [DimensionFilter],
+    public static func load(_ context: AnalyzerContext, projects: Set<String>, window: AnalysisWindow, filters: [DimensionFilter],
                      baselineDays: Int64) async throws -> [String: ProjectMovement] {
         guard !projects.isEmpty else { return [:] }
         let (_, byKey) = try await WindowComparison.make(context, window: window, dimensions: [.project],
@@ -198,10 +218,10 @@ struct ProjectMovement: Sendable {
 
 extension Catalog {
     /// Whether the catalog has a document for the project.
-    func knows(_ project: String) -> Bool { (try? releases(of: project)) != nil }
+    public func knows(_ project: String) -> Bool { (try? releases(of: project)) != nil }
 
     /// A release's `requires_python`: from its files, else from its release document's `info`.
-    func requiresPython(of project: String, version: String) -> String? {
+    public func requiresPython(of project: String, version: String) -> String? {
         if let files = try? files(of: project, version: version),
            let rp = files.compactMap(\.requiresPython).first(where: { !$0.isEmpty }) { return rp }
         let doc = directory.appendingPathComponent("pypi").appendingPathComponent(ProjectName.normalize(project))
@@ -212,7 +232,7 @@ extension Catalog {
 
     /// The newest non-prerelease version allowed by `specifier`, published before `before`,
     /// whose `requires_python` admits the client: what a resolver would most likely pick then.
-    func bestVersion(of project: String, allowedBy specifier: SpecifierSet, for client: ClientEnvironment?,
+    public func bestVersion(of project: String, allowedBy specifier: SpecifierSet, for client: ClientEnvironment?,
                      before: Int64?) -> String? {
         guard let releases = try? releases(of: project) else { return nil }
         let candidates = releases.reversed().filter { r in
@@ -232,7 +252,7 @@ extension Catalog {
     /// Every project a set of requirements pulls in for `client` (direct and transitive), each
     /// with the version most likely resolved at `before` and its depth (1 = direct). Projects
     /// missing from the catalog are included with no version and not followed.
-    func closure(of requirements: [Requirement], for client: ClientEnvironment?, before: Int64?,
+    public func closure(of requirements: [Requirement], for client: ClientEnvironment?, before: Int64?,
                  maxProjects: Int = 300) -> [String: (version: String?, depth: Int)] {
         var out: [String: (version: String?, depth: Int)] = [:]
         var queue: [(Requirement, Int)] = requirements.map { ($0, 1) }
@@ -254,7 +274,7 @@ extension Catalog {
 extension Requirement {
     /// Whether the requirement applies to `client` (markers evaluated; undecidable markers and
     /// extras count as not applying).
-    func applies(to client: ClientEnvironment?) -> Bool {
+    public func applies(to client: ClientEnvironment?) -> Bool {
         guard let marker else { return true }
         if marker.variables.contains("extra") { return false }
         guard let client else { return true }
@@ -263,7 +283,7 @@ extension Requirement {
 }
 
 /// The finding of a per-contributor analysis when the contributors step found none.
-func noContributorsFinding(_ window: AnalysisWindow, what: String) -> Finding {
+public func noContributorsFinding(_ window: AnalysisWindow, what: String) -> Finding {
     Finding(title: "No contributors to examine",
             summary: "The contributors step named no values for \(window.label) (the change is broad, or the data holds no values of that dimension), so there are no contributing \(what) to examine.",
             confidence: .medium,
@@ -271,10 +291,10 @@ func noContributorsFinding(_ window: AnalysisWindow, what: String) -> Finding {
 }
 
 /// Rounds a share or score to three decimals for outputs and tables.
-func round3(_ x: Double) -> Double { x.isFinite ? (x * 1000).rounded() / 1000 : 0 }
+public func round3(_ x: Double) -> Double { x.isFinite ? (x * 1000).rounded() / 1000 : 0 }
 
 /// A summary of client profiles by downloads: `Python 2.7.16 armv7l 58%, Python 2.7.13 armv6l 21%`.
-func describeProfiles(_ profiles: [ClientProfile: Double], limit: Int = 3) -> String {
+public func describeProfiles(_ profiles: [ClientPlatform: Double], limit: Int = 3) -> String {
     let total = profiles.values.reduce(0, +)
     guard total > 0 else { return "unknown clients" }
     let ranked = profiles.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
@@ -284,7 +304,7 @@ func describeProfiles(_ profiles: [ClientProfile: Double], limit: Int = 3) -> St
 }
 
 /// The profiles holding at least `minShare` of the downloads (always at least the largest).
-func mainProfiles(_ profiles: [ClientProfile: Double], minShare: Double = 0.1) -> [ClientProfile] {
+public func mainProfiles(_ profiles: [ClientPlatform: Double], minShare: Double = 0.1) -> [ClientPlatform] {
     let total = profiles.values.reduce(0, +)
     let ranked = profiles.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
     var out = ranked.filter { total > 0 && $0.value / total >= minShare }.map(\.key)

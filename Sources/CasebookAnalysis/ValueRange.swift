@@ -22,7 +22,7 @@ public struct ValueRange: Sendable, Hashable, CustomStringConvertible {
     /// A share: 0 to 1.
     public static let share = ValueRange.between(0, 1)
 
-    static func text(_ d: Double) -> String {
+    public static func text(_ d: Double) -> String {
         d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
     }
 

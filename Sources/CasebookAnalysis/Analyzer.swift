@@ -226,3 +226,39 @@ public struct AnalyzerRegistry: Sendable {
     /// Descriptions sorted by name.
     public var descriptions: [AnalyzerDescription] { names.compactMap { analyzers[$0]?.description } }
 }
+
+extension AnalyzerDescription {
+    /// The parameters a step's analyzer runs with: defaults applied for absent (or `null`, when
+    /// null is not accepted) parameters, then every value checked against its declared kind and
+    /// range. The playbook runner and the testing kit both go through this, so an analyzer is
+    /// tested with exactly the parameters it gets in a playbook.
+    public func validatedParameters(_ given: [String: Value]) throws -> [String: Value] {
+        var params = given
+        for spec in parameters {
+            if params[spec.name] == nil || params[spec.name] == .null {
+                if let d = spec.defaultValue, params[spec.name] == nil || !spec.acceptsNull { params[spec.name] = d }
+            }
+            guard let v = params[spec.name] else {
+                if spec.isRequired { throw AnalyzerError("parameter `\(spec.name)` has no value") }
+                continue
+            }
+            if v == .null {
+                if !spec.acceptsNull { throw AnalyzerError("parameter `\(spec.name)` is null; expected \(spec.kind.name)") }
+            } else if let problem = spec.problem(with: v) {
+                throw AnalyzerError("parameter `\(spec.name)`: \(problem)")
+            }
+        }
+        return params
+    }
+
+    /// Checks a result against the declared outputs: a missing output becomes `null`, an output
+    /// of the wrong kind is an error naming the analyzer (`uses`) and the output.
+    public func checkOutputs(of result: inout AnalyzerResult, uses: String) throws {
+        for spec in outputs {
+            guard let v = result.outputs[spec.name] else { result.outputs[spec.name] = .null; continue }
+            if v != .null, let problem = spec.kind.problem(with: v) {
+                throw AnalyzerError("`\(uses)` returned output `\(spec.name)` of the wrong type: \(problem)")
+            }
+        }
+    }
+}

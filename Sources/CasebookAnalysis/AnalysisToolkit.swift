@@ -1,21 +1,26 @@
 import CasebookCore
-import CasebookPlaybooks
 import Foundation
 
 /// A time window `[start, end)` found by `spike-detection` (or given by hand), as analyzers pass
 /// it to each other: `{start, end, direction, excess, ...}` with ISO 8601 UTC times.
-struct AnalysisWindow: Sendable {
-    var start: Int64
-    var end: Int64
+public struct AnalysisWindow: Sendable {
+    public var start: Int64
+    public var end: Int64
     /// `up` or `down`.
-    var direction: String
+    public var direction: String
 
-    var seconds: Int64 { end - start }
-    var label: String { Describe.span(start, end) }
+    public init(start: Int64, end: Int64, direction: String = "up") {
+        self.start = start
+        self.end = end
+        self.direction = direction
+    }
+
+    public var seconds: Int64 { end - start }
+    public var label: String { Describe.span(start, end) }
 
     /// Reads a window from a step parameter: an object, or a list whose first element is used
     /// (spike-detection ranks its windows, largest first).
-    static func from(_ value: Value?, parameter: String) throws -> AnalysisWindow {
+    public static func from(_ value: Value?, parameter: String) throws -> AnalysisWindow {
         var v = value
         if let list = v?.arrayValue {
             guard let first = list.first else { throw AnalyzerError("`\(parameter)` is an empty list: there is no window to analyse") }
@@ -32,8 +37,8 @@ struct AnalysisWindow: Sendable {
 }
 
 /// Small robust statistics.
-enum Stats {
-    static func median(_ xs: [Double]) -> Double {
+public enum Stats {
+    public static func median(_ xs: [Double]) -> Double {
         guard !xs.isEmpty else { return 0 }
         let s = xs.sorted()
         let m = s.count / 2
@@ -41,17 +46,17 @@ enum Stats {
     }
 
     /// Median absolute deviation scaled to a normal standard deviation.
-    static func robustSigma(_ xs: [Double]) -> Double {
+    public static func robustSigma(_ xs: [Double]) -> Double {
         let m = median(xs)
         return 1.4826 * median(xs.map { abs($0 - m) })
     }
 
-    static func sum(_ xs: [Double]) -> Double { xs.reduce(0, +) }
+    public static func sum(_ xs: [Double]) -> Double { xs.reduce(0, +) }
 }
 
 /// Turning numbers and times into words, the same way in every analyzer's summary.
-enum Describe {
-    static func count(_ x: Double) -> String {
+public enum Describe {
+    public static func count(_ x: Double) -> String {
         let n = Int64(x.rounded())
         let f = NumberFormatter()
         f.numberStyle = .decimal
@@ -60,19 +65,19 @@ enum Describe {
         return f.string(from: NSNumber(value: n)) ?? String(n)
     }
 
-    static func count(_ x: Int64) -> String { count(Double(x)) }
+    public static func count(_ x: Int64) -> String { count(Double(x)) }
 
-    static func percent(_ share: Double, digits: Int = 0) -> String {
+    public static func percent(_ share: Double, digits: Int = 0) -> String {
         if share > 0, share * 100 < 0.5 * pow(10, Double(-digits)) { return "under " + String(format: "%.\(digits)f%%", pow(10, Double(-digits))) }
         return String(format: "%.\(digits)f%%", share * 100)
     }
 
-    static func signedPercent(_ share: Double) -> String {
+    public static func signedPercent(_ share: Double) -> String {
         (share >= 0 ? "+" : "") + String(format: "%.0f%%", share * 100)
     }
 
     /// `2020-03-04` for a day, `2020-03-04 – 2020-03-06` for days, ISO times otherwise.
-    static func span(_ start: Int64, _ end: Int64) -> String {
+    public static func span(_ start: Int64, _ end: Int64) -> String {
         if start % 86400 == 0, end % 86400 == 0 {
             let last = end - 86400
             return last <= start ? UTCTime.dateString(start) : "\(UTCTime.dateString(start)) – \(UTCTime.dateString(last))"
@@ -80,10 +85,10 @@ enum Describe {
         return "\(UTCTime.isoString(start)) – \(UTCTime.isoString(end))"
     }
 
-    static func value(_ v: String?) -> String { v ?? "unknown" }
+    public static func value(_ v: String?) -> String { v ?? "unknown" }
 
     /// Hours in words: `2020-02-18 09:00–14:00 UTC`, or `2020-02-18 22:00 – 2020-02-19 03:00 UTC`.
-    static func hours(_ start: Int64, _ end: Int64) -> String {
+    public static func hours(_ start: Int64, _ end: Int64) -> String {
         func clock(_ t: Int64) -> String {
             let s = ((t % 86400) + 86400) % 86400
             return String(format: "%02d:%02d", s / 3600, (s % 3600) / 60)
@@ -95,7 +100,7 @@ enum Describe {
 
     /// "a", "a and b", "a, b and c"; past `limit` items, the first `limit` and "N more"
     /// ("a, b, c and 2,000 more"), so that a sentence stays readable for any number of values.
-    static func list(_ items: [String], limit: Int = 8) -> String {
+    public static func list(_ items: [String], limit: Int = 8) -> String {
         if items.count > limit {
             return items.prefix(limit).joined(separator: ", ") + " and \(count(Int64(items.count - limit))) more"
         }
@@ -107,13 +112,13 @@ enum Describe {
     }
 
     /// `1 project` / `3 projects`: a count with its noun in the right number.
-    static func counted(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+    public static func counted(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
         "\(count(Int64(n))) \(n == 1 ? singular : plural ?? singular + "s")"
     }
 
     /// What a set of filters keeps, in words: "all downloads", "project flask-login",
     /// "project a, b and 3 more; python_major 2".
-    static func scope(_ filters: [DimensionFilter]) -> String {
+    public static func scope(_ filters: [DimensionFilter]) -> String {
         guard !filters.isEmpty else { return "all downloads" }
         return filters.map { f in
             let values = list(f.values.map(value), limit: 4)
@@ -124,7 +129,7 @@ enum Describe {
 
 extension AnalyzerContext {
     /// Filters from an object parameter `{dimension: [values]}` (`null` = unknown).
-    func filters(_ name: String) throws -> [DimensionFilter] {
+    public func filters(_ name: String) throws -> [DimensionFilter] {
         guard let object = value(name)?.objectValue else { return [] }
         var out: [DimensionFilter] = []
         for (key, values) in object.sorted(by: { $0.key < $1.key }) {
@@ -139,7 +144,7 @@ extension AnalyzerContext {
 
     /// A list of values from a parameter that holds strings or `{value: ...}` objects (the
     /// `contributors` output of the contributors step).
-    func valueList(_ name: String) -> [String?]? {
+    public func valueList(_ name: String) -> [String?]? {
         guard let list = value(name)?.arrayValue else { return nil }
         return list.map { item in
             if let o = item.objectValue { return o["value"].flatMap { $0 == .null ? nil : $0.interpolated } }
@@ -149,29 +154,45 @@ extension AnalyzerContext {
 }
 
 /// Expected and actual counts of one dimension value around a window.
-struct ValueComparison: Sendable {
-    var value: String?
+public struct ValueComparison: Sendable {
+    public var value: String?
     /// Downloads in the window.
-    var window: Double
+    public var window: Double
     /// Downloads in the baseline period, scaled to the window's length.
-    var expected: Double
-    var excess: Double { window - expected }
+    public var expected: Double
+    public var excess: Double { window - expected }
+
+    public init(value: String?, window: Double, expected: Double) {
+        self.value = value
+        self.window = window
+        self.expected = expected
+    }
 }
 
 /// Compares a window with the period before it, per value of a dimension.
-struct WindowComparison: Sendable {
-    var window: AnalysisWindow
-    var baselineStart: Int64
-    var baselineEnd: Int64
-    var values: [ValueComparison]
-    var windowTotal: Double
-    var expectedTotal: Double
-    var excessTotal: Double { windowTotal - expectedTotal }
+public struct WindowComparison: Sendable {
+    public var window: AnalysisWindow
+    public var baselineStart: Int64
+    public var baselineEnd: Int64
+    public var values: [ValueComparison]
+    public var windowTotal: Double
+    public var expectedTotal: Double
+    public var excessTotal: Double { windowTotal - expectedTotal }
+
+    public init(window: AnalysisWindow, baselineStart: Int64, baselineEnd: Int64, values: [ValueComparison],
+                windowTotal: Double, expectedTotal: Double) {
+        self.window = window
+        self.baselineStart = baselineStart
+        self.baselineEnd = baselineEnd
+        self.values = values
+        self.windowTotal = windowTotal
+        self.expectedTotal = expectedTotal
+    }
 
     /// The baseline is the `baselineDays` days before the window (whole days, so weekdays balance).
     /// `windowTable`, when given, is the window's answer already known (grouped by `dimensions`,
     /// same filters): only the baseline is then asked.
-    static func make(_ context: AnalyzerContext, window: AnalysisWindow, dimensions: [CasebookCore.Dimension],
+    public static func make(_ context: AnalyzerContext, window: AnalysisWindow, dimensions: [CasebookCore.Dimension],
                      filters: [DimensionFilter], baselineDays: Int64,
                      windowTable: AggregateTable? = nil) async throws -> (WindowComparison, [[String?]: ValueComparison]) {
         let bEnd = window.start
@@ -196,7 +217,7 @@ struct WindowComparison: Sendable {
     /// The comparisons of ``make(_:window:dimensions:filters:baselineDays:)`` for each dimension
     /// alone, from two queries grouped by all of them (one per period) instead of two per
     /// dimension: each dimension's counts are the marginal sums. The results are identical.
-    static func marginals(_ context: AnalyzerContext, window: AnalysisWindow, dimensions: [CasebookCore.Dimension],
+    public static func marginals(_ context: AnalyzerContext, window: AnalysisWindow, dimensions: [CasebookCore.Dimension],
                           filters: [DimensionFilter], baselineDays: Int64) async throws -> [WindowComparison] {
         let bEnd = window.start
         let bStart = bEnd - baselineDays * 86400
