@@ -43,7 +43,7 @@ struct NewAnalyzer: CommandPlugin {
     func source(name: String, typeName: String) -> String {
         """
         import CasebookCore
-        import CasebookPlaybooks
+        import CasebookAnalysis
 
         /// `\(name)`: TODO one line saying what it finds.
         public struct \(typeName): Analyzer {
@@ -79,7 +79,7 @@ struct NewAnalyzer: CommandPlugin {
     func test(name: String, typeName: String, module: String) -> String {
         """
         import CasebookCore
-        import CasebookPlaybooks
+        import CasebookAnalysis
         import Testing
         @testable import \(module)
 

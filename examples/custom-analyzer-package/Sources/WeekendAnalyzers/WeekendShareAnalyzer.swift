@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 
 /// `weekend-share`: the share of downloads made on Saturdays and Sundays (UTC).
 public struct WeekendShareAnalyzer: Analyzer {

@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookPlaybooks
+import CasebookAnalysis
 import Testing
 import WeekendAnalyzers
 
