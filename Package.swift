@@ -16,7 +16,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
@@ -38,7 +37,6 @@ let package = Package(
         // Readers for real download-log formats: combined access logs, BigQuery NDJSON, counts CSV.
         .target(name: "CasebookIngest", dependencies: [
             "CasebookCore", "CZlib",
-            .product(name: "Logging", package: "swift-log"),
         ]),
         // Package metadata: PyPI JSON API documents, PEP 440/503/508/427.
         .target(name: "CasebookCatalog", dependencies: ["CasebookCore"]),
@@ -46,7 +44,6 @@ let package = Package(
         .target(name: "CasebookPlaybooks", dependencies: [
             "CasebookCore", "CasebookCatalog",
             .product(name: "Yams", package: "Yams"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
         // Scenario simulator: realistic logs and catalog documents from a declarative scenario.
         .target(name: "CasebookSimulation", dependencies: [
@@ -62,7 +59,6 @@ let package = Package(
             "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog",
             "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSimulation", "CasebookReport", "CasebookPostgres",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "casebook", dependencies: ["CasebookCLI"]),
 
