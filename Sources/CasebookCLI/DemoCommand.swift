@@ -17,6 +17,10 @@ struct DemoCommand: AsyncParsableCommand {
             catalog documents), `casebook ingest` the logs into a fresh embedded store, and \
             `casebook run playbooks/downloads-spike.yaml` with the catalog. Nothing of the scenario \
             reaches the analyzers except the logs and catalog documents, as in a real investigation.
+
+            The scenario (examples/piwheels-2020-03/scenario.yaml) and the playbook are built into \
+            the executable, so the demo runs the same from any folder; the playbook is written to \
+            DIR/downloads-spike.yaml, the file the report's command re-runs.
             """)
 
     @Option(help: ArgumentHelp("Folder for the report, the store and the simulated input.", valueName: "DIR"))
@@ -25,10 +29,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Store to ingest into (default: DIR/casebook.sqlite, created fresh).", valueName: "PATH"))
     var store: String?
 
-    @Option(help: ArgumentHelp("The scenario (default: examples/piwheels-2020-03/scenario.yaml).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("The scenario (default: the built-in examples/piwheels-2020-03/scenario.yaml).", valueName: "FILE"))
     var scenario: String?
 
-    @Option(help: ArgumentHelp("The playbook (default: playbooks/downloads-spike.yaml).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("The playbook (default: the built-in playbooks/downloads-spike.yaml, written to DIR).", valueName: "FILE"))
     var playbook: String?
 
     @Flag(help: "Keep the simulated logs (about 1.4 GB) in DIR/input after ingesting them.")
@@ -37,37 +41,35 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "No progress lines on stderr.")
     var quiet = false
 
-    /// Finds a file of the Casebook repository: relative to the current folder, else to the executable.
-    static func repositoryFile(_ relative: String) -> String? {
-        if FileManager.default.fileExists(atPath: relative) { return relative }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 {
-            let candidate = dir.appendingPathComponent(relative).path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }
-
     func run() async throws {
         let say: (String) -> Void = { line in if !quiet { StandardError.write(line + "\n") } }
         try OutputFolder.check(out)
-        guard let scenarioPath = scenario ?? Self.repositoryFile("examples/piwheels-2020-03/scenario.yaml") else {
-            throw CLIError("cannot find examples/piwheels-2020-03/scenario.yaml: run from the Casebook repository or pass --scenario FILE")
-        }
-        guard let playbookPath = playbook ?? Self.repositoryFile("playbooks/downloads-spike.yaml") else {
-            throw CLIError("cannot find playbooks/downloads-spike.yaml: run from the Casebook repository or pass --playbook FILE")
+        // The scenario and the playbook are built in (the same whatever the current folder);
+        // the playbook is written next to the report, so the report's command re-runs it.
+        let scenarioModel: Scenario
+        do {
+            scenarioModel = try scenario.map { try Scenario.load(path: $0) }
+                ?? Scenario.parse(yaml: DemoFiles.scenario, file: DemoFiles.scenarioPath)
+        } catch {
+            throw CLIError(String(describing: error))
         }
         let outURL = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        let playbookPath: String
+        if let playbook {
+            playbookPath = playbook
+        } else {
+            playbookPath = (out as NSString).appendingPathComponent((DemoFiles.playbookPath as NSString).lastPathComponent)
+            do { try Data(DemoFiles.playbook.utf8).write(to: URL(fileURLWithPath: playbookPath)) } catch {
+                throw CLIError("cannot write \(playbookPath): \(error.localizedDescription)")
+            }
+        }
         let input = outURL.appendingPathComponent("input")
         try? FileManager.default.removeItem(at: input)
 
         // 1. Simulate.
         let started = Date()
-        say("demo: simulating \(scenarioPath) ...")
-        let scenarioModel: Scenario
-        do { scenarioModel = try Scenario.load(path: scenarioPath) } catch { throw CLIError(error.description) }
+        say("demo: simulating \(scenario ?? DemoFiles.scenarioPath + " (built in)") ...")
         _ = try Simulator(scenario: scenarioModel).run(to: input.path)
         // The summary is for tests and docs only: the investigation must not read it.
         try? FileManager.default.removeItem(at: input.appendingPathComponent("scenario-summary.json"))

@@ -67,9 +67,3 @@ public enum TimeBucket: String, CaseIterable, Codable, Sendable, Hashable {
         }
     }
 }
-
-@inline(__always)
-func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-    let q = a / b
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-}

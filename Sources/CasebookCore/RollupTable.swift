@@ -44,11 +44,6 @@ public enum RollupTable: String, CaseIterable, Sendable, Hashable {
         return (nil, "dimensions at hour resolution or range not on whole days")
     }
 
-    private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-    }
-
     /// SQL for the start of the hour or day holding `column` (floor, also before 1970); the
     /// same text works in SQLite and PostgreSQL.
     public static func floorSQL(_ column: String, _ seconds: Int64) -> String {

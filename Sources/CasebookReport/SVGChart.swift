@@ -728,12 +728,6 @@ public struct SVGChart: Sendable {
     }
 }
 
-/// Division rounding toward negative infinity (days before 1970 stay on the right day).
-func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-    let q = a / b
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-}
-
 /// A coordinate with at most one decimal (`12`, `12.5`).
 func f(_ v: Double) -> String {
     guard v.isFinite else { return "0" }

@@ -181,15 +181,6 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
         try dbQueue.write { db in try SQLiteRollup.rebuild(db) }
     }
 
-    /// Rows per table (events and each rollup), for `info` and the documentation's figures.
-    public func tableRowCounts() throws -> [SQLiteTable: Int64] {
-        try dbQueue.read { db in
-            var out: [SQLiteTable: Int64] = [:]
-            for t in SQLiteTable.allCases { out[t] = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM \(t.rawValue)") ?? 0 }
-            return out
-        }
-    }
-
     /// Quarantined lines (line number, reason, redacted text) of all sources, oldest first.
     public func quarantinedLines(limit: Int = 100) throws -> [(source: String, line: Int64, reason: String, raw: String)] {
         try dbQueue.read { db in

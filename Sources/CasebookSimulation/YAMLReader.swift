@@ -241,26 +241,10 @@ struct Object {
     /// Refuses keys that are not in `allowed`, suggesting the closest one (a typo would otherwise be ignored silently).
     func only(_ allowed: [String]) throws(ScenarioError) {
         for (k, kn, _) in pairs where !allowed.contains(k) {
-            let close = allowed.min { Object.distance($0, k) < Object.distance($1, k) }
             var msg = "unknown key '\(k)'"
-            if let close, Object.distance(close, k) <= max(2, k.count / 3) { msg += "; did you mean '\(close)'?" }
+            if let close = EditDistance.closest(to: k, among: allowed) { msg += "; did you mean '\(close)'?" }
             msg += " (expected one of: \(allowed.joined(separator: ", ")))"
             throw field.ctx.error(kn, child(k), msg)
         }
-    }
-
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var prev = Array(0...b.count)
-        for i in 1...a.count {
-            var cur = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            prev = cur
-        }
-        return prev[b.count]
     }
 }
