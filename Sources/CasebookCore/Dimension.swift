@@ -22,6 +22,15 @@ public enum Dimension: String, CaseIterable, Codable, Sendable, Hashable {
     case installerVersion = "installer_version"
     case distro
     case distroVersion = "distro_version"
+    /// The C library the client's Python runs on (`glibc`, `musl`), from linehaul's
+    /// `distro.libc.lib`: tells musl images (Alpine) apart, which cannot use manylinux wheels.
+    case libc
+    /// The C library's version (`2.28`), from `distro.libc.version`: group it with ``libc``
+    /// (or filter `libc=glibc`) to find old glibc systems.
+    case libcVersion = "libc_version"
+    /// The TLS library and its version (`OpenSSL 1.1.1d`, `LibreSSL 2.8.3`): linehaul's
+    /// `openssl_version` without its build date, which points to old systems.
+    case openssl
     case system
     case cpu
     /// `true`, `false`, or unknown.

@@ -24,6 +24,16 @@ public struct ClientProfile: Sendable, Hashable {
     public var distro: String?
     public var distroVersion: String?
     public var distroID: String?
+    /// C library name (`glibc`, `musl`), as the client sent it.
+    public var libc: String?
+    /// C library version (`2.28`), as the client sent it.
+    public var libcVersion: String?
+    /// `ssl.OPENSSL_VERSION` as the client sent it (`OpenSSL 1.1.1d  10 Sep 2019`).
+    public var opensslVersion: String?
+    /// Not kept by stores (see ``keptByStores``): `casebook parse` output only.
+    public var setuptoolsVersion: String?
+    /// Not kept by stores (see ``keptByStores``): `casebook parse` output only.
+    public var rustcVersion: String?
     public var system: String?
     public var systemRelease: String?
     public var cpu: String?
@@ -31,6 +41,16 @@ public struct ClientProfile: Sendable, Hashable {
     public var country: String?
     public var index: String?
     public init() {}
+
+    /// The profile as stores keep it: without the setuptools and rustc versions, which would
+    /// multiply the stored profiles (and the rollups by profile) for no dimension.
+    public var keptByStores: ClientProfile {
+        guard setuptoolsVersion != nil || rustcVersion != nil else { return self }
+        var p = self
+        p.setuptoolsVersion = nil
+        p.rustcVersion = nil
+        return p
+    }
 }
 
 /// A shared, copy-on-write box, so that millions of events from one user agent or one file
@@ -100,6 +120,14 @@ public struct DownloadEvent: Sendable, Hashable, Codable {
     public var distro: String? { get { profileFields.value.distro } set { profile { $0.distro = newValue } } }
     public var distroVersion: String? { get { profileFields.value.distroVersion } set { profile { $0.distroVersion = newValue } } }
     public var distroID: String? { get { profileFields.value.distroID } set { profile { $0.distroID = newValue } } }
+    /// C library name (`glibc`, `musl`).
+    public var libc: String? { get { profileFields.value.libc } set { profile { $0.libc = newValue } } }
+    /// C library version (`2.28`).
+    public var libcVersion: String? { get { profileFields.value.libcVersion } set { profile { $0.libcVersion = newValue } } }
+    /// `ssl.OPENSSL_VERSION` as sent (`OpenSSL 1.1.1d  10 Sep 2019`); ``openssl`` is the dimension.
+    public var opensslVersion: String? { get { profileFields.value.opensslVersion } set { profile { $0.opensslVersion = newValue } } }
+    public var setuptoolsVersion: String? { get { profileFields.value.setuptoolsVersion } set { profile { $0.setuptoolsVersion = newValue } } }
+    public var rustcVersion: String? { get { profileFields.value.rustcVersion } set { profile { $0.rustcVersion = newValue } } }
     public var system: String? { get { profileFields.value.system } set { profile { $0.system = newValue } } }
     public var systemRelease: String? { get { profileFields.value.systemRelease } set { profile { $0.systemRelease = newValue } } }
     public var cpu: String? { get { profileFields.value.cpu } set { profile { $0.cpu = newValue } } }
@@ -123,6 +151,7 @@ public struct DownloadEvent: Sendable, Hashable, Codable {
     private enum CodingKeys: String, CodingKey {
         case timestamp, count, client, project, projectDisplay, version, filename, fileType, pythonTag, abiTag, platformTag
         case installer, installerVersion, python, implementation, implementationVersion, distro, distroVersion, distroID
+        case libc, libcVersion, opensslVersion, setuptoolsVersion, rustcVersion
         case system, systemRelease, cpu, ci, country, index
     }
 
@@ -149,6 +178,11 @@ public struct DownloadEvent: Sendable, Hashable, Codable {
         p.distro = try c.decodeIfPresent(String.self, forKey: .distro)
         p.distroVersion = try c.decodeIfPresent(String.self, forKey: .distroVersion)
         p.distroID = try c.decodeIfPresent(String.self, forKey: .distroID)
+        p.libc = try c.decodeIfPresent(String.self, forKey: .libc)
+        p.libcVersion = try c.decodeIfPresent(String.self, forKey: .libcVersion)
+        p.opensslVersion = try c.decodeIfPresent(String.self, forKey: .opensslVersion)
+        p.setuptoolsVersion = try c.decodeIfPresent(String.self, forKey: .setuptoolsVersion)
+        p.rustcVersion = try c.decodeIfPresent(String.self, forKey: .rustcVersion)
         p.system = try c.decodeIfPresent(String.self, forKey: .system)
         p.systemRelease = try c.decodeIfPresent(String.self, forKey: .systemRelease)
         p.cpu = try c.decodeIfPresent(String.self, forKey: .cpu)
@@ -180,6 +214,11 @@ public struct DownloadEvent: Sendable, Hashable, Codable {
         try c.encodeIfPresent(p.distro, forKey: .distro)
         try c.encodeIfPresent(p.distroVersion, forKey: .distroVersion)
         try c.encodeIfPresent(p.distroID, forKey: .distroID)
+        try c.encodeIfPresent(p.libc, forKey: .libc)
+        try c.encodeIfPresent(p.libcVersion, forKey: .libcVersion)
+        try c.encodeIfPresent(p.opensslVersion, forKey: .opensslVersion)
+        try c.encodeIfPresent(p.setuptoolsVersion, forKey: .setuptoolsVersion)
+        try c.encodeIfPresent(p.rustcVersion, forKey: .rustcVersion)
         try c.encodeIfPresent(p.system, forKey: .system)
         try c.encodeIfPresent(p.systemRelease, forKey: .systemRelease)
         try c.encodeIfPresent(p.cpu, forKey: .cpu)
@@ -192,6 +231,9 @@ public struct DownloadEvent: Sendable, Hashable, Codable {
     public var pythonMajor: String? { python.flatMap { PythonVersion.major(of: $0) } }
     /// Python major.minor derived from ``python`` (`2.7` for `2.7.16`).
     public var pythonMinor: String? { python.flatMap { PythonVersion.minor(of: $0) } }
+    /// TLS library and version derived from ``opensslVersion`` (`OpenSSL 1.1.1d` for
+    /// `OpenSSL 1.1.1d  10 Sep 2019`).
+    public var openssl: String? { opensslVersion.flatMap { OpenSSLVersion.library(of: $0) } }
 
     /// Fills project, version, file type and wheel tags from ``filename`` when they are unknown.
     public mutating func fillFromFilename() {
@@ -225,6 +267,9 @@ public struct DownloadEvent: Sendable, Hashable, Codable {
         case .installerVersion: installerVersion
         case .distro: distro
         case .distroVersion: distroVersion
+        case .libc: libc
+        case .libcVersion: libcVersion
+        case .openssl: openssl
         case .system: system
         case .cpu: cpu
         case .ci: ci.map { $0 ? "true" : "false" }
@@ -232,6 +277,17 @@ public struct DownloadEvent: Sendable, Hashable, Codable {
         case .index: index
         case .client: client
         }
+    }
+}
+
+/// Helpers for `ssl.OPENSSL_VERSION` strings as clients report them.
+public enum OpenSSLVersion {
+    /// The library and its version, the first two words (`OpenSSL 1.1.1k` for
+    /// `OpenSSL 1.1.1k  FIPS 25 Mar 2021`): the build date and flags only split groups.
+    /// Nil when the string is blank.
+    public static func library(of version: String) -> String? {
+        let words = version.split(whereSeparator: { $0 == " " || $0 == "\t" }).prefix(2)
+        return words.isEmpty ? nil : words.joined(separator: " ")
     }
 }
 

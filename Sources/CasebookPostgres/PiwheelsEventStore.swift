@@ -151,7 +151,7 @@ public final class PiwheelsEventStore: EventStore, @unchecked Sendable {
                 case .distroVersion: (col("distro_version"), nil)
                 case .system: (col("os_name"), nil)
                 case .cpu: (col("arch"), nil)
-                case .ci, .country: ("NULL::text", nil)
+                case .ci, .country, .libc, .libcVersion, .openssl: ("NULL::text", nil)
                 case .index: (index.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'::text" } ?? "NULL::text", nil)
                 case .client:
                     ("'c-' || substr(encode(sha256(decode('\(outer)', 'hex') || sha256(decode('\(inner)', 'hex') || convert_to(host(d.accessed_by), 'UTF8'))), 'hex'), 1, 16)", nil)

@@ -20,6 +20,7 @@ final class PostgresIngestSink: IngestSink {
         var distro: String?, distroVersion: String?, distroID: String?
         var system: String?, systemRelease: String?, cpu: String?, ci: String?
         var country: String?, index: String?
+        var libc: String?, libcVersion: String?, opensslVersion: String?
 
         init(_ e: DownloadEvent) {
             installer = e.installer; installerVersion = e.installerVersion; python = e.python
@@ -27,12 +28,14 @@ final class PostgresIngestSink: IngestSink {
             distro = e.distro; distroVersion = e.distroVersion; distroID = e.distroID
             system = e.system; systemRelease = e.systemRelease; cpu = e.cpu; ci = e.ci.map { $0 ? "true" : "false" }
             country = e.country; index = e.index
+            libc = e.libc; libcVersion = e.libcVersion; opensslVersion = e.opensslVersion
         }
 
         init(row r: [String?]) {
             installer = r[1]; installerVersion = r[2]; python = r[3]; implementation = r[4]; implementationVersion = r[5]
             distro = r[6]; distroVersion = r[7]; distroID = r[8]; system = r[9]; systemRelease = r[10]; cpu = r[11]
             ci = r[12]; country = r[13]; index = r[14]
+            libc = r[15]; libcVersion = r[16]; opensslVersion = r[17]
         }
     }
 
@@ -74,10 +77,11 @@ final class PostgresIngestSink: IngestSink {
         var profiles: [ProfileKey: Int64] = [:]
         try connection.forEachRow("""
             SELECT id, installer, installer_version, python, implementation, implementation_version, distro,
-                   distro_version, distro_id, system, system_release, cpu, ci, country, index_name FROM \(schema).profiles
+                   distro_version, distro_id, system, system_release, cpu, ci, country, index_name,
+                   libc, libc_version, openssl_version FROM \(schema).profiles
             """, []) { v in
             let id = int(v(0))
-            profiles[ProfileKey(row: (0..<15).map { v($0) })] = id
+            profiles[ProfileKey(row: (0..<18).map { v($0) })] = id
             maxProfile = max(maxProfile, id)
         }
         self.files = files
@@ -142,7 +146,8 @@ final class PostgresIngestSink: IngestSink {
         if !newProfiles.isEmpty {
             try connection.copyIn("""
                 COPY \(schema).profiles (id, installer, installer_version, python, python_major, python_minor, implementation,
-                    implementation_version, distro, distro_version, distro_id, system, system_release, cpu, ci, country, index_name) FROM STDIN
+                    implementation_version, distro, distro_version, distro_id, system, system_release, cpu, ci, country, index_name,
+                    libc, libc_version, openssl, openssl_version) FROM STDIN
                 """, newProfiles.bytes)
             newProfiles.reset()
         }
@@ -202,7 +207,8 @@ final class PostgresIngestSink: IngestSink {
         newProfiles.int(id)
         for v in [e.installer, e.installerVersion, e.python, e.pythonMajor, e.pythonMinor, e.implementation,
                   e.implementationVersion, e.distro, e.distroVersion, e.distroID, e.system, e.systemRelease, e.cpu,
-                  e.ci.map { $0 ? "true" : "false" }, e.country, e.index] { newProfiles.text(v) }
+                  e.ci.map { $0 ? "true" : "false" }, e.country, e.index,
+                  e.libc, e.libcVersion, e.openssl, e.opensslVersion] { newProfiles.text(v) }
         newProfiles.endRow()
         profiles[key] = id
         return id

@@ -17,8 +17,29 @@ import CasebookCore
 ///
 /// Version 4 adds `request_counts`: an access log's request lines per source, hour and status
 /// code, as in the embedded store's schema 5.
+///
+/// Version 5 adds the C library and TLS library to `profiles` (`libc`, `libc_version`,
+/// `openssl` and the raw `openssl_version`) and to the view, as in the embedded store's schema 6.
 enum PostgresSchema {
-    static let currentVersion = 4
+    static let currentVersion = 5
+
+    /// The view `downloads`: one readable row per event (the star schema joined back).
+    static func downloadsViewSQL(schema s: String, libc: Bool) -> String {
+        let libcColumns = libc ? "p.libc, p.libc_version, p.openssl, p.openssl_version," : ""
+        return """
+            CREATE VIEW \(s).downloads AS
+                SELECT e.ts AS timestamp, to_timestamp(e.ts) AT TIME ZONE 'UTC' AS time_utc, e.count,
+                       f.project, f.project_display, f.version, f.filename, f.file_type,
+                       f.python_tag, f.abi_tag, f.platform_tag,
+                       p.installer, p.installer_version, p.python, p.python_major, p.python_minor,
+                       p.implementation, p.implementation_version, p.distro, p.distro_version, p.distro_id,
+                       \(libcColumns)
+                       p.system, p.system_release, p.cpu, p.ci, p.country, p.index_name AS "index",
+                       c.key AS client, e.source_id
+                FROM \(s).events e JOIN \(s).files f ON f.id = e.file_id JOIN \(s).profiles p ON p.id = e.profile_id
+                LEFT JOIN \(s).clients c ON c.id = e.client_id;
+            """
+    }
 
     /// Recomputes the rollups of the days in `[from, to)` (day-aligned epoch seconds) from the
     /// events of those days: after a source's events were removed.
@@ -99,16 +120,7 @@ enum PostgresSchema {
                 count BIGINT NOT NULL, source_id BIGINT NOT NULL
             );
             CREATE INDEX events_ts ON \(s).events USING brin (ts);
-            CREATE VIEW \(s).downloads AS
-                SELECT e.ts AS timestamp, to_timestamp(e.ts) AT TIME ZONE 'UTC' AS time_utc, e.count,
-                       f.project, f.project_display, f.version, f.filename, f.file_type,
-                       f.python_tag, f.abi_tag, f.platform_tag,
-                       p.installer, p.installer_version, p.python, p.python_major, p.python_minor,
-                       p.implementation, p.implementation_version, p.distro, p.distro_version, p.distro_id,
-                       p.system, p.system_release, p.cpu, p.ci, p.country, p.index_name AS "index",
-                       c.key AS client, e.source_id
-                FROM \(s).events e JOIN \(s).files f ON f.id = e.file_id JOIN \(s).profiles p ON p.id = e.profile_id
-                LEFT JOIN \(s).clients c ON c.id = e.client_id;
+            \(downloadsViewSQL(schema: s, libc: false))
             """),
             (2, """
             CREATE TABLE \(s).rollup_hour (hour BIGINT PRIMARY KEY, downloads BIGINT NOT NULL, events BIGINT NOT NULL);
@@ -134,6 +146,12 @@ enum PostgresSchema {
                 hour BIGINT NOT NULL, status INTEGER NOT NULL, source_id BIGINT NOT NULL, count BIGINT NOT NULL,
                 PRIMARY KEY (hour, status, source_id)
             );
+            """),
+            (5, """
+            DROP VIEW \(s).downloads;
+            ALTER TABLE \(s).profiles ADD COLUMN libc \(t), ADD COLUMN libc_version \(t),
+                ADD COLUMN openssl \(t), ADD COLUMN openssl_version \(t);
+            \(downloadsViewSQL(schema: s, libc: true))
             """),
         ]
     }

@@ -131,10 +131,10 @@ final class SQLiteIngestSink: IngestSink {
             INSERT INTO files (filename, project, project_display, version, file_type, python_tag, abi_tag, platform_tag)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        let profileColumns = currentSchema ? Self.profileColumns : Array(Self.profileColumns.prefix(Self.version1ProfileColumns))
         insertProfile = try db.makeStatement(sql: """
-            INSERT INTO profiles (installer, installer_version, python, python_major, python_minor, implementation,
-                implementation_version, distro, distro_version, distro_id, system, system_release, cpu, ci, country, index_name)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO profiles (\(profileColumns.joined(separator: ", ")))
+            VALUES (\(Array(repeating: "?", count: profileColumns.count).joined(separator: ", ")))
             """)
         insertClient = try db.makeStatement(sql: "INSERT INTO clients (key) VALUES (?)")
         findClient = try db.makeStatement(sql: "SELECT id FROM clients WHERE key = ?")
@@ -144,7 +144,8 @@ final class SQLiteIngestSink: IngestSink {
         }
         for r in try Row.fetchAll(db, sql: """
             SELECT id, installer, installer_version, python, implementation, implementation_version, distro,
-                   distro_version, distro_id, system, system_release, cpu, ci, country, index_name FROM profiles
+                   distro_version, distro_id, system, system_release, cpu, ci, country, index_name
+                   \(currentSchema ? ", libc, libc_version, openssl_version" : "") FROM profiles
             """) {
             var e = DownloadEvent(timestamp: 0)
             e.installer = r[1]; e.installerVersion = r[2]; e.python = r[3]; e.implementation = r[4]
@@ -152,9 +153,19 @@ final class SQLiteIngestSink: IngestSink {
             e.system = r[9]; e.systemRelease = r[10]; e.cpu = r[11]
             e.ci = (r[12] as String?).map { $0 == "true" }
             e.country = r[13]; e.index = r[14]
+            if currentSchema { e.libc = r[15]; e.libcVersion = r[16]; e.opensslVersion = r[17] }
             profiles[e.profileFields.value] = r[0]
         }
     }
+
+    /// Columns of a profile row, in the order bound (the first ``version1ProfileColumns`` are
+    /// schema 1's).
+    private static let profileColumns = [
+        "installer", "installer_version", "python", "python_major", "python_minor", "implementation",
+        "implementation_version", "distro", "distro_version", "distro_id", "system", "system_release", "cpu", "ci",
+        "country", "index_name", "libc", "libc_version", "openssl", "openssl_version",
+    ]
+    private static let version1ProfileColumns = 16
 
     /// `INSERT` of `rows` event rows.
     static func insertEventsSQL(rows: Int) -> String {
@@ -268,17 +279,19 @@ final class SQLiteIngestSink: IngestSink {
         let box = e.profileFields
         if let hit = profileBoxes[ObjectIdentifier(box)], hit.0 === box { return hit.1 }
         let id: Int64
-        if let known = profiles[box.value] {
+        let stored = box.value.keptByStores
+        if let known = profiles[stored] {
             id = known
         } else {
-            let args: [(any DatabaseValueConvertible)?] = [
+            var args: [(any DatabaseValueConvertible)?] = [
                 e.installer, e.installerVersion, e.python, e.pythonMajor, e.pythonMinor, e.implementation,
                 e.implementationVersion, e.distro, e.distroVersion, e.distroID, e.system, e.systemRelease, e.cpu,
                 e.ci.map { $0 ? "true" : "false" }, e.country, e.index,
             ]
+            if currentSchema { args += [e.libc, e.libcVersion, e.openssl, e.opensslVersion] }
             try insertProfile.execute(arguments: StatementArguments(args))
             id = db.lastInsertedRowID
-            profiles[box.value] = id
+            profiles[stored] = id
         }
         if profileBoxes.count > 100_000 { profileBoxes.removeAll(keepingCapacity: true) }
         profileBoxes[ObjectIdentifier(box)] = (box, id)

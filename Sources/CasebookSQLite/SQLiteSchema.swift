@@ -26,11 +26,30 @@ import GRDB
 /// Version 5 adds `request_counts`: an access log's request lines per source, hour and status
 /// code (downloads included), so that an outage (the server answering 5xx) and a gap in the log
 /// (hours with no line at all) can be told from a change in traffic (see ``RequestLogStore``).
+///
+/// Version 6 adds the C library and TLS library to `profiles` (`libc`, `libc_version`,
+/// `openssl` and the raw `openssl_version`), and to the view; profiles stored before have them
+/// unknown.
 enum SQLiteSchema {
-    static let currentVersion = 5
+    static let currentVersion = 6
 
     /// The view `downloads`: one readable row per event (the star schema joined back).
     static let downloadsViewSQL = """
+        CREATE VIEW downloads AS
+            SELECT e.ts AS timestamp, datetime(e.ts, 'unixepoch') AS time_utc, e.count,
+                   f.project, f.project_display, f.version, f.filename, f.file_type,
+                   f.python_tag, f.abi_tag, f.platform_tag,
+                   p.installer, p.installer_version, p.python, p.python_major, p.python_minor,
+                   p.implementation, p.implementation_version, p.distro, p.distro_version, p.distro_id,
+                   p.libc, p.libc_version, p.openssl, p.openssl_version,
+                   p.system, p.system_release, p.cpu, p.ci, p.country, p.index_name AS "index",
+                   c.key AS client, e.source_id
+            FROM events e JOIN files f ON f.id = e.file_id JOIN profiles p ON p.id = e.profile_id
+            LEFT JOIN clients c ON c.id = e.client_id;
+        """
+
+    /// The view as versions 1 to 5 defined it (their migrations must not name later columns).
+    static let downloadsViewV1SQL = """
         CREATE VIEW downloads AS
             SELECT e.ts AS timestamp, datetime(e.ts, 'unixepoch') AS time_utc, e.count,
                    f.project, f.project_display, f.version, f.filename, f.file_type,
@@ -93,7 +112,7 @@ enum SQLiteSchema {
                     source_id INTEGER NOT NULL
                 );
                 CREATE INDEX events_ts ON events (ts);
-                \(downloadsViewSQL)
+                \(downloadsViewV1SQL)
                 """)
         }
         m.registerMigration("v2-rollups") { db in
@@ -119,7 +138,7 @@ enum SQLiteSchema {
                     VALUES ('next_event_seq', (SELECT COALESCE(MAX(rowid), 0) + 1 FROM events));
                 DROP TABLE events;
                 ALTER TABLE events_by_time RENAME TO events;
-                \(downloadsViewSQL)
+                \(downloadsViewV1SQL)
                 """)
         }
         m.registerMigration("v4-source-head-hash") { db in
@@ -134,6 +153,16 @@ enum SQLiteSchema {
                     count INTEGER NOT NULL,
                     PRIMARY KEY (hour, status, source_id)
                 ) WITHOUT ROWID;
+                """)
+        }
+        m.registerMigration("v6-libc-openssl") { db in
+            try db.execute(sql: """
+                DROP VIEW downloads;
+                ALTER TABLE profiles ADD COLUMN libc TEXT;
+                ALTER TABLE profiles ADD COLUMN libc_version TEXT;
+                ALTER TABLE profiles ADD COLUMN openssl TEXT;
+                ALTER TABLE profiles ADD COLUMN openssl_version TEXT;
+                \(downloadsViewSQL)
                 """)
         }
         return m

@@ -11,8 +11,9 @@ import Testing
     // MARK: Data
 
     /// Events over ~40 days (a few before 1970, to check floors), with unknown values, weights
-    /// 0–3, and many dimension values.
-    static func randomEvents(count: Int, seed: UInt64, days: Int64 = 40, start: Int64 = UTCTime.epoch(year: 2020, month: 2, day: 10)) -> [DownloadEvent] {
+    /// 0–3, and many dimension values (C and TLS libraries unless `libc` is false: schema 1 kept none).
+    static func randomEvents(count: Int, seed: UInt64, days: Int64 = 40, start: Int64 = UTCTime.epoch(year: 2020, month: 2, day: 10),
+                             libc: Bool = true) -> [DownloadEvent] {
         var rng = SplitMix(seed: seed)
         func pick<T>(_ xs: [T]) -> T { xs[Int(rng.next() % UInt64(xs.count))] }
         let projects: [String?] = ["numpy", "flask-login", "markdown", "pycparser", "six", "sentry-sdk", nil]
@@ -36,6 +37,11 @@ import Testing
             e.country = pick(["GB", "DE", nil])
             e.index = pick(["piwheels", "pypi"])
             e.client = rng.next() % 5 == 0 ? nil : "c-\(rng.next() % 40)"
+            if libc {
+                (e.libc, e.libcVersion) = pick([("glibc", "2.28"), ("glibc", "2.17"), ("musl", "1.2.3"), (nil, nil)])
+                e.opensslVersion = pick(["OpenSSL 1.1.1d  10 Sep 2019", "OpenSSL 1.0.2g  1 Mar 2016", nil])
+                e.setuptoolsVersion = pick(["40.8.0", "66.1.1", nil])
+            }
             return e
         }
     }
@@ -57,6 +63,7 @@ import Testing
             .python: ["2.7.16", "3.7.3", nil], .pythonMajor: ["2", "3", nil], .pythonMinor: ["2.7", "3.8", nil],
             .cpu: ["armv7l", nil], .ci: ["true", "false", nil], .installer: ["pip", nil], .country: ["GB", nil],
             .index: ["pypi"], .client: ["c-1", "c-2", nil], .system: ["Linux", nil],
+            .libc: ["musl", nil], .libcVersion: ["2.17", "1.2.3"], .openssl: ["OpenSSL 1.0.2g", nil],
         ]
         let dims: [CasebookCore.Dimension] = CasebookCore.Dimension.allCases
         let day0 = UTCTime.epoch(year: 2020, month: 2, day: 10)
@@ -64,15 +71,22 @@ import Testing
             var q = AggregateQuery()
             q.bucket = pick([nil, .hour, .day, .day, .week])
             let n = Int(rng.next() % 3)
-            // Mostly dimensions the rollups keep; client sometimes.
-            let kept: [CasebookCore.Dimension] = dims.filter { $0 != .client }
+            // Mostly dimensions the rollups keep; client sometimes. A query keeps to file
+            // dimensions, to profile dimensions, or mixes them, a third of the time each, so
+            // that every rollup answers some, however many dimensions each table has.
+            let side = rng.next() % 3
+            func onSide(_ d: CasebookCore.Dimension) -> Bool {
+                let table = StarSchema.column(d).table
+                return side == 2 || table == .clients || (side == 0) == (table == .files)
+            }
+            let kept: [CasebookCore.Dimension] = dims.filter { $0 != .client && onSide($0) }
             var chosen: [CasebookCore.Dimension] = []
             for _ in 0..<n {
                 let d: CasebookCore.Dimension = rng.next() % 8 == 0 ? .client : pick(kept)
                 if !chosen.contains(d) { chosen.append(d) }
             }
             q.dimensions = chosen
-            let filterable: [CasebookCore.Dimension] = values.keys.sorted { $0.rawValue < $1.rawValue }
+            let filterable: [CasebookCore.Dimension] = values.keys.filter(onSide).sorted { $0.rawValue < $1.rawValue }
             for _ in 0..<Int(rng.next() % 3) {
                 let d = pick(filterable)
                 var vs: [String?] = []
@@ -253,7 +267,7 @@ import Testing
     @Test func openingAStoreFromBeforeTheRollupsBuildsThem() throws {
         let dir = try temporaryDirectory()
         let path = dir.appendingPathComponent("v1.sqlite").path
-        let events = Self.randomEvents(count: 2500, seed: 31)
+        let events = Self.randomEvents(count: 2500, seed: 31, libc: false)
         try SQLiteEventStore.writeVersion1Store(path: path, events: events)
         let store = try SQLiteEventStore(path: path)
         #expect(try store.infoSync().schemaVersion == SQLiteSchema.currentVersion)

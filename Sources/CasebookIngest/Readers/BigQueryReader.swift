@@ -16,8 +16,8 @@ import CasebookCore
 /// - `project` (else `file.project`): PEP 503-normalized into `project`, kept as written in
 ///   `projectDisplay`.
 /// - `file.filename/version/type`, `country_code`, and `details.installer`, `python`,
-///   `implementation`, `distro{name,version,id}`, `system`, `cpu`, `ci` map to the fields of
-///   the same meaning; wheel tags come from the filename. When `file.filename` is null the
+///   `implementation`, `distro{name,version,id,libc}`, `system`, `cpu`, `openssl_version`,
+///   `setuptools_version`, `rustc_version`, `ci` map to the fields of the same meaning; wheel tags come from the filename. When `file.filename` is null the
 ///   last path component of `url` is used if it names a distribution file.
 /// - `count` (not a `file_downloads` column): an optional non-negative integer, so rows of an
 ///   aggregating query (`SELECT ..., COUNT(*) AS count`) read as pre-aggregated events.
@@ -158,7 +158,8 @@ public struct BigQueryReader: LineReader, Sendable {
                     case "libc":
                         try c.objectOrNull(path: "details.distro.libc") { c, key in
                             switch key {
-                            case "lib", "version": try c.skipStringOrNull(path: "details.distro.libc." + key.text)
+                            case "lib": event.libc = try c.stringOrNull(path: "details.distro.libc.lib")
+                            case "version": event.libcVersion = try c.stringOrNull(path: "details.distro.libc.version")
                             default: try c.skipValue()
                             }
                         }
@@ -174,8 +175,9 @@ public struct BigQueryReader: LineReader, Sendable {
                     }
                 }
             case "cpu": event.cpu = try c.stringOrNull(path: "details.cpu")
-            case "openssl_version", "setuptools_version", "rustc_version":
-                try c.skipStringOrNull(path: "details." + key.text)
+            case "openssl_version": event.opensslVersion = try c.stringOrNull(path: "details.openssl_version")
+            case "setuptools_version": event.setuptoolsVersion = try c.stringOrNull(path: "details.setuptools_version")
+            case "rustc_version": event.rustcVersion = try c.stringOrNull(path: "details.rustc_version")
             case "ci": event.ci = try readBool(&c, path: "details.ci")
             default: try c.skipValue()
             }

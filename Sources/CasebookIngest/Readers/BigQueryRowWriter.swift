@@ -7,8 +7,8 @@ import CasebookCore
 /// Conventions are the table's: `timestamp` as `"2020-03-05 14:03:11 UTC"`, `project` and
 /// `file.project` PEP 503-normalized (as PyPI writes them), `file.type` `bdist_wheel`/`sdist`,
 /// every column present in the schema's order, `null` for anything unknown (including the
-/// columns Casebook does not keep: `url`, `distro.libc`, `openssl_version`,
-/// `setuptools_version`, `rustc_version`, `tls_protocol`, `tls_cipher`).
+/// columns Casebook does not keep: `url`, `tls_protocol`, `tls_cipher`). `details.distro.libc`,
+/// `openssl_version`, `setuptools_version` and `rustc_version` are written as the client sent them.
 ///
 /// Not in the table: a trailing `"count"` is written only when the event stands for more than
 /// one download (``BigQueryReader`` reads it back). The event's index and client key are not
@@ -51,8 +51,8 @@ public enum BigQueryRowWriter {
         w.key("id"); w.string(event.distroID)
         w.key("libc")
         w.open()
-        w.key("lib"); w.null()
-        w.key("version"); w.null()
+        w.key("lib"); w.string(event.libc)
+        w.key("version"); w.string(event.libcVersion)
         w.close()
         w.close()
         w.key("system")
@@ -61,9 +61,9 @@ public enum BigQueryRowWriter {
         w.key("release"); w.string(event.systemRelease)
         w.close()
         w.key("cpu"); w.string(event.cpu)
-        w.key("openssl_version"); w.null()
-        w.key("setuptools_version"); w.null()
-        w.key("rustc_version"); w.null()
+        w.key("openssl_version"); w.string(event.opensslVersion)
+        w.key("setuptools_version"); w.string(event.setuptoolsVersion)
+        w.key("rustc_version"); w.string(event.rustcVersion)
         w.key("ci"); w.bool(event.ci)
         w.close()
         w.key("tls_protocol"); w.null()

@@ -185,6 +185,8 @@ public struct CombinedLogReader: LineReader {
             p.python = info.python ?? info.implementationVersion
             p.implementation = info.implementationName; p.implementationVersion = info.implementationVersion
             p.distro = info.distroName; p.distroVersion = info.distroVersion; p.distroID = info.distroID
+            p.libc = info.libcLib; p.libcVersion = info.libcVersion; p.opensslVersion = info.opensslVersion
+            p.setuptoolsVersion = info.setuptoolsVersion; p.rustcVersion = info.rustcVersion
             p.system = info.systemName; p.systemRelease = info.systemRelease; p.cpu = info.cpu; p.ci = info.ci
         }
         let shared = SharedFields(p)

@@ -277,6 +277,9 @@ public struct CountsCSVReader: LineReader, Sendable {
             case .installerVersion: event.installerVersion = value
             case .distro: event.distro = value
             case .distroVersion: event.distroVersion = value
+            case .libc: event.libc = value
+            case .libcVersion: event.libcVersion = value
+            case .openssl: event.opensslVersion = value
             case .system: event.system = value
             case .cpu: event.cpu = value
             case .country: event.country = value
