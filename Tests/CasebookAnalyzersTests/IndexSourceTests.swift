@@ -93,21 +93,18 @@ import Testing
 
     @Test func withoutACatalogTheStepSaysHowToGiveOne() async throws {
         let e = Self.events(window: ["alpha": 300])
-        await #expect(throws: (any Error).self) {
+        let none = await #expect(throws: (any Error).self) {
             _ = try await run(IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["alpha"]], store: e.store, catalog: nil)
         }
-        do {
-            _ = try await run(IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["alpha"]], store: e.store, catalog: nil)
-        } catch {
-            #expect("\(error)".contains("--catalog DIR"))
-            #expect("\(error)".contains("none was given"))
-        }
-        do {
+        let noneMessage = "\(try #require(none))"
+        #expect(noneMessage.contains("--catalog DIR"), "\(noneMessage)")
+        #expect(noneMessage.contains("none was given"), "\(noneMessage)")
+        let missing = await #expect(throws: (any Error).self) {
             _ = try await run(IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["alpha"]], store: e.store,
                               catalog: URL(fileURLWithPath: "/nonexistent/catalog"))
-        } catch {
-            #expect("\(error)".contains("/nonexistent/catalog"))
         }
+        let missingMessage = "\(try #require(missing))"
+        #expect(missingMessage.contains("/nonexistent/catalog"), "\(missingMessage)")
     }
 }
 

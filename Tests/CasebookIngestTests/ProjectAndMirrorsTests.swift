@@ -18,11 +18,8 @@ import Testing
     @Test func projectIsAnErrorWhenTheFileHasAProjectColumn() throws {
         let reader = CountsCSVReader(project: "flask-login")
         #expect(throws: CountsCSVError.self) { try reader.checkHeader(line: Array("date,project,downloads".utf8), number: 1) }
-        do {
-            try reader.checkHeader(line: Array("date,Project,downloads".utf8), number: 1)
-        } catch {
-            #expect(error.description == "column `Project`: expected no project column, since a project was given for every row (--project is for files without one), found a project column (the file names its projects itself)")
-        }
+        let error = #expect(throws: CountsCSVError.self) { try reader.checkHeader(line: Array("date,Project,downloads".utf8), number: 1) }
+        #expect(try #require(error).description == "column `Project`: expected no project column, since a project was given for every row (--project is for files without one), found a project column (the file names its projects itself)")
         // Without --project the same header is fine.
         try CountsCSVReader().checkHeader(line: Array("date,project,downloads".utf8), number: 1)
     }

@@ -12,51 +12,58 @@ import Testing
     @Test func theDemoFindsWhatTheMaintainersFoundByHand() async throws {
         let scenario = try Scenario.load(path: packageRoot.appendingPathComponent("examples/piwheels-2020-03/scenario.yaml").path)
         let report = try await investigate(scenario)
+        #expect(report.steps.map(\.id) == spikePlaybookSteps)
         for step in report.steps { #expect(step.status == .succeeded, "\(step.id): \(step.reason ?? "")") }
 
         // The spike, 4–6 March, as one window.
-        let window = try #require(report.step("spike")?.outputs["window"]?.objectValue)
+        let window = try #require(try succeeded(report, "spike").outputs["window"]?.objectValue)
         #expect(window["start"] == "2020-03-04T00:00:00Z")
         #expect(window["end"] == "2020-03-07T00:00:00Z")
         #expect(window["direction"] == "up")
         #expect(window["actual"] == .int(56_225 + 60_324 + 52_879))
 
         // The four packages and nothing else; without them the days are normal again.
-        let contributors = report.step("contributors")?.outputs
-        let values = Set(contributors?["values"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        let contributors = try succeeded(report, "contributors").outputs
+        let values = Set(try #require(contributors["values"]?.arrayValue).compactMap(\.stringValue))
         #expect(values == ["flask-login", "markdown", "sentry-sdk", "semantic-version"])
-        #expect(contributors?["residualNormal"] == true)
-        #expect(contributors?["broad"] == false)
+        #expect(contributors["residualNormal"] == true)
+        #expect(contributors["broad"] == false)
 
         // All of the excess from Python 2 clients.
-        let top = report.step("segments")?.outputs["top"]
-        #expect(top?["dimension"] == "python_major")
-        #expect(top?["value"] == "2")
-        #expect((top?["excessShare"]?.doubleValue ?? 0) >= 0.99)
+        let top = try #require(try succeeded(report, "segments").outputs["top"]?.objectValue)
+        #expect(top["dimension"] == "python_major")
+        #expect(top["value"] == "2")
+        let excessShare = try #require(top["excessShare"]?.doubleValue)
+        #expect(excessShare >= 0.99)
 
         // Many clients, and Flask-Login's double count is the same clients fetching it twice.
-        let clients = report.step("clients")?.outputs
-        #expect(clients?["concentration"] == "many-clients")
-        let repeated = clients?["repeated"]?.arrayValue ?? []
+        let clients = try succeeded(report, "clients").outputs
+        #expect(clients["concentration"] == "many-clients")
+        let repeated = try #require(clients["repeated"]?.arrayValue)
         #expect(repeated.map { $0["value"] } == ["flask-login"])
-        #expect(abs((repeated.first?["perClient"]?.doubleValue ?? 0) - 2) < 0.05)
+        let perClient = try #require(repeated.first?["perClient"]?.doubleValue)
+        #expect(abs(perClient - 2) < 0.05)
 
         // PyPI had equally good wheels for the files that had them: primary-index clients.
-        #expect(report.step("index_source")?.outputs["primaryIndex"] == true)
+        #expect(try succeeded(report, "index_source").outputs["primaryIndex"] == true)
         // The dependencies did not move.
-        #expect(report.step("dependency_gap")?.outputs["gap"] == true)
-        let flask = report.step("dependency_gap")?.outputs["dependencies"]?.arrayValue?.first { $0["dependency"] == "flask" }
-        #expect(flask != nil)
-        #expect((flask?["ratio"]?.doubleValue ?? 99) < 1.5)
+        let gap = try succeeded(report, "dependency_gap")
+        #expect(gap.outputs["gap"] == true)
+        let flask = try #require(gap.outputs["dependencies"]?.arrayValue?.first { $0["dependency"] == "flask" })
+        let ratio = try #require(flask["ratio"]?.doubleValue)
+        #expect(ratio < 1.5)
 
         // OctoPrint 1.4.0 first; the decoys below.
-        let hypotheses = report.step("attribution")?.outputs["hypotheses"]?.arrayValue ?? []
-        #expect(hypotheses.first?["kind"] == "release")
-        #expect(hypotheses.first?["project"]?.stringValue.map(ProjectName.normalize) == "octoprint")
-        #expect(hypotheses.first?["version"] == "1.4.0")
+        let hypotheses = try #require(try succeeded(report, "attribution").outputs["hypotheses"]?.arrayValue)
         #expect(hypotheses.count >= 5)
+        let first = try #require(hypotheses.first)
+        #expect(first["kind"] == "release")
+        #expect(first["project"]?.stringValue.map(ProjectName.normalize) == "octoprint")
+        #expect(first["version"] == "1.4.0")
+        let firstScore = try #require(first["score"]?.doubleValue)
         for h in hypotheses.dropFirst() {
-            #expect((h["score"]?.doubleValue ?? 1) < (hypotheses.first?["score"]?.doubleValue ?? 0))
+            let score = try #require(h["score"]?.doubleValue, "\(h)")
+            #expect(score < firstScore)
         }
     }
 }

@@ -93,6 +93,39 @@ func investigate(_ scenario: Scenario, project: String? = nil) async throws -> R
     return report
 }
 
+/// The steps of `playbooks/downloads-spike.yaml`, in order.
+let spikePlaybookSteps = ["spike", "health", "contributors", "segments", "clients", "index_source", "dependency_gap", "attribution", "ledger"]
+
+/// The step `id` of `report`, which must have run and succeeded: its outputs and findings are
+/// then what its analyzer computed, never absent (or `nil`, or empty) because the step was
+/// skipped or failed. The failure names the step's status and reason. Read every output and
+/// finding of an investigation through this (or through `skipped` when a skip is the point).
+@discardableResult
+func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> RunReport.StepReport {
+    let step = try #require(report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
+    try #require(step.status == .succeeded, "step `\(id)` \(step.status.rawValue): \(step.reason ?? "(no reason given)")",
+                 sourceLocation: sourceLocation)
+    return step
+}
+
+/// The reason of step `id` of `report`, which must have been skipped (and say why).
+@discardableResult
+func skipped(_ report: RunReport, _ id: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> String {
+    let step = try #require(report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
+    try #require(step.status == .skipped,
+                 "step `\(id)` \(step.status.rawValue), expected skipped: \(step.reason ?? "") \(step.findings.map(\.title))",
+                 sourceLocation: sourceLocation)
+    return try #require(step.reason, "step `\(id)` was skipped without a reason", sourceLocation: sourceLocation)
+}
+
+/// The sentences of `playbooks/downloads-spike.yaml`'s `skip-reason:`s, as a skipped step reports them.
+enum SkipReason {
+    static let noWindow = "no unusual window was found, so there is nothing to explain."
+    static let outage = "an outage of the server explains the window (see its answers above), so there is no change in traffic to split."
+    static let logGap = "hours missing from the log explain the window (missing data), so there is no change in traffic to split."
+    static let drop = "it explains a rise (which files and releases drew the extra downloads), and the window investigated is a drop."
+}
+
 extension Value {
     subscript(index: Int) -> Value? { arrayValue.flatMap { index < $0.count ? $0[index] : nil } }
 }

@@ -35,14 +35,14 @@ import Testing
             return store
         }
         let report = try await Self.run("package-spike.yaml", store: store, overrides: [("project", "Paho_MQTT")])
-        let window = try #require(report.step("spike")?.outputs["window"]?.objectValue)
+        let window = try #require(try succeeded(report, "spike").outputs["window"]?.objectValue)
         #expect(window["direction"] == "up")
         #expect(window["start"]?.stringValue?.hasPrefix("2020-03-1") == true)
-        #expect(report.step("versions")?.outputs["values"] == ["1.5.0"])
-        let top = report.step("segments")?.outputs["top"]
+        #expect(try succeeded(report, "versions").outputs["values"] == ["1.5.0"])
+        let top = try succeeded(report, "segments").outputs["top"]
         #expect(top?["value"]?.stringValue?.hasPrefix("3") == true)
         // BigQuery rows carry no client keys: the step says so instead of guessing.
-        #expect(report.step("clients")?.outputs["concentration"] == "unknown")
+        #expect(try succeeded(report, "clients").outputs["concentration"] == "unknown")
     }
 
     @Test func anOutageShowsInHours() async throws {
@@ -61,12 +61,12 @@ import Testing
             return store
         }
         let report = try await Self.run("outage.yaml", store: store)
-        let w = try #require(report.step("hours")?.outputs["window"]?.objectValue)
+        let w = try #require(try succeeded(report, "hours").outputs["window"]?.objectValue)
         #expect(w["direction"] == "down")
         #expect(w["outage"] == true)
         let start = try #require(w["start"]?.stringValue.flatMap { UTCTime.parse($0) })
         let end = try #require(w["end"]?.stringValue.flatMap { UTCTime.parse($0) })
         #expect(start < r.expected.end! && r.expected.start! < end, "\(w) vs \(r.expected)")
-        #expect(report.step("lost")?.status == .succeeded)
+        try succeeded(report, "lost")
     }
 }

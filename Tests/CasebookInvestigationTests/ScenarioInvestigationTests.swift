@@ -13,8 +13,12 @@ import Testing
         try Scenario.load(path: packageRoot.appendingPathComponent("examples/scenarios/\(name).yaml").path)
     }
 
-    static func windows(_ report: RunReport) -> [[String: Value]] {
-        report.step("spike")?.outputs["windows"]?.arrayValue?.compactMap(\.objectValue) ?? []
+    /// The unusual windows `spike` found (it must have succeeded and given its list, maybe empty).
+    static func windows(_ report: RunReport, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> [[String: Value]] {
+        let spike = try succeeded(report, "spike", sourceLocation: sourceLocation)
+        let windows = try #require(spike.outputs["windows"]?.arrayValue, "spike gave no list of windows: \(spike.outputs)",
+                                   sourceLocation: sourceLocation)
+        return windows.compactMap(\.objectValue)
     }
 
     static func overlaps(_ w: [String: Value], _ start: Int64?, _ end: Int64?) -> Bool {
@@ -25,14 +29,13 @@ import Testing
 
     @Test func aQuietMonthWithWeekendsAndAHolidayHasNoSpike() async throws {
         let report = try await investigate(try Self.base("quiet"))
-        let windows = Self.windows(report)
+        let windows = try Self.windows(report)
         for w in windows {
             #expect(w["severity"] == "mild", "only mild day-level dips are allowed: \(w)")
             #expect(w["direction"] == "down")
         }
-        #expect(report.step("spike")?.status == .succeeded)
         if windows.isEmpty {
-            #expect(report.step("contributors")?.status == .skipped)
+            #expect(try skipped(report, "contributors") == SkipReason.noWindow)
         }
     }
 
@@ -40,69 +43,85 @@ import Testing
     func aDownstreamReleaseIsExplainedByItsPackagesAndPython(seed: UInt64) async throws {
         let r = ScenarioFactory.randomized(base: try Self.base("quiet"), kind: .releaseUpgrade, seed: seed)
         let report = try await investigate(r.scenario)
-        let top = try #require(Self.windows(report).first)
+        let top = try #require(try Self.windows(report).first)
         #expect(top["direction"] == "up")
         #expect(Self.overlaps(top, r.expected.start, r.expected.end), "window \(top) vs expected \(r.expected)")
-        let values = Set(report.step("contributors")?.outputs["values"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        let contributors = try succeeded(report, "contributors")
+        let values = Set(try #require(contributors.outputs["values"]?.arrayValue).compactMap(\.stringValue))
         #expect(values == Set(r.expected.packages), "contributors \(values) vs \(r.expected.packages)")
-        #expect(report.step("contributors")?.outputs["residualNormal"] == true)
-        let segment = report.step("segments")?.outputs["top"]
-        #expect(segment?["dimension"] == "python_major" || segment?["dimension"] == "python_minor")
-        #expect(segment?["value"]?.stringValue?.hasPrefix(r.expected.pythonMajor ?? "?") == true)
-        #expect(report.step("clients")?.outputs["concentration"] == "many-clients")
+        #expect(contributors.outputs["residualNormal"] == true)
+        let segment = try #require(try succeeded(report, "segments").outputs["top"]?.objectValue)
+        #expect(segment["dimension"] == "python_major" || segment["dimension"] == "python_minor")
+        let pythonMajor = try #require(r.expected.pythonMajor)
+        #expect(segment["value"]?.stringValue?.hasPrefix(pythonMajor) == true)
+        #expect(try succeeded(report, "clients").outputs["concentration"] == "many-clients")
         // Part 2: the release that asked for these packages ranks first; the dependencies stayed flat.
-        let first = report.step("attribution")?.outputs["hypotheses"]?[0]
-        #expect(first?["kind"] == "release")
-        #expect(first?["project"]?.stringValue == r.expected.project)
-        #expect(first?["version"]?.stringValue == r.expected.version)
+        let first = try #require(try succeeded(report, "attribution").outputs["hypotheses"]?[0]?.objectValue)
+        #expect(first["kind"] == "release")
+        #expect(first["project"]?.stringValue == r.expected.project)
+        #expect(first["version"]?.stringValue == r.expected.version)
         // (When every dependency was itself upgraded, the step says it cannot tell.)
-        let gap = report.step("dependency_gap")
-        let independent = gap?.outputs["dependencies"]?.arrayValue?.filter { $0["contributor"] != true } ?? []
-        #expect(gap?.outputs["gap"] == true || independent.isEmpty, "\(gap?.outputs ?? [:]) \(gap?.findings.map(\.summary) ?? [])")
+        let gap = try succeeded(report, "dependency_gap")
+        let dependencies = try #require(gap.outputs["dependencies"]?.arrayValue)
+        let independent = dependencies.filter { $0["contributor"] != true }
+        if independent.isEmpty {
+            #expect(gap.outputs["gap"] == false)
+            let title = gap.findings.first?.title
+            #expect(title == "Every dependency is itself a contributor" || title == "No dependencies to compare",
+                    "\(gap.outputs) \(gap.findings.map(\.summary))")
+        } else {
+            #expect(gap.outputs["gap"] == true, "\(gap.outputs) \(gap.findings.map(\.summary))")
+        }
     }
 
     @Test func aCIFarmIsAFewClientsDoingFreshInstalls() async throws {
         let r = ScenarioFactory.randomized(base: try Self.base("quiet"), kind: .ciFarm, seed: 21)
         let report = try await investigate(r.scenario)
-        let top = try #require(Self.windows(report).first)
+        let top = try #require(try Self.windows(report).first)
         #expect(top["direction"] == "up")
         #expect(Self.overlaps(top, r.expected.start, r.expected.end))
-        let values = Set(report.step("contributors")?.outputs["values"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        let values = Set(try #require(try succeeded(report, "contributors").outputs["values"]?.arrayValue).compactMap(\.stringValue))
         #expect(!values.isEmpty && values.isSubset(of: Set(r.expected.packages)), "contributors \(values) vs \(r.expected.packages)")
-        let clients = try #require(report.step("clients")?.outputs)
+        let clients = try succeeded(report, "clients").outputs
         #expect(clients["concentration"] == "few-clients" || clients["concentration"] == "single-client")
-        #expect((clients["ciShare"]?.doubleValue ?? 0) > 0.5)
+        let ciShare = try #require(clients["ciShare"]?.doubleValue)
+        #expect(ciShare > 0.5)
         // Part 2: CI runners or fresh installs first, and no dependency gap (they install everything).
-        let first = report.step("attribution")?.outputs["hypotheses"]?[0]?["kind"]?.stringValue
+        let first = try succeeded(report, "attribution").outputs["hypotheses"]?[0]?["kind"]?.stringValue
         #expect(first == "ci" || first == "fresh-install")
-        #expect(report.step("dependency_gap")?.outputs["gap"] != true)
+        #expect(try succeeded(report, "dependency_gap").outputs["gap"] == false)
     }
 
     @Test func aMirrorIsOneClientDownloadingEverything() async throws {
         let r = ScenarioFactory.randomized(base: try Self.base("quiet"), kind: .mirror, seed: 31)
         let report = try await investigate(r.scenario)
-        let top = try #require(Self.windows(report).first)
+        let top = try #require(try Self.windows(report).first)
         #expect(top["direction"] == "up")
         #expect(Self.overlaps(top, r.expected.start, r.expected.end))
-        #expect(report.step("clients")?.outputs["concentration"] == "single-client")
-        #expect((report.step("clients")?.outputs["topClientShare"]?.doubleValue ?? 0) >= 0.5)
-        #expect(report.step("attribution")?.outputs["hypotheses"]?[0]?["kind"] == "mirror")
+        let clients = try succeeded(report, "clients").outputs
+        #expect(clients["concentration"] == "single-client")
+        let topClientShare = try #require(clients["topClientShare"]?.doubleValue)
+        #expect(topClientShare >= 0.5)
+        #expect(try succeeded(report, "attribution").outputs["hypotheses"]?[0]?["kind"] == "mirror")
     }
 
     @Test func anOutageIsADrop() async throws {
         let r = ScenarioFactory.randomized(base: try Self.base("quiet"), kind: .outage, seed: 41)
         let report = try await investigate(r.scenario)
-        let top = try #require(Self.windows(report).first)
+        let top = try #require(try Self.windows(report).first)
         #expect(top["direction"] == "down")
         #expect(Self.overlaps(top, r.expected.start, r.expected.end))
         // Nothing to attribute for a drop: the package steps are skipped, with the reason.
-        #expect(report.step("attribution")?.status == .skipped)
+        for id in ["index_source", "dependency_gap", "attribution"] {
+            #expect(try skipped(report, id) == SkipReason.drop, "\(id)")
+        }
     }
 
     @Test func noIncidentNoSpike() async throws {
         let r = ScenarioFactory.randomized(base: try Self.base("quiet"), kind: .none, seed: 51)
         let report = try await investigate(r.scenario)
-        #expect(Self.windows(report).allSatisfy { $0["severity"] == "mild" })
-        #expect(!Self.windows(report).contains { $0["direction"] == "up" })
+        let windows = try Self.windows(report)
+        #expect(windows.allSatisfy { $0["severity"] == "mild" }, "\(windows)")
+        #expect(!windows.contains { $0["direction"] == "up" }, "\(windows)")
     }
 }

@@ -59,6 +59,17 @@ struct Failing: Analyzer {
     func run(_ context: AnalyzerContext) async throws -> AnalyzerResult { throw AnalyzerError("the data has no March") }
 }
 
+/// The step `id` of `report`, which must have run and succeeded: its outputs and findings are
+/// then what its analyzer computed, never absent because the step was skipped or failed. The
+/// failure names the step's status and reason.
+@discardableResult
+func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> RunReport.StepReport {
+    let step = try #require(report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
+    try #require(step.status == .succeeded, "step `\(id)` \(step.status.rawValue): \(step.reason ?? "(no reason given)")",
+                 sourceLocation: sourceLocation)
+    return step
+}
+
 enum Support {
     static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
     static let registry = BuiltinAnalyzers.registry(adding: [ThresholdWindows.self, Echo.self, Failing.self])

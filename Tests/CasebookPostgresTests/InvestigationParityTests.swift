@@ -9,6 +9,17 @@ import CasebookSQLite
 import Foundation
 import Testing
 
+/// The step `id` of `report`, which must have run and succeeded: outputs compared between
+/// backends are then what each computed, never two absent outputs of steps that did not run.
+/// The failure names the step's status and reason.
+@discardableResult
+func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> RunReport.StepReport {
+    let step = try #require(report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
+    try #require(step.status == .succeeded, "step `\(id)` \(step.status.rawValue): \(step.reason ?? "(no reason given)")",
+                 sourceLocation: sourceLocation)
+    return step
+}
+
 /// The unchanged `playbooks/downloads-spike.yaml` on the same simulated incident (a downstream
 /// release upgrading its dependencies, the founding case's shape at test size) from three stores:
 /// the logs in SQLite, the logs in PostgreSQL, and the same downloads in a piwheels-style table.
@@ -29,6 +40,9 @@ import Testing
         let plan = try await PlaybookValidator(registry: BuiltinAnalyzers.registry()).validate(book, overrides: [])
         return await PlaybookRunner(store: store, catalogDirectory: catalog).run(plan)
     }
+
+    /// The steps of `playbooks/downloads-spike.yaml`, in order.
+    static let steps = ["spike", "health", "contributors", "segments", "clients", "index_source", "dependency_gap", "attribution", "ledger"]
 
     /// Every step's finding titles, but for one step's.
     static func titles(_ r: RunReport, without step: String) -> [[String]] {
@@ -62,6 +76,10 @@ import Testing
         let options = IngestOptions(format: .combined, index: r.scenario.index)
         for log in logs { _ = try Ingestor(target: sqlite, options: options).ingest(path: log) }
         let fromSQLite = try await Self.run(sqlite, catalog: catalog)
+        // What the other backends are compared with ran: the incident was found and explained.
+        #expect(fromSQLite.steps.map(\.id) == Self.steps)
+        for step in ["spike", "health", "contributors", "segments", "clients"] { try succeeded(fromSQLite, step) }
+        #expect(fromSQLite.step("spike")?.outputs["window"]?["direction"] == "up")
 
         try await TestServer.withSchema(base) { schema in
             // 2. The logs, in PostgreSQL (Casebook's schema).
@@ -69,6 +87,7 @@ import Testing
             for log in logs { _ = try Ingestor(target: pg, options: options).ingest(path: log) }
             let fromPostgres = try await Self.run(pg, catalog: catalog)
             #expect(Self.conclusions(fromPostgres) == Self.conclusions(fromSQLite))
+            #expect(fromPostgres.steps.map(\.status) == fromSQLite.steps.map(\.status))
         }
 
         try await TestServer.withSchema(piwheelsBase) { schema in
@@ -82,16 +101,18 @@ import Testing
                 url: PostgresURL(TestServer.with(piwheelsBase, "layout=piwheels&table=\(schema).downloads&index=\(r.scenario.index)")), salt: salt)
             let fromPiwheels = try await Self.run(piwheels, catalog: catalog)
             // The same incident window, the same explaining packages, the same segment and client behaviour.
-            for step in ["spike", "contributors"] {
-                #expect(fromPiwheels.step(step)?.outputs == fromSQLite.step(step)?.outputs, "step \(step)")
-            }
-            #expect(fromPiwheels.step("segments")?.outputs["top"] == fromSQLite.step("segments")?.outputs["top"])
-            #expect(fromPiwheels.step("clients")?.outputs["concentration"] == fromSQLite.step("clients")?.outputs["concentration"])
             #expect(fromPiwheels.steps.map(\.status) == fromSQLite.steps.map(\.status))
+            for step in ["spike", "contributors"] {
+                #expect(try succeeded(fromPiwheels, step).outputs == succeeded(fromSQLite, step).outputs, "step \(step)")
+            }
+            let top = try #require(try succeeded(fromSQLite, "segments").outputs["top"]?.objectValue)
+            #expect(try succeeded(fromPiwheels, "segments").outputs["top"] == .object(top))
+            let concentration = try #require(try succeeded(fromSQLite, "clients").outputs["concentration"]?.stringValue)
+            #expect(try succeeded(fromPiwheels, "clients").outputs["concentration"] == .string(concentration))
             // A piwheels downloads table has no server answers (no request log): `log-health`
             // says it cannot tell there, and reads the logs' request lines here.
-            #expect(fromPiwheels.step("health")?.outputs["verdict"] == "unknown")
-            #expect(fromSQLite.step("health")?.outputs["verdict"] == "traffic")
+            #expect(try succeeded(fromPiwheels, "health").outputs["verdict"] == "unknown")
+            #expect(try succeeded(fromSQLite, "health").outputs["verdict"] == "traffic")
             #expect(Self.titles(fromPiwheels, without: "health") == Self.titles(fromSQLite, without: "health"))
         }
     }
@@ -114,6 +135,9 @@ import Testing
         let sqlite = try SQLiteEventStore(path: dir.appendingPathComponent("store.sqlite").path)
         for log in logs { _ = try Ingestor(target: sqlite, options: IngestOptions(format: .combined, index: scenario.index)).ingest(path: log) }
         let fromLogs = try await InvestigationParityTests.run(sqlite, catalog: catalog)
+        // The demo's investigation runs to the end from the logs (see FoundingCaseTests).
+        #expect(fromLogs.steps.map(\.id) == InvestigationParityTests.steps)
+        for step in fromLogs.steps { #expect(step.status == .succeeded, "\(step.id): \(step.reason ?? "")") }
 
         try await TestServer.withSchema(piwheelsBase) { schema in
             let salt = ClientKeyer.randomSalt()
@@ -128,17 +152,19 @@ import Testing
 
             #expect(fromTable.steps.map(\.status) == fromLogs.steps.map(\.status))
             for step in ["spike", "contributors"] {
-                #expect(fromTable.step(step)?.outputs == fromLogs.step(step)?.outputs, "step \(step)")
+                #expect(try succeeded(fromTable, step).outputs == succeeded(fromLogs, step).outputs, "step \(step)")
             }
-            #expect(fromTable.step("spike")?.outputs["window"]?["start"] == "2020-03-04T00:00:00Z")
-            #expect(fromTable.step("segments")?.outputs["top"] == fromLogs.step("segments")?.outputs["top"])
-            #expect(fromTable.step("clients")?.outputs["repeated"] == fromLogs.step("clients")?.outputs["repeated"])
-            #expect(fromTable.step("index_source")?.outputs["primaryIndex"] == true)
-            #expect(fromTable.step("dependency_gap")?.outputs["gap"] == true)
-            let top = fromTable.step("attribution")?.outputs["hypotheses"]?.arrayValue?.first
-            #expect(top?["project"]?.stringValue.map(ProjectName.normalize) == "octoprint")
-            #expect(top?["version"] == "1.4.0")
-            #expect(fromTable.step("health")?.outputs["verdict"] == "unknown")
+            #expect(try succeeded(fromTable, "spike").outputs["window"]?["start"] == "2020-03-04T00:00:00Z")
+            let top = try #require(try succeeded(fromLogs, "segments").outputs["top"]?.objectValue)
+            #expect(try succeeded(fromTable, "segments").outputs["top"] == .object(top))
+            let repeated = try #require(try succeeded(fromLogs, "clients").outputs["repeated"]?.arrayValue)
+            #expect(try succeeded(fromTable, "clients").outputs["repeated"] == .array(repeated))
+            #expect(try succeeded(fromTable, "index_source").outputs["primaryIndex"] == true)
+            #expect(try succeeded(fromTable, "dependency_gap").outputs["gap"] == true)
+            let hypothesis = try #require(try succeeded(fromTable, "attribution").outputs["hypotheses"]?.arrayValue?.first)
+            #expect(hypothesis["project"]?.stringValue.map(ProjectName.normalize) == "octoprint")
+            #expect(hypothesis["version"] == "1.4.0")
+            #expect(try succeeded(fromTable, "health").outputs["verdict"] == "unknown")
             #expect(InvestigationParityTests.titles(fromTable, without: "health") == InvestigationParityTests.titles(fromLogs, without: "health"))
         }
     }

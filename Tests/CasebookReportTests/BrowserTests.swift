@@ -155,6 +155,7 @@ enum Chromium {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let (html, doc) = try await Self.hostileReport(in: dir)
+        #expect(doc.run.steps.map(\.id) == ["spike", "contributors", "projects", "segments"])
         #expect(doc.run.steps.allSatisfy { $0.status == .succeeded }, "\(doc.run.textSummary)")
 
         let dom = try Chromium.run(["--dump-dom", html.absoluteString])

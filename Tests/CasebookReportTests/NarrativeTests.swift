@@ -43,7 +43,9 @@ import Testing
             }
         }
         // The key findings' summaries are quoted whole.
-        for p in ReportNarrative(doc).points where !p.finding.summary.isEmpty {
+        let points = ReportNarrative(doc).points
+        #expect(points.contains { !$0.finding.summary.isEmpty }, "\(name): no key finding with a summary")
+        for p in points where !p.finding.summary.isEmpty {
             #expect(html.contains(p.finding.summary), "\(p.finding.summary)")
         }
     }

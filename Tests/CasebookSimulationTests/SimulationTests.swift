@@ -115,11 +115,10 @@ enum Support {
 
     @Test func wrongTypesSayWhatWasExpected() {
         let yaml = Support.small.replacingOccurrences(of: "count: 300", with: "count: many")
-        #expect(throws: ScenarioError.self) { try Scenario.parse(yaml: yaml) }
-        do { _ = try Scenario.parse(yaml: yaml) } catch {
-            #expect(error.description.contains("baseline.clients.count"))
-            #expect(error.description.contains("expected a whole number, found 'many'"))
-        }
+        let error = #expect(throws: ScenarioError.self) { try Scenario.parse(yaml: yaml) }
+        let description = error?.description ?? ""
+        #expect(description.contains("baseline.clients.count"))
+        #expect(description.contains("expected a whole number, found 'many'"))
     }
 
     @Test func unknownPackagesInIncidentsAreRefused() {
