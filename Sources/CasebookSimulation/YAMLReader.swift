@@ -1,4 +1,5 @@
 import CasebookCore
+import CasebookYAML
 import Foundation
 import Yams
 
@@ -40,50 +41,19 @@ struct YAMLContext {
         ScenarioError(file: file, line: node?.mark?.line, column: node?.mark?.column, path: path, message: message)
     }
 
-    /// Composes a document, refusing anchors and aliases and oversized input (alias expansion
-    /// can make a small file enormous).
+    /// What a scenario document may hold.
+    static let rules = SafeYAML.Rules(
+        noun: "scenario", maxBytes: 4 << 20, sizeHint: " (scenarios describe traffic, they do not list it)",
+        maxNodes: 200_000, expected: "a mapping with seed, start, end, baseline, ...")
+
+    /// Composes a document through the shared defensive reader: bounded size, nesting and node
+    /// count, no anchors or aliases (alias expansion can make a small file enormous), unique keys.
     static func compose(_ text: String, file: String) throws(ScenarioError) -> Node {
-        guard text.utf8.count <= 4 << 20 else {
-            throw ScenarioError(file: file, path: "", message: "the scenario is larger than 4 MiB; scenarios describe traffic, they do not list it")
+        do {
+            return try SafeYAML.compose(text, rules: rules)
+        } catch {
+            throw ScenarioError(file: file, line: error.line, column: error.column, path: "", message: error.message)
         }
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch {
-            var e = ScenarioError(file: file, path: "", message: "not valid YAML: \(error)")
-            if let y = error as? YamlError, case let .scanner(_, problem, mark, _) = y {
-                e.line = mark.line; e.column = mark.column; e.message = "not valid YAML: \(problem)"
-            } else if let y = error as? YamlError, case let .parser(_, problem, mark, _) = y {
-                e.line = mark.line; e.column = mark.column; e.message = "not valid YAML: \(problem)"
-            }
-            throw e
-        }
-        guard let root else { throw ScenarioError(file: file, path: "", message: "the scenario is empty (expected a mapping with seed, start, end, baseline, ...)") }
-        var budget = 200_000
-        // An alias is the anchored node itself, so it shows up twice with the same position.
-        var seen = Set<Int>()
-        func walk(_ n: Node, _ depth: Int) throws(ScenarioError) {
-            budget -= 1
-            let kind: Int
-            switch n {
-            case .scalar: kind = 0
-            case .mapping: kind = 1
-            case .sequence: kind = 2
-            case .alias: kind = 3
-            }
-            if kind == 3 || n.mark.map({ !seen.insert($0.line << 24 | $0.column << 2 | kind).inserted }) == true {
-                throw ScenarioError(file: file, line: n.mark?.line, column: n.mark?.column, path: "",
-                                    message: "YAML anchors and aliases (&name, *name) are not supported in scenarios; write the values out")
-            }
-            guard budget > 0, depth < 64 else {
-                throw ScenarioError(file: file, line: n.mark?.line, column: n.mark?.column, path: "", message: "the document is too large or too deeply nested")
-            }
-            switch n {
-            case .mapping(let m): for (k, v) in m { try walk(k, depth + 1); try walk(v, depth + 1) }
-            case .sequence(let s): for v in s { try walk(v, depth + 1) }
-            default: break
-            }
-        }
-        try walk(root, 0)
-        return root
     }
 }
 
@@ -241,26 +211,11 @@ struct Object {
     /// Refuses keys that are not in `allowed`, suggesting the closest one (a typo would otherwise be ignored silently).
     func only(_ allowed: [String]) throws(ScenarioError) {
         for (k, kn, _) in pairs where !allowed.contains(k) {
-            let close = allowed.min { Object.distance($0, k) < Object.distance($1, k) }
+            let close = allowed.min { EditDistance.between($0, k) < EditDistance.between($1, k) }
             var msg = "unknown key '\(k)'"
-            if let close, Object.distance(close, k) <= max(2, k.count / 3) { msg += "; did you mean '\(close)'?" }
+            if let close, EditDistance.between(close, k) <= max(2, k.count / 3) { msg += "; did you mean '\(close)'?" }
             msg += " (expected one of: \(allowed.joined(separator: ", ")))"
             throw field.ctx.error(kn, child(k), msg)
         }
-    }
-
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var prev = Array(0...b.count)
-        for i in 1...a.count {
-            var cur = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            prev = cur
-        }
-        return prev[b.count]
     }
 }
