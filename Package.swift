@@ -52,14 +52,16 @@ let package = Package(
         // The testing kit for analyzer authors: in-memory stores from a few events or counts, a
         // small catalog builder, and `run(_:with:)` through the real parameter validation.
         .target(name: "CasebookTesting", dependencies: ["CasebookCore", "CasebookCatalog", "CasebookAnalysis"]),
+        // Defensive YAML reading shared by playbooks and scenarios: limits, no anchors, line:column errors.
+        .target(name: "CasebookYAML", dependencies: [.product(name: "Yams", package: "Yams")]),
         // YAML playbooks: parsing, validation into a plan, the runner, external analyzers.
         .target(name: "CasebookPlaybooks", dependencies: [
-            "CasebookCore", "CasebookCatalog", "CasebookAnalysis",
+            "CasebookCore", "CasebookCatalog", "CasebookAnalysis", "CasebookYAML",
             .product(name: "Yams", package: "Yams"),
         ]),
         // Scenario simulator: realistic logs and catalog documents from a declarative scenario.
         .target(name: "CasebookSimulation", dependencies: [
-            "CasebookCore", "CZlib",
+            "CasebookCore", "CZlib", "CasebookYAML",
             .product(name: "Yams", package: "Yams"),
         ]),
         // The built-in analyzers, one file each.

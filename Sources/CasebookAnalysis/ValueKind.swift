@@ -164,42 +164,15 @@ public enum Durations {
 
 /// "Did you mean ...?" suggestions by edit distance.
 public enum Suggest {
-    /// The candidate closest to `word` when it is close enough to be a plausible typo.
+    /// The candidate closest to `word` when it is close enough to be a plausible typo
+    /// (``EditDistance/closest(to:among:)``, the one rule for every suggestion).
     public static func closest(to word: String, among candidates: some Sequence<String>) -> String? {
-        let w = word.lowercased()
-        var best: (String, Int)?
-        for c in candidates {
-            let d = distance(w, c.lowercased())
-            if best == nil || d < best!.1 { best = (c, d) }
-        }
-        guard let (name, d) = best else { return nil }
-        let limit = max(2, min(w.count, name.count) / 3)
-        if d <= limit { return name }
-        // A prefix or containment also counts (`spike` for `spike-detection`).
-        if w.count >= 3, name.lowercased().hasPrefix(w) || name.lowercased().contains(w) { return name }
-        return nil
+        EditDistance.closest(to: word, among: candidates)
     }
 
     /// `"; did you mean `x`?"` or an empty string.
     public static func didYouMean(_ word: String, among candidates: some Sequence<String>) -> String {
         closest(to: word, among: candidates).map { "; did you mean `\($0)`?" } ?? ""
-    }
-
-    /// Levenshtein distance.
-    public static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var prev = Array(0...b.count)
-        var cur = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            cur[0] = i
-            for j in 1...b.count {
-                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&prev, &cur)
-        }
-        return prev[b.count]
     }
 
     /// A short rendering of a value for messages.

@@ -30,14 +30,7 @@ public struct SeriesAnalyzer: Analyzer {
 
     public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
         let bucket = try context.bucket("bucket")
-        var filters: [DimensionFilter] = []
-        for (name, values) in try context.object("filter").sorted(by: { $0.key < $1.key }) {
-            guard let dimension = Dimension(name: name) else {
-                throw AnalyzerError("filter: `\(name)` is not a dimension\(Suggest.didYouMean(name, among: Dimension.allNames))")
-            }
-            let list = values.arrayValue ?? [values]
-            filters.append(DimensionFilter(dimension, .in, list.map { $0 == .null ? nil : $0.interpolated }))
-        }
+        let filters = try context.filters("filter")
         let range = TimeRange(from: try context.optionalDate("from"), to: try context.optionalDate("to"))
         let table = try await context.aggregate(AggregateQuery(bucket: bucket, filters: filters, range: range))
         let points = table.rows.compactMap { row in row.bucketStart.map { ($0, row.downloads) } }

@@ -52,17 +52,67 @@ public struct SpikeDetectionAnalyzer: Analyzer {
         var z: Double = 0
     }
 
-    /// A detected window, before it becomes a `Value`.
-    struct Window {
+    /// A detected window: the buckets it spans and what they held against the baseline. The
+    /// findings are written from it, and it becomes a `Value` only for the outputs.
+    struct DetectedWindow {
+        enum Direction: String {
+            case up, down
+        }
+
+        enum Severity: String {
+            /// Under 25% away from the baseline.
+            case mild
+            /// Under 50% away.
+            case moderate
+            /// 50% or more away, or an outage.
+            case major
+        }
+
+        /// Indices of the window's first and last buckets in the series.
         var first: Int
         var last: Int
-        var direction: Int
+        var direction: Direction
+        /// Start of the first bucket and end (exclusive) of the last.
+        var start: Int64 = 0
+        var end: Int64 = 0
+        /// Downloads in the window.
+        var observed = 0.0
+        /// Downloads the baseline expected in the window.
+        var expected = 0.0
+        /// Observed minus expected: negative for a drop.
         var excess = 0.0
-        var baseline = 0.0
-        var actual = 0.0
+        /// The largest bucket of a spike, the smallest of a drop, and its start.
         var peak = 0.0
         var peakTime: Int64 = 0
+        /// Sum of the buckets' absolute robust z.
         var score = 0.0
+
+        /// Excess relative to the expected downloads (0 without a baseline).
+        var ratio: Double { expected > 0 ? excess / expected : 0 }
+        /// A drop to under 10% of the baseline.
+        var isOutage: Bool { direction == .down && expected > 0 && observed / expected < 0.1 }
+        var severity: Severity {
+            isOutage || abs(ratio) >= 0.5 ? .major : abs(ratio) >= 0.25 ? .moderate : .mild
+        }
+
+        /// The window as the `windows` output lists it.
+        func value(bucket: TimeBucket) -> Value {
+            .object([
+                "start": .time(start),
+                "end": .time(end),
+                "direction": .string(direction.rawValue),
+                "excess": .int(Int64(excess.rounded())),
+                "peak": .int(Int64(peak)),
+                "peakTime": .time(peakTime),
+                "baseline": .int(Int64(expected.rounded())),
+                "actual": .int(Int64(observed)),
+                "relative": .double((ratio * 1000).rounded() / 1000),
+                "severity": .string(severity.rawValue),
+                "outage": .bool(isOutage),
+                "score": .double((score * 10).rounded() / 10),
+                "bucket": .string(bucket.rawValue),
+            ])
+        }
     }
 
     public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
@@ -111,18 +161,16 @@ public struct SpikeDetectionAnalyzer: Analyzer {
         let threshold = try context.number("threshold")
         let minChange = try context.number("min_change")
         let gap = Int(context.value("merge_gap")?.intValue ?? (bucket == .hour ? 6 : 1))
-        var windows = Self.findWindows(points, threshold: threshold, minChange: minChange, mergeGap: max(0, gap))
+        var windows = Self.findWindows(points, bucket: bucket, threshold: threshold, minChange: minChange, mergeGap: max(0, gap))
         windows.sort { abs($0.excess) > abs($1.excess) }
         let maxWindows = Int(try context.int("max_windows"))
         if windows.count > maxWindows { windows = Array(windows.prefix(maxWindows)) }
 
-        let windowValues: [Value] = windows.map { w in Self.value(of: w, points: points, bucket: bucket) }
         let series: [Value] = points.map { .object(["start": .time($0.start), "downloads": .int(Int64($0.value)), "baseline": .double(($0.baseline * 10).rounded() / 10)]) }
 
         var findings: [Finding] = []
         let highlights: [EvidenceSeries.Highlight] = windows.map { w in
-            .init(start: UTCTime.isoString(points[w.first].start), end: UTCTime.isoString(points[w.last].start + bucket.seconds),
-                  label: w.direction > 0 ? "spike" : "drop")
+            .init(start: UTCTime.isoString(w.start), end: UTCTime.isoString(w.end), label: w.direction == .up ? "spike" : "drop")
         }
         let chart = EvidenceChart(
             kind: .line, title: "Downloads per \(bucket.rawValue) (\(what)), with the expected baseline", bucket: bucket,
@@ -133,8 +181,7 @@ public struct SpikeDetectionAnalyzer: Analyzer {
             highlights: highlights)
         var hourly: EvidenceChart?
         if let top = windows.first, bucket != .hour {
-            hourly = try await Self.hourlyProfile(context, filters: filters, start: points[top.first].start,
-                                                  end: points[top.last].start + bucket.seconds)
+            hourly = try await Self.hourlyProfile(context, filters: filters, start: top.start, end: top.end)
         }
         if windows.isEmpty {
             findings.append(Finding(
@@ -144,33 +191,36 @@ public struct SpikeDetectionAnalyzer: Analyzer {
                 confidence: .high))
         }
         for (i, w) in windows.enumerated() {
-            let v = windowValues[i].objectValue!
-            let start = points[w.first].start, end = points[w.last].start + bucket.seconds
-            let rel = w.baseline > 0 ? w.excess / w.baseline : 0
-            let outage = v["outage"]?.boolValue ?? false
-            let severity = v["severity"]?.stringValue ?? "mild"
-            let verb = w.direction > 0 ? "rose" : (outage ? "nearly stopped" : "fell")
-            let summary = "Downloads (\(what)) \(verb) \(Describe.span(start, end)): \(Describe.count(w.actual)) against \(Describe.count(w.baseline)) expected, "
+            let (start, end, rel, outage, severity) = (w.start, w.end, w.ratio, w.isOutage, w.severity)
+            let up = w.direction == .up
+            let verb = up ? "rose" : (outage ? "nearly stopped" : "fell")
+            let summary = "Downloads (\(what)) \(verb) \(Describe.span(start, end)): \(Describe.count(w.observed)) against \(Describe.count(w.expected)) expected, "
                 + "\(w.excess >= 0 ? "an excess of " : "a shortfall of ")\(Describe.count(abs(w.excess))) (\(Describe.signedPercent(rel))); "
-                + "the \(w.direction > 0 ? "peak" : "lowest") \(bucket.rawValue) had \(Describe.count(w.peak)) (\(bucket == .hour ? UTCTime.isoString(w.peakTime) : UTCTime.dateString(w.peakTime)))."
+                + "the \(up ? "peak" : "lowest") \(bucket.rawValue) had \(Describe.count(w.peak)) (\(bucket == .hour ? UTCTime.isoString(w.peakTime) : UTCTime.dateString(w.peakTime)))."
             var evidence: [Evidence] = []
             if i == 0 {
                 evidence.append(.chart(chart))
                 if let hourly { evidence.append(.chart(hourly)) }
             }
             evidence += [
-                .count("downloads in the window", Int64(w.actual)),
-                .count("expected (baseline)", Int64(w.baseline.rounded())),
+                .count("downloads in the window", Int64(w.observed)),
+                .count("expected (baseline)", Int64(w.expected.rounded())),
                 .count(w.excess >= 0 ? "excess" : "shortfall", Int64(w.excess.rounded())),
                 .number(label: "change from baseline", value: rel, unit: "share"),
                 .number(label: "score (sum of robust z)", value: (w.score * 10).rounded() / 10, unit: nil),
             ]
-            let confidence = Confidence(min(0.98, 0.5 + 0.1 * min(w.score, 40) / 4 * (severity == "mild" ? 0.3 : 1)))
+            let confidence = Confidence(min(0.98, 0.5 + 0.1 * min(w.score, 40) / 4 * (severity == .mild ? 0.3 : 1)))
+            let kind = switch severity {
+            case .mild: "A mild "
+            case .moderate: "A moderate "
+            case .major: outage ? "An " : "A major "
+            }
             findings.append(Finding(
-                title: "\(severity == "mild" ? "A mild " : severity == "moderate" ? "A moderate " : outage ? "An " : "A major ")\(outage ? "outage" : w.direction > 0 ? "spike" : "drop"), \(Describe.span(start, end))",
+                title: "\(kind)\(outage ? "outage" : up ? "spike" : "drop"), \(Describe.span(start, end))",
                 summary: summary, evidence: evidence, confidence: confidence,
-                openQuestions: i == 0 && w.direction > 0 ? ["Which packages, versions and clients make up the excess?"] : []))
+                openQuestions: i == 0 && up ? ["Which packages, versions and clients make up the excess?"] : []))
         }
+        let windowValues = windows.map { $0.value(bucket: bucket) }
         return AnalyzerResult(
             outputs: ["windows": .array(windowValues), "window": windowValues.first ?? .null, "series": .array(series),
                       "bucket": .string(bucket.rawValue), "noise": .double(noise)],
@@ -266,62 +316,42 @@ public struct SpikeDetectionAnalyzer: Analyzer {
         return noise
     }
 
-    static func findWindows(_ points: [Point], threshold: Double, minChange: Double, mergeGap: Int) -> [Window] {
-        func direction(_ p: Point) -> Int {
-            guard abs(p.z) >= threshold else { return 0 }
-            if p.baseline > 0, abs(p.value - p.baseline) / p.baseline < minChange { return 0 }
-            return p.z > 0 ? 1 : -1
+    static func findWindows(_ points: [Point], bucket: TimeBucket, threshold: Double, minChange: Double, mergeGap: Int) -> [DetectedWindow] {
+        func direction(_ p: Point) -> DetectedWindow.Direction? {
+            guard abs(p.z) >= threshold else { return nil }
+            if p.baseline > 0, abs(p.value - p.baseline) / p.baseline < minChange { return nil }
+            return p.z > 0 ? .up : .down
         }
-        var windows: [Window] = []
-        var current: Window?
+        var windows: [DetectedWindow] = []
+        var current: DetectedWindow?
         for (i, p) in points.enumerated() {
-            let d = direction(p)
-            guard d != 0 else { continue }
+            guard let d = direction(p) else { continue }
             if var w = current, w.direction == d, i - w.last - 1 <= mergeGap {
                 w.last = i
                 current = w
             } else {
                 if let w = current { windows.append(w) }
-                current = Window(first: i, last: i, direction: d)
+                current = DetectedWindow(first: i, last: i, direction: d)
             }
         }
         if let w = current { windows.append(w) }
         return windows.map { w in
             var w = w
-            w.peak = w.direction > 0 ? -Double.infinity : Double.infinity
+            w.start = points[w.first].start
+            w.end = points[w.last].start + bucket.seconds
+            w.peak = w.direction == .up ? -Double.infinity : Double.infinity
             for i in w.first...w.last {
                 let p = points[i]
                 w.excess += p.value - p.baseline
-                w.baseline += p.baseline
-                w.actual += p.value
+                w.expected += p.baseline
+                w.observed += p.value
                 w.score += abs(p.z)
-                if (w.direction > 0 && p.value > w.peak) || (w.direction < 0 && p.value < w.peak) {
+                if (w.direction == .up && p.value > w.peak) || (w.direction == .down && p.value < w.peak) {
                     w.peak = p.value
                     w.peakTime = p.start
                 }
             }
             return w
         }
-    }
-
-    static func value(of w: Window, points: [Point], bucket: TimeBucket) -> Value {
-        let rel = w.baseline > 0 ? w.excess / w.baseline : 0
-        let outage = w.direction < 0 && w.baseline > 0 && w.actual / w.baseline < 0.1
-        let severity = outage || abs(rel) >= 0.5 ? "major" : abs(rel) >= 0.25 ? "moderate" : "mild"
-        return .object([
-            "start": .time(points[w.first].start),
-            "end": .time(points[w.last].start + bucket.seconds),
-            "direction": .string(w.direction > 0 ? "up" : "down"),
-            "excess": .int(Int64(w.excess.rounded())),
-            "peak": .int(Int64(w.peak)),
-            "peakTime": .time(w.peakTime),
-            "baseline": .int(Int64(w.baseline.rounded())),
-            "actual": .int(Int64(w.actual)),
-            "relative": .double((rel * 1000).rounded() / 1000),
-            "severity": .string(severity),
-            "outage": .bool(outage),
-            "score": .double((w.score * 10).rounded() / 10),
-            "bucket": .string(bucket.rawValue),
-        ])
     }
 }
