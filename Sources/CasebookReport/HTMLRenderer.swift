@@ -83,7 +83,7 @@ public struct HTMLRenderer: Sendable {
             }
             // The hypotheses output as a table, unless the step's findings already show one.
             let showsTable = s.findings.contains { $0.evidence.contains { if case .table = $0 { true } else { false } } }
-            let hyps = showsTable ? [] : Hypothesis.all(in: s)
+            let hyps = showsTable ? [] : RankedHypothesis.all(in: s)
             if !hyps.isEmpty { h += renderHypotheses(hyps) }
             h += "</section>\n"
         }
@@ -179,7 +179,7 @@ public struct HTMLRenderer: Sendable {
         return h
     }
 
-    func renderHypotheses(_ hyps: [Hypothesis]) -> String {
+    func renderHypotheses(_ hyps: [RankedHypothesis]) -> String {
         func e(_ s: String) -> String { Escape.html(s) }
         var h = "<div class=\"table hypotheses\"><table>\n<caption>Hypotheses checked, best first</caption>\n"
         h += "<thead><tr><th class=\"n\">rank</th><th>hypothesis</th><th class=\"n\">score</th><th>released</th><th>verdict</th><th>evidence for</th><th>why not / missing</th></tr></thead>\n<tbody>\n"

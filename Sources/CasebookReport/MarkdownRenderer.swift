@@ -124,7 +124,7 @@ public struct MarkdownRenderer: Sendable {
             }
             // The hypotheses output as a table, unless the step's findings already show one.
             let showsTable = s.findings.contains { $0.evidence.contains { if case .table = $0 { true } else { false } } }
-            let hyps = showsTable ? [] : Hypothesis.all(in: s)
+            let hyps = showsTable ? [] : RankedHypothesis.all(in: s)
             if !hyps.isEmpty {
                 md += "**Hypotheses checked, best first:**\n\n"
                 md += "| rank | hypothesis | score | released | verdict | evidence for | why not / missing |\n|---:|---|---:|---|---|---|---|\n"
