@@ -6,10 +6,9 @@ import Foundation
 public struct AnalysisWindow: Sendable {
     public var start: Int64
     public var end: Int64
-    /// `up` or `down`.
-    public var direction: String
+    public var direction: Direction
 
-    public init(start: Int64, end: Int64, direction: String = "up") {
+    public init(start: Int64, end: Int64, direction: Direction = .up) {
         self.start = start
         self.end = end
         self.direction = direction
@@ -32,7 +31,14 @@ public struct AnalysisWindow: Sendable {
         guard let s = o["start"]?.stringValue.flatMap({ UTCTime.parse($0) }), let e = o["end"]?.stringValue.flatMap({ UTCTime.parse($0) }), e > s else {
             throw AnalyzerError("`\(parameter)` needs ISO 8601 `start` and `end` with end after start, found \(v!.jsonString)")
         }
-        return AnalysisWindow(start: s, end: e, direction: o["direction"]?.stringValue ?? "up")
+        var direction = Direction.up
+        if let text = o["direction"]?.stringValue {
+            guard let d = Direction(rawValue: text) else {
+                throw AnalyzerError("`\(parameter)`: `direction` must be up or down, found \"\(text)\"")
+            }
+            direction = d
+        }
+        return AnalysisWindow(start: s, end: e, direction: direction)
     }
 }
 
@@ -67,9 +73,53 @@ public enum Describe {
 
     public static func count(_ x: Int64) -> String { count(Double(x)) }
 
-    public static func percent(_ share: Double, digits: Int = 0) -> String {
-        if share > 0, share * 100 < 0.5 * pow(10, Double(-digits)) { return "under " + String(format: "%.\(digits)f%%", pow(10, Double(-digits))) }
-        return String(format: "%.\(digits)f%%", share * 100)
+    /// A share as a percentage: the one phrasing of shares in findings and reports. `digits`
+    /// decimals (`0.527` → `53%`, with one digit `52.7%`). A share that is not zero but would
+    /// round to zero says so: `under 1%` (`under 0.1%` with one digit; `-under 1%` below zero).
+    /// `trimmed` drops trailing zeros and groups thousands (`0.5` → `50%`, `12.346` → `1,235%`),
+    /// as reports show shares; without it the digits are fixed (`50.0%` with one digit).
+    public static func percent(_ share: Double, digits: Int = 0, trimmed: Bool = false) -> String {
+        guard share.isFinite else { return "n/a" }
+        let p = share * 100
+        let step = pow(10, Double(-digits))
+        if p != 0, abs(p) < 0.5 * step {
+            return (p < 0 ? "-" : "") + "under " + String(format: "%.\(digits)f%%", step)
+        }
+        if trimmed {
+            let scale = pow(10, Double(digits))
+            return number((p * scale).rounded() / scale, maxDecimals: digits) + "%"
+        }
+        return String(format: "%.\(digits)f%%", p)
+    }
+
+    /// `169428` → `169,428`; `0.5` → `0.5`; fractions keep up to `maxDecimals` digits (two from
+    /// 1, one from 100, none from 1,000). The same in every locale.
+    public static func number(_ value: Double, maxDecimals: Int = 3) -> String {
+        guard value.isFinite else { return value.isNaN ? "n/a" : (value > 0 ? "∞" : "-∞") }
+        if value.rounded() == value, abs(value) < 1e15 { return grouped(Int64(value)) }
+        let magnitude = abs(value)
+        let decimals = magnitude >= 1000 ? 0 : magnitude >= 100 ? 1 : magnitude >= 1 ? 2 : maxDecimals
+        var text = String(format: "%.\(decimals)f", magnitude)
+        if text.contains(".") {
+            while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
+        }
+        let parts = text.split(separator: ".", maxSplits: 1)
+        var out = grouped(Int64(parts[0]) ?? 0)
+        if parts.count > 1 { out += "." + parts[1] }
+        if value < 0, out != "0" { out = "-" + out }
+        return out
+    }
+
+    /// An integer with `,` between thousands.
+    public static func grouped(_ value: Int64) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out += "," }
+            out.append(c)
+        }
+        return value < 0 ? "-" + out : out
     }
 
     public static func signedPercent(_ share: Double) -> String {

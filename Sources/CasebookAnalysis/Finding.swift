@@ -207,6 +207,8 @@ public struct EvidenceSeries: Sendable, Hashable, Codable {
 /// - `graph`: nodes and directed edges (a dependency graph), nodes grouped by role.
 public struct EvidenceChart: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable { case line, bars, graph }
+    /// How bars are laid out: side by side on one scale, as ranked panels on one shared scale, or stacked.
+    public enum Layout: String, Sendable, Hashable, Codable { case grouped, panels, stacked }
 
     /// One point: `x` is a time (ISO 8601 UTC) for line charts over time, else a category label.
     public struct Point: Sendable, Hashable, Codable {
@@ -247,13 +249,13 @@ public struct EvidenceChart: Sendable, Hashable, Codable {
     /// `hour`, `day` or `week` when line-chart x values are bucket starts.
     public var bucket: String?
     /// For bars: `grouped`, `panels` or `stacked`.
-    public var layout: String?
+    public var layout: Layout?
     public var series: [Series]
     public var highlights: [EvidenceSeries.Highlight]
     public var nodes: [Node]
     public var edges: [Edge]
 
-    public init(kind: Kind, title: String, unit: String? = "downloads", bucket: TimeBucket? = nil, layout: String? = nil,
+    public init(kind: Kind, title: String, unit: String? = "downloads", bucket: TimeBucket? = nil, layout: Layout? = nil,
                 series: [Series] = [], highlights: [EvidenceSeries.Highlight] = [], nodes: [Node] = [], edges: [Edge] = []) {
         self.kind = kind
         self.title = title
@@ -274,7 +276,7 @@ public struct EvidenceChart: Sendable, Hashable, Codable {
         title = try c.decodeIfPresent(String.self, forKey: .title) ?? ""
         unit = try c.decodeIfPresent(String.self, forKey: .unit)
         bucket = try c.decodeIfPresent(String.self, forKey: .bucket)
-        layout = try c.decodeIfPresent(String.self, forKey: .layout)
+        layout = try c.decodeIfPresent(Layout.self, forKey: .layout)
         series = try c.decodeIfPresent([Series].self, forKey: .series) ?? []
         highlights = try c.decodeIfPresent([EvidenceSeries.Highlight].self, forKey: .highlights) ?? []
         nodes = try c.decodeIfPresent([Node].self, forKey: .nodes) ?? []

@@ -68,47 +68,137 @@ public struct AttributionAnalyzer: Analyzer {
 
     static let mirrorTools: Set<String> = ["bandersnatch", "devpi", "z3c.pypimirror", "artifactory", "nexus", "pep381client"]
 
-    struct Hypothesis {
-        var kind: String
-        var project: String?
-        var version: String?
-        var score: Double
-        var released: Int64?
-        var matched: [String] = []
-        var missing: [String] = []
-        var reasons: [String] = []
-        /// The main reasons it falls short (for the rejected list).
-        var problems: [String] = []
-        var components: [String: Double] = [:]
-        /// When it was released relative to the window, in words.
-        var when: String?
-        /// False for the best hypothesis and for one that tells the same story from the other
-        /// side (who made it, against what was installed); true for the rivals.
-        var rejected = true
+    public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
+        let p = try Parameters(context)
+        let traffic = try await ContributorTraffic.load(context, window: p.window, filters: p.filters, baselineDays: p.baselineDays)
+        guard traffic.excess > 0, p.window.direction == .up else { return nothingToAttribute(p) }
+        let excess = try await Excess.load(context, p, traffic: traffic)
+        let (dependents, candidates) = Self.candidateReleases(p, excess: excess)
+        var hypotheses = try await ReleaseScoring.load(context, p, excess: excess, candidates: candidates).hypotheses()
+        hypotheses += try await Self.clientHypotheses(context, p, excess: excess)
+        var shown = Self.ranked(hypotheses, limit: p.maxHypotheses)
+        let partnerIndex = Self.joinWhoAndWhat(&shown)
+        let findings = Self.findings(p, excess: excess, shown: shown, partnerIndex: partnerIndex,
+                                     candidates: candidates.count, dependents: dependents.count)
+        return AnalyzerResult(
+            outputs: ["hypotheses": .array(shown.map(\.hypothesis.value)), "top": shown.first.map(\.hypothesis.value) ?? .null,
+                      "candidates": .int(Int64(dependents.count))],
+            findings: findings)
+    }
 
-        /// Who made the downloads (CI runners, a mirror, a client) or what was installed and why
-        /// (a release, fresh installs of a project): one of each can be one story.
-        var isWho: Bool { ["ci", "mirror", "client"].contains(kind) }
+    // MARK: - Parameters
 
-        var label: String {
-            switch kind {
-            case "release": return "release \(project ?? "?") \(version ?? "")"
-            case "fresh-install": return "fresh installs of \(project ?? "?") \(version ?? "")"
-            default: return kind == "ci" ? "CI runners" : kind == "mirror" ? "a mirror" : "a single client"
-            }
-        }
+    /// The step's parameters, read and checked in the order they are documented.
+    struct Parameters {
+        var window: AnalysisWindow
+        var dimension: CasebookCore.Dimension
+        var values: [String?]
+        var catalog: Catalog
+        var baselineDays: Int64
+        var lookback: Int64
+        var broad: Bool
+        var topClientShare: Double?
+        var concentration: String?
+        var ciShare: Double?
+        var minRatio: Double
+        var maxHypotheses: Int
+        var baseFilters: [DimensionFilter]
+        /// The contributors' downloads; with no contributors (a broad change), all the window's
+        /// downloads, on which the client hypotheses are then weighed.
+        var filters: [DimensionFilter]
 
-        var value: Value {
-            .object([
-                "kind": .string(kind), "project": project.map(Value.string) ?? .null, "version": version.map(Value.string) ?? .null,
-                "score": .double(round3(score)), "released": released.map(Value.time) ?? .null,
-                "matched": .array(matched.map(Value.string)), "missing": .array(missing.map(Value.string)),
-                "reasons": .array(reasons.map(Value.string)),
-                "components": .object(components.mapValues { .double(round3($0)) }),
-                "rejected": .bool(rejected),
-            ])
+        init(_ context: AnalyzerContext) throws {
+            window = try AnalysisWindow.from(context.value("window"), parameter: "window")
+            dimension = try context.dimension("dimension")
+            values = try context.contributorValues("contributors", dimension: dimension)
+            catalog = try context.openCatalog(for: AttributionAnalyzer.description.name)
+            baselineDays = max(1, try context.int("baseline_days"))
+            lookback = max(1, try context.int("lookback"))
+            broad = try context.bool("broad")
+            topClientShare = context.value("top_client_share")?.doubleValue
+            concentration = context.value("concentration")?.stringValue
+            ciShare = context.value("ci_share")?.doubleValue
+            minRatio = try context.number("min_ratio")
+            maxHypotheses = max(1, Int(try context.int("max_hypotheses")))
+            baseFilters = try context.filters("filter")
+            filters = values.isEmpty ? baseFilters : ContributorTraffic.filters(baseFilters, dimension: dimension, values: values)
         }
     }
+
+    /// The finding when there is no excess to attribute (or the window is a drop).
+    func nothingToAttribute(_ p: Parameters) -> AnalyzerResult {
+        let window = p.window, dimension = p.dimension
+        return AnalyzerResult(
+            outputs: ["hypotheses": .array([]), "top": .null, "candidates": .int(0)],
+            findings: [Finding(title: "Nothing to attribute",
+                               summary: p.values.isEmpty && !p.broad && window.direction == .up
+                                   ? "No contributing \(dimension.rawValue) values were named for \(window.label) (the data may hold no \(dimension.rawValue) values), so no release or install can be matched to them."
+                                   : "The contributors have no excess in \(window.label) (\(window.direction == .up ? "no rise over their baseline" : "the window is a drop")): release, install and client hypotheses explain rises only.",
+                               confidence: .medium)])
+    }
+
+    // MARK: - Stage 1: the contributors' traffic
+
+    /// The contributors' excess per project and version, their clients' main environment, and
+    /// the clients' Python versions in the excess.
+    struct Excess {
+        var traffic: ContributorTraffic
+        var total: Double
+        /// Positive excess per project and version.
+        var byVersion: [String: [String: Double]]
+        var byProject: [String: Double]
+        /// Projects with an excess, largest first.
+        var contributorProjects: [String]
+        var environment: ClientEnvironment?
+        var python: [(version: String, excess: Double)]
+        var pythonKnown: Double
+
+        static func load(_ context: AnalyzerContext, _ p: Parameters, traffic: ContributorTraffic) async throws -> Excess {
+            var byVersion: [String: [String: Double]] = [:]
+            var byProject: [String: Double] = [:]
+            for (project, vs) in traffic.versions {
+                for (v, x) in vs where x.window - x.expected > 0 {
+                    byVersion[project, default: [:]][v] = x.window - x.expected
+                    byProject[project, default: 0] += x.window - x.expected
+                }
+            }
+            let contributorProjects = byProject.filter { $0.value > 0 }.keys.sorted { byProject[$0]! > byProject[$1]! }
+            let env = mainProfiles(traffic.profiles).first?.environment(glibc: nil)
+            let (pyCmp, _) = try await WindowComparison.make(context, window: p.window, dimensions: [.python], filters: p.filters, baselineDays: p.baselineDays)
+            let python = pyCmp.values.compactMap { v -> (version: String, excess: Double)? in
+                guard let version = v.value, v.excess > 0 else { return nil }
+                return (version, v.excess)
+            }
+            return Excess(traffic: traffic, total: traffic.excess, byVersion: byVersion, byProject: byProject,
+                          contributorProjects: contributorProjects, environment: env, python: python,
+                          pythonKnown: python.reduce(0) { $0 + $1.excess })
+        }
+
+        /// The share of the Python-known excess whose Python `requiresPython` admits, and the
+        /// versions it excludes.
+        func pythonMatch(_ requiresPython: String?) -> (share: Double, excluded: [String]) {
+            guard let rp = requiresPython, let set = try? SpecifierSet(rp), pythonKnown > 0 else { return (1, []) }
+            var ok = 0.0
+            var excluded: [String] = []
+            for (p, x) in python {
+                var full = p
+                if full.split(separator: ".").count == 2 { full += ".0" }
+                if set.contains(full, prereleases: true) { ok += x } else { excluded.append(p) }
+            }
+            return (ok / pythonKnown, excluded)
+        }
+
+        /// The main Python versions of the excess: `Python 3.7 80%, Python 3.5 20%`.
+        var pythonLabel: String {
+            let majors = Dictionary(grouping: python, by: { PythonVersion.minor(of: $0.version) ?? $0.version }).mapValues { $0.reduce(0) { $0 + $1.excess } }
+            return majors.sorted { $0.value > $1.value }.prefix(3).map { "Python \($0.key) \(Describe.percent(pythonKnown > 0 ? $0.value / pythonKnown : 0))" }.joined(separator: ", ")
+        }
+
+        /// A part of the excess as a percentage.
+        func share(_ x: Double) -> String { Describe.percent(x / total) }
+    }
+
+    // MARK: - Stage 2: candidate releases
 
     struct Candidate {
         var project: String
@@ -122,74 +212,14 @@ public struct AttributionAnalyzer: Analyzer {
         var requiresPython: String?
     }
 
-    public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
-        let window = try AnalysisWindow.from(context.value("window"), parameter: "window")
-        let dimension = try context.dimension("dimension")
-        let values = try context.contributorValues("contributors", dimension: dimension)
-        let catalog = try context.openCatalog(for: Self.description.name)
-        let baselineDays = max(1, try context.int("baseline_days"))
-        let lookback = max(1, try context.int("lookback"))
-        let broad = try context.bool("broad")
-        let topClientShare = context.value("top_client_share")?.doubleValue
-        let concentration = context.value("concentration")?.stringValue
-        let ciShareParam = context.value("ci_share")?.doubleValue
-        let minRatio = try context.number("min_ratio")
-        let maxHypotheses = max(1, Int(try context.int("max_hypotheses")))
-        let baseFilters = try context.filters("filter")
-        // No contributors (a broad change): weigh the client hypotheses on all the window's downloads.
-        let filters = values.isEmpty ? baseFilters : ContributorTraffic.filters(baseFilters, dimension: dimension, values: values)
-
-        let traffic = try await ContributorTraffic.load(context, window: window, filters: filters, baselineDays: baselineDays)
-        let totalExcess = traffic.excess
-        guard totalExcess > 0, window.direction == "up" else {
-            return AnalyzerResult(
-                outputs: ["hypotheses": .array([]), "top": .null, "candidates": .int(0)],
-                findings: [Finding(title: "Nothing to attribute",
-                                   summary: values.isEmpty && !broad && window.direction == "up"
-                                       ? "No contributing \(dimension.rawValue) values were named for \(window.label) (the data may hold no \(dimension.rawValue) values), so no release or install can be matched to them."
-                                       : "The contributors have no excess in \(window.label) (\(window.direction == "up" ? "no rise over their baseline" : "the window is a drop")): release, install and client hypotheses explain rises only.",
-                                   confidence: .medium)])
-        }
-        // Positive excess per project and version.
-        var versionExcess: [String: [String: Double]] = [:]
-        var projectExcess: [String: Double] = [:]
-        for (p, vs) in traffic.versions {
-            for (v, x) in vs where x.window - x.expected > 0 {
-                versionExcess[p, default: [:]][v] = x.window - x.expected
-                projectExcess[p, default: 0] += x.window - x.expected
-            }
-        }
-        let contributorProjects = projectExcess.filter { $0.value > 0 }.keys.sorted { projectExcess[$0]! > projectExcess[$1]! }
-        let env = mainProfiles(traffic.profiles).first?.environment(glibc: nil)
-
-        // The clients' Python versions in the excess.
-        let (pyCmp, _) = try await WindowComparison.make(context, window: window, dimensions: [.python], filters: filters, baselineDays: baselineDays)
-        let pythonExcess = pyCmp.values.compactMap { v -> (String, Double)? in
-            guard let p = v.value, v.excess > 0 else { return nil }
-            return (p, v.excess)
-        }
-        let pythonKnown = pythonExcess.reduce(0) { $0 + $1.1 }
-        func pythonMatch(_ requiresPython: String?) -> (share: Double, excluded: [String]) {
-            guard let rp = requiresPython, let set = try? SpecifierSet(rp), pythonKnown > 0 else { return (1, []) }
-            var ok = 0.0
-            var excluded: [String] = []
-            for (p, x) in pythonExcess {
-                var full = p
-                if full.split(separator: ".").count == 2 { full += ".0" }
-                if set.contains(full, prereleases: true) { ok += x } else { excluded.append(p) }
-            }
-            return (ok / pythonKnown, excluded)
-        }
-        let pythonLabel: String = {
-            let majors = Dictionary(grouping: pythonExcess, by: { PythonVersion.minor(of: $0.0) ?? $0.0 }).mapValues { $0.reduce(0) { $0 + $1.1 } }
-            return majors.sorted { $0.value > $1.value }.prefix(3).map { "Python \($0.key) \(Describe.percent(pythonKnown > 0 ? $0.value / pythonKnown : 0))" }.joined(separator: ", ")
-        }()
-
-        // Candidates: the catalog's reverse dependencies of the contributors.
+    /// The catalog's reverse dependencies of the contributors, and their releases published in
+    /// the lookback or the window (or, if none, the latest earlier one), with their diffs.
+    static func candidateReleases(_ p: Parameters, excess: Excess) -> (dependents: Set<String>, candidates: [Candidate]) {
+        let catalog = p.catalog, window = p.window, env = excess.environment
         var dependents = Set<String>()
-        for p in contributorProjects where !values.isEmpty { for r in catalog.reverseDependencies(of: p) { dependents.insert(r.dependent) } }
-        dependents.subtract(contributorProjects)
-        let lookbackStart = window.start - lookback * 86400
+        for c in excess.contributorProjects where !p.values.isEmpty { for r in catalog.reverseDependencies(of: c) { dependents.insert(r.dependent) } }
+        dependents.subtract(excess.contributorProjects)
+        let lookbackStart = window.start - p.lookback * 86400
         var candidates: [Candidate] = []
         for d in dependents.sorted() {
             guard let releases = try? catalog.releases(of: d) else { continue }
@@ -213,38 +243,105 @@ public struct AttributionAnalyzer: Analyzer {
                                             requiresPython: catalog.requiresPython(of: d, version: r.versionText)))
             }
         }
-        var watched = Set<String>()
-        for c in candidates { watched.formUnion(c.changes.map { $0.new.normalizedName }); watched.formUnion(c.closure.keys) }
-        let movement = try await ProjectMovement.load(context, projects: watched, window: window, filters: baseFilters, baselineDays: baselineDays)
-        let contributorSet = Set(contributorProjects)
-        func moved(_ p: String) -> Bool {
-            contributorSet.contains(p) || (movement[p]?.moved(minRatio: minRatio, minExcess: 0.01 * totalExcess) ?? false)
-        }
-        func share(_ x: Double) -> String { Describe.percent(x / totalExcess) }
+        return (dependents, candidates)
+    }
 
+    // MARK: - Stage 3: scoring
+
+    /// A hypothesis while it is scored: the typed output (``hypothesis``) and what only the
+    /// findings use (the problems, when it was released, a readable label).
+    struct Scored {
+        var kind: HypothesisKind
+        var project: String?
+        var version: String?
+        var score: Double
+        var released: Int64?
+        var matched: [String] = []
+        var missing: [String] = []
+        var reasons: [String] = []
+        /// The main reasons it falls short (for the rejected list).
+        var problems: [String] = []
+        var components: [String: Double] = [:]
+        /// When it was released relative to the window, in words.
+        var when: String?
+        /// False for the best hypothesis and for one that tells the same story from the other
+        /// side (who made it, against what was installed); true for the rivals.
+        var rejected = true
+
+        /// Who made the downloads (CI runners, a mirror, a client) or what was installed and why
+        /// (a release, fresh installs of a project): one of each can be one story.
+        var isWho: Bool { kind.isWho }
+
+        var label: String {
+            switch kind {
+            case .release: return "release \(project ?? "?") \(version ?? "")"
+            case .freshInstall: return "fresh installs of \(project ?? "?") \(version ?? "")"
+            default: return kind == .ci ? "CI runners" : kind == .mirror ? "a mirror" : "a single client"
+            }
+        }
+
+        /// The output: score and components rounded to three decimals.
+        var hypothesis: Hypothesis {
+            Hypothesis(kind: kind, project: project, version: version, score: round3(score), released: released,
+                       matched: matched, missing: missing, reasons: reasons, components: components.mapValues(round3),
+                       rejected: rejected)
+        }
+    }
+
+    /// Release and fresh-install hypotheses for the candidates: the release-diff fingerprint and
+    /// the full requirement set, against which packages moved here.
+    struct ReleaseScoring {
+        var p: Parameters
+        var excess: Excess
+        var candidates: [Candidate]
+        var movement: [String: ProjectMovement]
+
+        static func load(_ context: AnalyzerContext, _ p: Parameters, excess: Excess, candidates: [Candidate]) async throws -> ReleaseScoring {
+            var watched = Set<String>()
+            for c in candidates { watched.formUnion(c.changes.map { $0.new.normalizedName }); watched.formUnion(c.closure.keys) }
+            let movement = try await ProjectMovement.load(context, projects: watched, window: p.window, filters: p.baseFilters, baselineDays: p.baselineDays)
+            return ReleaseScoring(p: p, excess: excess, candidates: candidates, movement: movement)
+        }
+
+        /// A contributor, or a package that rose clearly here.
+        func moved(_ name: String) -> Bool {
+            excess.contributorProjects.contains(name)
+                || (movement[name]?.moved(minRatio: p.minRatio, minExcess: 0.01 * excess.total) ?? false)
+        }
+
+        /// 1 at the window's start, falling to 0 `lookback` days before it and over the window.
         func timeScore(_ released: Int64) -> (Double, String) {
+            let window = p.window
             if released <= window.start {
                 let days = Double(window.start - released) / 86400
-                let t = max(0, 1 - days / Double(lookback))
+                let t = max(0, 1 - days / Double(p.lookback))
                 return (t, String(format: "released %.1f days before the window's start", days))
             }
             let t = max(0, 1 - Double(released - window.start) / Double(window.seconds))
             return (t, String(format: "released %.1f days into the window", Double(released - window.start) / 86400))
         }
 
-        var hypotheses: [Hypothesis] = []
-        for c in candidates {
-            let (t, timeText) = timeScore(c.released)
-            let (m, excludedPythons) = pythonMatch(c.requiresPython)
-            let pythonText = c.requiresPython.map { "requires_python \($0)" } ?? "no requires_python"
-            var common: [String] = [timeText, "\(pythonText): admits \(Describe.percent(m)) of the excess (\(pythonLabel))"]
-            var commonProblems: [String] = []
-            if t == 0 { commonProblems.append("wrong time: \(timeText) (lookback \(lookback) days)") }
-            else if t < 0.5 { commonProblems.append("late or early: \(timeText)") }
-            if m < 0.5 { commonProblems.append("wrong Python: \(pythonText) excludes \(excludedPythons.prefix(3).joined(separator: ", ")) (\(Describe.percent(1 - m)) of the excess)") }
+        func hypotheses() -> [Scored] {
+            var out: [Scored] = []
+            for c in candidates {
+                let (t, timeText) = timeScore(c.released)
+                let (m, excludedPythons) = excess.pythonMatch(c.requiresPython)
+                let pythonText = c.requiresPython.map { "requires_python \($0)" } ?? "no requires_python"
+                var common: [String] = [timeText, "\(pythonText): admits \(Describe.percent(m)) of the excess (\(excess.pythonLabel))"]
+                var commonProblems: [String] = []
+                if t == 0 { commonProblems.append("wrong time: \(timeText) (lookback \(p.lookback) days)") }
+                else if t < 0.5 { commonProblems.append("late or early: \(timeText)") }
+                if m < 0.5 { commonProblems.append("wrong Python: \(pythonText) excludes \(excludedPythons.prefix(3).joined(separator: ", ")) (\(Describe.percent(1 - m)) of the excess)") }
+                out.append(release(c, t: t, m: m, timeText: timeText, common: common, commonProblems: commonProblems))
+                if let f = freshInstall(c, t: t, m: m, common: &common, commonProblems: commonProblems) { out.append(f) }
+            }
+            return out
+        }
 
-            // Release diff fingerprint.
-            var r = Hypothesis(kind: "release", project: c.project, version: c.version, score: 0, released: c.released)
+        /// The release-diff fingerprint.
+        func release(_ c: Candidate, t: Double, m: Double, timeText: String, common: [String], commonProblems: [String]) -> Scored {
+            let totalExcess = excess.total
+            var r = Scored(kind: .release, project: c.project, version: c.version, score: 0, released: c.released)
             r.when = timeText
             var coverage = 0.0
             var changedContributors = Set<String>()
@@ -254,13 +351,13 @@ public struct AttributionAnalyzer: Analyzer {
                 let q = change.new.normalizedName
                 let oldText = change.old.map { $0.specifier.isEmpty ? "any" : $0.specifier.description } ?? "absent"
                 let newText = change.new.specifier.isEmpty ? "any" : change.new.specifier.description
-                guard let vs = versionExcess[q] else { continue }
+                guard let vs = excess.byVersion[q] else { continue }
                 changedContributors.insert(q)
                 for (v, x) in vs.sorted(by: { $0.value > $1.value }) {
-                    let weight = Self.matchWeight(project: q, version: v, new: change.new.specifier, old: change.old?.specifier, catalog: catalog)
+                    let weight = AttributionAnalyzer.matchWeight(project: q, version: v, new: change.new.specifier, old: change.old?.specifier, catalog: p.catalog)
                     coverage += x * weight
                     let what = weight == 1 ? (change.old == nil ? "added" : "forces this version") : weight > 0 ? "allows it" : "excludes it"
-                    let line = "\(q) \(v) (\(share(x)) of the excess): \(oldText) → \(newText), \(what)"
+                    let line = "\(q) \(v) (\(excess.share(x)) of the excess): \(oldText) → \(newText), \(what)"
                     // Versions with a negligible part of the excess count in the score, not in the lists.
                     guard x >= 0.005 * totalExcess else { continue }
                     if weight > 0 { matchedLines.append((x, line)) } else {
@@ -272,8 +369,8 @@ public struct AttributionAnalyzer: Analyzer {
             coverage /= totalExcess
             r.matched = matchedLines.sorted { $0.0 > $1.0 }.map(\.1)
             r.missing = excludedLines.sorted { $0.0 > $1.0 }.map(\.1)
-            for p in contributorProjects where !changedContributors.contains(p) {
-                r.missing.append("\(p) (\(share(projectExcess[p] ?? 0)) of the excess): not changed by this release")
+            for project in excess.contributorProjects where !changedContributors.contains(project) {
+                r.missing.append("\(project) (\(excess.share(excess.byProject[project] ?? 0)) of the excess): not changed by this release")
             }
             let diffNames = Set(c.changes.map { $0.new.normalizedName })
             let unmoved = diffNames.filter { !moved($0) }.sorted()
@@ -290,14 +387,16 @@ public struct AttributionAnalyzer: Analyzer {
             else if coverage < 0.5 { r.problems.append("partial overlap: explains only \(Describe.percent(coverage)) of the contributors' excess") }
             r.problems += commonProblems
             if noise > 0.8, coverage > 0 { r.problems.append("noisy diff: \(unmoved.count) of \(diffNames.count) changed requirements did not move here") }
-            hypotheses.append(r)
+            return r
+        }
 
-            // Fresh installs of the release's full requirement set.
+        /// Fresh installs of the release's full requirement set; nil when it requires nothing.
+        func freshInstall(_ c: Candidate, t: Double, m: Double, common: inout [String], commonProblems: [String]) -> Scored? {
             let closureNames = Set(c.closure.keys).subtracting([c.project])
-            guard !closureNames.isEmpty else { continue }
-            var f = Hypothesis(kind: "fresh-install", project: c.project, version: c.version, score: 0, released: c.released)
-            let covered = contributorProjects.filter { closureNames.contains($0) }
-            let freshCoverage = covered.reduce(0) { $0 + (projectExcess[$1] ?? 0) } / totalExcess
+            guard !closureNames.isEmpty else { return nil }
+            var f = Scored(kind: .freshInstall, project: c.project, version: c.version, score: 0, released: c.released)
+            let covered = excess.contributorProjects.filter { closureNames.contains($0) }
+            let freshCoverage = covered.reduce(0) { $0 + (excess.byProject[$1] ?? 0) } / excess.total
             let movedNames = closureNames.filter(moved).sorted()
             let flatNames = closureNames.subtracting(movedNames).sorted { (c.closure[$0]?.depth ?? 9, $0) < (c.closure[$1]?.depth ?? 9, $1) }
             let movedShare = Double(movedNames.count) / Double(closureNames.count)
@@ -307,51 +406,52 @@ public struct AttributionAnalyzer: Analyzer {
             if !flatNames.isEmpty {
                 f.missing = ["did not move: \(flatNames.prefix(10).joined(separator: ", "))\(flatNames.count > 10 ? " and \(flatNames.count - 10) more" : "") (\(flatNames.count) of \(closureNames.count))"]
             }
-            for p in contributorProjects where !closureNames.contains(p) {
-                f.missing.append("\(p) (\(share(projectExcess[p] ?? 0)) of the excess): not in its requirement set")
+            for project in excess.contributorProjects where !closureNames.contains(project) {
+                f.missing.append("\(project) (\(excess.share(excess.byProject[project] ?? 0)) of the excess): not in its requirement set")
             }
             common.insert("its requirement set (\(closureNames.count) packages with dependencies) covers \(Describe.percent(freshCoverage)) of the contributors' excess; \(Describe.percent(movedShare)) of those packages rose here", at: 0)
             f.reasons = common
             if movedShare < 0.5 { f.problems.append("its full requirement set did not move: only \(movedNames.count) of \(closureNames.count) packages rose (upgrades, not fresh installs)") }
             if freshCoverage < 0.5 { f.problems.append("partial overlap: its requirement set covers only \(Describe.percent(freshCoverage)) of the excess") }
             f.problems += commonProblems
-            hypotheses.append(f)
+            return f
         }
+    }
 
-        // Client hypotheses.
-        let (ciCmp, _) = try await WindowComparison.make(context, window: window, dimensions: [.ci], filters: filters, baselineDays: baselineDays)
+    /// The CI, mirror and single-client hypotheses, from the store and client-behaviour's results.
+    static func clientHypotheses(_ context: AnalyzerContext, _ p: Parameters, excess: Excess) async throws -> [Scored] {
+        let window = p.window, totalExcess = excess.total, concentration = p.concentration, broad = p.broad
+        let (ciCmp, _) = try await WindowComparison.make(context, window: window, dimensions: [.ci], filters: p.filters, baselineDays: p.baselineDays)
         let ciKnown = ciCmp.values.contains { $0.value != nil }
         var ciExcessShare = min(1, max(0, (ciCmp.values.first { $0.value == "true" }?.excess ?? 0) / totalExcess))
-        if !ciKnown, let ciShareParam { ciExcessShare = min(1, ciShareParam * traffic.windowTotal / totalExcess) }
+        if !ciKnown, let ciShareParam = p.ciShare { ciExcessShare = min(1, ciShareParam * excess.traffic.windowTotal / totalExcess) }
         let concentrated = concentration == "single-client" || concentration == "few-clients"
-        var ci = Hypothesis(kind: "ci", score: ciExcessShare * (concentrated ? 1 : 0.8))
+        var ci = Scored(kind: .ci, score: ciExcessShare * (concentrated ? 1 : 0.8))
         ci.components = ["ciShare": ciExcessShare]
         ci.reasons = ["clients reporting ci made \(Describe.percent(ciExcessShare)) of the contributors' excess" + (concentration.map { "; clients: \($0)" } ?? "")]
         if ciExcessShare >= 0.5 { ci.matched.append("CI runners made \(Describe.percent(ciExcessShare)) of the excess") }
         else { ci.missing.append("CI runners made only \(Describe.percent(ciExcessShare)) of the excess"); ci.problems.append("few CI downloads: \(Describe.percent(ciExcessShare)) of the excess") }
-        if !ciKnown && ciShareParam == nil { ci.problems.append("the store has no CI flags") }
-        hypotheses.append(ci)
+        if !ciKnown && p.ciShare == nil { ci.problems.append("the store has no CI flags") }
 
-        let (instCmp, _) = try await WindowComparison.make(context, window: window, dimensions: [.installer], filters: filters, baselineDays: baselineDays)
-        let mirrorExcess = instCmp.values.filter { $0.value.map { Self.mirrorTools.contains($0.lowercased()) } ?? false }.reduce(0) { $0 + max(0, $1.excess) }
+        let (instCmp, _) = try await WindowComparison.make(context, window: window, dimensions: [.installer], filters: p.filters, baselineDays: p.baselineDays)
+        let mirrorExcess = instCmp.values.filter { $0.value.map { mirrorTools.contains($0.lowercased()) } ?? false }.reduce(0) { $0 + max(0, $1.excess) }
         let mirrorShare = min(1, mirrorExcess / totalExcess)
-        let topShare = topClientShare ?? 0
-        var mirror = Hypothesis(kind: "mirror", score: max(mirrorShare, broad && concentration == "single-client" ? topShare : 0.5 * topShare * (broad ? 1 : 0.5)))
+        let topShare = p.topClientShare ?? 0
+        var mirror = Scored(kind: .mirror, score: max(mirrorShare, broad && concentration == "single-client" ? topShare : 0.5 * topShare * (broad ? 1 : 0.5)))
         mirror.components = ["mirrorToolShare": mirrorShare, "topClientShare": topShare]
         // The largest client's share is said only when the data has client keys.
-        let clientsKnown = topClientShare != nil && concentration != nil && concentration != "unknown"
+        let clientsKnown = p.topClientShare != nil && concentration != nil && concentration != "unknown"
         mirror.reasons = ["mirroring tools made \(Describe.percent(mirrorShare)) of the excess"]
             + (clientsKnown ? ["the largest client made \(Describe.percent(topShare)) of it"] : [])
             + [broad ? "the change is broad (many values)" : "a small set of values explains the change"]
         if mirrorShare >= 0.5 { mirror.matched.append("mirroring tools made \(Describe.percent(mirrorShare)) of the excess") }
         else { mirror.missing.append("mirroring tools made \(Describe.percent(mirrorShare)) of the excess"); mirror.problems.append("no mirroring tool: \(Describe.percent(mirrorShare)) of the excess") }
         if !broad { mirror.problems.append("a small set of packages, not a whole index") }
-        hypotheses.append(mirror)
 
         // A single client that is a mirroring tool is the mirror hypothesis, not this one.
-        var client = Hypothesis(kind: "client", score: topShare * (1 - 0.5 * mirrorShare))
+        var client = Scored(kind: .client, score: topShare * (1 - 0.5 * mirrorShare))
         client.components = ["topClientShare": topShare]
-        if let topClientShare {
+        if let topClientShare = p.topClientShare {
             client.reasons = ["the largest client made \(Describe.percent(topClientShare, digits: 1)) of the excess" + (concentration.map { " (\($0))" } ?? "")]
             if topClientShare >= 0.5 { client.matched.append("one client made \(Describe.percent(topClientShare)) of the excess") }
             if topClientShare >= 0.5, mirrorShare >= 0.5 { client.problems.append("the client is a mirroring tool (\(Describe.percent(mirrorShare)) of the excess): a mirror") }
@@ -360,100 +460,118 @@ public struct AttributionAnalyzer: Analyzer {
             client.reasons = ["no client-behaviour result given (`top_client_share`)"]
             client.problems.append("not assessed: no client information")
         }
-        hypotheses.append(client)
+        return [ci, mirror, client]
+    }
 
-        let kindOrder = ["release": 0, "fresh-install": 1, "ci": 2, "mirror": 3, "client": 4]
-        hypotheses.sort {
+    /// Best first (scores compared as shown, to three decimals; then by kind, project and
+    /// version), at most `limit`.
+    static func ranked(_ hypotheses: [Scored], limit: Int) -> [Scored] {
+        func order(_ kind: HypothesisKind) -> Int {
+            switch kind {
+            case .release: 0
+            case .freshInstall: 1
+            case .ci: 2
+            case .mirror: 3
+            case .client, .other: 4
+            }
+        }
+        let sorted = hypotheses.sorted {
             let a = round3($0.score), b = round3($1.score)
             if a != b { return a > b }
-            if $0.kind != $1.kind { return kindOrder[$0.kind]! < kindOrder[$1.kind]! }
+            if $0.kind != $1.kind { return order($0.kind) < order($1.kind) }
             return ($0.project ?? "", $0.version ?? "") < ($1.project ?? "", $1.version ?? "")
         }
-        var shown = Array(hypotheses.prefix(maxHypotheses))
-        // The best hypothesis, and the best one from the other side when it holds too: "CI
-        // runners" and "fresh installs of X 1.2" are not rivals but who and what of one story.
-        var partnerIndex: Int?
-        if !shown.isEmpty, shown[0].score > 0.05 {
-            shown[0].rejected = false
-            partnerIndex = shown.indices.dropFirst().first { i in
-                shown[i].isWho != shown[0].isWho && shown[i].score >= 0.6 && shown[i].problems.isEmpty
-            }
-            if let i = partnerIndex { shown[i].rejected = false }
-        }
+        return Array(sorted.prefix(limit))
+    }
 
-        // Findings.
+    // MARK: - Stage 4: who and what
+
+    /// Keeps the best hypothesis, and the best one from the other side when it holds too: "CI
+    /// runners" and "fresh installs of X 1.2" are not rivals but who and what of one story.
+    /// Returns the partner's index.
+    static func joinWhoAndWhat(_ shown: inout [Scored]) -> Int? {
+        guard !shown.isEmpty, shown[0].score > 0.05 else { return nil }
+        shown[0].rejected = false
+        let partnerIndex = shown.indices.dropFirst().first { i in
+            shown[i].isWho != shown[0].isWho && shown[i].score >= 0.6 && shown[i].problems.isEmpty
+        }
+        if let i = partnerIndex { shown[i].rejected = false }
+        return partnerIndex
+    }
+
+    // MARK: - Stage 5: findings
+
+    static func findings(_ p: Parameters, excess: Excess, shown: [Scored], partnerIndex: Int?, candidates: Int, dependents: Int) -> [Finding] {
+        let totalExcess = excess.total
         let table = EvidenceTable(
-            title: "Hypotheses for \(window.label), best first",
+            title: "Hypotheses for \(p.window.label), best first",
             columns: ["rank", "kind", "project", "version", "released", "score", "matched", "missing", "why not first"],
             rows: shown.enumerated().map { i, h in
-                [.int(Int64(i + 1)), .string(h.kind), h.project.map(Value.string) ?? .null, h.version.map(Value.string) ?? .null,
+                [.int(Int64(i + 1)), .string(h.kind.rawValue), h.project.map(Value.string) ?? .null, h.version.map(Value.string) ?? .null,
                  h.released.map { .string(UTCTime.dateString($0)) } ?? .null, .double(round3(h.score)),
                  .string(h.matched.joined(separator: "; ")), .string(h.missing.joined(separator: "; ")),
                  .string(i == 0 ? "" : h.problems.isEmpty ? "lower score" : h.problems.joined(separator: "; "))]
             })
-        var findings: [Finding] = []
-        if let best = shown.first, best.score > 0.05 {
-            // The lead is over the best rival (a partner telling the same story is no rival).
-            let second = shown.dropFirst().first { $0.rejected }
-            let margin = best.score - (second?.score ?? 0)
-            var summary: String
-            switch best.kind {
-            case "release":
-                summary = "\(best.project!) \(best.version!) (\(best.when ?? "release date unknown")) changed the requirements of the contributors: its diff explains \(Describe.percent(best.components["coverage"] ?? 0)) of their excess of \(Describe.count(totalExcess)) downloads, and its Python support admits \(Describe.percent(best.components["python"] ?? 0)) of it. "
-                summary += "Matched: \(best.matched.prefix(6).joined(separator: "; "))."
-            case "fresh-install":
-                summary = "Installs of \(best.project!) \(best.version!) with its whole requirement set: \(best.reasons[0]). "
-                summary += best.matched.joined(separator: "; ") + "."
-            default:
-                summary = best.reasons.joined(separator: "; ") + "."
-            }
-            let partner = partnerIndex.map { shown[$0] }
-            summary += " Score \(String(format: "%.2f", best.score))" + (second.map { ", ahead of \($0.label) (\(String(format: "%.2f", $0.score)))" } ?? "") + "."
-            if let partner {
-                summary += " The same story seen from the other side: \(partner.label) (score \(String(format: "%.2f", partner.score))): \(partner.reasons.first ?? partner.matched.first ?? "it holds too")."
-            }
-            let title: String
-            if best.score < 0.5 {
-                // A weak lead is not a cause: say so, with the lead.
-                title = "No convincing cause; the best lead is \(best.label) (score \(String(format: "%.2f", best.score)))"
-            } else if let partner {
-                let who = best.isWho ? best : partner, what = best.isWho ? partner : best
-                title = who.kind == "ci" && what.kind == "fresh-install"
-                    ? "Most likely cause: CI runners making \(what.label)"
-                    : "Most likely cause: \(who.label), with \(what.label)"
-            } else {
-                title = "Most likely cause: \(best.label)"
-            }
-            findings.append(Finding(
-                title: title,
-                summary: summary,
-                evidence: [.table(table), .number(label: "score", value: round3(best.score), unit: "score"),
-                           .number(label: "lead over the next hypothesis", value: round3(margin), unit: "score")],
-                confidence: best.score < 0.5 ? .low : Confidence(min(0.95, 0.4 + best.score * 0.4 + margin * 0.6)),
-                openQuestions: best.missing.isEmpty ? [] : ["What explains the rest: \(best.missing.prefix(3).joined(separator: "; "))?"]))
-            // Rejected: the other releases first (the decoys), then installs of the best candidate,
-            // then the client kinds, then other install hypotheses that scored at all.
-            let rest = shown.dropFirst().filter(\.rejected)
-            let rejected = rest.filter { $0.kind == "release" }
-                + rest.filter { $0.kind == "fresh-install" && ($0.project == best.project || $0.score >= 0.05) }
-                + rest.filter { ["ci", "mirror", "client"].contains($0.kind) }
-            if !rejected.isEmpty {
-                let lines = rejected.prefix(12).map { h in "\(h.label) (\(String(format: "%.2f", h.score))): \(h.problems.isEmpty ? "lower score" : h.problems.prefix(3).joined(separator: "; "))" }
-                findings.append(Finding(
-                    title: "Rejected hypotheses",
-                    summary: lines.joined(separator: ". ") + ".",
-                    evidence: [.table(table)], confidence: Confidence(0.25)))
-            }
-        } else {
-            findings.append(Finding(
+        guard let best = shown.first, best.score > 0.05 else {
+            return [Finding(
                 title: "No hypothesis explains the excess",
-                summary: "None of the \(candidates.count) releases of the \(dependents.count) catalog projects requiring a contributor, nor the client behaviour, explains the excess of \(Describe.count(totalExcess)) downloads (best score \(String(format: "%.2f", shown.first?.score ?? 0))).",
+                summary: "None of the \(candidates) releases of the \(dependents) catalog projects requiring a contributor, nor the client behaviour, explains the excess of \(Describe.count(totalExcess)) downloads (best score \(String(format: "%.2f", shown.first?.score ?? 0))).",
                 evidence: [.table(table)], confidence: .medium,
-                openQuestions: ["Is the downstream project that caused it missing from the catalog? (`casebook catalog fetch NAME`)"]))
+                openQuestions: ["Is the downstream project that caused it missing from the catalog? (`casebook catalog fetch NAME`)"])]
         }
-        return AnalyzerResult(
-            outputs: ["hypotheses": .array(shown.map(\.value)), "top": shown.first.map(\.value) ?? .null, "candidates": .int(Int64(dependents.count))],
-            findings: findings)
+        var findings: [Finding] = []
+        // The lead is over the best rival (a partner telling the same story is no rival).
+        let second = shown.dropFirst().first { $0.rejected }
+        let margin = best.score - (second?.score ?? 0)
+        var summary: String
+        switch best.kind {
+        case .release:
+            summary = "\(best.project!) \(best.version!) (\(best.when ?? "release date unknown")) changed the requirements of the contributors: its diff explains \(Describe.percent(best.components["coverage"] ?? 0)) of their excess of \(Describe.count(totalExcess)) downloads, and its Python support admits \(Describe.percent(best.components["python"] ?? 0)) of it. "
+            summary += "Matched: \(best.matched.prefix(6).joined(separator: "; "))."
+        case .freshInstall:
+            summary = "Installs of \(best.project!) \(best.version!) with its whole requirement set: \(best.reasons[0]). "
+            summary += best.matched.joined(separator: "; ") + "."
+        default:
+            summary = best.reasons.joined(separator: "; ") + "."
+        }
+        let partner = partnerIndex.map { shown[$0] }
+        summary += " Score \(String(format: "%.2f", best.score))" + (second.map { ", ahead of \($0.label) (\(String(format: "%.2f", $0.score)))" } ?? "") + "."
+        if let partner {
+            summary += " The same story seen from the other side: \(partner.label) (score \(String(format: "%.2f", partner.score))): \(partner.reasons.first ?? partner.matched.first ?? "it holds too")."
+        }
+        let title: String
+        if best.score < 0.5 {
+            // A weak lead is not a cause: say so, with the lead.
+            title = "No convincing cause; the best lead is \(best.label) (score \(String(format: "%.2f", best.score)))"
+        } else if let partner {
+            let who = best.isWho ? best : partner, what = best.isWho ? partner : best
+            title = who.kind == .ci && what.kind == .freshInstall
+                ? "Most likely cause: CI runners making \(what.label)"
+                : "Most likely cause: \(who.label), with \(what.label)"
+        } else {
+            title = "Most likely cause: \(best.label)"
+        }
+        findings.append(Finding(
+            title: title,
+            summary: summary,
+            evidence: [.table(table), .number(label: "score", value: round3(best.score), unit: "score"),
+                       .number(label: "lead over the next hypothesis", value: round3(margin), unit: "score")],
+            confidence: best.score < 0.5 ? .low : Confidence(min(0.95, 0.4 + best.score * 0.4 + margin * 0.6)),
+            openQuestions: best.missing.isEmpty ? [] : ["What explains the rest: \(best.missing.prefix(3).joined(separator: "; "))?"]))
+        // Rejected: the other releases first (the decoys), then installs of the best candidate,
+        // then the client kinds, then other install hypotheses that scored at all.
+        let rest = shown.dropFirst().filter(\.rejected)
+        let rejected = rest.filter { $0.kind == .release }
+            + rest.filter { $0.kind == .freshInstall && ($0.project == best.project || $0.score >= 0.05) }
+            + rest.filter { $0.kind.isWho }
+        if !rejected.isEmpty {
+            let lines = rejected.prefix(12).map { h in "\(h.label) (\(String(format: "%.2f", h.score))): \(h.problems.isEmpty ? "lower score" : h.problems.prefix(3).joined(separator: "; "))" }
+            findings.append(Finding(
+                title: "Rejected hypotheses",
+                summary: lines.joined(separator: ". ") + ".",
+                evidence: [.table(table)], confidence: Confidence(0.25)))
+        }
+        return findings
     }
 
     /// How well a changed requirement explains fetching `version`: 1 when it forces it (the old

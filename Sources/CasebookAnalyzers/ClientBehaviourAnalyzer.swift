@@ -75,7 +75,7 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         }
         // A rise is shared out by who added downloads; a drop by who is missing. For a drop nobody
         // "made" anything: the shortfall of each client that fetched less than its baseline.
-        let down = byClient.excessTotal < 0 || (byClient.excessTotal == 0 && window.direction == "down")
+        let down = byClient.excessTotal < 0 || (byClient.excessTotal == 0 && window.direction == .down)
         let changeTotal = max(abs(byClient.excessTotal), 1)
         let movers = known.map { (c: $0, change: down ? -$0.excess : $0.excess) }.filter { $0.change > 0 }.sorted { $0.change > $1.change }
         let topShare = min(1, max(0, (movers.first?.change ?? 0) / changeTotal))
@@ -205,7 +205,7 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         return AnalyzerResult(
             outputs: ["topClientShare": .double(r3(topShare)), "top10Share": .double(r3(top10Share)), "clients": .int(Int64(clientsInWindow.count)),
                       "concentration": .string(concentration), "ciShare": .double(r3(ciShare)), "perValue": .array(perValue),
-                      "direction": .string(down ? "down" : "up"), "missingClients": .int(Int64(down ? vanished.count : 0)),
+                      "direction": .string((down ? Direction.down : .up).rawValue), "missingClients": .int(Int64(down ? vanished.count : 0)),
                       "repeated": .array(repeatedValues), "coFetchShare": .double(r3(coFetch)), "topClients": .array(topClients)],
             findings: findings)
     }

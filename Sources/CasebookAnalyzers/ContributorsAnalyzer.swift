@@ -193,7 +193,7 @@ public struct ContributorsAnalyzer: Analyzer {
             })
         let topChart = EvidenceChart(
             kind: .bars, title: "Top \(topN) \(d) values on \(UTCTime.dateString(baselineDay)) and on \(UTCTime.dateString(peakDay)), same scale",
-            layout: "panels",
+            layout: .panels,
             series: [
                 .init(name: UTCTime.dateString(baselineDay), points: baselineTop.rows.map { .init(x: Describe.value($0.values[0]), y: Double($0.downloads)) }),
                 .init(name: UTCTime.dateString(peakDay), points: windowTop.rows.map { .init(x: Describe.value($0.values[0]), y: Double($0.downloads)) }),

@@ -113,18 +113,17 @@ public struct ExplanationAnalyzer: Analyzer {
             }
             // Why now: the attribution hypotheses it kept (the best, and one telling the same
             // story from the other side), when they score well.
-            let kept = attribution?["hypotheses"]?.arrayValue?.compactMap(\.objectValue).filter { $0["rejected"]?.boolValue == false }
-                ?? attribution?["top"]?.objectValue.map { [$0] } ?? []
-            for top in kept where (top["score"]?.doubleValue ?? 0) >= 0.5 {
-                let kind = top["kind"]?.stringValue ?? "cause"
-                let subject = [top["project"]?.stringValue, top["version"]?.stringValue].compactMap { $0 }.joined(separator: " ")
+            let kept = attribution?["hypotheses"]?.arrayValue?.compactMap { try? Hypothesis(value: $0) }.filter { $0.rejected == false }
+                ?? attribution?["top"].flatMap { try? Hypothesis(value: $0) }.map { [$0] } ?? []
+            for top in kept where (top.score ?? 0) >= 0.5 {
+                let subject = [top.project, top.version].compactMap { $0 }.joined(separator: " ")
                 let label: String
-                switch kind {
-                case "release": label = "a release of \(subject)"
-                case "fresh-install": label = "fresh installs of \(subject)"
-                case "mirror": label = "a mirror"
-                case "ci": label = "CI runners"
-                default: label = subject.isEmpty ? kind : "\(kind): \(subject)"
+                switch top.kind {
+                case .release: label = "a release of \(subject)"
+                case .freshInstall: label = "fresh installs of \(subject)"
+                case .mirror: label = "a mirror"
+                case .ci: label = "CI runners"
+                case .client, .other: label = subject.isEmpty ? top.kind.rawValue : "\(top.kind.rawValue): \(subject)"
                 }
                 if !hypotheses.contains(label) { hypotheses.append(label) }
             }

@@ -105,7 +105,7 @@ public struct SegmentSplitAnalyzer: Analyzer {
             let striking = s.surprise >= 0.3
             let shown = s.rows.prefix(6)
             let chart = EvidenceChart(
-                kind: .bars, title: "Shares by \(s.dimension.rawValue): before, during, and the \(change) alone", unit: "share", layout: "stacked",
+                kind: .bars, title: "Shares by \(s.dimension.rawValue): before, during, and the \(change) alone", unit: "share", layout: .stacked,
                 series: shown.map { r in
                     .init(name: Describe.value(r.value), points: [.init(x: "baseline", y: (r.b * 1000).rounded() / 1000),
                                                                   .init(x: "window", y: (r.w * 1000).rounded() / 1000),

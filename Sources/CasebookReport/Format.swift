@@ -4,42 +4,20 @@ import Foundation
 
 /// Number and value formatting shared by the renderers: the same in every locale.
 public enum ReportFormat {
-    /// `169428` → `169,428`; `0.5` → `0.5`; fractions keep up to `maxDecimals` digits.
+    /// `169428` → `169,428`; `0.5` → `0.5`; fractions keep up to `maxDecimals` digits
+    /// (``Describe/number(_:maxDecimals:)``).
     public static func number(_ value: Double, maxDecimals: Int = 3) -> String {
-        guard value.isFinite else { return value.isNaN ? "n/a" : (value > 0 ? "∞" : "-∞") }
-        if value.rounded() == value, abs(value) < 1e15 { return grouped(Int64(value)) }
-        let magnitude = abs(value)
-        let decimals = magnitude >= 1000 ? 0 : magnitude >= 100 ? 1 : magnitude >= 1 ? 2 : maxDecimals
-        var text = String(format: "%.\(decimals)f", magnitude)
-        if text.contains(".") {
-            while text.hasSuffix("0") { text.removeLast() }
-            if text.hasSuffix(".") { text.removeLast() }
-        }
-        let parts = text.split(separator: ".", maxSplits: 1)
-        var out = grouped(Int64(parts[0]) ?? 0)
-        if parts.count > 1 { out += "." + parts[1] }
-        if value < 0, out != "0" { out = "-" + out }
-        return out
+        Describe.number(value, maxDecimals: maxDecimals)
     }
 
     /// An integer with `,` between thousands.
-    public static func grouped(_ value: Int64) -> String {
-        let digits = String(value.magnitude)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0, (digits.count - i) % 3 == 0 { out += "," }
-            out.append(c)
-        }
-        return value < 0 ? "-" + out : out
-    }
+    public static func grouped(_ value: Int64) -> String { Describe.grouped(value) }
 
-    /// A fraction as a percentage: `0.527` → `52.7%`, `1` → `100%`, `0.0004` → `<0.1%`.
+    /// A fraction as a percentage with up to one decimal, as analyzers phrase shares
+    /// (``Describe/percent(_:digits:trimmed:)``): `0.527` → `52.7%`, `1` → `100%`,
+    /// `0.0004` → `under 0.1%`.
     public static func percent(_ fraction: Double) -> String {
-        guard fraction.isFinite else { return "n/a" }
-        let p = fraction * 100
-        if p != 0, abs(p) < 0.1 { return p > 0 ? "<0.1%" : "-<0.1%" }
-        let rounded = (p * 10).rounded() / 10
-        return number(rounded, maxDecimals: 1) + "%"
+        Describe.percent(fraction, digits: 1, trimmed: true)
     }
 
     /// A labelled number as shown: shares as percentages, other units after the value.

@@ -68,23 +68,21 @@ public struct HTMLRenderer: Sendable {
         h += "</ol></nav>\n"
 
         // Steps.
-        for (si, s) in run.steps.enumerated() {
+        for layout in StepLayout.steps(of: run, maxTableRows: maxTableRows) {
+            let s = layout.step
             h += "<section class=\"step\" id=\"\(Self.anchor(s.id))\">\n"
-            h += "<h2><span class=\"num\">\(si + 1).</span> \(e(ReportNarrative.name(of: s))) <span class=\"status \(s.status.rawValue)\">\(s.status.rawValue)</span></h2>\n"
+            h += "<h2><span class=\"num\">\(layout.number).</span> \(e(ReportNarrative.name(of: s))) <span class=\"status \(s.status.rawValue)\">\(s.status.rawValue)</span></h2>\n"
             h += "<p class=\"asked\"><strong>Asked:</strong> \(e(meta.analyzers[s.uses].map(ReportNarrative.sentence) ?? "(no summary recorded)")) <span class=\"uses\">step <code>\(e(s.id))</code> uses <code>\(e(s.uses))</code></span></p>\n"
             if s.status != .succeeded {
                 h += "<p class=\"reason\"><strong>\(s.status == .failed ? "Failed" : "Skipped"):</strong> \(e(s.reason ?? "no reason given"))</p>\n"
             } else if s.findings.isEmpty {
                 h += "<p>No finding.</p>\n"
             }
-            var shownTables: [EvidenceTable] = []
-            for (fi, finding) in s.findings.enumerated() {
-                h += renderFinding(finding, idPrefix: "s\(si + 1)f\(fi + 1)", shownTables: &shownTables)
+            for finding in layout.findings {
+                h += renderFinding(finding, idPrefix: "s\(layout.number)f\(finding.number)")
             }
             // The hypotheses output as a table, unless the step's findings already show one.
-            let showsTable = s.findings.contains { $0.evidence.contains { if case .table = $0 { true } else { false } } }
-            let hyps = showsTable ? [] : Hypothesis.all(in: s)
-            if !hyps.isEmpty { h += renderHypotheses(hyps) }
+            if !layout.hypotheses.isEmpty { h += renderHypotheses(layout.hypotheses) }
             h += "</section>\n"
         }
 
@@ -96,44 +94,26 @@ public struct HTMLRenderer: Sendable {
     /// An id attribute value for a step (letters, digits and `-` only).
     static func anchor(_ id: String) -> String { "step-" + Escape.fileStem(id, fallback: "x") }
 
-    func renderFinding(_ f: Finding, idPrefix: String, shownTables: inout [EvidenceTable]) -> String {
+    func renderFinding(_ layout: StepLayout.FindingLayout, idPrefix: String) -> String {
         func e(_ s: String) -> String { Escape.html(s) }
+        let f = layout.finding
         var h = "<article class=\"finding\">\n"
-        h += "<h3>\(e(f.title)) <span class=\"conf \(f.confidence.level)\">\(f.confidence.level) confidence (\(e(ReportFormat.number(f.confidence.score, maxDecimals: 2))))</span></h3>\n"
+        h += "<h3>\(e(f.title)) <span class=\"conf \(layout.confidenceLevel)\">\(layout.confidenceLevel) confidence (\(e(layout.confidenceScore)))</span></h3>\n"
         if !f.summary.isEmpty { h += "<p>\(e(f.summary))</p>\n" }
-        var numbers: [(String, String)] = []
-        func flush() {
-            guard !numbers.isEmpty else { return }
-            h += "<dl class=\"numbers\">\n" + numbers.map { "<div><dt>\(e($0.0))</dt><dd>\(e($0.1))</dd></div>" }.joined(separator: "\n") + "\n</dl>\n"
-            numbers = []
-        }
-        var chartIndex = 0
-        for ev in f.evidence {
-            switch ev {
-            case .number(let label, let value, let unit):
-                numbers.append((label, ReportFormat.measure(value, unit: unit)))
+        for item in layout.items {
+            switch item {
+            case .numbers(let numbers):
+                h += "<dl class=\"numbers\">\n" + numbers.map { "<div><dt>\(e($0.label))</dt><dd>\(e($0.value))</dd></div>" }.joined(separator: "\n") + "\n</dl>\n"
             case .note(let text):
-                flush()
                 h += "<p class=\"note\">\(e(text))</p>\n"
+            case .tableShownAbove(let title):
+                h += "<p class=\"note\">The table “\(e(title))” is shown above.</p>\n"
             case .table(let t):
-                flush()
-                if shownTables.contains(t) {
-                    h += "<p class=\"note\">The table “\(e(t.title))” is shown above.</p>\n"
-                } else {
-                    shownTables.append(t)
-                    h += renderTable(t)
-                }
-            case .series(let s):
-                flush()
-                chartIndex += 1
-                h += "<figure>\(SVGChart(idPrefix: "\(idPrefix)c\(chartIndex)").render(s, standalone: false))</figure>\n"
+                h += renderTable(t)
             case .chart(let c):
-                flush()
-                chartIndex += 1
-                h += "<figure>\(SVGChart(idPrefix: "\(idPrefix)c\(chartIndex)").render(c, standalone: false))</figure>\n"
+                h += "<figure>\(SVGChart(idPrefix: "\(idPrefix)c\(c.numberInFinding)").render(c.chart, standalone: false))</figure>\n"
             }
         }
-        flush()
         if !f.openQuestions.isEmpty {
             h += "<div class=\"open\"><h4>Still open</h4><ul>\n" + f.openQuestions.map { "<li>\(e($0))</li>" }.joined(separator: "\n") + "\n</ul></div>\n"
         }
@@ -141,17 +121,14 @@ public struct HTMLRenderer: Sendable {
         return h
     }
 
-    func renderTable(_ t: EvidenceTable) -> String {
+    func renderTable(_ t: StepLayout.Table) -> String {
         func e(_ s: String) -> String { Escape.html(s) }
-        let cells = t.rows.prefix(maxTableRows).map { row in
-            t.columns.indices.map { c in ReportFormat.cell(c < row.count ? row[c] : .null, column: t.columns[c]) }
-        }
-        let long = Set(t.columns.indices.filter { c in cells.contains { $0[c].count > 60 } })
+        let long = t.columns(longerThan: 60)
         if !long.isEmpty {
             // Rows with long text read better as records: short columns on one line, long ones below.
             var h = "<div class=\"records\">\n"
             if !t.title.isEmpty { h += "<p class=\"caption\">\(e(t.title))</p>\n" }
-            for row in cells {
+            for row in t.rows {
                 let head = t.columns.indices.filter { !long.contains($0) && row[$0] != "–" && !row[$0].isEmpty }
                     .map { "<span class=\"k\">\(e(t.columns[$0]))</span> \(e(row[$0]))" }
                 h += "<div class=\"record\"><p class=\"head\">\(head.joined(separator: " · "))</p>"
@@ -160,34 +137,32 @@ public struct HTMLRenderer: Sendable {
                 }
                 h += "</div>\n"
             }
-            if t.rows.count > maxTableRows { h += "<p class=\"more\">\(t.rows.count - maxTableRows) more rows in report.json.</p>" }
+            if t.moreRows > 0 { h += "<p class=\"more\">\(t.moreRows) more rows in report.json.</p>" }
             return h + "</div>\n"
         }
         var h = "<div class=\"table\"><table>\n"
         if !t.title.isEmpty { h += "<caption>\(e(t.title))</caption>\n" }
-        let numeric = t.columns.indices.map { c in t.rows.allSatisfy { c >= $0.count || $0[c].doubleValue != nil || $0[c] == .null } }
-        h += "<thead><tr>" + t.columns.enumerated().map { "<th\(numeric[$0.offset] ? " class=\"n\"" : "")>\(e($0.element))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
-        for row in t.rows.prefix(maxTableRows) {
-            h += "<tr>" + t.columns.indices.map { c in
-                let v = c < row.count ? row[c] : .null
-                return "<td\(numeric[c] ? " class=\"n\"" : "")>\(e(ReportFormat.cell(v, column: t.columns[c])))</td>"
+        h += "<thead><tr>" + t.columns.enumerated().map { "<th\(t.numeric[$0.offset] ? " class=\"n\"" : "")>\(e($0.element))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for row in t.rows {
+            h += "<tr>" + row.enumerated().map { c, cell in
+                "<td\(t.numeric[c] ? " class=\"n\"" : "")>\(e(cell))</td>"
             }.joined() + "</tr>\n"
         }
         h += "</tbody></table>"
-        if t.rows.count > maxTableRows { h += "<p class=\"more\">\(t.rows.count - maxTableRows) more rows in report.json.</p>" }
+        if t.moreRows > 0 { h += "<p class=\"more\">\(t.moreRows) more rows in report.json.</p>" }
         h += "</div>\n"
         return h
     }
 
-    func renderHypotheses(_ hyps: [Hypothesis]) -> String {
+    func renderHypotheses(_ rows: [StepLayout.HypothesisRow]) -> String {
         func e(_ s: String) -> String { Escape.html(s) }
         var h = "<div class=\"table hypotheses\"><table>\n<caption>Hypotheses checked, best first</caption>\n"
         h += "<thead><tr><th class=\"n\">rank</th><th>hypothesis</th><th class=\"n\">score</th><th>released</th><th>verdict</th><th>evidence for</th><th>why not / missing</th></tr></thead>\n<tbody>\n"
-        for x in hyps {
+        for x in rows {
             h += "<tr class=\"\(x.rejected ? "rejected" : "kept")\"><td class=\"n\">\(x.rank)</td><td>\(e(x.label))</td>"
-            h += "<td class=\"n\">\(x.score.map { e(ReportFormat.number($0, maxDecimals: 2)) } ?? "–")</td>"
-            h += "<td>\(e(x.released.map(ReportFormat.time) ?? "–"))</td><td>\(x.rejected ? "rejected" : "best supported")</td>"
-            h += "<td>\(e(x.matched.joined(separator: "; ")))</td><td>\(e(x.why ?? (x.rejected ? "scored lower" : "")))</td></tr>\n"
+            h += "<td class=\"n\">\(e(x.score))</td>"
+            h += "<td>\(e(x.released))</td><td>\(x.verdict)</td>"
+            h += "<td>\(e(x.evidenceFor))</td><td>\(e(x.whyNot))</td></tr>\n"
         }
         h += "</tbody></table></div>\n"
         return h

@@ -67,71 +67,48 @@ public struct MarkdownRenderer: Sendable {
         }
         md += "\n"
 
-        for (si, s) in run.steps.enumerated() {
-            md += "## \(si + 1). \(m(ReportNarrative.name(of: s))) (\(s.status.rawValue))\n\n"
+        for layout in StepLayout.steps(of: run, maxTableRows: maxTableRows) {
+            let s = layout.step
+            md += "## \(layout.number). \(m(ReportNarrative.name(of: s))) (\(s.status.rawValue))\n\n"
             md += "**Asked:** \(m(meta.analyzers[s.uses].map(ReportNarrative.sentence) ?? "(no summary recorded)")) Step \(Escape.markdownCode(s.id)) uses \(Escape.markdownCode(s.uses)).\n\n"
             if s.status != .succeeded {
                 md += "> **\(s.status == .failed ? "Failed" : "Skipped"):** \(m(s.reason ?? "no reason given"))\n\n"
             } else if s.findings.isEmpty {
                 md += "No finding.\n\n"
             }
-            let stem = "\(si + 1)-" + Escape.fileStem(s.id, fallback: "step")
-            var chartIndex = 0
-            var shownTables: [EvidenceTable] = []
-            for f in s.findings {
+            let stem = "\(layout.number)-" + Escape.fileStem(s.id, fallback: "step")
+            for fl in layout.findings {
+                let f = fl.finding
                 md += "### \(m(f.title))\n\n"
                 if !f.summary.isEmpty { md += m(f.summary) + "\n\n" }
-                md += "_Confidence: \(f.confidence.level) (\(ReportFormat.number(f.confidence.score, maxDecimals: 2)))._\n\n"
-                var numbers: [String] = []
-                func flush() {
-                    guard !numbers.isEmpty else { return }
-                    md += numbers.joined(separator: "\n") + "\n\n"
-                    numbers = []
-                }
-                for ev in f.evidence {
-                    switch ev {
-                    case .number(let label, let value, let unit):
-                        numbers.append("- \(m(label)): **\(m(ReportFormat.measure(value, unit: unit)))**")
+                md += "_Confidence: \(fl.confidenceLevel) (\(fl.confidenceScore))._\n\n"
+                for item in fl.items {
+                    switch item {
+                    case .numbers(let numbers):
+                        md += numbers.map { "- \(m($0.label)): **\(m($0.value))**" }.joined(separator: "\n") + "\n\n"
                     case .note(let text):
-                        flush()
                         md += "_Note: \(m(text))_\n\n"
+                    case .tableShownAbove(let title):
+                        md += "_The table “\(m(title))” is shown above._\n\n"
                     case .table(let t):
-                        flush()
-                        if shownTables.contains(t) {
-                            md += "_The table “\(m(t.title))” is shown above._\n\n"
-                        } else {
-                            shownTables.append(t)
-                            md += table(t)
-                        }
-                    case .series(let series):
-                        flush()
-                        chartIndex += 1
-                        let path = "\(chartFolder)/\(stem)-\(chartIndex).svg"
-                        files.append((path, SVGChart(idPrefix: "\(stem)-\(chartIndex)").render(series, standalone: true)))
-                        md += "![\(m(series.title))](\(path))\n\n"
-                    case .chart(let chart):
-                        flush()
-                        chartIndex += 1
-                        let path = "\(chartFolder)/\(stem)-\(chartIndex).svg"
-                        files.append((path, SVGChart(idPrefix: "\(stem)-\(chartIndex)").render(chart, standalone: true)))
-                        md += "![\(m(chart.title))](\(path))\n\n"
+                        md += table(t)
+                    case .chart(let c):
+                        let name = "\(stem)-\(c.numberInStep)"
+                        let path = "\(chartFolder)/\(name).svg"
+                        files.append((path, SVGChart(idPrefix: name).render(c.chart, standalone: true)))
+                        md += "![\(m(c.chart.title))](\(path))\n\n"
                     }
                 }
-                flush()
                 if !f.openQuestions.isEmpty {
                     md += "**Still open:**\n\n" + f.openQuestions.map { "- \(m($0))" }.joined(separator: "\n") + "\n\n"
                 }
             }
             // The hypotheses output as a table, unless the step's findings already show one.
-            let showsTable = s.findings.contains { $0.evidence.contains { if case .table = $0 { true } else { false } } }
-            let hyps = showsTable ? [] : Hypothesis.all(in: s)
-            if !hyps.isEmpty {
+            if !layout.hypotheses.isEmpty {
                 md += "**Hypotheses checked, best first:**\n\n"
                 md += "| rank | hypothesis | score | released | verdict | evidence for | why not / missing |\n|---:|---|---:|---|---|---|---|\n"
-                for x in hyps {
-                    let cells = [String(x.rank), m(x.label), x.score.map { ReportFormat.number($0, maxDecimals: 2) } ?? "–",
-                                 m(x.released.map(ReportFormat.time) ?? "–"), x.rejected ? "rejected" : "best supported",
-                                 m(x.matched.joined(separator: "; ")), m(x.why ?? (x.rejected ? "scored lower" : ""))]
+                for x in layout.hypotheses {
+                    let cells = [x.rank, m(x.label), x.score, m(x.released), x.verdict, m(x.evidenceFor), m(x.whyNot)]
                     md += "| " + cells.joined(separator: " | ") + " |\n"
                 }
                 md += "\n"
@@ -142,17 +119,16 @@ public struct MarkdownRenderer: Sendable {
         return Output(markdown: md, files: files)
     }
 
-    func table(_ t: EvidenceTable) -> String {
+    func table(_ t: StepLayout.Table) -> String {
         func m(_ s: String) -> String { Escape.markdown(s) }
         guard !t.columns.isEmpty else { return "" }
         var md = t.title.isEmpty ? "" : "**\(m(t.title))**\n\n"
-        let numeric = t.columns.indices.map { c in t.rows.allSatisfy { c >= $0.count || $0[c].doubleValue != nil || $0[c] == .null } }
         md += "| " + t.columns.map { m($0).isEmpty ? " " : m($0) }.joined(separator: " | ") + " |\n"
-        md += "|" + numeric.map { $0 ? "---:" : "---" }.joined(separator: "|") + "|\n"
-        for row in t.rows.prefix(maxTableRows) {
-            md += "| " + t.columns.indices.map { c in m(ReportFormat.cell(c < row.count ? row[c] : .null, column: t.columns[c])) }.joined(separator: " | ") + " |\n"
+        md += "|" + t.numeric.map { $0 ? "---:" : "---" }.joined(separator: "|") + "|\n"
+        for row in t.rows {
+            md += "| " + row.map { m($0) }.joined(separator: " | ") + " |\n"
         }
-        if t.rows.count > maxTableRows { md += "\n_\(t.rows.count - maxTableRows) more rows in report.json._\n" }
+        if t.moreRows > 0 { md += "\n_\(t.moreRows) more rows in report.json._\n" }
         return md + "\n"
     }
 

@@ -28,8 +28,8 @@ public struct ReportNarrative: Sendable, Hashable {
     /// Steps that succeeded without a finding.
     public var silent: [String]
     public var notRun: [NotRun]
-    /// Hypotheses that steps checked and rejected (see ``Hypothesis``), by step name.
-    public var rejected: [(step: String, hypotheses: [Hypothesis])]
+    /// Hypotheses that steps checked and rejected (see ``RankedHypothesis``), by step name.
+    public var rejected: [(step: String, hypotheses: [RankedHypothesis])]
 
     public static func == (a: ReportNarrative, b: ReportNarrative) -> Bool {
         a.title == b.title && a.points == b.points && a.silent == b.silent && a.notRun == b.notRun
@@ -55,7 +55,7 @@ public struct ReportNarrative: Sendable, Hashable {
         var points: [Point] = []
         var silent: [String] = []
         var notRun: [NotRun] = []
-        var rejected: [(String, [Hypothesis])] = []
+        var rejected: [(String, [RankedHypothesis])] = []
         for step in run.steps {
             let name = Self.name(of: step)
             switch step.status {
@@ -66,7 +66,7 @@ public struct ReportNarrative: Sendable, Hashable {
                 } else {
                     silent.append(name)
                 }
-                let rej = Hypothesis.all(in: step).filter(\.rejected)
+                let rej = RankedHypothesis.all(in: step).filter(\.rejected)
                 if !rej.isEmpty { rejected.append((name, rej)) }
             case .skipped, .failed:
                 let reason = step.reason ?? "no reason given"
@@ -120,67 +120,41 @@ public struct ReportNarrative: Sendable, Hashable {
     }
 }
 
-/// A cause a step considered (an attribution step's `hypotheses` output): what it is, its score,
-/// the evidence for and against, and whether it was rejected.
-public struct Hypothesis: Sendable, Hashable {
+/// A hypothesis as a report lists it: a step's `hypotheses` output (see ``Hypothesis``) with its
+/// rank, a readable name, and whether and why it was rejected.
+public struct RankedHypothesis: Sendable, Hashable {
     public var rank: Int
-    /// `release`, `fresh-install`, `client`, `mirror`, `ci`... as the analyzer named it.
-    public var kind: String
-    /// A readable name: the kind with the project and version, or the analyzer's own label.
+    public var hypothesis: Hypothesis
+    /// A readable name: the kind with the project and version.
     public var label: String
-    public var score: Double?
-    public var released: String?
-    public var matched: [String]
-    public var missing: [String]
-    /// Why it was rejected, when the analyzer says so; else the missing evidence.
+    /// Why it was rejected: the missing evidence, when the analyzer gives any.
     public var why: String?
     public var rejected: Bool
 
-    /// The hypotheses in a step's `hypotheses` output, ranked as given. The first is the
-    /// accepted one unless the analyzer marks it otherwise; the others are rejected.
-    public static func all(in step: RunReport.StepReport) -> [Hypothesis] {
+    public var kind: HypothesisKind { hypothesis.kind }
+    public var score: Double? { hypothesis.score }
+    /// When the release was published, ISO 8601 UTC.
+    public var released: String? { hypothesis.released.map(UTCTime.isoString) }
+    /// The evidence for it.
+    public var matched: [String] { hypothesis.matched }
+
+    public init(rank: Int, hypothesis: Hypothesis, rejectedByDefault: Bool) {
+        self.rank = rank
+        self.hypothesis = hypothesis
+        let kind = hypothesis.kind.rawValue.isEmpty ? "hypothesis" : hypothesis.kind.rawValue
+        let subject = [hypothesis.project, hypothesis.version].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+        label = subject.isEmpty ? kind : "\(kind): \(subject)"
+        why = hypothesis.missing.isEmpty ? nil : hypothesis.missing.joined(separator: "; ")
+        rejected = hypothesis.rejected ?? rejectedByDefault
+    }
+
+    /// The hypotheses in a step's `hypotheses` output, ranked as given (an item that is not a
+    /// hypothesis keeps its rank and is left out). The first is the accepted one unless the
+    /// analyzer marks it otherwise; the others are rejected unless it says so.
+    public static func all(in step: RunReport.StepReport) -> [RankedHypothesis] {
         guard let list = step.outputs["hypotheses"]?.arrayValue else { return [] }
-        var out: [Hypothesis] = []
-        for (i, v) in list.enumerated() {
-            guard let o = v.objectValue else { continue }
-            func text(_ v: Value?) -> String? {
-                switch v {
-                case .string(let s)?: return s.isEmpty ? nil : s
-                case .int(let n)?: return String(n)
-                case .double(let d)?: return ReportFormat.number(d)
-                default: return nil
-                }
-            }
-            func texts(_ keys: [String]) -> [String] {
-                for k in keys {
-                    if let a = o[k]?.arrayValue {
-                        return a.map { item in
-                            if let s = item.stringValue { return s }
-                            if let obj = item.objectValue {
-                                return [obj["project"], obj["value"], obj["name"], obj["text"], obj["reason"]]
-                                    .compactMap { $0?.stringValue }.first ?? item.jsonString
-                            }
-                            return item.jsonString
-                        }
-                    }
-                    if let s = o[k]?.stringValue, !s.isEmpty { return [s] }
-                }
-                return []
-            }
-            let kind = text(o["kind"]) ?? "hypothesis"
-            let subject = [text(o["project"]), text(o["version"])].compactMap { $0 }.joined(separator: " ")
-            let label = text(o["label"]) ?? text(o["title"]) ?? text(o["description"])
-                ?? (subject.isEmpty ? kind : "\(kind): \(subject)")
-            let score = o["score"]?.doubleValue
-            let flagged = o["rejected"]?.boolValue ?? (o["accepted"]?.boolValue).map { !$0 }
-                ?? o["verdict"]?.stringValue.map { $0.lowercased().hasPrefix("reject") }
-            let missing = texts(["missing", "against", "missingEvidence"])
-            let why = text(o["why"]) ?? text(o["reason"]) ?? texts(["problems", "whyNot"]).first
-                ?? (missing.isEmpty ? nil : missing.joined(separator: "; "))
-            out.append(Hypothesis(rank: i + 1, kind: kind, label: label, score: score, released: text(o["released"]),
-                                  matched: texts(["matched", "for", "evidence", "matchedEvidence"]), missing: missing,
-                                  why: why, rejected: flagged ?? (i > 0)))
+        return list.enumerated().compactMap { i, v in
+            (try? Hypothesis(value: v)).map { RankedHypothesis(rank: i + 1, hypothesis: $0, rejectedByDefault: i > 0) }
         }
-        return out
     }
 }

@@ -27,10 +27,10 @@ public struct SVGChart: Sendable {
         switch chart.kind {
         case .line: canvas = line(chart)
         case .bars:
-            switch chart.layout ?? "grouped" {
-            case "panels": canvas = panels(chart)
-            case "stacked": canvas = stacked(chart)
-            default: canvas = grouped(chart)
+            switch chart.layout ?? .grouped {
+            case .panels: canvas = panels(chart)
+            case .stacked: canvas = stacked(chart)
+            case .grouped: canvas = grouped(chart)
             }
         case .graph: canvas = graph(chart)
         }

@@ -19,7 +19,7 @@ import Testing
                 }
             }
             // Rejected hypotheses are named by their labels (project and version).
-            text += " " + Hypothesis.all(in: s).map(\.label).joined(separator: " ")
+            text += " " + RankedHypothesis.all(in: s).map(\.label).joined(separator: " ")
         }
         return Set(numberTokens(text))
     }

@@ -248,3 +248,26 @@ import Testing
         #expect(message.contains("x.json") && message.contains("playbook"), "\(message)")
     }
 }
+
+@Suite struct TypedVocabularyTests {
+    @Test func oneShareWording() {
+        #expect(Describe.percent(0.001) == "under 1%")
+        #expect(Describe.percent(0.527) == "53%")
+        #expect(Describe.percent(0.5, digits: 1) == "50.0%")
+        #expect(ReportFormat.percent(0.0004) == "under 0.1%")
+        #expect(ReportFormat.percent(-0.0004) == "-under 0.1%")
+        #expect(ReportFormat.percent(0.527) == "52.7%")
+        #expect(ReportFormat.percent(1) == "100%")
+    }
+
+    @Test func hypothesesKeepTheirOutputShape() throws {
+        let h = Hypothesis(kind: .freshInstall, project: "p", score: 0.5, released: 86400, matched: ["m"],
+                           components: ["time": 1], rejected: false)
+        #expect(h.value.jsonString == #"{"components":{"time":1},"kind":"fresh-install","matched":["m"],"missing":[],"project":"p","reasons":[],"rejected":false,"released":"1970-01-02T00:00:00Z","score":0.5,"version":null}"#)
+        #expect(try Hypothesis(value: h.value) == h)
+        #expect(try Value(encoding: h).jsonString == h.value.jsonString)
+        let other = try Hypothesis(value: ["kind": "weather", "score": 0.2])
+        #expect(other.kind == .other("weather") && other.rejected == nil && other.matched.isEmpty)
+        #expect(try Value(encoding: Direction.down) == "down")
+    }
+}
