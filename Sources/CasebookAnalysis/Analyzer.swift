@@ -36,14 +36,18 @@ public struct AnalyzerDescription: Sendable, Hashable {
     public var discussion: String
     public var parameters: [ParameterSpec]
     public var outputs: [OutputSpec]
+    /// Worked examples that are also tests: each runs on its tiny data set and must find what it
+    /// says (one registry-wide test checks them; `casebook analyzers NAME` shows them).
+    public var examples: [AnalyzerExample]
 
     public init(name: String, summary: String, discussion: String = "", parameters: [ParameterSpec] = [],
-                outputs: [OutputSpec] = []) {
+                outputs: [OutputSpec] = [], examples: [AnalyzerExample] = []) {
         self.name = name
         self.summary = summary
         self.discussion = discussion
         self.parameters = parameters
         self.outputs = outputs
+        self.examples = examples
     }
 
     public func parameter(named name: String) -> ParameterSpec? { parameters.first { $0.name == name } }

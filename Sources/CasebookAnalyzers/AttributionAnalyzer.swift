@@ -62,6 +62,36 @@ public struct AttributionAnalyzer: Analyzer {
             OutputSpec("hypotheses", .list(.object), doc: "Ranked, best first: `{kind (release/fresh-install/client/mirror/ci), project, version, score (0–1), released (ISO 8601 or null), matched, missing, reasons, components}`."),
             OutputSpec("top", .object, doc: "The best hypothesis, or null."),
             OutputSpec("candidates", .int, doc: "Downstream projects in the catalog that require a contributor."),
+        ],
+        examples: [
+            AnalyzerExample(
+                "A downstream release the day before requires the new version",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "contributors": ["alpha"],
+                       "top_client_share": 0.01, "concentration": "many-clients", "ci_share": 0.0],
+                data: ExampleData(
+                    downloads: [
+                        .init("alpha-1.1-py3-none-any.whl", from: "2020-02-19", days: 14, perDay: 2, clients: 100),
+                        .init("alpha-1.1-py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 100),
+                        .init("app-1.1-py3-none-any.whl", from: "2020-02-19", days: 17, perDay: 5, clients: 100),
+                    ],
+                    catalog: [.init("alpha", [.init("1.0", "2019-01-01T00:00:00Z", files: ["alpha-1.0-py3-none-any.whl"]),
+                                              .init("1.1", "2020-01-10T00:00:00Z", files: ["alpha-1.1-py3-none-any.whl"])]),
+                              .init("app", [.init("1.0", "2019-06-01T00:00:00Z", requires: ["alpha<1.1,>=1.0"], files: ["app-1.0-py3-none-any.whl"]),
+                                            .init("1.1", "2020-03-03T12:00:00Z", requires: ["alpha>=1.1"], files: ["app-1.1-py3-none-any.whl"])])]),
+                expect: ["top": .contains(["kind": "release", "project": "app", "version": "1.1"]), "candidates": 1],
+                finding: "Most likely cause: release app 1.1"),
+            AnalyzerExample(
+                "No downstream release, one client: the client",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "contributors": ["alpha"],
+                       "top_client_share": 0.98, "concentration": "single-client"],
+                data: ExampleData(
+                    downloads: [
+                        .init("alpha-1.1-py3-none-any.whl", from: "2020-02-19", days: 14, perDay: 2, clients: 20),
+                        .init("alpha-1.1-py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 1, keyPrefix: "runner"),
+                    ],
+                    catalog: [.init("alpha", [.init("1.1", "2020-01-10T00:00:00Z", files: ["alpha-1.1-py3-none-any.whl"])])]),
+                expect: ["top": .contains(["kind": "client"]), "candidates": 0],
+                finding: "Most likely cause: a single client"),
         ])
 
     public init() {}

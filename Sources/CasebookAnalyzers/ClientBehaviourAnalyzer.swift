@@ -41,6 +41,32 @@ public struct ClientBehaviourAnalyzer: Analyzer {
             OutputSpec("repeated", .list(.object), doc: "Values fetched clearly more often per client than the others: `{value, perClient, typical}`."),
             OutputSpec("coFetchShare", .number, doc: "Share of clients that fetched every value (when several)."),
             OutputSpec("topClients", .list(.object), doc: "The largest clients as pseudonyms: `{client, downloads, share}`."),
+        ],
+        examples: [
+            AnalyzerExample(
+                "One client makes the excess",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
+                data: ExampleData(downloads: [
+                    .init("flask-1.1.1-py2.py3-none-any.whl", from: "2020-02-19", days: 17, perDay: 20, clients: 20),
+                    .init("flask-1.1.1-py2.py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 1, keyPrefix: "mirror"),
+                ]),
+                expect: ["concentration": "single-client", "direction": "up", "topClientShare": .approximately(1.0, tolerance: 0.01), "clients": 21],
+                finding: "One client made most of it"),
+            AnalyzerExample(
+                "Many clients each a little more",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
+                data: ExampleData(downloads: [
+                    .init("flask-1.1.1-py2.py3-none-any.whl", from: "2020-02-19", days: 14, perDay: 100, clients: 100),
+                    .init("flask-1.1.1-py2.py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 200, clients: 200),
+                ]),
+                expect: ["concentration": "many-clients", "direction": "up", "clients": 200],
+                finding: "Many clients, not one"),
+            AnalyzerExample(
+                "Counts carry no client keys",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
+                data: ExampleData(counts: [.daily("flask", from: "2020-02-19", runs: (100, 14), (400, 3))]),
+                expect: ["concentration": "unknown"],
+                finding: "No client information"),
         ])
 
     public init() {}

@@ -49,6 +49,39 @@ public struct ContributorsAnalyzer: Analyzer {
             OutputSpec("peakDay", .string, doc: "The window's busiest (or, for a drop, quietest) day."),
             OutputSpec("baselineTop", .list(.object), doc: "Top values `{value, downloads}` on the baseline day."),
             OutputSpec("windowTop", .list(.object), doc: "Top values `{value, downloads}` on the peak day."),
+        ],
+        examples: [
+            AnalyzerExample(
+                "One project makes the excess",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
+                data: ExampleData(counts: [
+                    .daily("flask", from: "2020-02-19", runs: (100, 17)),
+                    .daily("requests", from: "2020-02-19", runs: (50, 17)),
+                    .daily("flask-login", from: "2020-02-19", runs: (10, 14), (310, 3)),
+                ]),
+                expect: ["values": ["flask-login"], "shape": "few", "totalExcess": 900, "residualNormal": true,
+                         "contributors": .contains([["value": "flask-login", "excess": 900, "share": 1.0]])],
+                finding: "flask-login explains the spike"),
+            AnalyzerExample(
+                "Every project doubled: a broad change",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "max_contributors": 2],
+                data: ExampleData(counts: [
+                    .daily("alpha", from: "2020-02-19", runs: (100, 14), (200, 3)),
+                    .daily("beta", from: "2020-02-19", runs: (100, 14), (200, 3)),
+                    .daily("gamma", from: "2020-02-19", runs: (100, 14), (200, 3)),
+                    .daily("delta", from: "2020-02-19", runs: (100, 14), (200, 3)),
+                ]),
+                expect: ["shape": "broad", "broad": true, "totalExcess": 1200],
+                finding: "A broad change"),
+            AnalyzerExample(
+                "Nothing changed",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
+                data: ExampleData(counts: [
+                    .daily("flask", from: "2020-02-19", runs: (100, 17)),
+                    .daily("requests", from: "2020-02-19", runs: (50, 17)),
+                ]),
+                expect: ["shape": "none", "values": [], "totalExcess": 0],
+                finding: "No change to split"),
         ])
 
     public init() {}

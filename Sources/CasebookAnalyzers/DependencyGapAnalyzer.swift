@@ -39,6 +39,36 @@ public struct DependencyGapAnalyzer: Analyzer {
             OutputSpec("contributorRatio", .number, doc: "The contributors' window downloads / their baseline (scaled to the window); null when they had no baseline."),
             OutputSpec("followShare", .number, doc: "The dependencies' excess / the excess of the contributors requiring them (0–1, capped)."),
             OutputSpec("unknown", .list(.string), doc: "Contributor releases whose requirements the catalog does not know."),
+        ],
+        examples: [
+            AnalyzerExample(
+                "The contributor jumped, its dependency stayed flat: upgrades",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "contributors": ["alpha"]],
+                data: ExampleData(
+                    downloads: [
+                        .init("alpha-1.0-py2.py3-none-any.whl", from: "2020-02-19", days: 14, perDay: 2, clients: 50),
+                        .init("alpha-1.0-py2.py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 50),
+                        .init("base-1.1-py2.py3-none-any.whl", from: "2020-02-19", days: 17, perDay: 16, clients: 50),
+                    ],
+                    catalog: [.init("alpha", [.init("1.0", "2019-05-20T10:00:00Z", requires: ["base>=1.0"], files: ["alpha-1.0-py2.py3-none-any.whl"])]),
+                              .init("base", [.init("1.1", "2019-01-01T00:00:00Z", files: ["base-1.1-py2.py3-none-any.whl"])])]),
+                expect: ["gap": true, "contributorRatio": 150.0,
+                         "dependencies": .contains([["project": "alpha", "dependency": "base", "baseline": 48, "window": 48]])],
+                finding: "upgrades, not fresh installs"),
+            AnalyzerExample(
+                "The dependency rose with it: fresh installs",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "contributors": ["alpha"]],
+                data: ExampleData(
+                    downloads: [
+                        .init("alpha-1.0-py2.py3-none-any.whl", from: "2020-02-19", days: 14, perDay: 2, clients: 50),
+                        .init("alpha-1.0-py2.py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 50),
+                        .init("base-1.1-py2.py3-none-any.whl", from: "2020-02-19", days: 14, perDay: 16, clients: 50),
+                        .init("base-1.1-py2.py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 314, clients: 50),
+                    ],
+                    catalog: [.init("alpha", [.init("1.0", "2019-05-20T10:00:00Z", requires: ["base>=1.0"], files: ["alpha-1.0-py2.py3-none-any.whl"])]),
+                              .init("base", [.init("1.1", "2019-01-01T00:00:00Z", files: ["base-1.1-py2.py3-none-any.whl"])])]),
+                expect: ["gap": false],
+                finding: "fresh installs"),
         ])
 
     public init() {}

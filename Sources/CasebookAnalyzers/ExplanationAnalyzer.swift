@@ -41,6 +41,33 @@ public struct ExplanationAnalyzer: Analyzer {
         outputs: [
             OutputSpec("ledger", .object, doc: "`{change, explanations: [{pairs, hypotheses, downloads, share}], unexplained}`: `change` the window's signed change against its baseline; each explanation's `pairs` maps a dimension to a value or a list of values, `hypotheses` names what it is, `downloads` the part of the change it accounts for and `share` that part of the change (0–1); `unexplained` the rest."),
             OutputSpec("explainedShare", .number, doc: "Share of the change the explanations account for (0–1)."),
+        ],
+        examples: [
+            AnalyzerExample(
+                "The contributors account for the excess",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
+                data: ExampleData(
+                    counts: [.daily("flask", from: "2020-02-19", runs: (100, 17)),
+                             .daily("flask-login", from: "2020-02-19", runs: (10, 14), (310, 3))],
+                    steps: ["contributors": ["values": ["flask-login"], "dimension": "project", "shape": "few"],
+                            "clients": ["concentration": "single-client", "ciShare": 0.0]]),
+                expect: ["explainedShare": 1.0,
+                         "ledger": .contains(["change": 900, "unexplained": 0,
+                                              "explanations": [["pairs": ["project": "flask-login"], "downloads": 900]]])],
+                finding: "100% of the excess is explained"),
+            AnalyzerExample(
+                "An outage explains a shortfall",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
+                data: ExampleData(
+                    counts: [.daily("flask", from: "2020-02-19", runs: (100, 14), (50, 1), (100, 2))],
+                    steps: ["health": ["verdict": "outage", "missingDownloads": 50]]),
+                expect: ["explainedShare": 1.0, "ledger": .contains(["change": -50, "explanations": [["downloads": -50]]])]),
+            AnalyzerExample(
+                "No change to explain",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
+                data: ExampleData(counts: [.daily("flask", from: "2020-02-19", runs: (100, 17))]),
+                expect: ["explainedShare": 0.0, "ledger": .contains(["change": 0, "explanations": []])],
+                finding: "No change to explain"),
         ])
 
     public init() {}

@@ -45,6 +45,32 @@ public struct IndexSourceAnalyzer: Analyzer {
             OutputSpec("primaryShare", .number, doc: "Share (0–1) of the contributors' excess explained by files the reference index also had as equally good wheels."),
             OutputSpec("expectedShare", .number, doc: "Share (0–1) of the contributors' excess in files the reference index had no equally good wheel for (expected here)."),
             OutputSpec("files", .list(.object), doc: "Per file: `{project, version, filename, downloads, excess, referenceWheel (filename or null), kind (universal/pure/platform/none), verdict (primary-index/expected/mixed/unknown), primaryShare, clients}`."),
+        ],
+        examples: [
+            AnalyzerExample(
+                "PyPI had the same universal wheel: a primary index",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "contributors": ["alpha"]],
+                data: ExampleData(
+                    downloads: [
+                        .init("alpha-1.0-py2.py3-none-any.whl", from: "2020-02-19", days: 14, perDay: 1, clients: 50, client: .init(python: "2.7.16", cpu: "armv7l")),
+                        .init("alpha-1.0-py2.py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 50, client: .init(python: "2.7.16", cpu: "armv7l")),
+                    ],
+                    catalog: [.init("alpha", [.init("1.0", "2019-05-20T10:00:00Z", files: ["alpha-1.0-py2.py3-none-any.whl", "alpha-1.0.tar.gz"])])]),
+                expect: ["primaryIndex": true, "primaryShare": 1.0,
+                         "files": .contains([["project": "alpha", "verdict": "primary-index", "kind": "universal"]])],
+                finding: "primary index"),
+            AnalyzerExample(
+                "PyPI had only an sdist: the downloads are expected here",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "contributors": ["beta"]],
+                data: ExampleData(
+                    downloads: [
+                        .init("beta-0.4-py2.py3-none-any.whl", from: "2020-02-19", days: 14, perDay: 1, clients: 50, client: .init(python: "2.7.16", cpu: "armv7l")),
+                        .init("beta-0.4-py2.py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 50, client: .init(python: "2.7.16", cpu: "armv7l")),
+                    ],
+                    catalog: [.init("beta", [.init("0.4", "2017-12-02T10:00:00Z", files: ["beta-0.4.tar.gz"])])]),
+                expect: ["primaryIndex": false, "primaryShare": 0.0,
+                         "files": .contains([["project": "beta", "verdict": "expected", "referenceWheel": nil]])],
+                finding: "expected"),
         ])
 
     public init() {}

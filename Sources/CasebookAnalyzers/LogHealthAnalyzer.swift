@@ -46,6 +46,33 @@ public struct LogHealthAnalyzer: Analyzer {
             OutputSpec("quietSpans", .list(.object), doc: "Runs of hours in which almost no request reached the server (under `quiet_share` of the usual lines): `{start, end, lines, usualLines}`."),
             OutputSpec("missingDownloads", .int, doc: "Downloads the error and silent hours are missing against their usual level."),
             OutputSpec("explainedShare", .number, doc: "Share of the window's shortfall those missing downloads explain (0–1; 0 for a rise)."),
+        ],
+        examples: [
+            AnalyzerExample(
+                "The server answered 503 for four hours",
+                with: ["window": ["start": "2020-03-03T00:00:00Z", "end": "2020-03-04T00:00:00Z"], "baseline_days": 2],
+                data: ExampleData(
+                    counts: [.hourly("flask", from: "2020-03-01T00:00:00Z", runs: (20, 58), (nil, 4), (20, 10))],
+                    requests: [.init(from: "2020-03-01T00:00:00Z", hours: 58, status: 200, perHour: 25),
+                               .init(from: "2020-03-03T10:00:00Z", hours: 4, status: 503, perHour: 30),
+                               .init(from: "2020-03-03T14:00:00Z", hours: 10, status: 200, perHour: 25)]),
+                expect: ["verdict": "outage", "serverErrors": 120, "missingDownloads": 80, "explainedShare": 1.0,
+                         "errorSpans": [["start": "2020-03-03T10:00:00Z", "end": "2020-03-03T14:00:00Z", "errors": 120, "status": 503, "usual": 0]]],
+                finding: "An outage"),
+            AnalyzerExample(
+                "Fewer downloads while the server answered as usual",
+                with: ["window": ["start": "2020-03-03T00:00:00Z", "end": "2020-03-04T00:00:00Z"], "baseline_days": 2],
+                data: ExampleData(
+                    counts: [.hourly("flask", from: "2020-03-01T00:00:00Z", runs: (20, 48), (10, 24))],
+                    requests: [.init(from: "2020-03-01T00:00:00Z", hours: 72, status: 200, perHour: 25)]),
+                expect: ["verdict": "traffic", "serverErrors": 0, "errorSpans": [], "silentSpans": []],
+                finding: "The server and the log were normal"),
+            AnalyzerExample(
+                "Daily counts carry no server answers",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
+                data: ExampleData(counts: [.daily("flask", from: "2020-02-19", runs: (100, 14), (20, 3))]),
+                expect: ["verdict": "unknown"],
+                finding: "not in the data"),
         ])
 
     public init() {}

@@ -28,6 +28,26 @@ public struct SegmentSplitAnalyzer: Analyzer {
             OutputSpec("segments", .list(.object), doc: "`{dimension, value, baselineShare, windowShare, excessShare, excess}` (shares 0–1), most surprising dimension first."),
             OutputSpec("ranking", .list(.object), doc: "Dimensions by surprise: `{dimension, surprise, topValue, topExcessShare, topBaselineShare}`."),
             OutputSpec("top", .object, doc: "The most surprising dimension's dominant value `{dimension, value, excessShare, baselineShare}`."),
+        ],
+        examples: [
+            AnalyzerExample(
+                "The excess is all Python 2",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "dimensions": ["python_major"]],
+                data: ExampleData(counts: [
+                    .daily("flask", from: "2020-02-19", runs: (100, 17), dimensions: [.python: "3.8.2"]),
+                    .daily("flask", from: "2020-02-19", runs: (10, 14), (210, 3), dimensions: [.python: "2.7.16"]),
+                ]),
+                expect: ["top": .contains(["dimension": "python_major", "value": "2", "excessShare": 1.0]),
+                         "segments": .contains([["dimension": "python_major", "value": "2", "excess": 600]])],
+                finding: "python_major = 2: 100% of the excess"),
+            AnalyzerExample(
+                "Every segment grew alike",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "dimensions": ["python_major"]],
+                data: ExampleData(counts: [
+                    .daily("flask", from: "2020-02-19", runs: (100, 14), (200, 3), dimensions: [.python: "3.8.2"]),
+                    .daily("flask", from: "2020-02-19", runs: (50, 14), (100, 3), dimensions: [.python: "2.7.16"]),
+                ]),
+                expect: ["top": nil, "ranking": .contains([["dimension": "python_major", "surprise": 0.0]])]),
         ])
 
     public init() {}

@@ -24,6 +24,19 @@ public struct SeriesAnalyzer: Analyzer {
             OutputSpec("series", .list(.object), doc: "One `{start, downloads}` per bucket that has downloads, in time order (`start` ISO 8601 UTC)."),
             OutputSpec("total", .int, doc: "Downloads in the range."),
             OutputSpec("peak", .object, doc: "The largest bucket `{start, downloads}`, or null when there are none."),
+        ],
+        examples: [
+            AnalyzerExample(
+                "Daily totals and the peak day",
+                with: ["bucket": "day"],
+                data: ExampleData(counts: [.daily("flask", from: "2020-02-01", [100, 120, 400, 110])]),
+                expect: ["total": 730, "peak": ["start": "2020-02-03T00:00:00Z", "downloads": 400], "series": .count(4)],
+                finding: "Downloads per day"),
+            AnalyzerExample(
+                "A filter that keeps nothing",
+                with: ["filter": ["project": ["django"]]],
+                data: ExampleData(counts: [.daily("flask", from: "2020-02-01", [100, 120, 400, 110])]),
+                expect: ["total": 0, "peak": nil, "series": .count(0)]),
         ])
 
     public init() {}

@@ -40,6 +40,28 @@ public struct SpikeDetectionAnalyzer: Analyzer {
             OutputSpec("series", .list(.object), doc: "The series with its baseline: `{start, downloads, baseline}` per bucket."),
             OutputSpec("bucket", .string, doc: "The bucket used."),
             OutputSpec("noise", .number, doc: "The robust relative noise of the series (standard deviation of residual / baseline)."),
+        ],
+        examples: [
+            AnalyzerExample(
+                "Three days at four times the usual level",
+                with: ["bucket": "day"],
+                data: ExampleData(counts: [.daily("flask", from: "2020-02-01", runs: (100, 21), (400, 3), (100, 7))]),
+                expect: ["window": .contains(["direction": "up", "start": "2020-02-22T00:00:00Z", "end": "2020-02-25T00:00:00Z",
+                                              "severity": "major", "actual": 1200, "excess": 900]),
+                         "windows": .count(1)],
+                finding: "A major spike"),
+            AnalyzerExample(
+                "A flat series has no spike",
+                with: ["bucket": "day"],
+                data: ExampleData(counts: [.daily("flask", from: "2020-02-01", runs: (100, 31))]),
+                expect: ["window": nil, "windows": .count(0)],
+                finding: "No unusual days"),
+            AnalyzerExample(
+                "A day without downloads is an outage",
+                with: ["bucket": "day"],
+                data: ExampleData(counts: [.daily("flask", from: "2020-02-01", runs: (100, 21), (nil, 1), (100, 9))]),
+                expect: ["window": .contains(["direction": "down", "start": "2020-02-22T00:00:00Z", "outage": true])],
+                finding: "An outage"),
         ])
 
     public init() {}

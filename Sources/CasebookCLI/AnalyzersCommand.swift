@@ -3,7 +3,8 @@ import CasebookAnalysis
 import CasebookPlaybooks
 import Foundation
 
-/// `casebook analyzers [NAME]`: lists analyzers, or shows one's parameters, outputs and an example step.
+/// `casebook analyzers [NAME]`: lists analyzers, or shows one's parameters, outputs, an example step
+/// and its worked examples (parameters, data and what they find).
 struct AnalyzersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyzers",
@@ -63,6 +64,20 @@ struct AnalyzersCommand: AsyncParsableCommand {
             lines.append("      \(o.doc)")
         }
         lines += ["", "Example step:", d.exampleStep.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")]
+        if !d.examples.isEmpty {
+            lines += ["", "Examples (each is checked by the test suite):"]
+            for (i, e) in d.examples.enumerated() {
+                lines.append("")
+                lines.append("  \(i + 1). \(e.title)")
+                lines += e.withBlock.split(separator: "\n").map { "     " + $0 }
+                let data = e.data.lines
+                lines.append("     data: " + (data.first ?? "(none)"))
+                lines += data.dropFirst().map { "           " + $0 }
+                let finds = e.expectationLines
+                lines.append("     finds: " + (finds.first ?? "(nothing checked)"))
+                lines += finds.dropFirst().map { "            " + $0 }
+            }
+        }
         return lines.joined(separator: "\n")
     }
 }
