@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "CasebookPostgresTests", dependencies: ["CasebookAnalysis", "CasebookPostgres", "CasebookSQLite", "CasebookIngest", "CasebookCore",
                                                              "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CasebookInvestigationTests", dependencies: ["CasebookAnalysis", 
+        .testTarget(name: "CasebookInvestigationTests", dependencies: ["CasebookAnalysis", "CasebookTesting",
             "CasebookAnalyzers", "CasebookPlaybooks", "CasebookSimulation", "CasebookIngest", "CasebookSQLite", "CasebookCore",
         ]),
         .testTarget(name: "CasebookReportTests", dependencies: ["CasebookAnalysis", "CasebookReport", "CasebookPlaybooks", "CasebookCore",

@@ -36,14 +36,15 @@ struct NewAnalyzer: CommandPlugin {
         print("created \(testURL.path)")
         print("""
         next: register it, e.g. `await CasebookCommand.main(analyzers: [\(typeName).self])`, and make sure
-        Package.swift has a test target `\(target.name)Tests` depending on `\(target.name)` and the `Casebook` product.
+        Package.swift has a test target `\(target.name)Tests` depending on `\(target.name)` and the `CasebookAnalysis`
+        and `CasebookTesting` products (the library itself needs only `CasebookAnalysis`).
         """)
     }
 
     func source(name: String, typeName: String) -> String {
         """
-        import CasebookCore
         import CasebookAnalysis
+        import CasebookCore
 
         /// `\(name)`: TODO one line saying what it finds.
         public struct \(typeName): Analyzer {
@@ -51,7 +52,8 @@ struct NewAnalyzer: CommandPlugin {
                 name: "\(name)",
                 summary: "Downloads per day for one project (replace with what \(name) finds).",
                 parameters: [
-                    ParameterSpec("project", .string, optional: true, doc: "Only this project (PEP 503 name)."),
+                    ParameterSpec("project", .string, optional: true, doc: "Only this project (any spelling: `Flask_Login` is `flask-login`)."),
+                    ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
                     ParameterSpec("bucket", .bucket, default: "day", doc: "Time bucket."),
                 ],
                 outputs: [
@@ -61,12 +63,15 @@ struct NewAnalyzer: CommandPlugin {
             public init() {}
 
             public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
-                var filters: [DimensionFilter] = []
-                if let project = context.value("project")?.stringValue { filters.append(.equals(.project, project)) }
+                // The toolkit's filters: dimension names checked, project names PEP 503-normalised.
+                var filters = try context.filters("filter")
+                if let project = context.value("project")?.stringValue {
+                    filters.append(.equals(.project, ProjectName.normalize(project)))
+                }
                 let table = try await context.aggregate(AggregateQuery(bucket: try context.bucket("bucket"), filters: filters))
                 let finding = Finding(
-                    title: "\\(table.total) downloads",
-                    summary: "Counted over \\(table.rows.count) buckets.",
+                    title: "\\(Describe.count(table.total)) downloads",
+                    summary: "\\(Describe.count(table.total)) downloads (\\(Describe.scope(filters))) over \\(Describe.counted(table.rows.count, "bucket")).",
                     evidence: [.count("downloads", table.total)],
                     confidence: .medium)
                 return AnalyzerResult(outputs: ["total": .int(table.total)], findings: [finding])
@@ -78,21 +83,20 @@ struct NewAnalyzer: CommandPlugin {
 
     func test(name: String, typeName: String, module: String) -> String {
         """
-        import CasebookCore
         import CasebookAnalysis
+        import CasebookTesting
         import Testing
         @testable import \(module)
 
         @Test func \(typeName.prefix(1).lowercased() + typeName.dropFirst())CountsDownloads() async throws {
-            var a = DownloadEvent(timestamp: UTCTime.epoch(year: 2020, month: 3, day: 4), count: 3)
-            a.project = "flask-login"
-            var b = DownloadEvent(timestamp: UTCTime.epoch(year: 2020, month: 3, day: 5), count: 2)
-            b.project = "numpy"
-            let context = AnalyzerContext(stepID: "test", parameters: ["project": "flask-login", "bucket": "day"],
-                                          store: InMemoryEventStore(events: [a, b]))
-            let result = try await \(typeName)().run(context)
+            let store = TestEvents {
+                $0.daily("flask-login", from: "2020-03-04", counts: [3])
+                $0.daily("numpy", from: "2020-03-05", counts: [2])
+            }.store
+            // `run` validates the parameters as a playbook step would (defaults applied).
+            let result = try await run(\(typeName).self, with: ["project": "Flask_Login"], store: store)
             #expect(result.outputs["total"] == .int(3))
-            #expect(result.findings.count == 1)
+            #expect(result.findings.first?.summary == "3 downloads (project flask-login) over 1 bucket.")
         }
 
         """

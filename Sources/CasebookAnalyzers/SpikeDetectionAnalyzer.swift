@@ -292,7 +292,7 @@ public struct SpikeDetectionAnalyzer: Analyzer {
         switch bucket {
         case .day:
             period = n >= 21 ? 7 : 1
-            phaseOf = { Int(((($0 / 86400) + 3) % 7 + 7) % 7) }  // 0 = Monday
+            phaseOf = { UTCTime.weekday($0) }  // 0 = Monday
         case .hour:
             if n >= 3 * 168 {
                 period = 168

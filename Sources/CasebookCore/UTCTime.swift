@@ -56,6 +56,15 @@ public enum UTCTime {
         daysFromCivil(year: year, month: month, day: day) * 86400 + Int64(hour * 3600 + minute * 60 + second)
     }
 
+    /// The day of the week of a UTC time: 0 = Monday … 6 = Sunday (ISO order).
+    /// `UTCTime.weekday(UTCTime.epoch(year: 2020, month: 3, day: 7)) == 5` (a Saturday).
+    public static func weekday(_ epoch: Int64) -> Int {
+        Int(((floorDiv(epoch, 86400) + 3) % 7 + 7) % 7)  // 1970-01-01 was a Thursday
+    }
+
+    /// Saturday or Sunday, UTC.
+    public static func isWeekend(_ epoch: Int64) -> Bool { weekday(epoch) >= 5 }
+
     /// `2020-03-05`.
     public static func dateString(_ epoch: Int64) -> String {
         let (y, m, d) = civilFromDays(floorDiv(epoch, 86400))

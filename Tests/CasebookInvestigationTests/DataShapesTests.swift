@@ -7,8 +7,9 @@ import CasebookSQLite
 import Foundation
 import Testing
 
-/// Shapes of data the investigation was not built around: a maintainer's one-package counts,
-/// one value only, a large set of packages rising together.
+/// Shapes of data the investigation was not built around: a maintainer's one-package counts.
+/// (The contributors step on one value only and on a set of packages rising together is in
+/// `CasebookAnalyzersTests/ContributorsAnalyzerTests`.)
 @Suite(.serialized) struct DataShapesTests {
     /// Sixty days of one package's daily downloads as pypistats or a BigQuery export writes them:
     /// `date,downloads`, no project column; days 40 and 41 three times the usual.
@@ -57,52 +58,5 @@ import Testing
         #expect(!text.isEmpty)
         #expect(!text.contains("project unknown"))
         #expect(!text.contains("project in unknown"))
-    }
-
-    @Test func aStoreOfOneProjectSaysThereIsNothingToSplitByProject() async throws {
-        var b = EventBuilder()
-        for d in 0..<28 { b.add(day: day(d), project: "flask", count: d == 20 ? 900 : 300) }
-        let store = InMemoryEventStore(events: b.events)
-        let window: Value = .object(["start": .string(UTCTime.isoString(day(20))), "end": .string(UTCTime.isoString(day(21)))])
-        let r = try await runAnalyzer(ContributorsAnalyzer.self, store: store, ["window": window])
-        #expect(r.findings.first?.title == "All downloads are of one project: flask")
-        #expect(r.outputs["values"] == ["flask"])
-        #expect(r.outputs["shape"] == "none")
-    }
-
-    @Test func aClosureOfTwentyFivePackagesRisingTogetherIsASetNotABroadChange() async throws {
-        // 150 projects with steady traffic; a CI farm installs a closure of 25 of them, each
-        // about 120 times more in the window (each package once per session).
-        var b = EventBuilder()
-        for d in 0..<28 {
-            for p in 0..<150 {
-                let usual = Int64(20 + (p * 37) % 60)
-                let extra: Int64 = d == 21 && p % 6 == 0 ? 110 + Int64(p % 5) * 5 : 0
-                b.add(day: day(d), project: "pkg\(p)", count: usual + extra)
-            }
-        }
-        let store = InMemoryEventStore(events: b.events)
-        let window: Value = .object(["start": .string(UTCTime.isoString(day(21))), "end": .string(UTCTime.isoString(day(22)))])
-        let r = try await runAnalyzer(ContributorsAnalyzer.self, store: store, ["window": window])
-        #expect(r.outputs["shape"] == "set")
-        #expect(r.outputs["broad"] == false)
-        #expect(Set(r.outputs["values"]?.arrayValue?.compactMap(\.stringValue) ?? []) == Set((0..<150).filter { $0 % 6 == 0 }.map { "pkg\($0)" }))
-        #expect(r.outputs["residualNormal"] == true)
-        let finding = try #require(r.findings.first)
-        #expect(finding.title == "A set of 25 project values rose together")
-        #expect(finding.summary.contains("and 17 more"))
-    }
-
-    @Test func aChangeOverMostValuesIsBroad() async throws {
-        // Every one of 60 projects rises by a third: no set explains it.
-        var b = EventBuilder()
-        for d in 0..<28 {
-            for p in 0..<60 { b.add(day: day(d), project: "pkg\(p)", count: d == 21 ? 80 : 60) }
-        }
-        let store = InMemoryEventStore(events: b.events)
-        let window: Value = .object(["start": .string(UTCTime.isoString(day(21))), "end": .string(UTCTime.isoString(day(22)))])
-        let r = try await runAnalyzer(ContributorsAnalyzer.self, store: store, ["window": window])
-        #expect(r.outputs["shape"] == "broad")
-        #expect(r.findings.first?.title == "A broad change: no set of project values explains it")
     }
 }

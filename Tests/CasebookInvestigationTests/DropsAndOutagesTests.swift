@@ -167,13 +167,6 @@ struct AccessLogWriter: Sendable {
             #expect(!finding.summary.contains("excess"))
         }
     }
-
-    @Test func aStoreWithoutAccessLogsSaysItCannotTell() async throws {
-        let store = InMemoryEventStore(events: weeklySeries())
-        let r = try await runAnalyzer(LogHealthAnalyzer.self, store: store, ["window": Self.window])
-        #expect(r.outputs["verdict"] == "unknown")
-        #expect(r.findings.first?.summary.contains("cannot be told") == true)
-    }
 }
 
 /// The reader's check that every scenario report goes through catches what it is meant to catch.

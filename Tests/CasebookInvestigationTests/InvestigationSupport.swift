@@ -5,6 +5,7 @@ import CasebookAnalysis
 import CasebookPlaybooks
 import CasebookSimulation
 import CasebookSQLite
+import CasebookTesting
 import Foundation
 import Testing
 
@@ -24,38 +25,11 @@ func temporaryDirectory() throws -> URL {
     return url
 }
 
-/// Runs one analyzer on a context built from parameters.
+/// Runs one analyzer as a playbook step would (the testing kit's `run`: declared defaults
+/// applied, parameters and outputs checked).
 func runAnalyzer<A: Analyzer>(_ type: A.Type, store: any EventStore, _ parameters: [String: Value]) async throws -> AnalyzerResult {
-    // Apply declared defaults as the engine does.
-    var params = parameters
-    for p in A.description.parameters where params[p.name] == nil {
-        if let d = p.defaultValue { params[p.name] = d }
-    }
-    return try await A().run(AnalyzerContext(stepID: "test", parameters: params, store: store))
+    try await CasebookTesting.run(type, with: parameters, store: store)
 }
-
-/// Events of one kind at a time, for hand-made series.
-struct EventBuilder {
-    var events: [DownloadEvent] = []
-
-    mutating func add(day: Int64, hour: Int = 12, project: String, count: Int64 = 1, python: String = "3.7.3",
-                      client: String? = nil, cpu: String = "armv7l", ci: Bool? = nil) {
-        var e = DownloadEvent(timestamp: day + Int64(hour) * 3600, count: count)
-        e.project = project
-        e.version = "1.0"
-        e.filename = "\(project)-1.0-py2.py3-none-any.whl"
-        e.fileType = "bdist_wheel"
-        e.python = python
-        e.cpu = cpu
-        e.installer = "pip"
-        e.client = client
-        e.ci = ci
-        events.append(e)
-    }
-}
-
-let march1: Int64 = UTCTime.epoch(year: 2020, month: 3, day: 1)  // a Sunday
-func day(_ n: Int) -> Int64 { march1 + Int64(n) * 86400 }
 
 /// Simulates a scenario, ingests its logs into a fresh store, and runs the unchanged
 /// `playbooks/downloads-spike.yaml` with the scenario's catalog.

@@ -10,12 +10,19 @@ let package = Package(
         .package(name: "Casebook", path: "../.."),
     ],
     targets: [
-        .target(name: "WeekendAnalyzers", dependencies: [.product(name: "Casebook", package: "Casebook")]),
+        // The analyzer needs only the analysis layer (no SQLite, PostgreSQL, YAML or CLI)...
+        .target(name: "WeekendAnalyzers", dependencies: [.product(name: "CasebookAnalysis", package: "Casebook")]),
+        // ...the command line that registers it is the full Casebook...
         .executableTarget(name: "my-casebook", dependencies: [
             "WeekendAnalyzers",
             .product(name: "Casebook", package: "Casebook"),
         ]),
-        .testTarget(name: "WeekendAnalyzersTests", dependencies: ["WeekendAnalyzers", .product(name: "Casebook", package: "Casebook")]),
+        // ...and its tests, the testing kit (in-memory events, `run` through parameter validation).
+        .testTarget(name: "WeekendAnalyzersTests", dependencies: [
+            "WeekendAnalyzers",
+            .product(name: "CasebookAnalysis", package: "Casebook"),
+            .product(name: "CasebookTesting", package: "Casebook"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

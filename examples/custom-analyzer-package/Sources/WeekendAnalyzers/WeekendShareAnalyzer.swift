@@ -1,5 +1,5 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 
 /// `weekend-share`: the share of downloads made on Saturdays and Sundays (UTC).
 public struct WeekendShareAnalyzer: Analyzer {
@@ -7,7 +7,8 @@ public struct WeekendShareAnalyzer: Analyzer {
         name: "weekend-share",
         summary: "Share of downloads made on Saturdays and Sundays (UTC).",
         parameters: [
-            ParameterSpec("project", .string, optional: true, doc: "Only this project (PEP 503 name)."),
+            ParameterSpec("project", .string, optional: true, doc: "Only this project (any spelling: `Flask_Login` is `flask-login`)."),
+            ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values, e.g. `{python_major: [\"2\"]}`."),
             ParameterSpec("from", .date, optional: true, doc: "Start of the range (inclusive)."),
             ParameterSpec("to", .date, optional: true, doc: "End of the range (exclusive)."),
         ],
@@ -19,20 +20,23 @@ public struct WeekendShareAnalyzer: Analyzer {
     public init() {}
 
     public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
-        var filters: [DimensionFilter] = []
-        if let project = context.value("project")?.stringValue { filters.append(.equals(.project, project)) }
+        // The toolkit's filters: dimension names checked, project names PEP 503-normalised.
+        var filters = try context.filters("filter")
+        if let project = context.value("project")?.stringValue {
+            filters.append(.equals(.project, ProjectName.normalize(project)))
+        }
         let range = TimeRange(from: try context.optionalDate("from"), to: try context.optionalDate("to"))
         let days = try await context.aggregate(AggregateQuery(bucket: .day, filters: filters, range: range))
         var weekend: Int64 = 0
         for row in days.rows {
-            guard let start = row.bucketStart else { continue }
-            let weekday = ((start / 86400) % 7 + 10) % 7   // 0 = Monday (1970-01-01 was a Thursday)
-            if weekday >= 5 { weekend += row.downloads }
+            if let start = row.bucketStart, UTCTime.isWeekend(start) { weekend += row.downloads }
         }
         let share = days.total == 0 ? 0 : Double(weekend) / Double(days.total)
         let finding = Finding(
             title: "Weekend share of downloads",
-            summary: "\(String(format: "%.1f", share * 100))% of \(days.total) downloads were made on weekends.",
+            summary: days.total == 0
+                ? "No downloads (\(Describe.scope(filters)))."
+                : "\(Describe.percent(share, digits: 1)) of \(Describe.count(days.total)) downloads (\(Describe.scope(filters))) were made on Saturdays and Sundays.",
             evidence: [.count("weekend downloads", weekend), .count("all downloads", days.total),
                        .number(label: "weekend share", value: share, unit: "share")],
             confidence: days.rows.count >= 14 ? .high : .low)

@@ -6,7 +6,7 @@ import CasebookTesting
 import Foundation
 import Testing
 
-@Suite struct AttributionTests {
+@Suite struct AttributionAnalyzerTests {
     /// Four contributors (`alpha` 0.4.1, `beta` 3.1.1, `gamma` 0.13.2, `delta` 2.8.4), the
     /// release `appx` 1.1 that pins exactly them (and `web`, `newdep`, which did not move), and
     /// decoys: `decoy-partial` 2.0 (only `delta`), `decoy-late` 3.0 (all four, three weeks
@@ -166,7 +166,7 @@ import Testing
     }
 }
 
-@Suite struct AttributionClientTests {
+@Suite struct AttributionAnalyzerClientTests {
     @Test func aMirrorSyncingEverythingRanksMirrorFirst() async throws {
         var c = TestCatalog()
         c.add("pkg-0", [.init("1.0", "2019-01-01T00:00:00Z", files: ["pkg_0-1.0-py3-none-any.whl"])])
