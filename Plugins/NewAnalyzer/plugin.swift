@@ -12,12 +12,17 @@ struct NewAnalyzer: CommandPlugin {
         var extractor = ArgumentExtractor(arguments)
         let targetName = extractor.extractOption(named: "target").last
         guard let name = extractor.remainingArguments.first,
-              name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), name.first?.isLetter == true else {
-            Diagnostics.error("usage: swift package --allow-writing-to-package-directory new-analyzer NAME --target TARGET (NAME like `weekend-share`)")
+            name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), name.first?.isLetter == true
+        else {
+            Diagnostics.error(
+                "usage: swift package --allow-writing-to-package-directory new-analyzer NAME --target TARGET (NAME like `weekend-share`)")
             throw ScaffoldError.usage
         }
         let sourceTargets = context.package.targets.compactMap { $0 as? SwiftSourceModuleTarget }.filter { $0.kind == .generic }
-        guard let target = targetName.flatMap({ t in sourceTargets.first { $0.name == t } }) ?? (targetName == nil && sourceTargets.count == 1 ? sourceTargets.first : nil) else {
+        guard
+            let target = targetName.flatMap({ t in sourceTargets.first { $0.name == t } })
+                ?? (targetName == nil && sourceTargets.count == 1 ? sourceTargets.first : nil)
+        else {
             Diagnostics.error("choose a library target with --target (one of: \(sourceTargets.map(\.name).joined(separator: ", ")))")
             throw ScaffoldError.usage
         }
@@ -34,11 +39,12 @@ struct NewAnalyzer: CommandPlugin {
         try test(name: name, typeName: typeName, module: target.moduleName).write(to: testURL, atomically: true, encoding: .utf8)
         print("created \(sourceURL.path)")
         print("created \(testURL.path)")
-        print("""
-        next: register it, e.g. `await CasebookCommand.main(analyzers: [\(typeName).self])`, and make sure
-        Package.swift has a test target `\(target.name)Tests` depending on `\(target.name)` and the `CasebookAnalysis`
-        and `CasebookTesting` products (the library itself needs only `CasebookAnalysis`).
-        """)
+        print(
+            """
+            next: register it, e.g. `await CasebookCommand.main(analyzers: [\(typeName).self])`, and make sure
+            Package.swift has a test target `\(target.name)Tests` depending on `\(target.name)` and the `CasebookAnalysis`
+            and `CasebookTesting` products (the library itself needs only `CasebookAnalysis`).
+            """)
     }
 
     func source(name: String, typeName: String) -> String {

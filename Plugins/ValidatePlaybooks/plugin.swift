@@ -12,7 +12,8 @@ struct ValidatePlaybooks: CommandPlugin {
     func performCommand(context: PluginContext, arguments: [String]) async throws {
         var extractor = ArgumentExtractor(arguments)
         let product = extractor.extractOption(named: "product").last
-        let roots = extractor.remainingArguments.isEmpty
+        let roots =
+            extractor.remainingArguments.isEmpty
             ? [context.package.directoryURL]
             : extractor.remainingArguments.map { URL(fileURLWithPath: $0, relativeTo: context.package.directoryURL).standardizedFileURL }
 
@@ -62,8 +63,9 @@ struct ValidatePlaybooks: CommandPlugin {
                 continue
             }
             guard ["yaml", "yml"].contains(url.pathExtension),
-                  let text = try? String(contentsOf: url, encoding: .utf8),
-                  text.split(separator: "\n").contains(where: { $0.hasPrefix("steps:") }) else { continue }
+                let text = try? String(contentsOf: url, encoding: .utf8),
+                text.split(separator: "\n").contains(where: { $0.hasPrefix("steps:") })
+            else { continue }
             found.append(url.path)
         }
         return found.sorted()

@@ -26,9 +26,13 @@ public struct AnalysisWindow: Sendable {
             v = first
         }
         guard let o = v?.objectValue else {
-            throw AnalyzerError("`\(parameter)` must be a window object `{start, end}` (e.g. `${{ steps.spike.outputs.windows[0] }}`), found \(value?.jsonString ?? "nothing")")
+            throw AnalyzerError(
+                "`\(parameter)` must be a window object `{start, end}` (e.g. `${{ steps.spike.outputs.windows[0] }}`), found \(value?.jsonString ?? "nothing")"
+            )
         }
-        guard let s = o["start"]?.stringValue.flatMap({ UTCTime.parse($0) }), let e = o["end"]?.stringValue.flatMap({ UTCTime.parse($0) }), e > s else {
+        guard let s = o["start"]?.stringValue.flatMap({ UTCTime.parse($0) }), let e = o["end"]?.stringValue.flatMap({ UTCTime.parse($0) }),
+            e > s
+        else {
             throw AnalyzerError("`\(parameter)` needs ISO 8601 `start` and `end` with end after start, found \(v!.jsonString)")
         }
         var direction = Direction.up
@@ -184,10 +188,13 @@ extension AnalyzerContext {
         var out: [DimensionFilter] = []
         for (key, values) in object.sorted(by: { $0.key < $1.key }) {
             guard let d = CasebookCore.Dimension(name: key) else {
-                throw AnalyzerError("`\(name)`: `\(key)` is not a dimension\(Suggest.didYouMean(key, among: CasebookCore.Dimension.allNames))")
+                throw AnalyzerError(
+                    "`\(name)`: `\(key)` is not a dimension\(Suggest.didYouMean(key, among: CasebookCore.Dimension.allNames))")
             }
             let list = values.arrayValue ?? [values]
-            out.append(DimensionFilter(d, .in, list.map { $0 == .null ? nil : (d == .project ? ProjectName.normalize($0.interpolated) : $0.interpolated) }))
+            out.append(
+                DimensionFilter(
+                    d, .in, list.map { $0 == .null ? nil : (d == .project ? ProjectName.normalize($0.interpolated) : $0.interpolated) }))
         }
         return out
     }
@@ -229,8 +236,10 @@ public struct WindowComparison: Sendable {
     public var expectedTotal: Double
     public var excessTotal: Double { windowTotal - expectedTotal }
 
-    public init(window: AnalysisWindow, baselineStart: Int64, baselineEnd: Int64, values: [ValueComparison],
-                windowTotal: Double, expectedTotal: Double) {
+    public init(
+        window: AnalysisWindow, baselineStart: Int64, baselineEnd: Int64, values: [ValueComparison],
+        windowTotal: Double, expectedTotal: Double
+    ) {
         self.window = window
         self.baselineStart = baselineStart
         self.baselineEnd = baselineEnd
@@ -242,51 +251,67 @@ public struct WindowComparison: Sendable {
     /// The baseline is the `baselineDays` days before the window (whole days, so weekdays balance).
     /// `windowTable`, when given, is the window's answer already known (grouped by `dimensions`,
     /// same filters): only the baseline is then asked.
-    public static func make(_ context: AnalyzerContext, window: AnalysisWindow, dimensions: [CasebookCore.Dimension],
-                     filters: [DimensionFilter], baselineDays: Int64,
-                     windowTable: AggregateTable? = nil) async throws -> (WindowComparison, [[String?]: ValueComparison]) {
+    public static func make(
+        _ context: AnalyzerContext, window: AnalysisWindow, dimensions: [CasebookCore.Dimension],
+        filters: [DimensionFilter], baselineDays: Int64,
+        windowTable: AggregateTable? = nil
+    ) async throws -> (WindowComparison, [[String?]: ValueComparison]) {
         let bEnd = window.start
         let bStart = bEnd - baselineDays * 86400
         let inWindow: AggregateTable
         if let windowTable {
             inWindow = windowTable
         } else {
-            inWindow = try await context.aggregate(AggregateQuery(dimensions: dimensions, filters: filters, range: TimeRange(from: window.start, to: window.end)))
+            inWindow = try await context.aggregate(
+                AggregateQuery(dimensions: dimensions, filters: filters, range: TimeRange(from: window.start, to: window.end)))
         }
-        let before = try await context.aggregate(AggregateQuery(dimensions: dimensions, filters: filters, range: TimeRange(from: bStart, to: bEnd)))
+        let before = try await context.aggregate(
+            AggregateQuery(dimensions: dimensions, filters: filters, range: TimeRange(from: bStart, to: bEnd)))
         let scale = Double(window.seconds) / Double(bEnd - bStart)
         var byKey: [[String?]: ValueComparison] = [:]
-        for r in inWindow.rows { byKey[r.values, default: ValueComparison(value: r.values.first ?? nil, window: 0, expected: 0)].window += Double(r.downloads) }
-        for r in before.rows { byKey[r.values, default: ValueComparison(value: r.values.first ?? nil, window: 0, expected: 0)].expected += Double(r.downloads) * scale }
+        for r in inWindow.rows {
+            byKey[r.values, default: ValueComparison(value: r.values.first ?? nil, window: 0, expected: 0)].window += Double(r.downloads)
+        }
+        for r in before.rows {
+            byKey[r.values, default: ValueComparison(value: r.values.first ?? nil, window: 0, expected: 0)].expected +=
+                Double(r.downloads) * scale
+        }
         let values = byKey.values.sorted { $0.excess != $1.excess ? $0.excess > $1.excess : ($0.value ?? "~") < ($1.value ?? "~") }
-        let c = WindowComparison(window: window, baselineStart: bStart, baselineEnd: bEnd, values: values,
-                                 windowTotal: Double(inWindow.total), expectedTotal: Double(before.total) * scale)
+        let c = WindowComparison(
+            window: window, baselineStart: bStart, baselineEnd: bEnd, values: values,
+            windowTotal: Double(inWindow.total), expectedTotal: Double(before.total) * scale)
         return (c, byKey)
     }
 
     /// The comparisons of ``make(_:window:dimensions:filters:baselineDays:)`` for each dimension
     /// alone, from two queries grouped by all of them (one per period) instead of two per
     /// dimension: each dimension's counts are the marginal sums. The results are identical.
-    public static func marginals(_ context: AnalyzerContext, window: AnalysisWindow, dimensions: [CasebookCore.Dimension],
-                          filters: [DimensionFilter], baselineDays: Int64) async throws -> [WindowComparison] {
+    public static func marginals(
+        _ context: AnalyzerContext, window: AnalysisWindow, dimensions: [CasebookCore.Dimension],
+        filters: [DimensionFilter], baselineDays: Int64
+    ) async throws -> [WindowComparison] {
         let bEnd = window.start
         let bStart = bEnd - baselineDays * 86400
         var unique: [CasebookCore.Dimension] = []
         for d in dimensions where !unique.contains(d) { unique.append(d) }
-        let inWindow = try await context.aggregate(AggregateQuery(dimensions: unique, filters: filters, range: TimeRange(from: window.start, to: window.end)))
-        let before = try await context.aggregate(AggregateQuery(dimensions: unique, filters: filters, range: TimeRange(from: bStart, to: bEnd)))
+        let inWindow = try await context.aggregate(
+            AggregateQuery(dimensions: unique, filters: filters, range: TimeRange(from: window.start, to: window.end)))
+        let before = try await context.aggregate(
+            AggregateQuery(dimensions: unique, filters: filters, range: TimeRange(from: bStart, to: bEnd)))
         let scale = Double(window.seconds) / Double(bEnd - bStart)
         return dimensions.map { d in
             let i = unique.firstIndex(of: d)!
-            var windowSums: [String?: Int64] = [:], beforeSums: [String?: Int64] = [:]
+            var windowSums: [String?: Int64] = [:]
+            var beforeSums: [String?: Int64] = [:]
             for r in inWindow.rows { windowSums[r.values[i], default: 0] += r.downloads }
             for r in before.rows { beforeSums[r.values[i], default: 0] += r.downloads }
             var byKey: [String?: ValueComparison] = [:]
             for (v, n) in windowSums { byKey[v, default: ValueComparison(value: v, window: 0, expected: 0)].window += Double(n) }
             for (v, n) in beforeSums { byKey[v, default: ValueComparison(value: v, window: 0, expected: 0)].expected += Double(n) * scale }
             let values = byKey.values.sorted { $0.excess != $1.excess ? $0.excess > $1.excess : ($0.value ?? "~") < ($1.value ?? "~") }
-            return WindowComparison(window: window, baselineStart: bStart, baselineEnd: bEnd, values: values,
-                                    windowTotal: Double(inWindow.total), expectedTotal: Double(before.total) * scale)
+            return WindowComparison(
+                window: window, baselineStart: bStart, baselineEnd: bEnd, values: values,
+                windowTotal: Double(inWindow.total), expectedTotal: Double(before.total) * scale)
         }
     }
 }

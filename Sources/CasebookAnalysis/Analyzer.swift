@@ -40,8 +40,10 @@ public struct AnalyzerDescription: Sendable, Hashable {
     /// says (one registry-wide test checks them; `casebook analyzers NAME` shows them).
     public var examples: [AnalyzerExample]
 
-    public init(name: String, summary: String, discussion: String = "", parameters: [ParameterSpec] = [],
-                outputs: [OutputSpec] = [], examples: [AnalyzerExample] = []) {
+    public init(
+        name: String, summary: String, discussion: String = "", parameters: [ParameterSpec] = [],
+        outputs: [OutputSpec] = [], examples: [AnalyzerExample] = []
+    ) {
         self.name = name
         self.summary = summary
         self.discussion = discussion
@@ -79,8 +81,10 @@ public struct ParameterSpec: Sendable, Hashable {
     /// The numbers it accepts (checked at validation and before the step runs), if limited.
     public var range: ValueRange?
 
-    public init(_ name: String, _ kind: ValueKind, default defaultValue: Value? = nil, optional: Bool = false,
-                range: ValueRange? = nil, doc: String) {
+    public init(
+        _ name: String, _ kind: ValueKind, default defaultValue: Value? = nil, optional: Bool = false,
+        range: ValueRange? = nil, doc: String
+    ) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
@@ -138,10 +142,12 @@ public struct AnalyzerContext: Sendable {
     /// Reports progress (one line on stderr in the CLI).
     public var log: @Sendable (String) -> Void
 
-    public init(stepID: String, parameters: [String: Value], store: any EventStore,
-                steps: [String: [String: Value]] = [:], catalogDirectory: URL? = nil,
-                playbookDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        stepID: String, parameters: [String: Value], store: any EventStore,
+        steps: [String: [String: Value]] = [:], catalogDirectory: URL? = nil,
+        playbookDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.stepID = stepID
         self.parameters = parameters
         self.store = store
@@ -195,7 +201,8 @@ public struct AnalyzerContext: Sendable {
 
     private func require<T>(_ name: String, _ value: T?, _ kind: String) throws -> T {
         guard let value else {
-            throw AnalyzerError("parameter `\(name)` of step `\(stepID)` is missing or not a \(kind) (found \(parameters[name]?.jsonString ?? "nothing"))")
+            throw AnalyzerError(
+                "parameter `\(name)` of step `\(stepID)` is missing or not a \(kind) (found \(parameters[name]?.jsonString ?? "nothing"))")
         }
         return value
     }
@@ -259,7 +266,10 @@ extension AnalyzerDescription {
     /// of the wrong kind is an error naming the analyzer (`uses`) and the output.
     public func checkOutputs(of result: inout AnalyzerResult, uses: String) throws {
         for spec in outputs {
-            guard let v = result.outputs[spec.name] else { result.outputs[spec.name] = .null; continue }
+            guard let v = result.outputs[spec.name] else {
+                result.outputs[spec.name] = .null
+                continue
+            }
             if v != .null, let problem = spec.kind.problem(with: v) {
                 throw AnalyzerError("`\(uses)` returned output `\(spec.name)` of the wrong type: \(problem)")
             }

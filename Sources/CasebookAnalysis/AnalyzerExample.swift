@@ -29,8 +29,10 @@ public struct AnalyzerExample: Sendable, Hashable {
     /// Text the title of at least one finding must contain, if any.
     public var finding: String?
 
-    public init(_ title: String, with parameters: [String: Value] = [:], data: ExampleData,
-                expect outputs: [String: ExpectedValue] = [:], finding: String? = nil) {
+    public init(
+        _ title: String, with parameters: [String: Value] = [:], data: ExampleData,
+        expect outputs: [String: ExpectedValue] = [:], finding: String? = nil
+    ) {
         self.title = title
         self.parameters = parameters
         self.data = data
@@ -99,7 +101,8 @@ extension ExpectedValue: CustomStringConvertible {
 }
 
 extension ExpectedValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
-    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
+{
     public init(nilLiteral: ()) { self = .equals(.null) }
     public init(arrayLiteral elements: Value...) { self = .equals(.array(elements)) }
     public init(dictionaryLiteral elements: (String, Value)...) {
@@ -125,8 +128,10 @@ public struct ExampleData: Sendable, Hashable {
     /// Package metadata, for analyzers that need a catalog; `nil`: run without one.
     public var catalog: [CatalogProject]?
 
-    public init(counts: [Counts] = [], downloads: [Downloads] = [], requests: [Requests] = [],
-                steps: [String: [String: Value]] = [:], catalog: [CatalogProject]? = nil) {
+    public init(
+        counts: [Counts] = [], downloads: [Downloads] = [], requests: [Requests] = [],
+        steps: [String: [String: Value]] = [:], catalog: [CatalogProject]? = nil
+    ) {
         self.counts = counts
         self.downloads = downloads
         self.requests = requests
@@ -145,7 +150,8 @@ public struct ExampleData: Sendable, Hashable {
         /// Other values every download carries (`python_major: "2"`).
         public var dimensions: [CasebookCore.Dimension: String]
 
-        public init(project: String?, bucket: TimeBucket, from: String, counts: [Int?], dimensions: [CasebookCore.Dimension: String] = [:]) {
+        public init(project: String?, bucket: TimeBucket, from: String, counts: [Int?], dimensions: [CasebookCore.Dimension: String] = [:])
+        {
             self.project = project
             self.bucket = bucket
             self.from = from
@@ -153,23 +159,35 @@ public struct ExampleData: Sendable, Hashable {
             self.dimensions = dimensions
         }
 
-        public static func daily(_ project: String?, from: String, _ counts: [Int?], dimensions: [CasebookCore.Dimension: String] = [:]) -> Counts {
+        public static func daily(_ project: String?, from: String, _ counts: [Int?], dimensions: [CasebookCore.Dimension: String] = [:])
+            -> Counts
+        {
             Counts(project: project, bucket: .day, from: from, counts: counts, dimensions: dimensions)
         }
 
-        public static func hourly(_ project: String?, from: String, _ counts: [Int?], dimensions: [CasebookCore.Dimension: String] = [:]) -> Counts {
+        public static func hourly(_ project: String?, from: String, _ counts: [Int?], dimensions: [CasebookCore.Dimension: String] = [:])
+            -> Counts
+        {
             Counts(project: project, bucket: .hour, from: from, counts: counts, dimensions: dimensions)
         }
 
         /// Daily counts as runs: `.daily("flask", from: "2020-02-19", runs: (100, 14), (400, 3))`
         /// is 100 a day for 14 days, then 400 a day for 3 (`nil` counts leave days out).
-        public static func daily(_ project: String?, from: String, runs: (Int?, Int)..., dimensions: [CasebookCore.Dimension: String] = [:]) -> Counts {
-            Counts(project: project, bucket: .day, from: from, counts: runs.flatMap { Array(repeating: $0.0, count: $0.1) }, dimensions: dimensions)
+        public static func daily(_ project: String?, from: String, runs: (Int?, Int)..., dimensions: [CasebookCore.Dimension: String] = [:])
+            -> Counts
+        {
+            Counts(
+                project: project, bucket: .day, from: from, counts: runs.flatMap { Array(repeating: $0.0, count: $0.1) },
+                dimensions: dimensions)
         }
 
         /// Hourly counts as runs, like ``daily(_:from:runs:dimensions:)``.
-        public static func hourly(_ project: String?, from: String, runs: (Int?, Int)..., dimensions: [CasebookCore.Dimension: String] = [:]) -> Counts {
-            Counts(project: project, bucket: .hour, from: from, counts: runs.flatMap { Array(repeating: $0.0, count: $0.1) }, dimensions: dimensions)
+        public static func hourly(
+            _ project: String?, from: String, runs: (Int?, Int)..., dimensions: [CasebookCore.Dimension: String] = [:]
+        ) -> Counts {
+            Counts(
+                project: project, bucket: .hour, from: from, counts: runs.flatMap { Array(repeating: $0.0, count: $0.1) },
+                dimensions: dimensions)
         }
     }
 
@@ -184,7 +202,9 @@ public struct ExampleData: Sendable, Hashable {
         public var client: Client
         public var keyPrefix: String
 
-        public init(_ file: String, from: String, days: Int = 1, perDay: Int, clients: Int = 1, client: Client = Client(), keyPrefix: String = "c") {
+        public init(
+            _ file: String, from: String, days: Int = 1, perDay: Int, clients: Int = 1, client: Client = Client(), keyPrefix: String = "c"
+        ) {
             self.file = file
             self.from = from
             self.days = days
@@ -204,8 +224,10 @@ public struct ExampleData: Sendable, Hashable {
         public var installer: String
         public var installerVersion: String?
 
-        public init(python: String = "3.8.2", cpu: String? = "x86_64", system: String? = "Linux", ci: Bool? = nil,
-                    installer: String = "pip", installerVersion: String? = "20.0.2") {
+        public init(
+            python: String = "3.8.2", cpu: String? = "x86_64", system: String? = "Linux", ci: Bool? = nil,
+            installer: String = "pip", installerVersion: String? = "20.0.2"
+        ) {
             self.python = python
             self.cpu = cpu
             self.system = system
@@ -265,12 +287,18 @@ extension ExampleData {
     public var lines: [String] {
         var out: [String] = []
         for c in counts {
-            let dims = c.dimensions.isEmpty ? "" : " (" + c.dimensions.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: ", ") + ")"
+            let dims =
+                c.dimensions.isEmpty
+                ? ""
+                : " ("
+                    + c.dimensions.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }.joined(
+                        separator: ", ") + ")"
             out.append("\(c.project ?? "(no project)")\(dims) per \(c.bucket.rawValue) from \(c.from): \(Self.runs(c.counts))")
         }
         for d in downloads {
             var who = "\(d.clients) client\(d.clients == 1 ? "" : "s")"
-            who += " (Python \(d.client.python)\(d.client.cpu.map { " \($0)" } ?? "")\(d.client.ci == true ? ", CI" : ""), \(d.client.installer)"
+            who +=
+                " (Python \(d.client.python)\(d.client.cpu.map { " \($0)" } ?? "")\(d.client.ci == true ? ", CI" : ""), \(d.client.installer)"
             who += "\(d.client.installerVersion.map { " \($0)" } ?? ""))"
             out.append("\(d.file): \(d.perDay)/day × \(d.days) day\(d.days == 1 ? "" : "s") from \(d.from), \(who)")
         }
@@ -278,17 +306,21 @@ extension ExampleData {
             out.append("requests answered \(r.status): \(r.perHour)/hour × \(r.hours) hour\(r.hours == 1 ? "" : "s") from \(r.from)")
         }
         for (id, outputs) in steps.sorted(by: { $0.key < $1.key }) {
-            out.append("step \(id): " + outputs.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value.jsonString)" }.joined(separator: ", "))
+            out.append(
+                "step \(id): " + outputs.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value.jsonString)" }.joined(separator: ", "))
         }
         if let catalog {
-            out.append("catalog: " + catalog.map { p in
-                "\(p.name) " + p.releases.map { r in
-                    var s = "\(r.version) (\(r.released.prefix(10))"
-                    if !r.requires.isEmpty { s += "; requires \(r.requires.joined(separator: ", "))" }
-                    if let py = r.requiresPython { s += "; python \(py)" }
-                    return s + ")"
-                }.joined(separator: ", ")
-            }.joined(separator: "; "))
+            out.append(
+                "catalog: "
+                    + catalog.map { p in
+                        "\(p.name) "
+                            + p.releases.map { r in
+                                var s = "\(r.version) (\(r.released.prefix(10))"
+                                if !r.requires.isEmpty { s += "; requires \(r.requires.joined(separator: ", "))" }
+                                if let py = r.requiresPython { s += "; python \(py)" }
+                                return s + ")"
+                            }.joined(separator: ", ")
+                    }.joined(separator: "; "))
         }
         return out
     }

@@ -14,7 +14,8 @@ public struct CatalogRequiredError: StepSkippingError, Sendable {
 
     public var description: String {
         // The same sentence for every step that needs the catalog, so the report can group them.
-        let how = "run with `--catalog DIR` (a folder of PyPI JSON documents `DIR/pypi/NAME/json`; `casebook run` uses ./catalog when it exists, and `casebook catalog fetch NAME...` fills one)."
+        let how =
+            "run with `--catalog DIR` (a folder of PyPI JSON documents `DIR/pypi/NAME/json`; `casebook run` uses ./catalog when it exists, and `casebook catalog fetch NAME...` fills one)."
         if let path {
             return "it needs the package-metadata catalog, and \(path) cannot be used (\(reason ?? "not a catalog folder")): \(how)"
         }
@@ -36,7 +37,9 @@ extension AnalyzerContext {
     /// (a broad change); throws when the parameter is not a list.
     public func contributorValues(_ name: String, dimension: CasebookCore.Dimension) throws -> [String?] {
         guard let values = valueList(name) else {
-            throw AnalyzerError("`\(name)` of step `\(stepID)` must be a list of values (the contributors step's `values` or `contributors`), found \(parameters[name]?.jsonString ?? "nothing")")
+            throw AnalyzerError(
+                "`\(name)` of step `\(stepID)` must be a list of values (the contributors step's `values` or `contributors`), found \(parameters[name]?.jsonString ?? "nothing")"
+            )
         }
         return values.map { v in dimension == .project ? v.map(ProjectName.normalize) : v }
     }
@@ -61,7 +64,10 @@ public struct ClientPlatform: Sendable, Hashable, Comparable {
     }
 
     public init(python: String, cpu: String?, system: String?, implementation: String?) {
-        self.python = python; self.cpu = cpu; self.system = system; self.implementation = implementation
+        self.python = python
+        self.cpu = cpu
+        self.system = system
+        self.implementation = implementation
     }
 
     /// The dimensions to query, in the order ``init(_:)`` reads them.
@@ -71,9 +77,10 @@ public struct ClientPlatform: Sendable, Hashable, Comparable {
     /// clients are assumed to have `glibc` (nil: no manylinux wheels are accepted).
     public func environment(glibc: String?) -> ClientEnvironment {
         let sys = system ?? "Linux"
-        return ClientEnvironment(python: python, cpu: cpu ?? "unknown", system: sys,
-                                 implementation: implementation ?? "CPython",
-                                 glibc: sys.lowercased() == "linux" ? glibc : nil)
+        return ClientEnvironment(
+            python: python, cpu: cpu ?? "unknown", system: sys,
+            implementation: implementation ?? "CPython",
+            glibc: sys.lowercased() == "linux" ? glibc : nil)
     }
 
     /// `Python 2.7.16 armv7l`.
@@ -96,8 +103,10 @@ public struct ContributorTraffic: Sendable {
         /// Window downloads per client platform (unknown Python left out).
         public var profiles: [ClientPlatform: Double] = [:]
 
-        public init(project: String, version: String?, filename: String?, window: Double, expected: Double,
-                    profiles: [ClientPlatform: Double] = [:]) {
+        public init(
+            project: String, version: String?, filename: String?, window: Double, expected: Double,
+            profiles: [ClientPlatform: Double] = [:]
+        ) {
             self.project = project
             self.version = version
             self.filename = filename
@@ -123,7 +132,10 @@ public struct ContributorTraffic: Sendable {
     /// Per project: window, expected.
     public var projects: [String: (window: Double, expected: Double)] {
         var out: [String: (window: Double, expected: Double)] = [:]
-        for f in files { out[f.project, default: (0, 0)].window += f.window; out[f.project, default: (0, 0)].expected += f.expected }
+        for f in files {
+            out[f.project, default: (0, 0)].window += f.window
+            out[f.project, default: (0, 0)].expected += f.expected
+        }
         return out
     }
 
@@ -153,25 +165,34 @@ public struct ContributorTraffic: Sendable {
         base + [DimensionFilter(dimension, .in, values)]
     }
 
-    public static func load(_ context: AnalyzerContext, window: AnalysisWindow, filters: [DimensionFilter],
-                     baselineDays: Int64) async throws -> ContributorTraffic {
-        let profileRows = try await context.aggregate(AggregateQuery(
-            dimensions: [.project, .version, .filename] + ClientPlatform.dimensions,
-            filters: filters, range: TimeRange(from: window.start, to: window.end)))
+    public static func load(
+        _ context: AnalyzerContext, window: AnalysisWindow, filters: [DimensionFilter],
+        baselineDays: Int64
+    ) async throws -> ContributorTraffic {
+        let profileRows = try await context.aggregate(
+            AggregateQuery(
+                dimensions: [.project, .version, .filename] + ClientPlatform.dimensions,
+                filters: filters, range: TimeRange(from: window.start, to: window.end)))
         var byKey: [[String?]: File] = [:]
-        let inWindow = try await context.aggregate(AggregateQuery(dimensions: [.project, .version, .filename], filters: filters,
-                                                                  range: TimeRange(from: window.start, to: window.end)))
+        let inWindow = try await context.aggregate(
+            AggregateQuery(
+                dimensions: [.project, .version, .filename], filters: filters,
+                range: TimeRange(from: window.start, to: window.end)))
         let bStart = window.start - baselineDays * 86400
-        let before = try await context.aggregate(AggregateQuery(dimensions: [.project, .version, .filename], filters: filters,
-                                                                range: TimeRange(from: bStart, to: window.start)))
+        let before = try await context.aggregate(
+            AggregateQuery(
+                dimensions: [.project, .version, .filename], filters: filters,
+                range: TimeRange(from: bStart, to: window.start)))
         let scale = Double(window.seconds) / Double(window.start - bStart)
         for r in inWindow.rows {
             guard let p = r.values[0] else { continue }
-            byKey[r.values, default: File(project: p, version: r.values[1], filename: r.values[2], window: 0, expected: 0)].window += Double(r.downloads)
+            byKey[r.values, default: File(project: p, version: r.values[1], filename: r.values[2], window: 0, expected: 0)].window +=
+                Double(r.downloads)
         }
         for r in before.rows {
             guard let p = r.values[0] else { continue }
-            byKey[r.values, default: File(project: p, version: r.values[1], filename: r.values[2], window: 0, expected: 0)].expected += Double(r.downloads) * scale
+            byKey[r.values, default: File(project: p, version: r.values[1], filename: r.values[2], window: 0, expected: 0)].expected +=
+                Double(r.downloads) * scale
         }
         for r in profileRows.rows {
             let key = Array(r.values.prefix(3))
@@ -203,12 +224,15 @@ public struct ProjectMovement: Sendable {
         excess >= max(1, minExcess) && (ratio.map { $0 >= minRatio } ?? true)
     }
 
-    public static func load(_ context: AnalyzerContext, projects: Set<String>, window: AnalysisWindow, filters: [DimensionFilter],
-                     baselineDays: Int64) async throws -> [String: ProjectMovement] {
+    public static func load(
+        _ context: AnalyzerContext, projects: Set<String>, window: AnalysisWindow, filters: [DimensionFilter],
+        baselineDays: Int64
+    ) async throws -> [String: ProjectMovement] {
         guard !projects.isEmpty else { return [:] }
-        let (_, byKey) = try await WindowComparison.make(context, window: window, dimensions: [.project],
-                                                         filters: filters + [DimensionFilter(.project, .in, projects.sorted())],
-                                                         baselineDays: baselineDays)
+        let (_, byKey) = try await WindowComparison.make(
+            context, window: window, dimensions: [.project],
+            filters: filters + [DimensionFilter(.project, .in, projects.sorted())],
+            baselineDays: baselineDays)
         var out: [String: ProjectMovement] = [:]
         for p in projects { out[p] = ProjectMovement(window: 0, expected: 0) }
         for (k, v) in byKey { if let p = k.first ?? nil { out[p] = ProjectMovement(window: v.window, expected: v.expected) } }
@@ -223,7 +247,10 @@ extension Catalog {
     /// A release's `requires_python`: from its files, else from its release document's `info`.
     public func requiresPython(of project: String, version: String) -> String? {
         if let files = try? files(of: project, version: version),
-           let rp = files.compactMap(\.requiresPython).first(where: { !$0.isEmpty }) { return rp }
+            let rp = files.compactMap(\.requiresPython).first(where: { !$0.isEmpty })
+        {
+            return rp
+        }
         let doc = directory.appendingPathComponent("pypi").appendingPathComponent(ProjectName.normalize(project))
             .appendingPathComponent(version).appendingPathComponent("json")
         guard let data = try? Data(contentsOf: doc), let d = try? PyPIDocument(data: data, path: doc.path) else { return nil }
@@ -232,8 +259,10 @@ extension Catalog {
 
     /// The newest non-prerelease version allowed by `specifier`, published before `before`,
     /// whose `requires_python` admits the client: what a resolver would most likely pick then.
-    public func bestVersion(of project: String, allowedBy specifier: SpecifierSet, for client: ClientEnvironment?,
-                     before: Int64?) -> String? {
+    public func bestVersion(
+        of project: String, allowedBy specifier: SpecifierSet, for client: ClientEnvironment?,
+        before: Int64?
+    ) -> String? {
         guard let releases = try? releases(of: project) else { return nil }
         let candidates = releases.reversed().filter { r in
             guard let v = r.version, !r.yanked, !v.isPrerelease, specifier.contains(v, prereleases: false) else { return false }
@@ -243,7 +272,10 @@ extension Catalog {
         for r in candidates {
             guard let client else { return r.versionText }
             if let rp = requiresPython(of: project, version: r.versionText), let set = try? SpecifierSet(rp),
-               !set.contains(client.pythonFullVersion, prereleases: true) { continue }
+                !set.contains(client.pythonFullVersion, prereleases: true)
+            {
+                continue
+            }
             return r.versionText
         }
         return nil
@@ -252,8 +284,10 @@ extension Catalog {
     /// Every project a set of requirements pulls in for `client` (direct and transitive), each
     /// with the version most likely resolved at `before` and its depth (1 = direct). Projects
     /// missing from the catalog are included with no version and not followed.
-    public func closure(of requirements: [Requirement], for client: ClientEnvironment?, before: Int64?,
-                 maxProjects: Int = 300) -> [String: (version: String?, depth: Int)] {
+    public func closure(
+        of requirements: [Requirement], for client: ClientEnvironment?, before: Int64?,
+        maxProjects: Int = 300
+    ) -> [String: (version: String?, depth: Int)] {
         var out: [String: (version: String?, depth: Int)] = [:]
         var queue: [(Requirement, Int)] = requirements.map { ($0, 1) }
         var i = 0
@@ -284,10 +318,12 @@ extension Requirement {
 
 /// The finding of a per-contributor analysis when the contributors step found none.
 public func noContributorsFinding(_ window: AnalysisWindow, what: String) -> Finding {
-    Finding(title: "No contributors to examine",
-            summary: "The contributors step named no values for \(window.label) (the change is broad, or the data holds no values of that dimension), so there are no contributing \(what) to examine.",
-            confidence: .medium,
-            openQuestions: ["Which client, installer or segment is behind the change (see the client-behaviour and segment steps)?"])
+    Finding(
+        title: "No contributors to examine",
+        summary:
+            "The contributors step named no values for \(window.label) (the change is broad, or the data holds no values of that dimension), so there are no contributing \(what) to examine.",
+        confidence: .medium,
+        openQuestions: ["Which client, installer or segment is behind the change (see the client-behaviour and segment steps)?"])
 }
 
 /// Rounds a share or score to three decimals for outputs and tables.

@@ -13,8 +13,10 @@ public struct Finding: Sendable, Hashable, Codable {
     /// What this analysis could not settle.
     public var openQuestions: [String]
 
-    public init(title: String, summary: String, evidence: [Evidence] = [], confidence: Confidence = .medium,
-                openQuestions: [String] = []) {
+    public init(
+        title: String, summary: String, evidence: [Evidence] = [], confidence: Confidence = .medium,
+        openQuestions: [String] = []
+    ) {
         self.title = title
         self.summary = summary
         self.evidence = evidence
@@ -53,19 +55,27 @@ public struct Confidence: Sendable, Hashable, Codable, Comparable {
 
     public init(from decoder: any Decoder) throws {
         if let c = try? decoder.singleValueContainer() {
-            if let d = try? c.decode(Double.self) { self.init(d); return }
+            if let d = try? c.decode(Double.self) {
+                self.init(d)
+                return
+            }
             if let s = try? c.decode(String.self) {
                 switch s.lowercased() {
                 case "low": self = .low
                 case "medium": self = .medium
                 case "high": self = .high
-                default: throw DecodingError.dataCorruptedError(in: c, debugDescription: "confidence must be low, medium, high or a number 0-1, found \"\(s)\"")
+                default:
+                    throw DecodingError.dataCorruptedError(
+                        in: c, debugDescription: "confidence must be low, medium, high or a number 0-1, found \"\(s)\"")
                 }
                 return
             }
         }
         let k = try decoder.container(keyedBy: CodingKeys.self)
-        if let score = try k.decodeIfPresent(Double.self, forKey: .score) { self.init(score); return }
+        if let score = try k.decodeIfPresent(Double.self, forKey: .score) {
+            self.init(score)
+            return
+        }
         switch try k.decode(String.self, forKey: .level) {
         case "low": self = .low
         case "high": self = .high
@@ -103,14 +113,16 @@ public enum Evidence: Sendable, Hashable, Codable {
         let type = try c.decode(String.self, forKey: .type)
         switch type {
         case "number":
-            self = .number(label: try c.decode(String.self, forKey: .label), value: try c.decode(Double.self, forKey: .value),
-                           unit: try c.decodeIfPresent(String.self, forKey: .unit))
+            self = .number(
+                label: try c.decode(String.self, forKey: .label), value: try c.decode(Double.self, forKey: .value),
+                unit: try c.decodeIfPresent(String.self, forKey: .unit))
         case "table": self = .table(try EvidenceTable(from: decoder))
         case "series": self = .series(try EvidenceSeries(from: decoder))
         case "chart": self = .chart(try EvidenceChart(from: decoder))
         case "note": self = .note(try c.decode(String.self, forKey: .text))
         default:
-            throw DecodingError.dataCorruptedError(forKey: .type, in: c,
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: c,
                 debugDescription: "evidence type must be number, table, series, chart or note, found \"\(type)\"")
         }
     }
@@ -158,7 +170,10 @@ public struct EvidenceSeries: Sendable, Hashable, Codable {
         /// Bucket start, ISO 8601 UTC (`2020-03-04T00:00:00Z`).
         public var time: String
         public var value: Double
-        public init(time: String, value: Double) { self.time = time; self.value = value }
+        public init(time: String, value: Double) {
+            self.time = time
+            self.value = value
+        }
         public init(epoch: Int64, value: Double) { self.init(time: UTCTime.isoString(epoch), value: value) }
     }
     /// A highlighted interval `[start, end)`, ISO 8601 UTC.
@@ -166,7 +181,11 @@ public struct EvidenceSeries: Sendable, Hashable, Codable {
         public var start: String
         public var end: String
         public var label: String?
-        public init(start: String, end: String, label: String? = nil) { self.start = start; self.end = end; self.label = label }
+        public init(start: String, end: String, label: String? = nil) {
+            self.start = start
+            self.end = end
+            self.label = label
+        }
     }
 
     public var title: String
@@ -177,8 +196,10 @@ public struct EvidenceSeries: Sendable, Hashable, Codable {
     public var points: [Point]
     public var highlights: [Highlight]
 
-    public init(title: String, bucket: TimeBucket? = nil, unit: String? = "downloads", points: [Point],
-                highlights: [Highlight] = []) {
+    public init(
+        title: String, bucket: TimeBucket? = nil, unit: String? = "downloads", points: [Point],
+        highlights: [Highlight] = []
+    ) {
         self.title = title
         self.bucket = bucket?.rawValue
         self.unit = unit
@@ -214,13 +235,19 @@ public struct EvidenceChart: Sendable, Hashable, Codable {
     public struct Point: Sendable, Hashable, Codable {
         public var x: String
         public var y: Double
-        public init(x: String, y: Double) { self.x = x; self.y = y }
+        public init(x: String, y: Double) {
+            self.x = x
+            self.y = y
+        }
     }
 
     public struct Series: Sendable, Hashable, Codable {
         public var name: String
         public var points: [Point]
-        public init(name: String, points: [Point]) { self.name = name; self.points = points }
+        public init(name: String, points: [Point]) {
+            self.name = name
+            self.points = points
+        }
     }
 
     public struct Node: Sendable, Hashable, Codable {
@@ -231,7 +258,10 @@ public struct EvidenceChart: Sendable, Hashable, Codable {
         /// A number shown with the node (e.g. downloads in the window), optional.
         public var value: Double?
         public init(id: String, label: String, group: String, value: Double? = nil) {
-            self.id = id; self.label = label; self.group = group; self.value = value
+            self.id = id
+            self.label = label
+            self.group = group
+            self.value = value
         }
     }
 
@@ -239,7 +269,11 @@ public struct EvidenceChart: Sendable, Hashable, Codable {
         public var from: String
         public var to: String
         public var label: String?
-        public init(from: String, to: String, label: String? = nil) { self.from = from; self.to = to; self.label = label }
+        public init(from: String, to: String, label: String? = nil) {
+            self.from = from
+            self.to = to
+            self.label = label
+        }
     }
 
     public var kind: Kind
@@ -255,8 +289,10 @@ public struct EvidenceChart: Sendable, Hashable, Codable {
     public var nodes: [Node]
     public var edges: [Edge]
 
-    public init(kind: Kind, title: String, unit: String? = "downloads", bucket: TimeBucket? = nil, layout: Layout? = nil,
-                series: [Series] = [], highlights: [EvidenceSeries.Highlight] = [], nodes: [Node] = [], edges: [Edge] = []) {
+    public init(
+        kind: Kind, title: String, unit: String? = "downloads", bucket: TimeBucket? = nil, layout: Layout? = nil,
+        series: [Series] = [], highlights: [EvidenceSeries.Highlight] = [], nodes: [Node] = [], edges: [Edge] = []
+    ) {
         self.kind = kind
         self.title = title
         self.unit = unit

@@ -37,8 +37,10 @@ public struct RunReport: Sendable, Codable, Hashable {
         /// Wall-clock seconds.
         public var seconds: Double
 
-        public init(id: String, name: String? = nil, uses: String, status: StepStatus, reason: String? = nil,
-                    outputs: [String: Value] = [:], findings: [Finding] = [], seconds: Double = 0) {
+        public init(
+            id: String, name: String? = nil, uses: String, status: StepStatus, reason: String? = nil,
+            outputs: [String: Value] = [:], findings: [Finding] = [], seconds: Double = 0
+        ) {
             self.id = id
             self.name = name
             self.uses = uses

@@ -44,8 +44,10 @@ public indirect enum ValueKind: Sendable, Hashable {
     }
 
     /// Every kind name accepted in `type:` fields, for suggestions.
-    public static let names = ["string", "int", "number", "bool", "dimension", "bucket", "duration", "date",
-                               "list", "object", "any"]
+    public static let names = [
+        "string", "int", "number", "bool", "dimension", "bucket", "duration", "date",
+        "list", "object", "any"
+    ]
 
     /// Parses a kind name: `int`, `list`, `list<dimension>`, `a|b|c` (a choice).
     public init?(name raw: String) {
@@ -64,7 +66,8 @@ public indirect enum ValueKind: Sendable, Hashable {
         case "any": self = .any
         default:
             if name.hasPrefix("list<"), name.hasSuffix(">"),
-               let inner = ValueKind(name: String(name.dropFirst(5).dropLast())) {
+                let inner = ValueKind(name: String(name.dropFirst(5).dropLast()))
+            {
                 self = .list(inner)
             } else if name.contains("|") {
                 self = .choice(name.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) })
@@ -97,7 +100,8 @@ public indirect enum ValueKind: Sendable, Hashable {
             return Durations.parse(s) == nil ? "`\(s)` is not a duration (expected e.g. 90s, 15m, 36h, 7d, 2w)" : nil
         case (.date, .string(let s)):
             if let why = UTCTime.impossibleDate(s) { return "`\(s)` is not a date: \(why)" }
-            return UTCTime.parse(s) == nil ? "`\(s)` is not an ISO 8601 date or time (expected e.g. 2020-03-04 or 2020-03-04T12:00:00Z)" : nil
+            return UTCTime.parse(s) == nil
+                ? "`\(s)` is not an ISO 8601 date or time (expected e.g. 2020-03-04 or 2020-03-04T12:00:00Z)" : nil
         case (.list(let element), .array(let items)):
             for (i, item) in items.enumerated() {
                 if let p = element.problem(with: item) { return "item \(i + 1): \(p)" }
@@ -105,7 +109,8 @@ public indirect enum ValueKind: Sendable, Hashable {
             return nil
         case (.object, .object): return nil
         case (.choice(let options), .string(let s)):
-            return options.contains(s) ? nil : "`\(s)` is not one of \(options.joined(separator: ", "))\(Suggest.didYouMean(s, among: options))"
+            return options.contains(s)
+                ? nil : "`\(s)` is not one of \(options.joined(separator: ", "))\(Suggest.didYouMean(s, among: options))"
         default:
             return "expected \(article) \(name), found \(value.typeName) \(Suggest.preview(value))"
         }

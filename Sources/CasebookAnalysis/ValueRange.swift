@@ -29,9 +29,11 @@ public struct ValueRange: Sendable, Hashable, CustomStringConvertible {
     /// `at least 1`, `more than 0`, `from 0 to 1`, `at most 10`.
     public var description: String {
         switch (minimum, maximum) {
-        case let (lo?, hi?): return exclusiveMinimum ? "more than \(Self.text(lo)) and at most \(Self.text(hi))" : "from \(Self.text(lo)) to \(Self.text(hi))"
-        case let (lo?, nil): return exclusiveMinimum ? "more than \(Self.text(lo))" : "at least \(Self.text(lo))"
-        case let (nil, hi?): return "at most \(Self.text(hi))"
+        case (let lo?, let hi?):
+            return exclusiveMinimum
+                ? "more than \(Self.text(lo)) and at most \(Self.text(hi))" : "from \(Self.text(lo)) to \(Self.text(hi))"
+        case (let lo?, nil): return exclusiveMinimum ? "more than \(Self.text(lo))" : "at least \(Self.text(lo))"
+        case (nil, let hi?): return "at most \(Self.text(hi))"
         case (nil, nil): return "any number"
         }
     }

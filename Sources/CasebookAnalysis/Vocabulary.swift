@@ -106,9 +106,11 @@ public struct Hypothesis: Sendable, Hashable, Codable {
     /// Nil when the analyzer does not say (a report then takes the first as accepted).
     public var rejected: Bool?
 
-    public init(kind: HypothesisKind, project: String? = nil, version: String? = nil, score: Double?, released: Int64? = nil,
-                matched: [String] = [], missing: [String] = [], reasons: [String] = [], components: [String: Double] = [:],
-                rejected: Bool? = nil) {
+    public init(
+        kind: HypothesisKind, project: String? = nil, version: String? = nil, score: Double?, released: Int64? = nil,
+        matched: [String] = [], missing: [String] = [], reasons: [String] = [], components: [String: Double] = [:],
+        rejected: Bool? = nil
+    ) {
         self.kind = kind
         self.project = project
         self.version = version
@@ -128,7 +130,7 @@ public struct Hypothesis: Sendable, Hashable, Codable {
             "released": released.map(Value.time) ?? .null,
             "matched": .array(matched.map(Value.string)), "missing": .array(missing.map(Value.string)),
             "reasons": .array(reasons.map(Value.string)),
-            "components": .object(components.mapValues(Value.double)),
+            "components": .object(components.mapValues(Value.double))
         ]
         if let score { o["score"] = .double(score) }
         if let rejected { o["rejected"] = .bool(rejected) }
@@ -152,7 +154,8 @@ public struct Hypothesis: Sendable, Hashable, Codable {
         score = try c.decodeIfPresent(Double.self, forKey: .score)
         if let text = try c.decodeIfPresent(String.self, forKey: .released) {
             guard let t = UTCTime.parse(text) else {
-                throw DecodingError.dataCorruptedError(forKey: .released, in: c, debugDescription: "`released` must be an ISO 8601 UTC time, found \"\(text)\"")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .released, in: c, debugDescription: "`released` must be an ISO 8601 UTC time, found \"\(text)\"")
             }
             released = t
         } else {

@@ -1,6 +1,6 @@
+import CasebookAnalysis
 import CasebookCatalog
 import CasebookCore
-import CasebookAnalysis
 import Foundation
 
 /// `attribution`: ranked hypotheses for what caused a window's excess.
@@ -16,82 +16,119 @@ import Foundation
 public struct AttributionAnalyzer: Analyzer {
     public static let description = AnalyzerDescription(
         name: "attribution",
-        summary: "Ranked hypotheses for the cause of a window's excess: downstream releases (from the catalog's reverse dependencies), fresh installs, a single client, a mirror or CI runners.",
+        summary:
+            "Ranked hypotheses for the cause of a window's excess: downstream releases (from the catalog's reverse dependencies), fresh installs, a single client, a mirror or CI runners.",
         discussion: """
-        Needs the package-metadata catalog (`--catalog DIR`). Every score is 0–1.
+            Needs the package-metadata catalog (`--catalog DIR`). Every score is 0–1.
 
-        **release**: for each project in the catalog that requires a contributor, its releases \
-        published at most `lookback` days before the window's start or inside the window (or, if none, \
-        its latest earlier release, to say why it is rejected). The diff against the previous release \
-        (requirements added or changed; markers evaluated for the clients' main environment) gives \
-        `coverage`: the share of the contributors' excess whose fetched version the changed requirement \
-        admits (weight 1 when the change forces that version: the old specifier excluded it, or the new \
-        one raised the floor to it; 0.5 when it only allows it; 0 when it excludes it). `noise`: the \
-        share of changed requirements whose packages did not move here. `time`: 1 at the window's \
-        start, falling linearly to 0 `lookback` days before it, and over the window for a release \
-        inside it. `python`: the share of the contributors' excess from clients whose Python the \
-        release's `requires_python` admits. Score: coverage × (0.3 + 0.7 time) × (0.1 + 0.9 python) × \
-        (1 − 0.3 noise).
+            **release**: for each project in the catalog that requires a contributor, its releases \
+            published at most `lookback` days before the window's start or inside the window (or, if none, \
+            its latest earlier release, to say why it is rejected). The diff against the previous release \
+            (requirements added or changed; markers evaluated for the clients' main environment) gives \
+            `coverage`: the share of the contributors' excess whose fetched version the changed requirement \
+            admits (weight 1 when the change forces that version: the old specifier excluded it, or the new \
+            one raised the floor to it; 0.5 when it only allows it; 0 when it excludes it). `noise`: the \
+            share of changed requirements whose packages did not move here. `time`: 1 at the window's \
+            start, falling linearly to 0 `lookback` days before it, and over the window for a release \
+            inside it. `python`: the share of the contributors' excess from clients whose Python the \
+            release's `requires_python` admits. Score: coverage × (0.3 + 0.7 time) × (0.1 + 0.9 python) × \
+            (1 − 0.3 noise).
 
-        **fresh-install**: the same candidates, with the release's full requirement set resolved \
-        through the catalog (versions published before the window's end). `moved`: the share of that \
-        set whose packages rose here (a fresh install fetches every one of them). Score: coverage of the \
-        contributors by the set × moved² (each flat package counts strongly against it) × the same time \
-        and Python factors.
+            **fresh-install**: the same candidates, with the release's full requirement set resolved \
+            through the catalog (versions published before the window's end). `moved`: the share of that \
+            set whose packages rose here (a fresh install fetches every one of them). Score: coverage of the \
+            contributors by the set × moved² (each flat package counts strongly against it) × the same time \
+            and Python factors.
 
-        **client**: `top_client_share` (the largest client's share of the excess). **mirror**: the \
-        share of the excess made by mirroring tools (bandersnatch, devpi, ...), or a single client \
-        behind a broad change. **ci**: the share of the excess from clients reporting `ci` (from the \
-        store; `ci_share` when the store has no CI flags), weighted by how concentrated the clients are.
-        """,
+            **client**: `top_client_share` (the largest client's share of the excess). **mirror**: the \
+            share of the excess made by mirroring tools (bandersnatch, devpi, ...), or a single client \
+            behind a broad change. **ci**: the share of the excess from clients reporting `ci` (from the \
+            store; `ci_share` when the store has no CI flags), weighted by how concentrated the clients are.
+            """,
         parameters: [
-            ParameterSpec("window", .any, doc: "The window: an object `{start, end}` or spike-detection's `windows` list (the first is used)."),
-            ParameterSpec("contributors", .any, doc: "The contributors: the contributors step's `values` or `contributors` (values of `dimension`). Empty (a broad change): no release candidates, and the client hypotheses are weighed on all the window's downloads."),
+            ParameterSpec(
+                "window", .any, doc: "The window: an object `{start, end}` or spike-detection's `windows` list (the first is used)."),
+            ParameterSpec(
+                "contributors", .any,
+                doc:
+                    "The contributors: the contributors step's `values` or `contributors` (values of `dimension`). Empty (a broad change): no release candidates, and the client hypotheses are weighed on all the window's downloads."
+            ),
             ParameterSpec("dimension", .dimension, default: "project", doc: "The dimension the contributors' values belong to."),
             ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
-            ParameterSpec("baseline_days", .int, default: 14, range: .between(1, 366), doc: "Whole days before the window that make its baseline."),
-            ParameterSpec("lookback", .int, default: 14, range: .between(0, 366), doc: "Releases published at most this many days before the window's start are candidates."),
-            ParameterSpec("broad", .bool, default: false, doc: "The contributors step's `broad` (no small set explains the change): supports a mirror."),
-            ParameterSpec("top_client_share", .number, optional: true, range: .share, doc: "client-behaviour's `topClientShare`: the largest client's share of the excess."),
-            ParameterSpec("concentration", .string, optional: true, doc: "client-behaviour's `concentration`: single-client, few-clients, many-clients or unknown."),
-            ParameterSpec("ci_share", .number, optional: true, range: .share, doc: "client-behaviour's `ciShare`, used when the store has no CI flags."),
-            ParameterSpec("min_ratio", .number, default: 1.5, range: .atLeast(1), doc: "A package moved when its window / baseline is at least this (and its excess is not a handful)."),
-            ParameterSpec("max_hypotheses", .int, default: 25, range: .atLeast(1), doc: "List at most this many hypotheses."),
+            ParameterSpec(
+                "baseline_days", .int, default: 14, range: .between(1, 366), doc: "Whole days before the window that make its baseline."),
+            ParameterSpec(
+                "lookback", .int, default: 14, range: .between(0, 366),
+                doc: "Releases published at most this many days before the window's start are candidates."),
+            ParameterSpec(
+                "broad", .bool, default: false,
+                doc: "The contributors step's `broad` (no small set explains the change): supports a mirror."),
+            ParameterSpec(
+                "top_client_share", .number, optional: true, range: .share,
+                doc: "client-behaviour's `topClientShare`: the largest client's share of the excess."),
+            ParameterSpec(
+                "concentration", .string, optional: true,
+                doc: "client-behaviour's `concentration`: single-client, few-clients, many-clients or unknown."),
+            ParameterSpec(
+                "ci_share", .number, optional: true, range: .share,
+                doc: "client-behaviour's `ciShare`, used when the store has no CI flags."),
+            ParameterSpec(
+                "min_ratio", .number, default: 1.5, range: .atLeast(1),
+                doc: "A package moved when its window / baseline is at least this (and its excess is not a handful)."),
+            ParameterSpec("max_hypotheses", .int, default: 25, range: .atLeast(1), doc: "List at most this many hypotheses.")
         ],
         outputs: [
-            OutputSpec("hypotheses", .list(.object), doc: "Ranked, best first: `{kind (release/fresh-install/client/mirror/ci), project, version, score (0–1), released (ISO 8601 or null), matched, missing, reasons, components}`."),
+            OutputSpec(
+                "hypotheses", .list(.object),
+                doc:
+                    "Ranked, best first: `{kind (release/fresh-install/client/mirror/ci), project, version, score (0–1), released (ISO 8601 or null), matched, missing, reasons, components}`."
+            ),
             OutputSpec("top", .object, doc: "The best hypothesis, or null."),
-            OutputSpec("candidates", .int, doc: "Downstream projects in the catalog that require a contributor."),
+            OutputSpec("candidates", .int, doc: "Downstream projects in the catalog that require a contributor.")
         ],
         examples: [
             AnalyzerExample(
                 "A downstream release the day before requires the new version",
-                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "contributors": ["alpha"],
-                       "top_client_share": 0.01, "concentration": "many-clients", "ci_share": 0.0],
+                with: [
+                    "window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "contributors": ["alpha"],
+                    "top_client_share": 0.01, "concentration": "many-clients", "ci_share": 0.0
+                ],
                 data: ExampleData(
                     downloads: [
                         .init("alpha-1.1-py3-none-any.whl", from: "2020-02-19", days: 14, perDay: 2, clients: 100),
                         .init("alpha-1.1-py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 100),
-                        .init("app-1.1-py3-none-any.whl", from: "2020-02-19", days: 17, perDay: 5, clients: 100),
+                        .init("app-1.1-py3-none-any.whl", from: "2020-02-19", days: 17, perDay: 5, clients: 100)
                     ],
-                    catalog: [.init("alpha", [.init("1.0", "2019-01-01T00:00:00Z", files: ["alpha-1.0-py3-none-any.whl"]),
-                                              .init("1.1", "2020-01-10T00:00:00Z", files: ["alpha-1.1-py3-none-any.whl"])]),
-                              .init("app", [.init("1.0", "2019-06-01T00:00:00Z", requires: ["alpha<1.1,>=1.0"], files: ["app-1.0-py3-none-any.whl"]),
-                                            .init("1.1", "2020-03-03T12:00:00Z", requires: ["alpha>=1.1"], files: ["app-1.1-py3-none-any.whl"])])]),
+                    catalog: [
+                        .init(
+                            "alpha",
+                            [
+                                .init("1.0", "2019-01-01T00:00:00Z", files: ["alpha-1.0-py3-none-any.whl"]),
+                                .init("1.1", "2020-01-10T00:00:00Z", files: ["alpha-1.1-py3-none-any.whl"])
+                            ]),
+                        .init(
+                            "app",
+                            [
+                                .init("1.0", "2019-06-01T00:00:00Z", requires: ["alpha<1.1,>=1.0"], files: ["app-1.0-py3-none-any.whl"]),
+                                .init("1.1", "2020-03-03T12:00:00Z", requires: ["alpha>=1.1"], files: ["app-1.1-py3-none-any.whl"])
+                            ])
+                    ]),
                 expect: ["top": .contains(["kind": "release", "project": "app", "version": "1.1"]), "candidates": 1],
                 finding: "Most likely cause: release app 1.1"),
             AnalyzerExample(
                 "No downstream release, one client: the client",
-                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "contributors": ["alpha"],
-                       "top_client_share": 0.98, "concentration": "single-client"],
+                with: [
+                    "window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"], "contributors": ["alpha"],
+                    "top_client_share": 0.98, "concentration": "single-client"
+                ],
                 data: ExampleData(
                     downloads: [
                         .init("alpha-1.1-py3-none-any.whl", from: "2020-02-19", days: 14, perDay: 2, clients: 20),
-                        .init("alpha-1.1-py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 1, keyPrefix: "runner"),
+                        .init("alpha-1.1-py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 1, keyPrefix: "runner")
                     ],
                     catalog: [.init("alpha", [.init("1.1", "2020-01-10T00:00:00Z", files: ["alpha-1.1-py3-none-any.whl"])])]),
                 expect: ["top": .contains(["kind": "client"]), "candidates": 0],
-                finding: "Most likely cause: a single client"),
+                finding: "Most likely cause: a single client")
         ])
 
     public init() {}
@@ -108,11 +145,14 @@ public struct AttributionAnalyzer: Analyzer {
         hypotheses += try await Self.clientHypotheses(context, p, excess: excess)
         var shown = Self.ranked(hypotheses, limit: p.maxHypotheses)
         let partnerIndex = Self.joinWhoAndWhat(&shown)
-        let findings = Self.findings(p, excess: excess, shown: shown, partnerIndex: partnerIndex,
-                                     candidates: candidates.count, dependents: dependents.count)
+        let findings = Self.findings(
+            p, excess: excess, shown: shown, partnerIndex: partnerIndex,
+            candidates: candidates.count, dependents: dependents.count)
         return AnalyzerResult(
-            outputs: ["hypotheses": .array(shown.map(\.hypothesis.value)), "top": shown.first.map(\.hypothesis.value) ?? .null,
-                      "candidates": .int(Int64(dependents.count))],
+            outputs: [
+                "hypotheses": .array(shown.map(\.hypothesis.value)), "top": shown.first.map(\.hypothesis.value) ?? .null,
+                "candidates": .int(Int64(dependents.count))
+            ],
             findings: findings)
     }
 
@@ -157,14 +197,18 @@ public struct AttributionAnalyzer: Analyzer {
 
     /// The finding when there is no excess to attribute (or the window is a drop).
     func nothingToAttribute(_ p: Parameters) -> AnalyzerResult {
-        let window = p.window, dimension = p.dimension
+        let window = p.window
+        let dimension = p.dimension
         return AnalyzerResult(
             outputs: ["hypotheses": .array([]), "top": .null, "candidates": .int(0)],
-            findings: [Finding(title: "Nothing to attribute",
-                               summary: p.values.isEmpty && !p.broad && window.direction == .up
-                                   ? "No contributing \(dimension.rawValue) values were named for \(window.label) (the data may hold no \(dimension.rawValue) values), so no release or install can be matched to them."
-                                   : "The contributors have no excess in \(window.label) (\(window.direction == .up ? "no rise over their baseline" : "the window is a drop")): release, install and client hypotheses explain rises only.",
-                               confidence: .medium)])
+            findings: [
+                Finding(
+                    title: "Nothing to attribute",
+                    summary: p.values.isEmpty && !p.broad && window.direction == .up
+                        ? "No contributing \(dimension.rawValue) values were named for \(window.label) (the data may hold no \(dimension.rawValue) values), so no release or install can be matched to them."
+                        : "The contributors have no excess in \(window.label) (\(window.direction == .up ? "no rise over their baseline" : "the window is a drop")): release, install and client hypotheses explain rises only.",
+                    confidence: .medium)
+            ])
     }
 
     // MARK: - Stage 1: the contributors' traffic
@@ -194,14 +238,16 @@ public struct AttributionAnalyzer: Analyzer {
             }
             let contributorProjects = byProject.filter { $0.value > 0 }.keys.sorted { byProject[$0]! > byProject[$1]! }
             let env = mainProfiles(traffic.profiles).first?.environment(glibc: nil)
-            let (pyCmp, _) = try await WindowComparison.make(context, window: p.window, dimensions: [.python], filters: p.filters, baselineDays: p.baselineDays)
+            let (pyCmp, _) = try await WindowComparison.make(
+                context, window: p.window, dimensions: [.python], filters: p.filters, baselineDays: p.baselineDays)
             let python = pyCmp.values.compactMap { v -> (version: String, excess: Double)? in
                 guard let version = v.value, v.excess > 0 else { return nil }
                 return (version, v.excess)
             }
-            return Excess(traffic: traffic, total: traffic.excess, byVersion: byVersion, byProject: byProject,
-                          contributorProjects: contributorProjects, environment: env, python: python,
-                          pythonKnown: python.reduce(0) { $0 + $1.excess })
+            return Excess(
+                traffic: traffic, total: traffic.excess, byVersion: byVersion, byProject: byProject,
+                contributorProjects: contributorProjects, environment: env, python: python,
+                pythonKnown: python.reduce(0) { $0 + $1.excess })
         }
 
         /// The share of the Python-known excess whose Python `requiresPython` admits, and the
@@ -220,8 +266,12 @@ public struct AttributionAnalyzer: Analyzer {
 
         /// The main Python versions of the excess: `Python 3.7 80%, Python 3.5 20%`.
         var pythonLabel: String {
-            let majors = Dictionary(grouping: python, by: { PythonVersion.minor(of: $0.version) ?? $0.version }).mapValues { $0.reduce(0) { $0 + $1.excess } }
-            return majors.sorted { $0.value > $1.value }.prefix(3).map { "Python \($0.key) \(Describe.percent(pythonKnown > 0 ? $0.value / pythonKnown : 0))" }.joined(separator: ", ")
+            let majors = Dictionary(grouping: python, by: { PythonVersion.minor(of: $0.version) ?? $0.version }).mapValues {
+                $0.reduce(0) { $0 + $1.excess }
+            }
+            return majors.sorted { $0.value > $1.value }.prefix(3).map {
+                "Python \($0.key) \(Describe.percent(pythonKnown > 0 ? $0.value / pythonKnown : 0))"
+            }.joined(separator: ", ")
         }
 
         /// A part of the excess as a percentage.
@@ -245,9 +295,13 @@ public struct AttributionAnalyzer: Analyzer {
     /// The catalog's reverse dependencies of the contributors, and their releases published in
     /// the lookback or the window (or, if none, the latest earlier one), with their diffs.
     static func candidateReleases(_ p: Parameters, excess: Excess) -> (dependents: Set<String>, candidates: [Candidate]) {
-        let catalog = p.catalog, window = p.window, env = excess.environment
+        let catalog = p.catalog
+        let window = p.window
+        let env = excess.environment
         var dependents = Set<String>()
-        for c in excess.contributorProjects where !p.values.isEmpty { for r in catalog.reverseDependencies(of: c) { dependents.insert(r.dependent) } }
+        for c in excess.contributorProjects where !p.values.isEmpty {
+            for r in catalog.reverseDependencies(of: c) { dependents.insert(r.dependent) }
+        }
         dependents.subtract(excess.contributorProjects)
         let lookbackStart = window.start - p.lookback * 86400
         var candidates: [Candidate] = []
@@ -259,7 +313,8 @@ public struct AttributionAnalyzer: Analyzer {
             for r in chosen {
                 guard let reqs = try? catalog.requirements(of: d, version: r.versionText, for: env) else { continue }
                 let index = releases.firstIndex { $0.versionText == r.versionText } ?? 0
-                let previous = releases[..<index].last { (try? catalog.requirements(of: d, version: $0.versionText, for: nil)) != nil }?.versionText
+                let previous = releases[..<index].last { (try? catalog.requirements(of: d, version: $0.versionText, for: nil)) != nil }?
+                    .versionText
                 var changes: [(new: Requirement, old: Requirement?)] = []
                 if let previous, let diff = try? catalog.requirementDiff(project: d, from: previous, to: r.versionText) {
                     changes = diff.changed.map { ($0.to, $0.from) } + diff.added.map { ($0, nil) }
@@ -268,9 +323,11 @@ public struct AttributionAnalyzer: Analyzer {
                 }
                 changes = changes.filter { $0.new.applies(to: env) }
                 let closure = catalog.closure(of: reqs.applicable, for: env, before: window.end)
-                candidates.append(Candidate(project: d, version: r.versionText, released: r.uploadTime!, previous: previous,
-                                            requirements: reqs.applicable, changes: changes, closure: closure,
-                                            requiresPython: catalog.requiresPython(of: d, version: r.versionText)))
+                candidates.append(
+                    Candidate(
+                        project: d, version: r.versionText, released: r.uploadTime!, previous: previous,
+                        requirements: reqs.applicable, changes: changes, closure: closure,
+                        requiresPython: catalog.requiresPython(of: d, version: r.versionText)))
             }
         }
         return (dependents, candidates)
@@ -312,9 +369,10 @@ public struct AttributionAnalyzer: Analyzer {
 
         /// The output: score and components rounded to three decimals.
         var hypothesis: Hypothesis {
-            Hypothesis(kind: kind, project: project, version: version, score: round3(score), released: released,
-                       matched: matched, missing: missing, reasons: reasons, components: components.mapValues(round3),
-                       rejected: rejected)
+            Hypothesis(
+                kind: kind, project: project, version: version, score: round3(score), released: released,
+                matched: matched, missing: missing, reasons: reasons, components: components.mapValues(round3),
+                rejected: rejected)
         }
     }
 
@@ -326,10 +384,16 @@ public struct AttributionAnalyzer: Analyzer {
         var candidates: [Candidate]
         var movement: [String: ProjectMovement]
 
-        static func load(_ context: AnalyzerContext, _ p: Parameters, excess: Excess, candidates: [Candidate]) async throws -> ReleaseScoring {
+        static func load(_ context: AnalyzerContext, _ p: Parameters, excess: Excess, candidates: [Candidate]) async throws
+            -> ReleaseScoring
+        {
             var watched = Set<String>()
-            for c in candidates { watched.formUnion(c.changes.map { $0.new.normalizedName }); watched.formUnion(c.closure.keys) }
-            let movement = try await ProjectMovement.load(context, projects: watched, window: p.window, filters: p.baseFilters, baselineDays: p.baselineDays)
+            for c in candidates {
+                watched.formUnion(c.changes.map { $0.new.normalizedName })
+                watched.formUnion(c.closure.keys)
+            }
+            let movement = try await ProjectMovement.load(
+                context, projects: watched, window: p.window, filters: p.baseFilters, baselineDays: p.baselineDays)
             return ReleaseScoring(p: p, excess: excess, candidates: candidates, movement: movement)
         }
 
@@ -359,9 +423,16 @@ public struct AttributionAnalyzer: Analyzer {
                 let pythonText = c.requiresPython.map { "requires_python \($0)" } ?? "no requires_python"
                 var common: [String] = [timeText, "\(pythonText): admits \(Describe.percent(m)) of the excess (\(excess.pythonLabel))"]
                 var commonProblems: [String] = []
-                if t == 0 { commonProblems.append("wrong time: \(timeText) (lookback \(p.lookback) days)") }
-                else if t < 0.5 { commonProblems.append("late or early: \(timeText)") }
-                if m < 0.5 { commonProblems.append("wrong Python: \(pythonText) excludes \(excludedPythons.prefix(3).joined(separator: ", ")) (\(Describe.percent(1 - m)) of the excess)") }
+                if t == 0 {
+                    commonProblems.append("wrong time: \(timeText) (lookback \(p.lookback) days)")
+                } else if t < 0.5 {
+                    commonProblems.append("late or early: \(timeText)")
+                }
+                if m < 0.5 {
+                    commonProblems.append(
+                        "wrong Python: \(pythonText) excludes \(excludedPythons.prefix(3).joined(separator: ", ")) (\(Describe.percent(1 - m)) of the excess)"
+                    )
+                }
                 out.append(release(c, t: t, m: m, timeText: timeText, common: common, commonProblems: commonProblems))
                 if let f = freshInstall(c, t: t, m: m, common: &common, commonProblems: commonProblems) { out.append(f) }
             }
@@ -375,7 +446,8 @@ public struct AttributionAnalyzer: Analyzer {
             r.when = timeText
             var coverage = 0.0
             var changedContributors = Set<String>()
-            var matchedLines: [(Double, String)] = [], excludedLines: [(Double, String)] = []
+            var matchedLines: [(Double, String)] = []
+            var excludedLines: [(Double, String)] = []
             var excludedShort: [String] = []
             for change in c.changes {
                 let q = change.new.normalizedName
@@ -384,13 +456,17 @@ public struct AttributionAnalyzer: Analyzer {
                 guard let vs = excess.byVersion[q] else { continue }
                 changedContributors.insert(q)
                 for (v, x) in vs.sorted(by: { $0.value > $1.value }) {
-                    let weight = AttributionAnalyzer.matchWeight(project: q, version: v, new: change.new.specifier, old: change.old?.specifier, catalog: p.catalog)
+                    let weight = AttributionAnalyzer.matchWeight(
+                        project: q, version: v, new: change.new.specifier, old: change.old?.specifier, catalog: p.catalog)
                     coverage += x * weight
-                    let what = weight == 1 ? (change.old == nil ? "added" : "forces this version") : weight > 0 ? "allows it" : "excludes it"
+                    let what =
+                        weight == 1 ? (change.old == nil ? "added" : "forces this version") : weight > 0 ? "allows it" : "excludes it"
                     let line = "\(q) \(v) (\(excess.share(x)) of the excess): \(oldText) → \(newText), \(what)"
                     // Versions with a negligible part of the excess count in the score, not in the lists.
                     guard x >= 0.005 * totalExcess else { continue }
-                    if weight > 0 { matchedLines.append((x, line)) } else {
+                    if weight > 0 {
+                        matchedLines.append((x, line))
+                    } else {
                         excludedLines.append((x, line))
                         excludedShort.append("\(q) \(v) (\(newText))")
                     }
@@ -406,17 +482,29 @@ public struct AttributionAnalyzer: Analyzer {
             let unmoved = diffNames.filter { !moved($0) }.sorted()
             let noise = diffNames.isEmpty ? 1 : Double(unmoved.count) / Double(diffNames.count)
             if !unmoved.isEmpty {
-                r.missing.append("changed here but did not move: \(unmoved.prefix(8).joined(separator: ", "))\(unmoved.count > 8 ? " and \(unmoved.count - 8) more" : "")")
+                r.missing.append(
+                    "changed here but did not move: \(unmoved.prefix(8).joined(separator: ", "))\(unmoved.count > 8 ? " and \(unmoved.count - 8) more" : "")"
+                )
             }
             r.score = coverage * (0.3 + 0.7 * t) * (0.1 + 0.9 * m) * (1 - 0.3 * noise)
             r.components = ["coverage": coverage, "noise": noise, "time": t, "python": m]
-            r.reasons = ["explains \(Describe.percent(coverage)) of the contributors' excess with \(diffNames.count) added or changed requirements since \(c.previous ?? "nothing (first release)")",
-                         "\(diffNames.count - unmoved.count) of \(diffNames.count) changed requirements moved here"] + common
-            if !excludedShort.isEmpty, coverage < 0.5 { r.problems.append("its new requirements exclude the fetched versions: \(excludedShort.prefix(4).joined(separator: ", "))") }
-            if coverage < 0.01, excludedShort.isEmpty { r.problems.append("no overlap: its changed requirements explain none of the contributors' excess") }
-            else if coverage < 0.5 { r.problems.append("partial overlap: explains only \(Describe.percent(coverage)) of the contributors' excess") }
+            r.reasons =
+                [
+                    "explains \(Describe.percent(coverage)) of the contributors' excess with \(diffNames.count) added or changed requirements since \(c.previous ?? "nothing (first release)")",
+                    "\(diffNames.count - unmoved.count) of \(diffNames.count) changed requirements moved here"
+                ] + common
+            if !excludedShort.isEmpty, coverage < 0.5 {
+                r.problems.append("its new requirements exclude the fetched versions: \(excludedShort.prefix(4).joined(separator: ", "))")
+            }
+            if coverage < 0.01, excludedShort.isEmpty {
+                r.problems.append("no overlap: its changed requirements explain none of the contributors' excess")
+            } else if coverage < 0.5 {
+                r.problems.append("partial overlap: explains only \(Describe.percent(coverage)) of the contributors' excess")
+            }
             r.problems += commonProblems
-            if noise > 0.8, coverage > 0 { r.problems.append("noisy diff: \(unmoved.count) of \(diffNames.count) changed requirements did not move here") }
+            if noise > 0.8, coverage > 0 {
+                r.problems.append("noisy diff: \(unmoved.count) of \(diffNames.count) changed requirements did not move here")
+            }
             return r
         }
 
@@ -428,21 +516,35 @@ public struct AttributionAnalyzer: Analyzer {
             let covered = excess.contributorProjects.filter { closureNames.contains($0) }
             let freshCoverage = covered.reduce(0) { $0 + (excess.byProject[$1] ?? 0) } / excess.total
             let movedNames = closureNames.filter(moved).sorted()
-            let flatNames = closureNames.subtracting(movedNames).sorted { (c.closure[$0]?.depth ?? 9, $0) < (c.closure[$1]?.depth ?? 9, $1) }
+            let flatNames = closureNames.subtracting(movedNames).sorted {
+                (c.closure[$0]?.depth ?? 9, $0) < (c.closure[$1]?.depth ?? 9, $1)
+            }
             let movedShare = Double(movedNames.count) / Double(closureNames.count)
             f.score = freshCoverage * movedShare * movedShare * (0.3 + 0.7 * t) * (0.1 + 0.9 * m)
             f.components = ["coverage": freshCoverage, "moved": movedShare, "time": t, "python": m]
-            f.matched = ["moved with the contributors: \(movedNames.prefix(10).joined(separator: ", "))\(movedNames.count > 10 ? " and \(movedNames.count - 10) more" : "") (\(movedNames.count) of \(closureNames.count) packages it installs)"]
+            f.matched = [
+                "moved with the contributors: \(movedNames.prefix(10).joined(separator: ", "))\(movedNames.count > 10 ? " and \(movedNames.count - 10) more" : "") (\(movedNames.count) of \(closureNames.count) packages it installs)"
+            ]
             if !flatNames.isEmpty {
-                f.missing = ["did not move: \(flatNames.prefix(10).joined(separator: ", "))\(flatNames.count > 10 ? " and \(flatNames.count - 10) more" : "") (\(flatNames.count) of \(closureNames.count))"]
+                f.missing = [
+                    "did not move: \(flatNames.prefix(10).joined(separator: ", "))\(flatNames.count > 10 ? " and \(flatNames.count - 10) more" : "") (\(flatNames.count) of \(closureNames.count))"
+                ]
             }
             for project in excess.contributorProjects where !closureNames.contains(project) {
                 f.missing.append("\(project) (\(excess.share(excess.byProject[project] ?? 0)) of the excess): not in its requirement set")
             }
-            common.insert("its requirement set (\(closureNames.count) packages with dependencies) covers \(Describe.percent(freshCoverage)) of the contributors' excess; \(Describe.percent(movedShare)) of those packages rose here", at: 0)
+            common.insert(
+                "its requirement set (\(closureNames.count) packages with dependencies) covers \(Describe.percent(freshCoverage)) of the contributors' excess; \(Describe.percent(movedShare)) of those packages rose here",
+                at: 0)
             f.reasons = common
-            if movedShare < 0.5 { f.problems.append("its full requirement set did not move: only \(movedNames.count) of \(closureNames.count) packages rose (upgrades, not fresh installs)") }
-            if freshCoverage < 0.5 { f.problems.append("partial overlap: its requirement set covers only \(Describe.percent(freshCoverage)) of the excess") }
+            if movedShare < 0.5 {
+                f.problems.append(
+                    "its full requirement set did not move: only \(movedNames.count) of \(closureNames.count) packages rose (upgrades, not fresh installs)"
+                )
+            }
+            if freshCoverage < 0.5 {
+                f.problems.append("partial overlap: its requirement set covers only \(Describe.percent(freshCoverage)) of the excess")
+            }
             f.problems += commonProblems
             return f
         }
@@ -450,42 +552,70 @@ public struct AttributionAnalyzer: Analyzer {
 
     /// The CI, mirror and single-client hypotheses, from the store and client-behaviour's results.
     static func clientHypotheses(_ context: AnalyzerContext, _ p: Parameters, excess: Excess) async throws -> [Scored] {
-        let window = p.window, totalExcess = excess.total, concentration = p.concentration, broad = p.broad
-        let (ciCmp, _) = try await WindowComparison.make(context, window: window, dimensions: [.ci], filters: p.filters, baselineDays: p.baselineDays)
+        let window = p.window
+        let totalExcess = excess.total
+        let concentration = p.concentration
+        let broad = p.broad
+        let (ciCmp, _) = try await WindowComparison.make(
+            context, window: window, dimensions: [.ci], filters: p.filters, baselineDays: p.baselineDays)
         let ciKnown = ciCmp.values.contains { $0.value != nil }
         var ciExcessShare = min(1, max(0, (ciCmp.values.first { $0.value == "true" }?.excess ?? 0) / totalExcess))
         if !ciKnown, let ciShareParam = p.ciShare { ciExcessShare = min(1, ciShareParam * excess.traffic.windowTotal / totalExcess) }
         let concentrated = concentration == "single-client" || concentration == "few-clients"
         var ci = Scored(kind: .ci, score: ciExcessShare * (concentrated ? 1 : 0.8))
         ci.components = ["ciShare": ciExcessShare]
-        ci.reasons = ["clients reporting ci made \(Describe.percent(ciExcessShare)) of the contributors' excess" + (concentration.map { "; clients: \($0)" } ?? "")]
-        if ciExcessShare >= 0.5 { ci.matched.append("CI runners made \(Describe.percent(ciExcessShare)) of the excess") }
-        else { ci.missing.append("CI runners made only \(Describe.percent(ciExcessShare)) of the excess"); ci.problems.append("few CI downloads: \(Describe.percent(ciExcessShare)) of the excess") }
+        ci.reasons = [
+            "clients reporting ci made \(Describe.percent(ciExcessShare)) of the contributors' excess"
+                + (concentration.map { "; clients: \($0)" } ?? "")
+        ]
+        if ciExcessShare >= 0.5 {
+            ci.matched.append("CI runners made \(Describe.percent(ciExcessShare)) of the excess")
+        } else {
+            ci.missing.append("CI runners made only \(Describe.percent(ciExcessShare)) of the excess")
+            ci.problems.append("few CI downloads: \(Describe.percent(ciExcessShare)) of the excess")
+        }
         if !ciKnown && p.ciShare == nil { ci.problems.append("the store has no CI flags") }
 
-        let (instCmp, _) = try await WindowComparison.make(context, window: window, dimensions: [.installer], filters: p.filters, baselineDays: p.baselineDays)
-        let mirrorExcess = instCmp.values.filter { $0.value.map { mirrorTools.contains($0.lowercased()) } ?? false }.reduce(0) { $0 + max(0, $1.excess) }
+        let (instCmp, _) = try await WindowComparison.make(
+            context, window: window, dimensions: [.installer], filters: p.filters, baselineDays: p.baselineDays)
+        let mirrorExcess = instCmp.values.filter { $0.value.map { mirrorTools.contains($0.lowercased()) } ?? false }.reduce(0) {
+            $0 + max(0, $1.excess)
+        }
         let mirrorShare = min(1, mirrorExcess / totalExcess)
         let topShare = p.topClientShare ?? 0
-        var mirror = Scored(kind: .mirror, score: max(mirrorShare, broad && concentration == "single-client" ? topShare : 0.5 * topShare * (broad ? 1 : 0.5)))
+        var mirror = Scored(
+            kind: .mirror,
+            score: max(mirrorShare, broad && concentration == "single-client" ? topShare : 0.5 * topShare * (broad ? 1 : 0.5)))
         mirror.components = ["mirrorToolShare": mirrorShare, "topClientShare": topShare]
         // The largest client's share is said only when the data has client keys.
         let clientsKnown = p.topClientShare != nil && concentration != nil && concentration != "unknown"
-        mirror.reasons = ["mirroring tools made \(Describe.percent(mirrorShare)) of the excess"]
+        mirror.reasons =
+            ["mirroring tools made \(Describe.percent(mirrorShare)) of the excess"]
             + (clientsKnown ? ["the largest client made \(Describe.percent(topShare)) of it"] : [])
             + [broad ? "the change is broad (many values)" : "a small set of values explains the change"]
-        if mirrorShare >= 0.5 { mirror.matched.append("mirroring tools made \(Describe.percent(mirrorShare)) of the excess") }
-        else { mirror.missing.append("mirroring tools made \(Describe.percent(mirrorShare)) of the excess"); mirror.problems.append("no mirroring tool: \(Describe.percent(mirrorShare)) of the excess") }
+        if mirrorShare >= 0.5 {
+            mirror.matched.append("mirroring tools made \(Describe.percent(mirrorShare)) of the excess")
+        } else {
+            mirror.missing.append("mirroring tools made \(Describe.percent(mirrorShare)) of the excess")
+            mirror.problems.append("no mirroring tool: \(Describe.percent(mirrorShare)) of the excess")
+        }
         if !broad { mirror.problems.append("a small set of packages, not a whole index") }
 
         // A single client that is a mirroring tool is the mirror hypothesis, not this one.
         var client = Scored(kind: .client, score: topShare * (1 - 0.5 * mirrorShare))
         client.components = ["topClientShare": topShare]
         if let topClientShare = p.topClientShare {
-            client.reasons = ["the largest client made \(Describe.percent(topClientShare, digits: 1)) of the excess" + (concentration.map { " (\($0))" } ?? "")]
+            client.reasons = [
+                "the largest client made \(Describe.percent(topClientShare, digits: 1)) of the excess"
+                    + (concentration.map { " (\($0))" } ?? "")
+            ]
             if topClientShare >= 0.5 { client.matched.append("one client made \(Describe.percent(topClientShare)) of the excess") }
-            if topClientShare >= 0.5, mirrorShare >= 0.5 { client.problems.append("the client is a mirroring tool (\(Describe.percent(mirrorShare)) of the excess): a mirror") }
-            else { client.missing.append("the largest client made only \(Describe.percent(topClientShare, digits: 1)) of the excess"); client.problems.append("no dominant client: the largest made \(Describe.percent(topClientShare, digits: 1)) of the excess") }
+            if topClientShare >= 0.5, mirrorShare >= 0.5 {
+                client.problems.append("the client is a mirroring tool (\(Describe.percent(mirrorShare)) of the excess): a mirror")
+            } else {
+                client.missing.append("the largest client made only \(Describe.percent(topClientShare, digits: 1)) of the excess")
+                client.problems.append("no dominant client: the largest made \(Describe.percent(topClientShare, digits: 1)) of the excess")
+            }
         } else {
             client.reasons = ["no client-behaviour result given (`top_client_share`)"]
             client.problems.append("not assessed: no client information")
@@ -506,7 +636,8 @@ public struct AttributionAnalyzer: Analyzer {
             }
         }
         let sorted = hypotheses.sorted {
-            let a = round3($0.score), b = round3($1.score)
+            let a = round3($0.score)
+            let b = round3($1.score)
             if a != b { return a > b }
             if $0.kind != $1.kind { return order($0.kind) < order($1.kind) }
             return ($0.project ?? "", $0.version ?? "") < ($1.project ?? "", $1.version ?? "")
@@ -531,23 +662,31 @@ public struct AttributionAnalyzer: Analyzer {
 
     // MARK: - Stage 5: findings
 
-    static func findings(_ p: Parameters, excess: Excess, shown: [Scored], partnerIndex: Int?, candidates: Int, dependents: Int) -> [Finding] {
+    static func findings(_ p: Parameters, excess: Excess, shown: [Scored], partnerIndex: Int?, candidates: Int, dependents: Int)
+        -> [Finding]
+    {
         let totalExcess = excess.total
         let table = EvidenceTable(
             title: "Hypotheses for \(p.window.label), best first",
             columns: ["rank", "kind", "project", "version", "released", "score", "matched", "missing", "why not first"],
             rows: shown.enumerated().map { i, h in
-                [.int(Int64(i + 1)), .string(h.kind.rawValue), h.project.map(Value.string) ?? .null, h.version.map(Value.string) ?? .null,
-                 h.released.map { .string(UTCTime.dateString($0)) } ?? .null, .double(round3(h.score)),
-                 .string(h.matched.joined(separator: "; ")), .string(h.missing.joined(separator: "; ")),
-                 .string(i == 0 ? "" : h.problems.isEmpty ? "lower score" : h.problems.joined(separator: "; "))]
+                [
+                    .int(Int64(i + 1)), .string(h.kind.rawValue), h.project.map(Value.string) ?? .null,
+                    h.version.map(Value.string) ?? .null,
+                    h.released.map { .string(UTCTime.dateString($0)) } ?? .null, .double(round3(h.score)),
+                    .string(h.matched.joined(separator: "; ")), .string(h.missing.joined(separator: "; ")),
+                    .string(i == 0 ? "" : h.problems.isEmpty ? "lower score" : h.problems.joined(separator: "; "))
+                ]
             })
         guard let best = shown.first, best.score > 0.05 else {
-            return [Finding(
-                title: "No hypothesis explains the excess",
-                summary: "None of the \(candidates) releases of the \(dependents) catalog projects requiring a contributor, nor the client behaviour, explains the excess of \(Describe.count(totalExcess)) downloads (best score \(String(format: "%.2f", shown.first?.score ?? 0))).",
-                evidence: [.table(table)], confidence: .medium,
-                openQuestions: ["Is the downstream project that caused it missing from the catalog? (`casebook catalog fetch NAME`)"])]
+            return [
+                Finding(
+                    title: "No hypothesis explains the excess",
+                    summary:
+                        "None of the \(candidates) releases of the \(dependents) catalog projects requiring a contributor, nor the client behaviour, explains the excess of \(Describe.count(totalExcess)) downloads (best score \(String(format: "%.2f", shown.first?.score ?? 0))).",
+                    evidence: [.table(table)], confidence: .medium,
+                    openQuestions: ["Is the downstream project that caused it missing from the catalog? (`casebook catalog fetch NAME`)"])
+            ]
         }
         var findings: [Finding] = []
         // The lead is over the best rival (a partner telling the same story is no rival).
@@ -556,7 +695,8 @@ public struct AttributionAnalyzer: Analyzer {
         var summary: String
         switch best.kind {
         case .release:
-            summary = "\(best.project!) \(best.version!) (\(best.when ?? "release date unknown")) changed the requirements of the contributors: its diff explains \(Describe.percent(best.components["coverage"] ?? 0)) of their excess of \(Describe.count(totalExcess)) downloads, and its Python support admits \(Describe.percent(best.components["python"] ?? 0)) of it. "
+            summary =
+                "\(best.project!) \(best.version!) (\(best.when ?? "release date unknown")) changed the requirements of the contributors: its diff explains \(Describe.percent(best.components["coverage"] ?? 0)) of their excess of \(Describe.count(totalExcess)) downloads, and its Python support admits \(Describe.percent(best.components["python"] ?? 0)) of it. "
             summary += "Matched: \(best.matched.prefix(6).joined(separator: "; "))."
         case .freshInstall:
             summary = "Installs of \(best.project!) \(best.version!) with its whole requirement set: \(best.reasons[0]). "
@@ -565,41 +705,53 @@ public struct AttributionAnalyzer: Analyzer {
             summary = best.reasons.joined(separator: "; ") + "."
         }
         let partner = partnerIndex.map { shown[$0] }
-        summary += " Score \(String(format: "%.2f", best.score))" + (second.map { ", ahead of \($0.label) (\(String(format: "%.2f", $0.score)))" } ?? "") + "."
+        summary +=
+            " Score \(String(format: "%.2f", best.score))"
+            + (second.map { ", ahead of \($0.label) (\(String(format: "%.2f", $0.score)))" } ?? "") + "."
         if let partner {
-            summary += " The same story seen from the other side: \(partner.label) (score \(String(format: "%.2f", partner.score))): \(partner.reasons.first ?? partner.matched.first ?? "it holds too")."
+            summary +=
+                " The same story seen from the other side: \(partner.label) (score \(String(format: "%.2f", partner.score))): \(partner.reasons.first ?? partner.matched.first ?? "it holds too")."
         }
         let title: String
         if best.score < 0.5 {
             // A weak lead is not a cause: say so, with the lead.
             title = "No convincing cause; the best lead is \(best.label) (score \(String(format: "%.2f", best.score)))"
         } else if let partner {
-            let who = best.isWho ? best : partner, what = best.isWho ? partner : best
-            title = who.kind == .ci && what.kind == .freshInstall
+            let who = best.isWho ? best : partner
+            let what = best.isWho ? partner : best
+            title =
+                who.kind == .ci && what.kind == .freshInstall
                 ? "Most likely cause: CI runners making \(what.label)"
                 : "Most likely cause: \(who.label), with \(what.label)"
         } else {
             title = "Most likely cause: \(best.label)"
         }
-        findings.append(Finding(
-            title: title,
-            summary: summary,
-            evidence: [.table(table), .number(label: "score", value: round3(best.score), unit: "score"),
-                       .number(label: "lead over the next hypothesis", value: round3(margin), unit: "score")],
-            confidence: best.score < 0.5 ? .low : Confidence(min(0.95, 0.4 + best.score * 0.4 + margin * 0.6)),
-            openQuestions: best.missing.isEmpty ? [] : ["What explains the rest: \(best.missing.prefix(3).joined(separator: "; "))?"]))
+        findings.append(
+            Finding(
+                title: title,
+                summary: summary,
+                evidence: [
+                    .table(table), .number(label: "score", value: round3(best.score), unit: "score"),
+                    .number(label: "lead over the next hypothesis", value: round3(margin), unit: "score")
+                ],
+                confidence: best.score < 0.5 ? .low : Confidence(min(0.95, 0.4 + best.score * 0.4 + margin * 0.6)),
+                openQuestions: best.missing.isEmpty ? [] : ["What explains the rest: \(best.missing.prefix(3).joined(separator: "; "))?"]))
         // Rejected: the other releases first (the decoys), then installs of the best candidate,
         // then the client kinds, then other install hypotheses that scored at all.
         let rest = shown.dropFirst().filter(\.rejected)
-        let rejected = rest.filter { $0.kind == .release }
+        let rejected =
+            rest.filter { $0.kind == .release }
             + rest.filter { $0.kind == .freshInstall && ($0.project == best.project || $0.score >= 0.05) }
             + rest.filter { $0.kind.isWho }
         if !rejected.isEmpty {
-            let lines = rejected.prefix(12).map { h in "\(h.label) (\(String(format: "%.2f", h.score))): \(h.problems.isEmpty ? "lower score" : h.problems.prefix(3).joined(separator: "; "))" }
-            findings.append(Finding(
-                title: "Rejected hypotheses",
-                summary: lines.joined(separator: ". ") + ".",
-                evidence: [.table(table)], confidence: Confidence(0.25)))
+            let lines = rejected.prefix(12).map { h in
+                "\(h.label) (\(String(format: "%.2f", h.score))): \(h.problems.isEmpty ? "lower score" : h.problems.prefix(3).joined(separator: "; "))"
+            }
+            findings.append(
+                Finding(
+                    title: "Rejected hypotheses",
+                    summary: lines.joined(separator: ". ") + ".",
+                    evidence: [.table(table)], confidence: Confidence(0.25)))
         }
         return findings
     }

@@ -16,7 +16,7 @@ public enum BuiltinAnalyzers {
         IndexSourceAnalyzer.self,
         DependencyGapAnalyzer.self,
         AttributionAnalyzer.self,
-        ExplanationAnalyzer.self,
+        ExplanationAnalyzer.self
     ]
 
     /// A registry holding the built-ins plus `extra` (a custom build's own analyzers; they win on a name clash).

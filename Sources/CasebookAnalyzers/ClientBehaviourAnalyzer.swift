@@ -1,5 +1,5 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import Foundation
 
 /// `client-behaviour`: who made a window's downloads: one mirror or CI farm, or thousands of
@@ -13,34 +13,46 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         name: "client-behaviour",
         summary: "How concentrated a window's downloads are over clients, repeated downloads per client, and values fetched together.",
         discussion: """
-        Looks at the downloads of `values` (e.g. the contributors) in the window, per client. \
-        `topClientShare` is the largest single client's share of the window's excess (1 for a mirror \
-        or a single runner); for a drop it is the largest client's share of the shortfall, so that a \
-        mirror or CI farm that stopped (one client missing) is told apart from an outage or a holiday \
-        (every client fetching a little less). Per value: downloads, distinct clients, downloads per client and the share \
-        of clients that fetched it more than once: a value fetched about twice per client while the \
-        others are fetched once explains a doubled count. Co-fetching: the share of clients that fetched \
-        every value. Needs client keys (combined logs); BigQuery rows and counts have none.
-        """,
+            Looks at the downloads of `values` (e.g. the contributors) in the window, per client. \
+            `topClientShare` is the largest single client's share of the window's excess (1 for a mirror \
+            or a single runner); for a drop it is the largest client's share of the shortfall, so that a \
+            mirror or CI farm that stopped (one client missing) is told apart from an outage or a holiday \
+            (every client fetching a little less). Per value: downloads, distinct clients, downloads per client and the share \
+            of clients that fetched it more than once: a value fetched about twice per client while the \
+            others are fetched once explains a doubled count. Co-fetching: the share of clients that fetched \
+            every value. Needs client keys (combined logs); BigQuery rows and counts have none.
+            """,
         parameters: [
             ParameterSpec("window", .any, doc: "The window: an object `{start, end}` or spike-detection's `windows` list."),
-            ParameterSpec("values", .any, optional: true, doc: "Only these values of `dimension` (strings, or the contributors step's `contributors`); default: all downloads."),
+            ParameterSpec(
+                "values", .any, optional: true,
+                doc: "Only these values of `dimension` (strings, or the contributors step's `contributors`); default: all downloads."),
             ParameterSpec("dimension", .dimension, default: "project", doc: "The dimension `values` belong to."),
             ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
-            ParameterSpec("baseline_days", .int, default: 14, range: .between(1, 366), doc: "Whole days before the window that make its baseline."),
+            ParameterSpec(
+                "baseline_days", .int, default: 14, range: .between(1, 366), doc: "Whole days before the window that make its baseline.")
         ],
         outputs: [
-            OutputSpec("topClientShare", .number, doc: "The largest single client's share of the window's excess, or of its shortfall for a drop (0–1)."),
-            OutputSpec("top10Share", .number, doc: "The ten largest clients' share of the window's excess, or of its shortfall for a drop (0–1)."),
+            OutputSpec(
+                "topClientShare", .number,
+                doc: "The largest single client's share of the window's excess, or of its shortfall for a drop (0–1)."),
+            OutputSpec(
+                "top10Share", .number, doc: "The ten largest clients' share of the window's excess, or of its shortfall for a drop (0–1)."),
             OutputSpec("clients", .int, doc: "Distinct clients with downloads in the window."),
-            OutputSpec("concentration", .string, doc: "How concentrated the change is: `single-client`, `few-clients`, `many-clients` or `unknown` (no client keys). For a drop it describes who is missing."),
+            OutputSpec(
+                "concentration", .string,
+                doc:
+                    "How concentrated the change is: `single-client`, `few-clients`, `many-clients` or `unknown` (no client keys). For a drop it describes who is missing."
+            ),
             OutputSpec("direction", .string, doc: "`up` when the window has an excess, `down` when it has a shortfall."),
             OutputSpec("missingClients", .int, doc: "For a drop: clients active in the baseline that made no download in the window."),
             OutputSpec("ciShare", .number, doc: "Share of the window's downloads from CI runners (clients reporting `ci`)."),
             OutputSpec("perValue", .list(.object), doc: "`{value, downloads, clients, perClient, repeatShare}` per value."),
-            OutputSpec("repeated", .list(.object), doc: "Values fetched clearly more often per client than the others: `{value, perClient, typical}`."),
+            OutputSpec(
+                "repeated", .list(.object),
+                doc: "Values fetched clearly more often per client than the others: `{value, perClient, typical}`."),
             OutputSpec("coFetchShare", .number, doc: "Share of clients that fetched every value (when several)."),
-            OutputSpec("topClients", .list(.object), doc: "The largest clients as pseudonyms: `{client, downloads, share}`."),
+            OutputSpec("topClients", .list(.object), doc: "The largest clients as pseudonyms: `{client, downloads, share}`.")
         ],
         examples: [
             AnalyzerExample(
@@ -48,16 +60,19 @@ public struct ClientBehaviourAnalyzer: Analyzer {
                 with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
                 data: ExampleData(downloads: [
                     .init("flask-1.1.1-py2.py3-none-any.whl", from: "2020-02-19", days: 17, perDay: 20, clients: 20),
-                    .init("flask-1.1.1-py2.py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 1, keyPrefix: "mirror"),
+                    .init("flask-1.1.1-py2.py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 300, clients: 1, keyPrefix: "mirror")
                 ]),
-                expect: ["concentration": "single-client", "direction": "up", "topClientShare": .approximately(1.0, tolerance: 0.01), "clients": 21],
+                expect: [
+                    "concentration": "single-client", "direction": "up", "topClientShare": .approximately(1.0, tolerance: 0.01),
+                    "clients": 21
+                ],
                 finding: "One client made most of it"),
             AnalyzerExample(
                 "Many clients each a little more",
                 with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
                 data: ExampleData(downloads: [
                     .init("flask-1.1.1-py2.py3-none-any.whl", from: "2020-02-19", days: 14, perDay: 100, clients: 100),
-                    .init("flask-1.1.1-py2.py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 200, clients: 200),
+                    .init("flask-1.1.1-py2.py3-none-any.whl", from: "2020-03-04", days: 3, perDay: 200, clients: 200)
                 ]),
                 expect: ["concentration": "many-clients", "direction": "up", "clients": 200],
                 finding: "Many clients, not one"),
@@ -66,7 +81,7 @@ public struct ClientBehaviourAnalyzer: Analyzer {
                 with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
                 data: ExampleData(counts: [.daily("flask", from: "2020-02-19", runs: (100, 14), (400, 3))]),
                 expect: ["concentration": "unknown"],
-                finding: "No client information"),
+                finding: "No client information")
         ])
 
     public init() {}
@@ -85,19 +100,29 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         let perPair = try await context.aggregate(AggregateQuery(dimensions: [dimension, .client], filters: filters, range: range))
         var clientSums: [String?: Int64] = [:]
         for r in perPair.rows { clientSums[r.values[1], default: 0] += r.downloads }
-        let windowByClient = AggregateTable(bucket: nil, dimensions: [.client],
-                                            rows: clientSums.map { AggregateRow(bucketStart: nil, values: [$0.key], downloads: $0.value) })
-        let (byClient, _) = try await WindowComparison.make(context, window: window, dimensions: [CasebookCore.Dimension.client], filters: filters,
-                                                            baselineDays: baselineDays, windowTable: windowByClient)
+        let windowByClient = AggregateTable(
+            bucket: nil, dimensions: [.client],
+            rows: clientSums.map { AggregateRow(bucketStart: nil, values: [$0.key], downloads: $0.value) })
+        let (byClient, _) = try await WindowComparison.make(
+            context, window: window, dimensions: [CasebookCore.Dimension.client], filters: filters,
+            baselineDays: baselineDays, windowTable: windowByClient)
         let known = byClient.values.filter { $0.value != nil }
         let windowTotal = byClient.windowTotal
         func r3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
         guard !known.isEmpty else {
             return AnalyzerResult(
-                outputs: ["topClientShare": .double(0), "top10Share": .double(0), "clients": .int(0), "concentration": .string("unknown"),
-                          "ciShare": .double(0), "perValue": .array([]), "repeated": .array([]), "coFetchShare": .double(0), "topClients": .array([])],
-                findings: [Finding(title: "No client information", summary: "These downloads carry no client keys (BigQuery rows and counts do not), so who made them cannot be told apart.",
-                                   confidence: .high, openQuestions: ["Are the downloads concentrated on a few clients? Only access logs can tell."])])
+                outputs: [
+                    "topClientShare": .double(0), "top10Share": .double(0), "clients": .int(0), "concentration": .string("unknown"),
+                    "ciShare": .double(0), "perValue": .array([]), "repeated": .array([]), "coFetchShare": .double(0),
+                    "topClients": .array([])
+                ],
+                findings: [
+                    Finding(
+                        title: "No client information",
+                        summary:
+                            "These downloads carry no client keys (BigQuery rows and counts do not), so who made them cannot be told apart.",
+                        confidence: .high, openQuestions: ["Are the downloads concentrated on a few clients? Only access logs can tell."])
+                ])
         }
         // A rise is shared out by who added downloads; a drop by who is missing. For a drop nobody
         // "made" anything: the shortfall of each client that fetched less than its baseline.
@@ -119,7 +144,11 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         let ciShare = windowTotal > 0 ? ciDownloads / windowTotal : 0
 
         // Per value: downloads per client and repeats.
-        struct PerValue { var downloads = 0.0; var clients = 0; var repeaters = 0 }
+        struct PerValue {
+            var downloads = 0.0
+            var clients = 0
+            var repeaters = 0
+        }
         var per: [String?: PerValue] = [:]
         var setsByClient: [String: Set<String?>] = [:]
         for r in perPair.rows {
@@ -129,12 +158,15 @@ public struct ClientBehaviourAnalyzer: Analyzer {
             if r.downloads > 1 { per[r.values[0], default: PerValue()].repeaters += 1 }
             setsByClient[client, default: []].insert(r.values[0])
         }
-        let perValueSorted = per.sorted { $0.value.downloads != $1.value.downloads ? $0.value.downloads > $1.value.downloads : ($0.key ?? "~") < ($1.key ?? "~") }
+        let perValueSorted = per.sorted {
+            $0.value.downloads != $1.value.downloads ? $0.value.downloads > $1.value.downloads : ($0.key ?? "~") < ($1.key ?? "~")
+        }
         let perClient = perValueSorted.map { ($0.key, $0.value.clients > 0 ? $0.value.downloads / Double($0.value.clients) : 0) }
         let typical = Stats.median(perClient.map(\.1))
         let repeated = perClient.filter { perValueSorted.count > 1 && $0.1 >= 1.5 * typical && $0.1 >= 1.5 }
         let allValues = Set(per.keys)
-        let coFetch = allValues.count > 1 ? Double(setsByClient.values.filter { $0 == allValues }.count) / Double(max(1, setsByClient.count)) : 0
+        let coFetch =
+            allValues.count > 1 ? Double(setsByClient.values.filter { $0 == allValues }.count) / Double(max(1, setsByClient.count)) : 0
 
         // Pseudonyms: client-1 is the largest.
         let ranked = clientsInWindow.sorted { $0.window != $1.window ? $0.window > $1.window : ($0.value ?? "") < ($1.value ?? "") }
@@ -149,8 +181,11 @@ public struct ClientBehaviourAnalyzer: Analyzer {
             let pc = r3(v.clients > 0 ? v.downloads / Double(v.clients) : 0)
             let rs = r3(v.clients > 0 ? Double(v.repeaters) / Double(v.clients) : 0)
             let name: Value = k.map(Value.string) ?? .null
-            perValue.append(.object(["value": name, "downloads": .int(Int64(v.downloads)), "clients": .int(Int64(v.clients)),
-                                     "perClient": .double(pc), "repeatShare": .double(rs)]))
+            perValue.append(
+                .object([
+                    "value": name, "downloads": .int(Int64(v.downloads)), "clients": .int(Int64(v.clients)),
+                    "perClient": .double(pc), "repeatShare": .double(rs)
+                ]))
             perRows.append([.string(Describe.value(k)), .int(Int64(v.downloads)), .int(Int64(v.clients)), .double(pc), .double(rs)])
         }
         var repeatedValues: [Value] = []
@@ -160,13 +195,17 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         }
         var clientRows: [[Value]] = []
         for (i, c) in ranked.prefix(10).enumerated() {
-            clientRows.append([.string("client-\(i + 1)"), .int(Int64(c.window)), .double(r3(windowTotal > 0 ? c.window / windowTotal : 0))])
+            clientRows.append([.string("client-\(i + 1)"), .int(Int64(c.window)), .double(r3(windowTotal > 0 ? c.window / windowTotal : 0))]
+            )
         }
 
         var findings: [Finding] = []
-        let scope = values.flatMap { $0.isEmpty ? nil : "the \(Describe.counted($0.count, "\(dimension.rawValue) value")) analysed" } ?? "all downloads"
-        let clientTable = EvidenceTable(title: "Largest clients in \(window.label) (pseudonyms)", columns: ["client", "downloads", "share of window"],
-                                        rows: clientRows)
+        let scope =
+            values.flatMap { $0.isEmpty ? nil : "the \(Describe.counted($0.count, "\(dimension.rawValue) value")) analysed" }
+            ?? "all downloads"
+        let clientTable = EvidenceTable(
+            title: "Largest clients in \(window.label) (pseudonyms)", columns: ["client", "downloads", "share of window"],
+            rows: clientRows)
         let title: String
         let summary: String
         if down {
@@ -174,25 +213,31 @@ public struct ClientBehaviourAnalyzer: Analyzer {
             switch concentration {
             case "single-client":
                 title = "One client that was busy before is missing"
-                summary = "For \(scope) in \(window.label), one client accounts for \(Describe.percent(topShare)) of the shortfall of \(shortfall) downloads: a client that fetched a lot before the window (a mirror, a CI farm or a script) stopped or slowed down, while the others went on as usual."
+                summary =
+                    "For \(scope) in \(window.label), one client accounts for \(Describe.percent(topShare)) of the shortfall of \(shortfall) downloads: a client that fetched a lot before the window (a mirror, a CI farm or a script) stopped or slowed down, while the others went on as usual."
             case "few-clients":
                 title = "A few clients account for the shortfall"
-                summary = "For \(scope) in \(window.label), the ten clients that fell furthest below their baseline account for \(Describe.percent(top10Share)) of the shortfall of \(shortfall) downloads: a handful of clients fetched less, not clients across the board."
+                summary =
+                    "For \(scope) in \(window.label), the ten clients that fell furthest below their baseline account for \(Describe.percent(top10Share)) of the shortfall of \(shortfall) downloads: a handful of clients fetched less, not clients across the board."
             default:
                 title = "The shortfall is spread over many clients"
-                summary = "For \(scope) in \(window.label), the shortfall of \(shortfall) downloads is spread over \(Describe.count(Double(movers.count))) clients that fetched less than before, the largest accounting for only \(Describe.percent(topShare, digits: 1)) of it: clients across the board fetched less (an outage, a holiday or missing log lines), not one client that stopped."
+                summary =
+                    "For \(scope) in \(window.label), the shortfall of \(shortfall) downloads is spread over \(Describe.count(Double(movers.count))) clients that fetched less than before, the largest accounting for only \(Describe.percent(topShare, digits: 1)) of it: clients across the board fetched less (an outage, a holiday or missing log lines), not one client that stopped."
             }
         } else {
             switch concentration {
             case "single-client":
                 title = "One client made most of it"
-                summary = "For \(scope) in \(window.label), one client made \(Describe.percent(topShare)) of the excess: a mirror, a CI runner or a single script, not a crowd."
+                summary =
+                    "For \(scope) in \(window.label), one client made \(Describe.percent(topShare)) of the excess: a mirror, a CI runner or a single script, not a crowd."
             case "few-clients":
                 title = "A few clients made most of it"
-                summary = "For \(scope) in \(window.label), the ten largest clients made \(Describe.percent(top10Share)) of the excess: a handful of clients, not a crowd."
+                summary =
+                    "For \(scope) in \(window.label), the ten largest clients made \(Describe.percent(top10Share)) of the excess: a handful of clients, not a crowd."
             default:
                 title = "Many clients, not one"
-                summary = "For \(scope) in \(window.label), \(Describe.count(Double(clientsInWindow.count))) clients shared it and the largest made only \(Describe.percent(topShare, digits: 1)) of the excess: a crowd, not one mirror or CI farm."
+                summary =
+                    "For \(scope) in \(window.label), \(Describe.count(Double(clientsInWindow.count))) clients shared it and the largest made only \(Describe.percent(topShare, digits: 1)) of the excess: a crowd, not one mirror or CI farm."
             }
         }
         var evidence: [Evidence] = [.table(clientTable), .count("clients", Int64(clientsInWindow.count), unit: "clients")]
@@ -203,36 +248,51 @@ public struct ClientBehaviourAnalyzer: Analyzer {
             evidence.append(.number(label: "largest client's share of the excess", value: r3(topShare), unit: "share"))
         }
         evidence.append(.number(label: "CI share", value: r3(ciShare), unit: "share"))
-        findings.append(Finding(
-            title: title,
-            summary: summary + (ciShare > 0.05 ? " \(Describe.percent(ciShare)) of the window's downloads came from CI runners." : ""),
-            evidence: evidence,
-            confidence: .high))
-        let perTable = EvidenceTable(title: "Downloads per client in \(window.label)", columns: [dimension.rawValue, "downloads", "clients", "per client", "clients fetching it more than once"],
-                                     rows: perRows)
+        findings.append(
+            Finding(
+                title: title,
+                summary: summary + (ciShare > 0.05 ? " \(Describe.percent(ciShare)) of the window's downloads came from CI runners." : ""),
+                evidence: evidence,
+                confidence: .high))
+        let perTable = EvidenceTable(
+            title: "Downloads per client in \(window.label)",
+            columns: [dimension.rawValue, "downloads", "clients", "per client", "clients fetching it more than once"],
+            rows: perRows)
         if !repeated.isEmpty {
             let names = Describe.list(repeated.map { "\(Describe.value($0.0)) (\(String(format: "%.2f", $0.1)) per client)" })
-            findings.append(Finding(
-                title: "Repeated downloads: \(Describe.list(repeated.map { Describe.value($0.0) }, limit: 5))",
-                summary: "The same clients fetched \(names) against a typical \(String(format: "%.2f", typical)) per client for the other values: repeated downloads by the same clients, not more clients, account for the larger count.",
-                evidence: [.table(perTable)], confidence: .high,
-                openQuestions: ["Why do these clients fetch it more than once (a retry, a second resolution pass, no cache)?"]))
+            findings.append(
+                Finding(
+                    title: "Repeated downloads: \(Describe.list(repeated.map { Describe.value($0.0) }, limit: 5))",
+                    summary:
+                        "The same clients fetched \(names) against a typical \(String(format: "%.2f", typical)) per client for the other values: repeated downloads by the same clients, not more clients, account for the larger count.",
+                    evidence: [.table(perTable)], confidence: .high,
+                    openQuestions: ["Why do these clients fetch it more than once (a retry, a second resolution pass, no cache)?"]))
         } else if perValueSorted.count > 1 {
-            findings.append(Finding(title: "No repeated downloads stand out",
-                                    summary: "Every value was fetched about the same number of times per client (typically \(String(format: "%.2f", typical))).",
-                                    evidence: [.table(perTable)], confidence: .medium))
+            findings.append(
+                Finding(
+                    title: "No repeated downloads stand out",
+                    summary:
+                        "Every value was fetched about the same number of times per client (typically \(String(format: "%.2f", typical))).",
+                    evidence: [.table(perTable)], confidence: .medium))
         }
         if allValues.count > 1 {
-            findings.append(Finding(title: "Fetched together: \(Describe.percent(coFetch)) of clients fetched all \(allValues.count)",
-                                    summary: "\(Describe.percent(coFetch)) of the clients fetched every one of the \(allValues.count) values in \(window.label)" + (coFetch >= 0.5 ? ": one upgrade or install session asks for them together." : "."),
-                                    evidence: [.number(label: "clients fetching all values", value: r3(coFetch), unit: "share")],
-                                    confidence: coFetch >= 0.5 ? .high : .medium))
+            findings.append(
+                Finding(
+                    title: "Fetched together: \(Describe.percent(coFetch)) of clients fetched all \(allValues.count)",
+                    summary:
+                        "\(Describe.percent(coFetch)) of the clients fetched every one of the \(allValues.count) values in \(window.label)"
+                        + (coFetch >= 0.5 ? ": one upgrade or install session asks for them together." : "."),
+                    evidence: [.number(label: "clients fetching all values", value: r3(coFetch), unit: "share")],
+                    confidence: coFetch >= 0.5 ? .high : .medium))
         }
         return AnalyzerResult(
-            outputs: ["topClientShare": .double(r3(topShare)), "top10Share": .double(r3(top10Share)), "clients": .int(Int64(clientsInWindow.count)),
-                      "concentration": .string(concentration), "ciShare": .double(r3(ciShare)), "perValue": .array(perValue),
-                      "direction": .string((down ? Direction.down : .up).rawValue), "missingClients": .int(Int64(down ? vanished.count : 0)),
-                      "repeated": .array(repeatedValues), "coFetchShare": .double(r3(coFetch)), "topClients": .array(topClients)],
+            outputs: [
+                "topClientShare": .double(r3(topShare)), "top10Share": .double(r3(top10Share)),
+                "clients": .int(Int64(clientsInWindow.count)),
+                "concentration": .string(concentration), "ciShare": .double(r3(ciShare)), "perValue": .array(perValue),
+                "direction": .string((down ? Direction.down : .up).rawValue), "missingClients": .int(Int64(down ? vanished.count : 0)),
+                "repeated": .array(repeatedValues), "coFetchShare": .double(r3(coFetch)), "topClients": .array(topClients)
+            ],
             findings: findings)
     }
 }

@@ -1,5 +1,5 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import Foundation
 
 /// `explanation`: the ledger of an investigation: which part of the window's change each
@@ -16,44 +16,63 @@ import Foundation
 public struct ExplanationAnalyzer: Analyzer {
     public static let description = AnalyzerDescription(
         name: "explanation",
-        summary: "Joins the earlier steps' findings into a ledger: each explanation's pairs, the downloads it accounts for, and the unexplained rest.",
+        summary:
+            "Joins the earlier steps' findings into a ledger: each explanation's pairs, the downloads it accounts for, and the unexplained rest.",
         discussion: """
-        Reads the outputs of earlier steps, named by their ids (a step that did not run is left out). An outage or a gap in the log (`health`) is \
-        an explanation of its own. Otherwise the contributors' values, the most surprising client \
-        segment when it carries most of the change (`segment_share`), and CI runners when they made \
-        most of the window's downloads, are joined into one set of pairs; the store is asked for the \
-        window's change restricted to them, and that is what the explanation accounts for. The best \
-        attribution hypothesis and the clients' concentration are attached to it as the *why* and the \
-        *who* when they concern the same values. The ledger is `{change, explanations: [{pairs, \
-        hypotheses, downloads, share}], unexplained}` (downloads signed; share of the change).
-        """,
+            Reads the outputs of earlier steps, named by their ids (a step that did not run is left out). An outage or a gap in the log (`health`) is \
+            an explanation of its own. Otherwise the contributors' values, the most surprising client \
+            segment when it carries most of the change (`segment_share`), and CI runners when they made \
+            most of the window's downloads, are joined into one set of pairs; the store is asked for the \
+            window's change restricted to them, and that is what the explanation accounts for. The best \
+            attribution hypothesis and the clients' concentration are attached to it as the *why* and the \
+            *who* when they concern the same values. The ledger is `{change, explanations: [{pairs, \
+            hypotheses, downloads, share}], unexplained}` (downloads signed; share of the change).
+            """,
         parameters: [
-            ParameterSpec("window", .any, doc: "The window: an object `{start, end}` or spike-detection's `windows` list (the first is used)."),
+            ParameterSpec(
+                "window", .any, doc: "The window: an object `{start, end}` or spike-detection's `windows` list (the first is used)."),
             ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
             ParameterSpec("baseline_days", .int, default: 14, doc: "Whole days before the window that make its baseline."),
-            ParameterSpec("health", .string, default: "health", doc: "Id of the log-health step (its `verdict`, `missingDownloads`); a step that did not run is left out."),
-            ParameterSpec("contributors", .string, default: "contributors", doc: "Id of the contributors step (its `values`, `dimension`, `shape`)."),
+            ParameterSpec(
+                "health", .string, default: "health",
+                doc: "Id of the log-health step (its `verdict`, `missingDownloads`); a step that did not run is left out."),
+            ParameterSpec(
+                "contributors", .string, default: "contributors", doc: "Id of the contributors step (its `values`, `dimension`, `shape`)."),
             ParameterSpec("segments", .string, default: "segments", doc: "Id of the segment-split step (its `ranking`)."),
             ParameterSpec("clients", .string, default: "clients", doc: "Id of the client-behaviour step (its `concentration`, `ciShare`)."),
             ParameterSpec("attribution", .string, default: "attribution", doc: "Id of the attribution step (its `top`)."),
-            ParameterSpec("segment_share", .number, default: 0.8, doc: "A segment joins the explanation when it carries at least this share of the change and stands out (surprise ≥ 0.3)."),
+            ParameterSpec(
+                "segment_share", .number, default: 0.8,
+                doc: "A segment joins the explanation when it carries at least this share of the change and stands out (surprise ≥ 0.3).")
         ],
         outputs: [
-            OutputSpec("ledger", .object, doc: "`{change, explanations: [{pairs, hypotheses, downloads, share}], unexplained}`: `change` the window's signed change against its baseline; each explanation's `pairs` maps a dimension to a value or a list of values, `hypotheses` names what it is, `downloads` the part of the change it accounts for and `share` that part of the change (0–1); `unexplained` the rest."),
-            OutputSpec("explainedShare", .number, doc: "Share of the change the explanations account for (0–1)."),
+            OutputSpec(
+                "ledger", .object,
+                doc:
+                    "`{change, explanations: [{pairs, hypotheses, downloads, share}], unexplained}`: `change` the window's signed change against its baseline; each explanation's `pairs` maps a dimension to a value or a list of values, `hypotheses` names what it is, `downloads` the part of the change it accounts for and `share` that part of the change (0–1); `unexplained` the rest."
+            ),
+            OutputSpec("explainedShare", .number, doc: "Share of the change the explanations account for (0–1).")
         ],
         examples: [
             AnalyzerExample(
                 "The contributors account for the excess",
                 with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
                 data: ExampleData(
-                    counts: [.daily("flask", from: "2020-02-19", runs: (100, 17)),
-                             .daily("flask-login", from: "2020-02-19", runs: (10, 14), (310, 3))],
-                    steps: ["contributors": ["values": ["flask-login"], "dimension": "project", "shape": "few"],
-                            "clients": ["concentration": "single-client", "ciShare": 0.0]]),
-                expect: ["explainedShare": 1.0,
-                         "ledger": .contains(["change": 900, "unexplained": 0,
-                                              "explanations": [["pairs": ["project": "flask-login"], "downloads": 900]]])],
+                    counts: [
+                        .daily("flask", from: "2020-02-19", runs: (100, 17)),
+                        .daily("flask-login", from: "2020-02-19", runs: (10, 14), (310, 3))
+                    ],
+                    steps: [
+                        "contributors": ["values": ["flask-login"], "dimension": "project", "shape": "few"],
+                        "clients": ["concentration": "single-client", "ciShare": 0.0]
+                    ]),
+                expect: [
+                    "explainedShare": 1.0,
+                    "ledger": .contains([
+                        "change": 900, "unexplained": 0,
+                        "explanations": [["pairs": ["project": "flask-login"], "downloads": 900]]
+                    ])
+                ],
                 finding: "100% of the excess is explained"),
             AnalyzerExample(
                 "An outage explains a shortfall",
@@ -67,7 +86,7 @@ public struct ExplanationAnalyzer: Analyzer {
                 with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
                 data: ExampleData(counts: [.daily("flask", from: "2020-02-19", runs: (100, 17))]),
                 expect: ["explainedShare": 0.0, "ledger": .contains(["change": 0, "explanations": []])],
-                finding: "No change to explain"),
+                finding: "No change to explain")
         ])
 
     public init() {}
@@ -100,16 +119,21 @@ public struct ExplanationAnalyzer: Analyzer {
 
         if let verdict = health?["verdict"]?.stringValue, verdict == "outage" || verdict == "log-gap" {
             let missing = Double(health?["missingDownloads"]?.intValue ?? 0)
-            explanations.append(Explanation(
-                pairs: [], hypotheses: [verdict == "outage" ? "missing because of an outage of the server" : "missing from the log (hours without any line)"],
-                downloads: up ? 0 : -min(missing, abs(change))))
+            explanations.append(
+                Explanation(
+                    pairs: [],
+                    hypotheses: [
+                        verdict == "outage" ? "missing because of an outage of the server" : "missing from the log (hours without any line)"
+                    ],
+                    downloads: up ? 0 : -min(missing, abs(change))))
         } else if change != 0 {
             var pairs: [(CasebookCore.Dimension, [String?])] = []
             var hypotheses: [String] = []
             // What: the values that moved (a few, or a set that moved together).
             if let c = contributors, let shape = c["shape"]?.stringValue, shape == "few" || shape == "set",
-               let d = c["dimension"]?.stringValue.flatMap(CasebookCore.Dimension.init(name:)),
-               let values = c["values"]?.arrayValue, !values.isEmpty {
+                let d = c["dimension"]?.stringValue.flatMap(CasebookCore.Dimension.init(name:)),
+                let values = c["values"]?.arrayValue, !values.isEmpty
+            {
                 let list = values.map { $0 == .null ? nil : (d == .project ? ProjectName.normalize($0.interpolated) : $0.interpolated) }
                 pairs.append((d, list))
                 if shape == "set" { hypotheses.append("a set of \(values.count) \(d.rawValue) values that moved together") }
@@ -122,7 +146,8 @@ public struct ExplanationAnalyzer: Analyzer {
                     && $0["topValue"] != nil && $0["topValue"] != .null
             }
             if let top = standing.max(by: { ($0["topExcessShare"]?.doubleValue ?? 0) < ($1["topExcessShare"]?.doubleValue ?? 0) }),
-               let d = top["dimension"]?.stringValue.flatMap(CasebookCore.Dimension.init(name:)), !pairs.contains(where: { $0.0 == d }) {
+                let d = top["dimension"]?.stringValue.flatMap(CasebookCore.Dimension.init(name:)), !pairs.contains(where: { $0.0 == d })
+            {
                 pairs.append((d, [top["topValue"]!.interpolated]))
             }
             // CI runners, when they made most of the window's downloads.
@@ -140,7 +165,8 @@ public struct ExplanationAnalyzer: Analyzer {
             }
             // Why now: the attribution hypotheses it kept (the best, and one telling the same
             // story from the other side), when they score well.
-            let kept = attribution?["hypotheses"]?.arrayValue?.compactMap { try? Hypothesis(value: $0) }.filter { $0.rejected == false }
+            let kept =
+                attribution?["hypotheses"]?.arrayValue?.compactMap { try? Hypothesis(value: $0) }.filter { $0.rejected == false }
                 ?? attribution?["top"].flatMap { try? Hypothesis(value: $0) }.map { [$0] } ?? []
             for top in kept where (top.score ?? 0) >= 0.5 {
                 let subject = [top.project, top.version].compactMap { $0 }.joined(separator: " ")
@@ -156,7 +182,9 @@ public struct ExplanationAnalyzer: Analyzer {
             }
             if !pairs.isEmpty {
                 let restricted = filters + pairs.map { DimensionFilter($0.0, .in, $0.1) }
-                let part = try await WindowComparison.make(context, window: window, dimensions: [], filters: restricted, baselineDays: baselineDays).0
+                let part = try await WindowComparison.make(
+                    context, window: window, dimensions: [], filters: restricted, baselineDays: baselineDays
+                ).0
                 // An explanation accounts for at most the change, and only in its direction.
                 let downloads = up ? min(max(0, part.excessTotal), change) : max(min(0, part.excessTotal), change)
                 explanations.append(Explanation(pairs: pairs, hypotheses: hypotheses, downloads: downloads))
@@ -168,46 +196,70 @@ public struct ExplanationAnalyzer: Analyzer {
         func share(_ x: Double) -> Double { change != 0 ? ((abs(x) / abs(change)) * 1000).rounded() / 1000 : 0 }
         let ledger: Value = .object([
             "change": .int(Int64(change.rounded())),
-            "explanations": .array(explanations.map { e in
-                .object([
-                    "pairs": .object(Dictionary(e.pairs.map { (d, values) in
-                        (d.rawValue, values.count == 1 ? (values[0].map(Value.string) ?? .null) : .array(values.map { $0.map(Value.string) ?? .null }))
-                    }, uniquingKeysWith: { a, _ in a })),
-                    "hypotheses": .array(e.hypotheses.map(Value.string)),
-                    "downloads": .int(Int64(e.downloads.rounded())),
-                    "share": .double(share(e.downloads)),
-                ])
-            }),
-            "unexplained": .int(Int64(unexplained.rounded())),
+            "explanations": .array(
+                explanations.map { e in
+                    .object([
+                        "pairs": .object(
+                            Dictionary(
+                                e.pairs.map { (d, values) in
+                                    (
+                                        d.rawValue,
+                                        values.count == 1
+                                            ? (values[0].map(Value.string) ?? .null) : .array(values.map { $0.map(Value.string) ?? .null })
+                                    )
+                                }, uniquingKeysWith: { a, _ in a })),
+                        "hypotheses": .array(e.hypotheses.map(Value.string)),
+                        "downloads": .int(Int64(e.downloads.rounded())),
+                        "share": .double(share(e.downloads))
+                    ])
+                }),
+            "unexplained": .int(Int64(unexplained.rounded()))
         ])
 
         let finding: Finding
         if change == 0 {
-            finding = Finding(title: "No change to explain", summary: "\(window.label) has as many downloads as its baseline predicts.", confidence: .medium)
+            finding = Finding(
+                title: "No change to explain", summary: "\(window.label) has as many downloads as its baseline predicts.",
+                confidence: .medium)
         } else if explanations.isEmpty {
             finding = Finding(
                 title: "Nothing explains the \(changeWord) yet",
-                summary: "The \(changeWord) of \(Describe.count(abs(change))) downloads in \(window.label) is not accounted for by any set of values, segment or clients the earlier steps found.",
+                summary:
+                    "The \(changeWord) of \(Describe.count(abs(change))) downloads in \(window.label) is not accounted for by any set of values, segment or clients the earlier steps found.",
                 confidence: .medium, openQuestions: ["Which combination of dimensions sets the window apart from its baseline?"])
         } else {
             let parts = explanations.map { e -> String in
-                let pairs = e.pairs.map { d, values in "\(d.rawValue) \(Describe.list(values.map(Describe.value), limit: 4))" }.joined(separator: " × ")
+                let pairs = e.pairs.map { d, values in "\(d.rawValue) \(Describe.list(values.map(Describe.value), limit: 4))" }.joined(
+                    separator: " × ")
                 let amount = "\(Describe.count(abs(e.downloads))) (\(Describe.percent(share(e.downloads))))"
                 if pairs.isEmpty { return "\(amount) are \(Describe.list(e.hypotheses))" }
-                return "\(amount) are downloads with \(pairs)" + (e.hypotheses.isEmpty ? "" : ", explained by \(Describe.list(e.hypotheses))")
+                return "\(amount) are downloads with \(pairs)"
+                    + (e.hypotheses.isEmpty ? "" : ", explained by \(Describe.list(e.hypotheses))")
             }
-            let rest = abs(unexplained) < 0.5 ? "nothing remains unexplained" : "\(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained)))) remain unexplained"
+            let rest =
+                abs(unexplained) < 0.5
+                ? "nothing remains unexplained"
+                : "\(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained)))) remain unexplained"
             finding = Finding(
                 title: "\(Describe.percent(share(explained))) of the \(changeWord) is explained",
-                summary: "Of the \(changeWord) of \(Describe.count(abs(change))) downloads in \(window.label), \(Describe.list(parts, limit: 4)); \(rest).",
-                evidence: [.table(EvidenceTable(title: "The ledger of \(window.label)", columns: ["explanation", "pairs", "downloads", "share of the change"],
-                                                rows: explanations.map { e in
-                                                    [.string(e.hypotheses.isEmpty ? "–" : Describe.list(e.hypotheses)),
-                                                     .string(e.pairs.map { d, v in "\(d.rawValue) = \(Describe.list(v.map(Describe.value), limit: 6))" }.joined(separator: "; ")),
-                                                     .int(Int64(e.downloads.rounded())), .double(share(e.downloads))]
-                                                } + [[.string("unexplained"), .string("–"), .int(Int64(unexplained.rounded())), .double(share(unexplained))]])),
-                           .count(up ? "excess" : "shortfall", Int64(abs(change).rounded())),
-                           .count("unexplained", Int64(abs(unexplained).rounded()))],
+                summary:
+                    "Of the \(changeWord) of \(Describe.count(abs(change))) downloads in \(window.label), \(Describe.list(parts, limit: 4)); \(rest).",
+                evidence: [
+                    .table(
+                        EvidenceTable(
+                            title: "The ledger of \(window.label)", columns: ["explanation", "pairs", "downloads", "share of the change"],
+                            rows: explanations.map { e in
+                                [
+                                    .string(e.hypotheses.isEmpty ? "–" : Describe.list(e.hypotheses)),
+                                    .string(
+                                        e.pairs.map { d, v in "\(d.rawValue) = \(Describe.list(v.map(Describe.value), limit: 6))" }.joined(
+                                            separator: "; ")),
+                                    .int(Int64(e.downloads.rounded())), .double(share(e.downloads))
+                                ]
+                            } + [[.string("unexplained"), .string("–"), .int(Int64(unexplained.rounded())), .double(share(unexplained))]])),
+                    .count(up ? "excess" : "shortfall", Int64(abs(change).rounded())),
+                    .count("unexplained", Int64(abs(unexplained).rounded()))
+                ],
                 confidence: share(explained) >= 0.8 ? .high : .medium,
                 openQuestions: share(explained) >= 0.8 ? [] : ["What accounts for the unexplained rest?"])
         }

@@ -21,7 +21,9 @@ struct AnalyzersCommand: AsyncParsableCommand {
             for d in registry.descriptions {
                 print(d.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + d.summary)
             }
-            print("\nExternal programs: `uses: ./path/to/program` or `uses: casebook-analyzer-NAME` (JSON protocol \(ExternalAnalyzer.protocolVersion)).")
+            print(
+                "\nExternal programs: `uses: ./path/to/program` or `uses: casebook-analyzer-NAME` (JSON protocol \(ExternalAnalyzer.protocolVersion))."
+            )
             return
         }
         let description: AnalyzerDescription
@@ -31,8 +33,10 @@ struct AnalyzersCommand: AsyncParsableCommand {
             var url = URL(fileURLWithPath: name)
             if name.hasPrefix("casebook-analyzer-"), !name.contains("/") {
                 let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-                guard let found = path.split(separator: ":").map({ URL(fileURLWithPath: String($0)).appendingPathComponent(name) })
-                    .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+                guard
+                    let found = path.split(separator: ":").map({ URL(fileURLWithPath: String($0)).appendingPathComponent(name) })
+                        .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) })
+                else {
                     throw CLIError("`\(name)` not found on PATH")
                 }
                 url = found
@@ -42,7 +46,8 @@ struct AnalyzersCommand: AsyncParsableCommand {
             case .failure(let e): throw CLIError(e.message)
             }
         } else {
-            throw CLIError("unknown analyzer `\(name)`\(Suggest.didYouMean(name, among: registry.names)) (run `casebook analyzers` for the list)")
+            throw CLIError(
+                "unknown analyzer `\(name)`\(Suggest.didYouMean(name, among: registry.names)) (run `casebook analyzers` for the list)")
         }
         print(Self.render(description))
     }

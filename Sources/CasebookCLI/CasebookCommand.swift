@@ -6,7 +6,10 @@ public struct CasebookCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "casebook",
         abstract: "Investigate package-download spikes and drops.",
-        subcommands: [IngestCommand.self, InfoCommand.self, SourcesCommand.self, QueryCommand.self, ParseCommand.self, SimulateCommand.self, RunCommand.self, DemoCommand.self, ReportCommand.self, ValidateCommand.self, AnalyzersCommand.self, CatalogCommand.self]
+        subcommands: [
+            IngestCommand.self, InfoCommand.self, SourcesCommand.self, QueryCommand.self, ParseCommand.self, SimulateCommand.self,
+            RunCommand.self, DemoCommand.self, ReportCommand.self, ValidateCommand.self, AnalyzersCommand.self, CatalogCommand.self
+        ]
     )
     public init() {}
 }

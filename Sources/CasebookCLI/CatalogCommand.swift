@@ -15,12 +15,14 @@ struct CatalogCommand: AsyncParsableCommand {
     struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Download JSON API documents into the catalog directory (conditional requests, retries).",
-            discussion: "The index URL is the JSON API's base, under which NAME/json lives. It is never built in: give --index-url or set CASEBOOK_INDEX_URL once."
+            discussion:
+                "The index URL is the JSON API's base, under which NAME/json lives. It is never built in: give --index-url or set CASEBOOK_INDEX_URL once."
         )
         @Argument(help: "Project names (any case or separator style).") var names: [String]
         @Option(name: .customLong("index-url"), help: "JSON API base URL (default: $CASEBOOK_INDEX_URL).") var indexURL: String?
         @Option(name: .customLong("catalog"), help: "Catalog directory.") var catalog: String = "./catalog"
-        @Flag(name: .customLong("with-releases"), help: "Also fetch each release's document (its own requires_dist).") var withReleases = false
+        @Flag(name: .customLong("with-releases"), help: "Also fetch each release's document (its own requires_dist).") var withReleases =
+            false
         @Option(help: "Per-request timeout in seconds.") var timeout: Double = 30
 
         func run() async throws {
@@ -37,7 +39,9 @@ struct CatalogCommand: AsyncParsableCommand {
                     let down = outcomes.filter { $0.status == .downloaded }.count
                     let same = outcomes.filter { $0.status == .notModified }.count
                     let missing = outcomes.filter { $0.status == .notFound }.count
-                    print("\(ProjectName.normalize(name)): \(down) downloaded, \(same) not modified\(missing > 0 ? ", \(missing) release documents missing on the index" : "")")
+                    print(
+                        "\(ProjectName.normalize(name)): \(down) downloaded, \(same) not modified\(missing > 0 ? ", \(missing) release documents missing on the index" : "")"
+                    )
                 } catch {
                     failed = true
                     FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
@@ -69,7 +73,9 @@ struct CatalogCommand: AsyncParsableCommand {
         }
 
         func show(_ cat: Catalog) throws(CatalogError) {
-            let client = python.map { ClientEnvironment(python: $0, cpu: cpu, system: system, implementation: implementation, glibc: glibc) }
+            let client = python.map {
+                ClientEnvironment(python: $0, cpu: cpu, system: system, implementation: implementation, glibc: glibc)
+            }
             let display = try cat.displayName(of: name)
             let releases = try cat.releases(of: name)
             print("\(display) (\(ProjectName.normalize(name))): \(releases.count) releases")
@@ -109,7 +115,11 @@ struct CatalogCommand: AsyncParsableCommand {
             let rdeps = cat.reverseDependencies(of: name)
             print("\nreverse dependencies in the catalog: \(rdeps.isEmpty ? "none" : "")")
             for d in rdeps {
-                print("  \(d.dependentDisplayName): " + d.uses.map { "\($0.version) (\($0.requirement.specifier.isEmpty ? "any" : $0.requirement.specifier.description)\($0.requirement.marker.map { "; \($0)" } ?? ""))" }.joined(separator: ", "))
+                print(
+                    "  \(d.dependentDisplayName): "
+                        + d.uses.map {
+                            "\($0.version) (\($0.requirement.specifier.isEmpty ? "any" : $0.requirement.specifier.description)\($0.requirement.marker.map { "; \($0)" } ?? ""))"
+                        }.joined(separator: ", "))
             }
         }
     }

@@ -1,7 +1,7 @@
 import ArgumentParser
+import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCore
-import CasebookAnalysis
 import CasebookPlaybooks
 import Foundation
 

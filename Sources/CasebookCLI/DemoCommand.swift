@@ -1,10 +1,10 @@
 import ArgumentParser
+import CasebookAnalysis
 import CasebookCore
 import CasebookIngest
-import CasebookAnalysis
 import CasebookPlaybooks
-import CasebookSimulation
 import CasebookSQLite
+import CasebookSimulation
 import Foundation
 
 /// `casebook demo`: the founding case end to end, from raw logs to the report.
@@ -48,7 +48,8 @@ struct DemoCommand: AsyncParsableCommand {
         // the playbook is written next to the report, so the report's command re-runs it.
         let scenarioModel: Scenario
         do {
-            scenarioModel = try scenario.map { try Scenario.load(path: $0) }
+            scenarioModel =
+                try scenario.map { try Scenario.load(path: $0) }
                 ?? Scenario.parse(yaml: DemoFiles.scenario, file: DemoFiles.scenarioPath)
         } catch {
             throw CLIError(String(describing: error))
@@ -83,7 +84,8 @@ struct DemoCommand: AsyncParsableCommand {
         let logs = try FileManager.default.contentsOfDirectory(atPath: input.appendingPathComponent("logs").path).sorted()
             .map { input.appendingPathComponent("logs").appendingPathComponent($0).path }
         let ingestor = try Ingestor(target: sqlite, options: IngestOptions(format: .combined, index: scenarioModel.index))
-        var lines: Int64 = 0, downloads: Int64 = 0
+        var lines: Int64 = 0
+        var downloads: Int64 = 0
         let ingestStart = Date()
         for (i, log) in logs.enumerated() {
             let s = try ingestor.ingest(path: log)
@@ -95,19 +97,21 @@ struct DemoCommand: AsyncParsableCommand {
         }
         if !quiet && StandardError.isTerminal { StandardError.write("\r\u{1B}[K") }
         let ingestSeconds = Date().timeIntervalSince(ingestStart)
-        say(String(format: "demo: ingested %lld lines (%lld downloads) from %d files in %.1f s (%.0f lines/s)",
-                   lines, downloads, logs.count, ingestSeconds, Double(lines) / max(ingestSeconds, 0.001)))
+        say(
+            String(
+                format: "demo: ingested %lld lines (%lld downloads) from %d files in %.1f s (%.0f lines/s)",
+                lines, downloads, logs.count, ingestSeconds, Double(lines) / max(ingestSeconds, 0.001)))
         if !keepLogs { try? FileManager.default.removeItem(at: input.appendingPathComponent("logs")) }
 
         // 3. Investigate.
         let catalog = input.appendingPathComponent("catalog")
         let command = "casebook run \(playbookPath) --store \(StoreOptions.display(storePath)) --catalog \(catalog.path) --out \(out)"
-        let report = try await PlaybookExecution.run(playbookPath: playbookPath, store: sqlite, catalog: catalog, overrides: [],
-                                                     limits: ExternalAnalyzerLimits(), quiet: quiet, command: command)
+        let report = try await PlaybookExecution.run(
+            playbookPath: playbookPath, store: sqlite, catalog: catalog, overrides: [],
+            limits: ExternalAnalyzerLimits(), quiet: quiet, command: command)
         let written = try PlaybookExecution.write(report, to: outURL)
         print(report.textSummary)
         for url in written { print("report: \(url.path)") }
         say(String(format: "demo: done in %.1f s", Date().timeIntervalSince(started)))
     }
 }
-

@@ -15,7 +15,10 @@ struct InfoCommand: AsyncParsableCommand {
     @Flag(help: "Also list quarantined lines (client addresses already replaced by client keys).")
     var quarantine = false
 
-    @Flag(help: "Also say what the data can answer: time resolution, client keys, server answers (access logs' request lines), dimensions that hold values (one aggregate query per dimension).")
+    @Flag(
+        help:
+            "Also say what the data can answer: time resolution, client keys, server answers (access logs' request lines), dimensions that hold values (one aggregate query per dimension)."
+    )
     var coverage = false
 
     @Flag(help: "Print as JSON.")
@@ -47,15 +50,23 @@ struct InfoCommand: AsyncParsableCommand {
         print("sources: \(info.sources.count)")
         for s in info.sources {
             let span = s.firstEvent.map { UTCTime.dateString($0) + "–" + UTCTime.dateString(s.lastEvent ?? $0) } ?? "no downloads"
-            print("  \(s.id.map { "\($0)  " } ?? "")\(InputText.escaped(s.name))  [\(s.format)\(s.index.map { ", index \($0)" } ?? "")]  \(s.lines) lines, \(s.downloads) downloads, \(span), fingerprint \(s.fingerprint.prefix(12))")
+            print(
+                "  \(s.id.map { "\($0)  " } ?? "")\(InputText.escaped(s.name))  [\(s.format)\(s.index.map { ", index \($0)" } ?? "")]  \(s.lines) lines, \(s.downloads) downloads, \(span), fingerprint \(s.fingerprint.prefix(12))"
+            )
         }
         if coverage {
             let c = try await StoreCoverage.of(store)
             print("what the data can answer:")
-            print("  times: \(c.resolution == .hour ? "to the hour (hourly buckets work)" : "days only (daily counts: hourly buckets do not)")")
-            print("  clients: \(c.hasClients ? "client keys (who made a change can be told)" : "no client keys (who made a change cannot be told)")")
+            print(
+                "  times: \(c.resolution == .hour ? "to the hour (hourly buckets work)" : "days only (daily counts: hourly buckets do not)")"
+            )
+            print(
+                "  clients: \(c.hasClients ? "client keys (who made a change can be told)" : "no client keys (who made a change cannot be told)")"
+            )
             if let span = c.requestLogSpan, let from = span.from, let to = span.to {
-                print("  server answers: request lines by hour and status from \(UTCTime.isoString(from)) to \(UTCTime.isoString(to)) (outages and log gaps can be told from traffic)")
+                print(
+                    "  server answers: request lines by hour and status from \(UTCTime.isoString(from)) to \(UTCTime.isoString(to)) (outages and log gaps can be told from traffic)"
+                )
             } else {
                 print("  server answers: none (no access log: outages and log gaps cannot be told from traffic)")
             }

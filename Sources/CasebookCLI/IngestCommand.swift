@@ -45,8 +45,9 @@ struct IngestCommand: ParsableCommand {
 
     func run() throws {
         let store = try storeOptions.openWritableStore()
-        let options = IngestOptions(format: inputFormat, index: index, strict: strict, timeColumn: timeColumn, countColumn: countColumn,
-                                    project: project)
+        let options = IngestOptions(
+            format: inputFormat, index: index, strict: strict, timeColumn: timeColumn, countColumn: countColumn,
+            project: project)
         let ingestor = try Ingestor(target: store, options: options)
         let showProgress = StandardError.isTerminal
         if showProgress {
@@ -87,7 +88,8 @@ struct IngestCommand: ParsableCommand {
             print(String(decoding: try enc.encode(summaries), as: UTF8.self))
         }
         if !failed.isEmpty {
-            throw CLIError("\(failed.count) of \(files.count) file(s) not ingested (nothing of them was stored): \(failed.joined(separator: ", "))")
+            throw CLIError(
+                "\(failed.count) of \(files.count) file(s) not ingested (nothing of them was stored): \(failed.joined(separator: ", "))")
         }
     }
 
@@ -102,11 +104,15 @@ struct IngestCommand: ParsableCommand {
         var out = "\(path) (\(s.format)\(s.resumed ? ", new lines only" : "")): \(s.linesRead) lines, \(s.downloads) downloads stored"
         let others = s.otherRequests.values.reduce(0, +)
         if others > 0 {
-            out += ", \(others) other requests (" + s.otherRequests.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
+            out +=
+                ", \(others) other requests ("
+                + s.otherRequests.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
         }
         let q = s.quarantined.values.reduce(0, +)
         if q > 0 {
-            out += ", \(q) malformed lines kept aside (" + s.quarantined.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+            out +=
+                ", \(q) malformed lines kept aside ("
+                + s.quarantined.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
                 .map { "\($0.value) × \(InputText.escaped($0.key))" }.joined(separator: "; ") + ")"
         }
         out += String(format: ", %.2f s, %.0f lines/s", s.seconds, rate)

@@ -31,9 +31,13 @@ struct ParseCommand: ParsableCommand {
             if reader == nil {
                 var format = inputFormat
                 if format == .auto {
-                    if line.trimmingCharacters(in: .whitespaces).isEmpty { print(#"{"line":\#(number),"status":"skip"}"#); continue }
+                    if line.trimmingCharacters(in: .whitespaces).isEmpty {
+                        print(#"{"line":\#(number),"status":"skip"}"#)
+                        continue
+                    }
                     guard let f = Ingestor.detectFormat(firstLine: line) else {
-                        throw CLIError("stdin:\(number): cannot recognise the input format; use --input-format combined|vhost-combined|bigquery|csv")
+                        throw CLIError(
+                            "stdin:\(number): cannot recognise the input format; use --input-format combined|vhost-combined|bigquery|csv")
                     }
                     format = f
                 }

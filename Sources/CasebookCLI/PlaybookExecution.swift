@@ -1,6 +1,6 @@
 import ArgumentParser
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import CasebookPlaybooks
 import CasebookReport
 import Foundation
@@ -10,8 +10,10 @@ enum PlaybookExecution {
     /// Validates and runs a playbook; validation errors are printed and end the command.
     /// The result carries what makes the report reproducible: the command that re-runs it, the
     /// playbook file (text and SHA-256), the store's sources, the analyzers' one-line summaries.
-    static func run(playbookPath: String, store: any EventStore, catalog: URL?, overrides: [(String, String)],
-                    limits: ExternalAnalyzerLimits, quiet: Bool, command: String) async throws -> ReportDocument {
+    static func run(
+        playbookPath: String, store: any EventStore, catalog: URL?, overrides: [(String, String)],
+        limits: ExternalAnalyzerLimits, quiet: Bool, command: String
+    ) async throws -> ReportDocument {
         let validator = PlaybookValidator(registry: CasebookAnalyzerRegistry.current, limits: limits)
         let plan: PlaybookPlan
         let playbookURL = URL(fileURLWithPath: playbookPath)
@@ -24,8 +26,9 @@ enum PlaybookExecution {
         }
         for w in plan.warnings { StandardError.write("\(w.location): warning: \(w.message)\n") }
         let started = Date()
-        let runner = PlaybookRunner(store: store, catalogDirectory: catalog, limits: limits,
-                                    progress: { line in if !quiet { StandardError.write(line + "\n") } })
+        let runner = PlaybookRunner(
+            store: store, catalogDirectory: catalog, limits: limits,
+            progress: { line in if !quiet { StandardError.write(line + "\n") } })
         let report = await runner.run(plan)
         var summaries: [String: String] = [:]
         for planned in plan.steps {
@@ -34,8 +37,9 @@ enum PlaybookExecution {
         var info = try? await store.info()
         // Never record a credential in report.json, whatever the backend.
         if let location = info?.location { info?.location = StoreOptions.display(location) }
-        let metadata = ReportMetadata.make(command: CredentialRedaction.redact(command), playbookFile: playbookURL, store: info,
-                                           analyzers: summaries, now: started)
+        let metadata = ReportMetadata.make(
+            command: CredentialRedaction.redact(command), playbookFile: playbookURL, store: info,
+            analyzers: summaries, now: started)
         return ReportDocument(run: report, metadata: metadata)
     }
 

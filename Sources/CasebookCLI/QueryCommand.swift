@@ -1,6 +1,6 @@
 import ArgumentParser
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import CasebookPlaybooks
 import Foundation
 
@@ -50,12 +50,16 @@ struct QueryCommand: AsyncParsableCommand {
         var q = AggregateQuery()
         for part in by.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
             if let b = TimeBucket(rawValue: part.lowercased()) {
-                guard q.bucket == nil else { throw ValidationError("--by: only one time bucket, found '\(part)' after '\(q.bucket!.rawValue)'") }
+                guard q.bucket == nil else {
+                    throw ValidationError("--by: only one time bucket, found '\(part)' after '\(q.bucket!.rawValue)'")
+                }
                 q.bucket = b
             } else if let d = Dimension(name: part) {
                 q.dimensions.append(d)
             } else {
-                throw ValidationError("--by: unknown bucket or dimension '\(part)'\(Suggest.didYouMean(part, among: TimeBucket.allCases.map(\.rawValue) + Dimension.allNames)); expected hour, day, week or one of: \(Dimension.allNames.joined(separator: ", "))")
+                throw ValidationError(
+                    "--by: unknown bucket or dimension '\(part)'\(Suggest.didYouMean(part, among: TimeBucket.allCases.map(\.rawValue) + Dimension.allNames)); expected hour, day, week or one of: \(Dimension.allNames.joined(separator: ", "))"
+                )
             }
         }
         for w in `where` {
@@ -63,16 +67,22 @@ struct QueryCommand: AsyncParsableCommand {
         }
         if let from {
             if let why = UTCTime.impossibleDate(from) { throw ValidationError("--from '\(from)': \(why)") }
-            guard let t = UTCTime.parse(from) else { throw ValidationError("--from: expected an ISO 8601 date or time like 2020-03-01 or 2020-03-01T12:00:00Z, found '\(from)'") }
+            guard let t = UTCTime.parse(from) else {
+                throw ValidationError("--from: expected an ISO 8601 date or time like 2020-03-01 or 2020-03-01T12:00:00Z, found '\(from)'")
+            }
             q.range.from = t
         }
         if let to {
             if let why = UTCTime.impossibleDate(to) { throw ValidationError("--to '\(to)': \(why)") }
-            guard let t = UTCTime.parse(to) else { throw ValidationError("--to: expected an ISO 8601 date or time like 2020-03-08, found '\(to)'") }
+            guard let t = UTCTime.parse(to) else {
+                throw ValidationError("--to: expected an ISO 8601 date or time like 2020-03-08, found '\(to)'")
+            }
             q.range.to = t
         }
         if let f = q.range.from, let t = q.range.to, f >= t, let from, let to {
-            throw ValidationError("--from \(from) is not before --to \(to): the range is empty (--from is inclusive, --to exclusive; for one day use --from 2020-03-05 --to 2020-03-06)")
+            throw ValidationError(
+                "--from \(from) is not before --to \(to): the range is empty (--from is inclusive, --to exclusive; for one day use --from 2020-03-05 --to 2020-03-06)"
+            )
         }
         if let top {
             guard top > 0 else { throw ValidationError("--top: expected a positive number, found \(top)") }
@@ -94,7 +104,9 @@ struct QueryCommand: AsyncParsableCommand {
             throw ValidationError("--where: expected DIM=VALUE[,VALUE...] or DIM!=VALUE[,VALUE...], found '\(w)'")
         }
         guard let d = Dimension(name: parts[0]) else {
-            throw ValidationError("--where: unknown dimension '\(parts[0])'\(Suggest.didYouMean(parts[0], among: Dimension.allNames)); expected one of: \(Dimension.allNames.joined(separator: ", "))")
+            throw ValidationError(
+                "--where: unknown dimension '\(parts[0])'\(Suggest.didYouMean(parts[0], among: Dimension.allNames)); expected one of: \(Dimension.allNames.joined(separator: ", "))"
+            )
         }
         let values: [String?] = parts[1].split(separator: ",", omittingEmptySubsequences: false).map {
             let v = $0.trimmingCharacters(in: .whitespaces)
@@ -138,7 +150,8 @@ enum TableFormatter {
             var s = s
             // Spreadsheet formula injection: values from logs are untrusted.
             if let f = s.first, "=+-@".contains(f), Int(s) == nil { s = "'" + s }
-            return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
         var out = header(table).joined(separator: ",") + "\n"
         for row in cells(table) { out += row.map(esc).joined(separator: ",") + "\n" }
@@ -173,7 +186,8 @@ enum TableFormatter {
         for row in body { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
         func line(_ row: [String]) -> String {
             row.enumerated().map { i, c in
-                i == row.count - 1 ? String(repeating: " ", count: widths[i] - c.count) + c : c + String(repeating: " ", count: widths[i] - c.count)
+                i == row.count - 1
+                    ? String(repeating: " ", count: widths[i] - c.count) + c : c + String(repeating: " ", count: widths[i] - c.count)
             }.joined(separator: "  ")
         }
         var out = line(h) + "\n"

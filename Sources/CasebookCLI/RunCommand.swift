@@ -1,6 +1,6 @@
 import ArgumentParser
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import CasebookPlaybooks
 import Foundation
 
@@ -10,11 +10,11 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run a playbook against a store and write DIR/report.json.",
         discussion: """
-        Progress goes to stderr, a plain-text summary to stdout. A failing step does not stop the \
-        others; the report marks it failed with the reason. Exits with status 1 when the playbook \
-        does not validate; with --fail-on-step-error, also with status 3 (after writing the report) \
-        when a step failed, for scripts and CI jobs.
-        """)
+            Progress goes to stderr, a plain-text summary to stdout. A failing step does not stop the \
+            others; the report marks it failed with the reason. Exits with status 1 when the playbook \
+            does not validate; with --fail-on-step-error, also with status 3 (after writing the report) \
+            when a step failed, for scripts and CI jobs.
+            """)
 
     @Argument(help: ArgumentHelp("The playbook (YAML).", valueName: "PLAYBOOK"))
     var playbook: String
@@ -72,9 +72,10 @@ struct RunCommand: AsyncParsableCommand {
         if let catalogURL { command += ["--catalog", catalogURL.path] }
         for o in overrides { command += ["--set", o] }
         command += ["--out", out]
-        let report = try await PlaybookExecution.run(playbookPath: playbook, store: store, catalog: catalogURL,
-                                                     overrides: try Self.parseOverrides(overrides), limits: limits,
-                                                     quiet: quiet, command: command.joined(separator: " "))
+        let report = try await PlaybookExecution.run(
+            playbookPath: playbook, store: store, catalog: catalogURL,
+            overrides: try Self.parseOverrides(overrides), limits: limits,
+            quiet: quiet, command: command.joined(separator: " "))
         let written = try PlaybookExecution.write(report, to: URL(fileURLWithPath: out))
         print(report.textSummary)
         for url in written { print("report: \(url.path)") }

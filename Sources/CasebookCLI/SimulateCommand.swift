@@ -59,8 +59,9 @@ struct SimulateCommand: ParsableCommand {
             print(summary.json().serialized(indent: 2))
             return
         }
-        print("\(s.name): \(summary.days.count) days, \(summary.downloads) downloads, \(summary.lines) log lines, "
-              + "\(summary.catalogDocuments) catalog documents in \(String(format: "%.1f", summary.seconds)) s → \(out)")
+        print(
+            "\(s.name): \(summary.days.count) days, \(summary.downloads) downloads, \(summary.lines) log lines, "
+                + "\(summary.catalogDocuments) catalog documents in \(String(format: "%.1f", summary.seconds)) s → \(out)")
         for i in summary.incidents {
             let days = i.days.keys.sorted()
             let span = days.isEmpty ? "no downloads" : (days.count == 1 ? days[0] : "\(days.first!) to \(days.last!)")

@@ -56,11 +56,15 @@ struct SourcesCommand: ParsableCommand {
         func run() throws {
             let store = try storeOptions.openWritableStore()
             guard let removable = store as? any SourceRemoval else {
-                throw CLIError("this store (\(storeOptions.displayLocation)) does not support removing sources: only the embedded SQLite store does; nothing was changed")
+                throw CLIError(
+                    "this store (\(storeOptions.displayLocation)) does not support removing sources: only the embedded SQLite store does; nothing was changed"
+                )
             }
             do {
                 let s = try removable.removeSource(id: id)
-                print("removed source \(id): \(InputText.escaped(s.name)) [\(s.format)], \(s.lines) lines, \(s.downloads) downloads, \(s.quarantined) quarantined lines")
+                print(
+                    "removed source \(id): \(InputText.escaped(s.name)) [\(s.format)], \(s.lines) lines, \(s.downloads) downloads, \(s.quarantined) quarantined lines"
+                )
             } catch let e as CustomStringConvertible & Error {
                 throw CLIError(e.description)
             }
@@ -70,6 +74,7 @@ struct SourcesCommand: ParsableCommand {
     static func describe(_ s: SourceInfo) -> String {
         let span = s.firstEvent.map { UTCTime.dateString($0) + "–" + UTCTime.dateString(s.lastEvent ?? $0) } ?? "no downloads"
         let id = s.id.map(String.init) ?? "-"
-        return "\(id)  \(InputText.escaped(s.name))  [\(s.format)\(s.index.map { ", index \(InputText.escaped($0))" } ?? "")]  \(s.lines) lines, \(s.downloads) downloads, \(span), fingerprint \(s.fingerprint.prefix(12))"
+        return
+            "\(id)  \(InputText.escaped(s.name))  [\(s.format)\(s.index.map { ", index \(InputText.escaped($0))" } ?? "")]  \(s.lines) lines, \(s.downloads) downloads, \(span), fingerprint \(s.fingerprint.prefix(12))"
     }
 }

@@ -6,9 +6,11 @@ import Foundation
 
 /// `--store PATH|URL` (or `CASEBOOK_STORE`), shared by every command that reads or writes a store.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "The event store: a SQLite file, or postgres://USER@HOST:PORT/DB (add ?layout=piwheels to read a piwheels downloads table) (default: $CASEBOOK_STORE, else ./casebook.sqlite).",
-        valueName: "PATH|URL"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The event store: a SQLite file, or postgres://USER@HOST:PORT/DB (add ?layout=piwheels to read a piwheels downloads table) (default: $CASEBOOK_STORE, else ./casebook.sqlite).",
+            valueName: "PATH|URL"))
     var store: String?
 
     /// The store location: `--store`, else `CASEBOOK_STORE`, else `./casebook.sqlite`.
@@ -54,7 +56,9 @@ struct StoreOptions: ParsableArguments {
     /// Opens an existing SQLite store; `readOnly` never waits for (nor blocks) an ingest.
     func openExistingSQLite(readOnly: Bool = false) throws -> SQLiteEventStore {
         guard FileManager.default.fileExists(atPath: location) else {
-            throw CLIError("no store at \(displayLocation): ingest logs first (`casebook ingest FILE --store \(displayLocation)`), or point --store / CASEBOOK_STORE at an existing store")
+            throw CLIError(
+                "no store at \(displayLocation): ingest logs first (`casebook ingest FILE --store \(displayLocation)`), or point --store / CASEBOOK_STORE at an existing store"
+            )
         }
         do {
             return try SQLiteEventStore(path: location, readOnly: readOnly)

@@ -27,7 +27,8 @@ enum UserFacingErrors {
             let path = e.filePath ?? e.url?.path ?? (e.userInfo[NSFilePathErrorKey] as? String)
             let what = path.map { "cannot access \($0)" } ?? "a file operation failed"
             if let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-               let code = POSIXErrorCode(rawValue: Int32(underlying.code)), let reason = sentence(for: code) {
+                let code = POSIXErrorCode(rawValue: Int32(underlying.code)), let reason = sentence(for: code)
+            {
                 return "\(path.map { "cannot write or read \($0)" } ?? "a file operation failed"): \(reason)"
             }
             switch e.code {
@@ -38,8 +39,10 @@ enum UserFacingErrors {
             case .fileWriteInvalidFileName: return "\(path.map { "cannot write \($0)" } ?? "cannot write"): the name is not valid"
             case .fileNoSuchFile, .fileReadNoSuchFile: return "\(what): no such file or folder"
             case .fileReadNoPermission: return "\(path.map { "cannot read \($0)" } ?? "cannot read"): permission denied"
-            case .fileReadCorruptFile: return "\(path.map { "cannot read \($0)" } ?? "cannot read"): the file is damaged or not in the expected format"
-            case .fileReadInapplicableStringEncoding: return "\(path.map { "cannot read \($0)" } ?? "cannot read"): it is not valid text (UTF-8 expected)"
+            case .fileReadCorruptFile:
+                return "\(path.map { "cannot read \($0)" } ?? "cannot read"): the file is damaged or not in the expected format"
+            case .fileReadInapplicableStringEncoding:
+                return "\(path.map { "cannot read \($0)" } ?? "cannot read"): it is not valid text (UTF-8 expected)"
             case .fileReadTooLarge: return "\(path.map { "cannot read \($0)" } ?? "cannot read"): the file is too large"
             case .fileLocking: return "\(what): the file is locked by another process"
             default:
@@ -86,7 +89,9 @@ enum OutputFolder {
         let url = URL(fileURLWithPath: path).standardizedFileURL
         if fm.fileExists(atPath: url.path, isDirectory: &isDir) {
             guard isDir.boolValue else {
-                throw CLIError("cannot write the report to \(option) \(path): a file with that name already exists (choose another folder, or remove the file)")
+                throw CLIError(
+                    "cannot write the report to \(option) \(path): a file with that name already exists (choose another folder, or remove the file)"
+                )
             }
             guard access(url.path, W_OK | X_OK) == 0 else {
                 throw CLIError("cannot write the report to \(option) \(path): the folder is not writable (permission denied)")

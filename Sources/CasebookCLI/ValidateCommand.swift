@@ -23,8 +23,9 @@ struct ValidateCommand: AsyncParsableCommand {
         let parsed = try RunCommand.parseOverrides(overrides)
         var failed = 0
         for path in playbooks {
-            let validator = PlaybookValidator(registry: CasebookAnalyzerRegistry.current,
-                                              limits: ExternalAnalyzerLimits(describeTimeout: describeTimeout))
+            let validator = PlaybookValidator(
+                registry: CasebookAnalyzerRegistry.current,
+                limits: ExternalAnalyzerLimits(describeTimeout: describeTimeout))
             do {
                 let playbook = try Playbook.load(from: URL(fileURLWithPath: path), displayPath: path)
                 let plan = try await validator.validate(playbook, overrides: parsed)

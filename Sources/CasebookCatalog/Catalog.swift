@@ -107,7 +107,7 @@ public struct Catalog: Sendable {
     struct Entry: Sendable {
         var project: PyPIDocument?
         var projectPath: String?
-        var releaseDocs: [String: (doc: PyPIDocument, path: String)] // version text → document
+        var releaseDocs: [String: (doc: PyPIDocument, path: String)]  // version text → document
     }
 
     public let directory: URL
@@ -146,7 +146,8 @@ public struct Catalog: Sendable {
                 let doc = projectDir.appendingPathComponent(sub).appendingPathComponent("json")
                 var sd: ObjCBool = false
                 guard fm.fileExists(atPath: projectDir.appendingPathComponent(sub).path, isDirectory: &sd), sd.boolValue,
-                      fm.fileExists(atPath: doc.path) else { continue }
+                    fm.fileExists(atPath: doc.path)
+                else { continue }
                 entry.releaseDocs[sub] = (try load(doc), doc.path)
             }
             if entry.project != nil || !entry.releaseDocs.isEmpty { entries[key] = entry }
@@ -192,7 +193,7 @@ public struct Catalog: Sendable {
 
     static func sortVersions(_ a: String, _ b: String) -> Bool {
         switch (Version.parse(a), Version.parse(b)) {
-        case let (x?, y?): return x == y ? a < b : x < y
+        case (let x?, let y?): return x == y ? a < b : x < y
         case (nil, _?): return true
         case (_?, nil): return false
         case (nil, nil): return a < b
@@ -204,10 +205,11 @@ public struct Catalog: Sendable {
         let map = fileMap(try entry(project))
         return map.keys.sorted(by: Catalog.sortVersions).map { v in
             let files = map[v] ?? []
-            return ReleaseSummary(versionText: v, version: Version.parse(v),
-                                  uploadTime: files.compactMap(\.uploadTime).min(), fileCount: files.count,
-                                  hasWheel: files.contains(where: \.isWheel),
-                                  yanked: !files.isEmpty && files.allSatisfy(\.yanked))
+            return ReleaseSummary(
+                versionText: v, version: Version.parse(v),
+                uploadTime: files.compactMap(\.uploadTime).min(), fileCount: files.count,
+                hasWheel: files.contains(where: \.isWheel),
+                yanked: !files.isEmpty && files.allSatisfy(\.yanked))
         }
     }
 
@@ -224,8 +226,10 @@ public struct Catalog: Sendable {
     /// The best wheel of a release that the client can install, or nil if none fits (the
     /// client would build from the sdist). Yanked files are skipped unless `includeYanked`,
     /// and so are files whose `requires_python` excludes the client's Python, as pip does.
-    public func hasCompatibleWheel(project: String, version: String, for client: ClientEnvironment,
-                                   includeYanked: Bool = false) throws(CatalogError) -> WheelMatch? {
+    public func hasCompatibleWheel(
+        project: String, version: String, for client: ClientEnvironment,
+        includeYanked: Bool = false
+    ) throws(CatalogError) -> WheelMatch? {
         let files = try self.files(of: project, version: version)
         let supported = client.supportedTags()
         var rankOf: [WheelTag: Int] = [:]
@@ -234,7 +238,10 @@ public struct Catalog: Sendable {
         for f in files {
             guard let wheel = f.wheel, includeYanked || !f.yanked else { continue }
             if let rp = f.requiresPython, let set = try? SpecifierSet(rp),
-               !set.contains(client.pythonFullVersion, prereleases: true) { continue }
+                !set.contains(client.pythonFullVersion, prereleases: true)
+            {
+                continue
+            }
             guard let (tag, rank) = wheel.tags.compactMap({ t in rankOf[t].map { (t, $0) } }).min(by: { $0.1 < $1.1 }) else { continue }
             let pure = wheel.tags.allSatisfy(\.isPurePython)
             let majors = Set(wheel.tags.map { String($0.interpreter.dropFirst(2).prefix(1)) })
@@ -249,22 +256,30 @@ public struct Catalog: Sendable {
     /// Returns nil when the catalog does not know them: no release document for this version
     /// and the project document describes another (its `info.requires_dist` is the latest
     /// version's only). Extras are ignored unless listed in `extras`.
-    public func requirements(of project: String, version: String, for client: ClientEnvironment?,
-                             extras: Set<String> = []) throws(CatalogError) -> ReleaseRequirements? {
+    public func requirements(
+        of project: String, version: String, for client: ClientEnvironment?,
+        extras: Set<String> = []
+    ) throws(CatalogError) -> ReleaseRequirements? {
         let e = try entry(project)
         let map = fileMap(e)
         guard let key = findKey(version, in: Array(map.keys)) ?? findKey(version, in: Array(e.releaseDocs.keys)) else {
             throw .noSuchRelease(project: project, version: version, known: map.keys.sorted(by: Catalog.sortVersions))
         }
-        let doc: PyPIDocument, source: MetadataSource
+        let doc: PyPIDocument
+        let source: MetadataSource
         if let k = findKey(key, in: Array(e.releaseDocs.keys)), let r = e.releaseDocs[k] {
-            doc = r.doc; source = .releaseDocument
+            doc = r.doc
+            source = .releaseDocument
         } else if let p = e.project, findKey(key, in: [p.version]) != nil {
-            doc = p; source = .projectDocument
+            doc = p
+            source = .projectDocument
         } else {
             return nil
         }
-        var all: [Requirement] = [], invalid: [String] = [], applicable: [Requirement] = [], undecided: [String] = []
+        var all: [Requirement] = []
+        var invalid: [String] = []
+        var applicable: [Requirement] = []
+        var undecided: [String] = []
         for text in doc.requiresDist ?? [] {
             do { all.append(try Requirement(text)) } catch { invalid.append("\(text): \(error.expected)") }
         }
@@ -282,9 +297,10 @@ public struct Catalog: Sendable {
                 applicable.append(r)
             }
         }
-        return ReleaseRequirements(project: doc.name, version: key, source: source,
-                                   requiresDistIsNull: doc.requiresDist == nil, all: all,
-                                   applicable: applicable, undecided: undecided, invalid: invalid)
+        return ReleaseRequirements(
+            project: doc.name, version: key, source: source,
+            requiresDistIsNull: doc.requiresDist == nil, all: all,
+            applicable: applicable, undecided: undecided, invalid: invalid)
     }
 
     /// The catalog's projects whose known releases require `project` (any marker, any extra),
@@ -315,21 +331,30 @@ public struct Catalog: Sendable {
     /// Nil when either release's requirements are unknown.
     public func requirementDiff(project: String, from: String, to: String) throws(CatalogError) -> RequirementDiff? {
         guard let a = try requirements(of: project, version: from, for: nil),
-              let b = try requirements(of: project, version: to, for: nil) else { return nil }
+            let b = try requirements(of: project, version: to, for: nil)
+        else { return nil }
         func key(_ r: Requirement) -> String { r.normalizedName + ";" + (r.marker?.description ?? "") }
         var old: [String: Requirement] = [:]
         for r in a.all where old[key(r)] == nil { old[key(r)] = r }
-        var added: [Requirement] = [], changed: [RequirementDiff.Change] = [], unchanged: [Requirement] = []
+        var added: [Requirement] = []
+        var changed: [RequirementDiff.Change] = []
+        var unchanged: [Requirement] = []
         var seen = Set<String>()
         for r in b.all {
             let k = key(r)
             guard !seen.contains(k) else { continue }
             seen.insert(k)
             if let o = old[k] {
-                if o.specifier == r.specifier, o.extras == r.extras, o.url == r.url { unchanged.append(r) }
-                else { changed.append(.init(from: o, to: r)) }
-            } else if let o = a.all.first(where: { c in c.normalizedName == r.normalizedName && !seen.contains(key(c)) && !b.all.contains(where: { key($0) == key(c) }) }),
-                      b.all.filter({ $0.normalizedName == r.normalizedName }).count == 1 {
+                if o.specifier == r.specifier, o.extras == r.extras, o.url == r.url {
+                    unchanged.append(r)
+                } else {
+                    changed.append(.init(from: o, to: r))
+                }
+            } else if let o = a.all.first(where: { c in
+                c.normalizedName == r.normalizedName && !seen.contains(key(c)) && !b.all.contains(where: { key($0) == key(c) })
+            }),
+                b.all.filter({ $0.normalizedName == r.normalizedName }).count == 1
+            {
                 // Same project, marker changed too: a change, not an add/remove pair.
                 seen.insert(key(o))
                 changed.append(.init(from: o, to: r))
@@ -338,7 +363,8 @@ public struct Catalog: Sendable {
             }
         }
         let removed = a.all.filter { !seen.contains(key($0)) }
-        return RequirementDiff(project: b.project, from: a.version, to: b.version, added: added,
-                               removed: removed, changed: changed, unchanged: unchanged)
+        return RequirementDiff(
+            project: b.project, from: a.version, to: b.version, added: added,
+            removed: removed, changed: changed, unchanged: unchanged)
     }
 }

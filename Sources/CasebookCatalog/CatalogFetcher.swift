@@ -1,7 +1,8 @@
 import CasebookCore
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Why a fetch failed, written for the person running it.
@@ -30,13 +31,13 @@ public enum FetchError: Error, Sendable, Hashable, CustomStringConvertible {
         case .noIndexURL:
             return "no index URL: pass --index-url URL (the JSON API base, under which NAME/json lives) or set CASEBOOK_INDEX_URL"
         case .invalidIndexURL(let u): return "index URL '\(u)' is not an http(s) URL"
-        case let .noSuchProject(n, i): return "no such project '\(n)' on \(i) (HTTP 404)"
-        case let .noSuchRelease(p, v, i): return "no release '\(v)' of '\(p)' on \(i) (HTTP 404)"
-        case let .offline(u, r): return "cannot reach \(u): \(r) (offline, wrong host or port?)"
-        case let .timeout(u, s): return "no answer from \(u) within \(s) s"
-        case let .httpStatus(u, s, a): return "\(u) answered HTTP \(s) (after \(a) attempt\(a == 1 ? "" : "s"))"
-        case let .invalidDocument(u, r): return "\(u) did not return a JSON API document: \(r)"
-        case let .cannotWrite(p, r): return "cannot write \(p): \(r)"
+        case .noSuchProject(let n, let i): return "no such project '\(n)' on \(i) (HTTP 404)"
+        case .noSuchRelease(let p, let v, let i): return "no release '\(v)' of '\(p)' on \(i) (HTTP 404)"
+        case .offline(let u, let r): return "cannot reach \(u): \(r) (offline, wrong host or port?)"
+        case .timeout(let u, let s): return "no answer from \(u) within \(s) s"
+        case .httpStatus(let u, let s, let a): return "\(u) answered HTTP \(s) (after \(a) attempt\(a == 1 ? "" : "s"))"
+        case .invalidDocument(let u, let r): return "\(u) did not return a JSON API document: \(r)"
+        case .cannotWrite(let p, let r): return "cannot write \(p): \(r)"
         }
     }
 }
@@ -77,8 +78,10 @@ public struct CatalogFetcher: Sendable {
     /// Upper bound on any single wait, including a server's `Retry-After`.
     public var maxDelay: Double
 
-    public init(indexURL: URL, catalogDirectory: URL, timeout: Double = 30, maxRetries: Int = 3,
-                baseDelay: Double = 1, maxDelay: Double = 60) throws(FetchError) {
+    public init(
+        indexURL: URL, catalogDirectory: URL, timeout: Double = 30, maxRetries: Int = 3,
+        baseDelay: Double = 1, maxDelay: Double = 60
+    ) throws(FetchError) {
         guard let scheme = indexURL.scheme?.lowercased(), scheme == "http" || scheme == "https", indexURL.host != nil else {
             throw .invalidIndexURL(indexURL.absoluteString)
         }
@@ -91,7 +94,9 @@ public struct CatalogFetcher: Sendable {
     }
 
     /// The index URL from an explicit value or the `CASEBOOK_INDEX_URL` environment variable.
-    public static func indexURL(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(FetchError) -> URL {
+    public static func indexURL(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(FetchError)
+        -> URL
+    {
         guard let text = explicit ?? environment["CASEBOOK_INDEX_URL"], !text.isEmpty else { throw .noIndexURL }
         guard let url = URL(string: text) else { throw .invalidIndexURL(text) }
         return url
@@ -101,7 +106,8 @@ public struct CatalogFetcher: Sendable {
     /// its versions. Returns one outcome per document.
     public func fetch(project: String, withReleases: Bool = false) async throws(FetchError) -> [FetchOutcome] {
         let name = ProjectName.normalize(project)
-        let projectOutcome = try await fetchDocument(components: [name], notFound: .noSuchProject(name: project, index: indexURL.absoluteString))
+        let projectOutcome = try await fetchDocument(
+            components: [name], notFound: .noSuchProject(name: project, index: indexURL.absoluteString))
         var out = [projectOutcome]
         guard withReleases else { return out }
         let doc: PyPIDocument
@@ -113,8 +119,10 @@ public struct CatalogFetcher: Sendable {
         let versions = (doc.releases.map { Array($0.keys) } ?? [doc.version]).sorted(by: Catalog.sortVersions)
         for v in versions {
             do {
-                out.append(try await fetchDocument(components: [name, v],
-                                                   notFound: .noSuchRelease(project: project, version: v, index: indexURL.absoluteString)))
+                out.append(
+                    try await fetchDocument(
+                        components: [name, v],
+                        notFound: .noSuchRelease(project: project, version: v, index: indexURL.absoluteString)))
             } catch {
                 guard case .noSuchRelease = error else { throw error }
                 out.append(FetchOutcome(url: documentURL([name, v]).absoluteString, path: "", status: .notFound, attempts: 1))
@@ -138,7 +146,8 @@ public struct CatalogFetcher: Sendable {
         let fm = FileManager.default
         var validators: [String: String] = [:]
         if fm.fileExists(atPath: docPath.path), let d = try? Data(contentsOf: metaPath),
-           let m = try? JSONSerialization.jsonObject(with: d) as? [String: String] {
+            let m = try? JSONSerialization.jsonObject(with: d) as? [String: String]
+        {
             validators = m
         }
         let config = URLSessionConfiguration.ephemeral
@@ -157,7 +166,8 @@ public struct CatalogFetcher: Sendable {
             req.setValue("casebook (package-download investigations)", forHTTPHeaderField: "User-Agent")
             if let e = validators["etag"] { req.setValue(e, forHTTPHeaderField: "If-None-Match") }
             if let l = validators["last_modified"] { req.setValue(l, forHTTPHeaderField: "If-Modified-Since") }
-            let data: Data, response: URLResponse
+            let data: Data
+            let response: URLResponse
             do {
                 (data, response) = try await session.data(for: req)
             } catch {

@@ -38,8 +38,10 @@ public struct ClientEnvironment: Sendable, Hashable, CustomStringConvertible {
     ///   - implementation: `CPython` or `PyPy`.
     ///   - systemRelease: `platform.release()`; on Darwin it picks the macOS version.
     ///   - glibc: glibc version from the user agent's `distro.libc`, if any.
-    public init(python: String, cpu: String, system: String? = "Linux", implementation: String = "CPython",
-                implementationVersion: String? = nil, systemRelease: String = "", glibc: String? = nil) {
+    public init(
+        python: String, cpu: String, system: String? = "Linux", implementation: String = "CPython",
+        implementationVersion: String? = nil, systemRelease: String = "", glibc: String? = nil
+    ) {
         var full = python
         if full.split(separator: ".").count == 2 { full += ".0" }
         pythonFullVersion = full
@@ -58,14 +60,16 @@ public struct ClientEnvironment: Sendable, Hashable, CustomStringConvertible {
         let arch = String(cpu.lowercased().map { $0 == "-" || $0 == "." || $0 == " " ? "_" : $0 })
         switch sys.lowercased() {
         case "windows":
-            sysPlatform = "win32"; osName = "nt"
+            sysPlatform = "win32"
+            osName = "nt"
             switch String(arch) {
             case "amd64", "x86_64": platformTag = "win_amd64"
             case "arm64", "aarch64": platformTag = "win_arm64"
             default: platformTag = "win32"
             }
         case "darwin":
-            sysPlatform = "darwin"; osName = "posix"
+            sysPlatform = "darwin"
+            osName = "posix"
             let darwinMajor = Int(systemRelease.split(separator: ".").first ?? "") ?? 19
             let (ma, mi) = darwinMajor >= 20 ? (darwinMajor - 9, 0) : (10, max(0, darwinMajor - 4))
             platformTag = "macosx_\(ma)_\(mi)_\(arch == "aarch64" ? "arm64" : String(arch))"
@@ -99,7 +103,7 @@ public struct ClientEnvironment: Sendable, Hashable, CustomStringConvertible {
             "python_full_version": pythonFullVersion,
             "platform_python_implementation": platformPythonImplementation,
             "python_version": pythonVersion,
-            "sys_platform": sysPlatform,
+            "sys_platform": sysPlatform
         ]
     }
 
@@ -149,8 +153,13 @@ public struct ClientEnvironment: Sendable, Hashable, CustomStringConvertible {
     static func macBinaryFormats(_ v: (Int, Int), _ arch: String) -> [String] {
         var f = [arch]
         let ge104 = v.0 > 10 || (v.0 == 10 && v.1 >= 4)
-        if arch == "x86_64" { if !ge104 { return [] }; f += ["intel", "fat64", "fat32"] }
-        else if arch == "i386" { if !ge104 { return [] }; f += ["intel", "fat32", "fat"] }
+        if arch == "x86_64" {
+            if !ge104 { return [] }
+            f += ["intel", "fat64", "fat32"]
+        } else if arch == "i386" {
+            if !ge104 { return [] }
+            f += ["intel", "fat32", "fat"]
+        }
         if arch == "arm64" || arch == "x86_64" { f.append("universal2") }
         if ["x86_64", "i386", "ppc64", "ppc", "intel"].contains(arch) { f.append("universal") }
         return f
@@ -193,9 +202,10 @@ public struct ClientEnvironment: Sendable, Hashable, CustomStringConvertible {
 
     /// Every tag pip on this client accepts, best first (`packaging.tags.sys_tags` for it).
     public func supportedTags() -> [WheelTag] {
-        ClientEnvironment.supportedTags(implementation: implementationName, pythonVersion: pythonVersionParts,
-                                        abis: implementationName == "cpython" ? [cpythonABI] : [pypyABI],
-                                        platforms: platformTags())
+        ClientEnvironment.supportedTags(
+            implementation: implementationName, pythonVersion: pythonVersionParts,
+            abis: implementationName == "cpython" ? [cpythonABI] : [pypyABI],
+            platforms: platformTags())
     }
 
     var pypyABI: String {
@@ -212,9 +222,10 @@ public struct ClientEnvironment: Sendable, Hashable, CustomStringConvertible {
             let interp = "cp\(nodot)"
             let explicit = abis.filter { $0 != "abi3" && $0 != "none" }
             for a in explicit { for p in platforms { out.append(WheelTag(interp, a, p)) } }
-            let threaded = explicit.first.map { a in
-                a.hasPrefix("cp") && a.dropFirst(2).drop(while: { $0.isNumber }).contains("t")
-            } ?? false
+            let threaded =
+                explicit.first.map { a in
+                    a.hasPrefix("cp") && a.dropFirst(2).drop(while: { $0.isNumber }).contains("t")
+                } ?? false
             let abi3 = (v[0] > 3 || (v[0] == 3 && v[1] >= 2)) && !threaded
             let abi3t = (v[0] > 3 || (v[0] == 3 && v[1] >= 2)) && threaded
             if abi3 { for p in platforms { out.append(WheelTag(interp, "abi3", p)) } }
@@ -238,8 +249,11 @@ public struct ClientEnvironment: Sendable, Hashable, CustomStringConvertible {
         var pys = ["py\(nodot)", "py\(v[0])"]
         for minor in stride(from: v[1] - 1, through: 0, by: -1) { pys.append("py\(v[0])\(minor)") }
         for py in pys { for p in platforms { out.append(WheelTag(py, "none", p)) } }
-        if implementation == "cpython" { out.append(WheelTag("cp\(nodot)", "none", "any")) }
-        else if implementation == "pypy" { out.append(WheelTag("pp3", "none", "any")) }
+        if implementation == "cpython" {
+            out.append(WheelTag("cp\(nodot)", "none", "any"))
+        } else if implementation == "pypy" {
+            out.append(WheelTag("pp3", "none", "any"))
+        }
         for py in pys { out.append(WheelTag(py, "none", "any")) }
         return out
     }

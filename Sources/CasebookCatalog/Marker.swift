@@ -40,8 +40,8 @@ public indirect enum Marker: Sendable, Hashable, CustomStringConvertible {
 
     private func format(first: Bool) -> String {
         switch self {
-        case let .comparison(l, op, r): return "\(l) \(op) \(r)"
-        case let .group(atoms, conns):
+        case .comparison(let l, let op, let r): return "\(l) \(op) \(r)"
+        case .group(let atoms, let conns):
             if atoms.count == 1 { return atoms[0].format(first: true) }
             var parts: [String] = []
             for (k, a) in atoms.enumerated() {
@@ -54,7 +54,9 @@ public indirect enum Marker: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The marker variables whose values are PEP 440 versions (compared as versions).
-    public static let versionVariables: Set<String> = ["implementation_version", "platform_release", "python_full_version", "python_version"]
+    public static let versionVariables: Set<String> = [
+        "implementation_version", "platform_release", "python_full_version", "python_version"
+    ]
 
     /// Evaluates the marker. `environment` maps marker variables (`python_version`,
     /// `sys_platform`, ...) to their values; `extra` defaults to "" (no extra requested).
@@ -72,24 +74,34 @@ public indirect enum Marker: Sendable, Hashable, CustomStringConvertible {
 
     private func evaluate(env: [String: String]) throws(MarkerEvaluationError) -> Bool {
         switch self {
-        case let .comparison(l, op, r):
-            let key: String, lhs: String, rhs: String
+        case .comparison(let l, let op, let r):
+            let key: String
+            let lhs: String
+            let rhs: String
             switch (l, r) {
-            case let (.variable(name), .value(v)):
+            case (.variable(let name), .value(let v)):
                 guard let e = env[name] else { throw .undefinedVariable(name) }
-                key = name; lhs = e; rhs = v
-            case let (.value(v), .variable(name)):
+                key = name
+                lhs = e
+                rhs = v
+            case (.value(let v), .variable(let name)):
                 guard let e = env[name] else { throw .undefinedVariable(name) }
-                key = name; lhs = v; rhs = e
-            case let (.variable(a), .variable(b)):
+                key = name
+                lhs = v
+                rhs = e
+            case (.variable(let a), .variable(let b)):
                 guard let x = env[a] else { throw .undefinedVariable(a) }
                 guard let y = env[b] else { throw .undefinedVariable(b) }
-                key = b; lhs = x; rhs = y
-            case let (.value(a), .value(b)):
-                key = ""; lhs = a; rhs = b
+                key = b
+                lhs = x
+                rhs = y
+            case (.value(let a), .value(let b)):
+                key = ""
+                lhs = a
+                rhs = b
             }
             return try Marker.compare(lhs, op, rhs, key: key)
-        case let .group(atoms, conns):
+        case .group(let atoms, let conns):
             // any(all(...)) over `or`-separated runs; every atom is evaluated, as packaging does.
             var results: [[Bool]] = [[]]
             for (k, a) in atoms.enumerated() {
@@ -117,12 +129,12 @@ public indirect enum Marker: Sendable, Hashable, CustomStringConvertible {
     /// Every variable the marker mentions.
     public var variables: Set<String> {
         switch self {
-        case let .comparison(l, _, r):
+        case .comparison(let l, _, let r):
             var s = Set<String>()
             if case .variable(let v) = l { s.insert(v) }
             if case .variable(let v) = r { s.insert(v) }
             return s
-        case let .group(atoms, _): return atoms.reduce(into: []) { $0.formUnion($1.variables) }
+        case .group(let atoms, _): return atoms.reduce(into: []) { $0.formUnion($1.variables) }
         }
     }
 }
@@ -135,7 +147,7 @@ public enum MarkerEvaluationError: Error, Sendable, Hashable, CustomStringConver
         switch self {
         case .undefinedVariable(let v):
             return "marker variable '\(v)' has no value in the environment (give it in the client environment)"
-        case let .undefinedComparison(l, op, r):
+        case .undefinedComparison(let l, let op, let r):
             return "undefined marker comparison '\(l)' \(op) '\(r)': use ==, != or in on non-version values"
         }
     }
@@ -175,7 +187,8 @@ struct RequirementTokenizer {
     func keyword(_ word: String) -> Int? {
         let w = Array(word)
         guard pos + w.count <= s.count, Array(s[pos..<(pos + w.count)]) == w,
-              boundary(pos), boundary(pos + w.count) else { return nil }
+            boundary(pos), boundary(pos + w.count)
+        else { return nil }
         return w.count
     }
 
@@ -184,16 +197,22 @@ struct RequirementTokenizer {
         "platform_release", "platform_system", "platform_version", "platform.version",
         "platform_machine", "platform.machine", "platform_python_implementation",
         "platform.python_implementation", "python_implementation", "implementation_name",
-        "implementation_version", "extras", "extra", "dependency_groups",
+        "implementation_version", "extras", "extra", "dependency_groups"
     ]
 
     mutating func parseMarker() throws(PackagingSyntaxError) -> Marker {
         var atoms = [try parseAtom()]
         var conns: [Marker.Connective] = []
         while true {
-            if let n = keyword("or") { pos += n; conns.append(.or) }
-            else if let n = keyword("and") { pos += n; conns.append(.and) }
-            else { break }
+            if let n = keyword("or") {
+                pos += n
+                conns.append(.or)
+            } else if let n = keyword("and") {
+                pos += n
+                conns.append(.and)
+            } else {
+                break
+            }
             atoms.append(try parseAtom())
         }
         return .group(atoms, conns)
@@ -256,7 +275,10 @@ struct RequirementTokenizer {
     }
 
     mutating func parseOp() throws(PackagingSyntaxError) -> String {
-        if let n = keyword("in") { pos += n; return "in" }
+        if let n = keyword("in") {
+            pos += n
+            return "in"
+        }
         if let n = keyword("not") {
             pos += n
             guard peek(" ") || peek("\t") else { throw error("whitespace after 'not'") }
@@ -267,9 +289,11 @@ struct RequirementTokenizer {
         }
         for op in ["===", "==", "~=", "!=", "<=", ">=", "<", ">"] {
             let o = Array(op)
-            if pos + o.count <= s.count, Array(s[pos..<(pos + o.count)]) == o { pos += o.count; return op }
+            if pos + o.count <= s.count, Array(s[pos..<(pos + o.count)]) == o {
+                pos += o.count
+                return op
+            }
         }
         throw error("marker operator, one of <=, <, !=, ==, >=, >, ~=, ===, in, not in")
     }
 }
-

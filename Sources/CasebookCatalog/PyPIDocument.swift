@@ -19,14 +19,16 @@ public enum CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .notADirectory(let p):
             return "\(p): not a catalog directory (expected a directory holding pypi/NAME/json documents)"
-        case let .noSuchProject(n, c):
-            return "\(c): no document for project '\(n)' (expected \(c)/pypi/\(ProjectName.normalize(n))/json; fetch it with `casebook catalog fetch \(n)`)"
-        case let .noSuchRelease(p, v, known):
+        case .noSuchProject(let n, let c):
+            return
+                "\(c): no document for project '\(n)' (expected \(c)/pypi/\(ProjectName.normalize(n))/json; fetch it with `casebook catalog fetch \(n)`)"
+        case .noSuchRelease(let p, let v, let known):
             let shown = known.suffix(8).joined(separator: ", ")
-            return "project '\(p)' has no release '\(v)' in the catalog (known: \(shown.isEmpty ? "none" : shown)\(known.count > 8 ? ", ..." : ""))"
-        case let .unreadableDocument(p, r):
+            return
+                "project '\(p)' has no release '\(v)' in the catalog (known: \(shown.isEmpty ? "none" : shown)\(known.count > 8 ? ", ..." : ""))"
+        case .unreadableDocument(let p, let r):
             return "\(p): cannot read the document: \(r)"
-        case let .invalidDocument(p, f, e, found):
+        case .invalidDocument(let p, let f, let e, let found):
             return "\(p): field '\(f)': expected \(e), found \(found)"
         }
     }
@@ -55,9 +57,11 @@ public struct ReleaseFile: Sendable, Hashable {
     public var tags: Set<WheelTag> { wheel?.tags ?? [] }
     public var isWheel: Bool { packageType == "bdist_wheel" || filename.hasSuffix(".whl") }
 
-    public init(filename: String, packageType: String, pythonVersion: String? = nil, uploadTime: Int64? = nil,
-                yanked: Bool = false, yankedReason: String? = nil, requiresPython: String? = nil,
-                size: Int? = nil, sha256: String? = nil, url: String? = nil) {
+    public init(
+        filename: String, packageType: String, pythonVersion: String? = nil, uploadTime: Int64? = nil,
+        yanked: Bool = false, yankedReason: String? = nil, requiresPython: String? = nil,
+        size: Int? = nil, sha256: String? = nil, url: String? = nil
+    ) {
         self.filename = filename
         self.packageType = packageType
         self.pythonVersion = pythonVersion
@@ -128,7 +132,8 @@ public struct PyPIDocument: Sendable, Hashable {
             }
             requiresDist = out
         case let other:
-            throw .invalidDocument(path: path, field: "info.requires_dist", expected: "an array of strings or null", found: PyPIDocument.kind(other))
+            throw .invalidDocument(
+                path: path, field: "info.requires_dist", expected: "an array of strings or null", found: PyPIDocument.kind(other))
         }
         func files(_ v: Any?, _ field: String) throws(CatalogError) -> [ReleaseFile] {
             switch v {
@@ -173,11 +178,12 @@ public struct PyPIDocument: Sendable, Hashable {
         default: yanked = false
         }
         let digests = f["digests"] as? [String: Any]
-        return ReleaseFile(filename: filename, packageType: packageType, pythonVersion: f["python_version"] as? String,
-                           uploadTime: iso ?? plain, yanked: yanked, yankedReason: f["yanked_reason"] as? String,
-                           requiresPython: (f["requires_python"] as? String).flatMap { $0.isEmpty ? nil : $0 },
-                           size: (f["size"] as? NSNumber)?.intValue, sha256: digests?["sha256"] as? String,
-                           url: f["url"] as? String)
+        return ReleaseFile(
+            filename: filename, packageType: packageType, pythonVersion: f["python_version"] as? String,
+            uploadTime: iso ?? plain, yanked: yanked, yankedReason: f["yanked_reason"] as? String,
+            requiresPython: (f["requires_python"] as? String).flatMap { $0.isEmpty ? nil : $0 },
+            size: (f["size"] as? NSNumber)?.intValue, sha256: digests?["sha256"] as? String,
+            url: f["url"] as? String)
     }
 
     static func kind(_ v: Any?) -> String {

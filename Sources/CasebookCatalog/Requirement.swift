@@ -77,7 +77,10 @@ public struct Requirement: Sendable, Hashable, CustomStringConvertible {
         } else {
             let specStart = t.pos
             var open: Int?
-            if t.peek("(") { open = t.pos; t.pos += 1 }
+            if t.peek("(") {
+                open = t.pos
+                t.pos += 1
+            }
             t.skipWS()
             while let (len, tokenText) = t.specifierToken() {
                 let tokStart = t.pos
@@ -87,7 +90,8 @@ public struct Requirement: Sendable, Hashable, CustomStringConvertible {
                     throw t.error(".* suffix only with `==` or `!=` operators", at: tokStart)
                 }
                 if t.peek("+"), t.pos + 1 < t.s.count, t.s[t.pos + 1].isASCII,
-                   t.s[t.pos + 1].isLowercase || t.s[t.pos + 1].isNumber {
+                    t.s[t.pos + 1].isLowercase || t.s[t.pos + 1].isNumber
+                {
                     throw t.error("local version label only with `==` or `!=` operators", at: tokStart)
                 }
                 t.skipWS()
@@ -104,9 +108,11 @@ public struct Requirement: Sendable, Hashable, CustomStringConvertible {
             t.skipWS()
             if !t.atEnd {
                 guard t.peek(";") else {
-                    throw t.error(specText.isEmpty ? "semicolon (after name with no version specifier) or end"
-                                                   : "comma (within version specifier), semicolon (after version specifier) or end",
-                                  at: specStart)
+                    throw t.error(
+                        specText.isEmpty
+                            ? "semicolon (after name with no version specifier) or end"
+                            : "comma (within version specifier), semicolon (after version specifier) or end",
+                        at: specStart)
                 }
                 t.pos += 1
                 marker = try t.parseMarker()
@@ -181,7 +187,8 @@ extension RequirementTokenizer {
             guard let v = sc.parseVersionBody(allowLocal: allowLocal) else { return nil }
             if op == .compatible, v.release.count < 2 { return nil }
             if allowLocal, v.pre == nil, v.post == nil, v.dev == nil, v.local == nil,
-               sc.i + 1 < b.count, b[sc.i] == 46, b[sc.i + 1] == 42 {
+                sc.i + 1 < b.count, b[sc.i] == 46, b[sc.i + 1] == 42
+            {
                 sc.i += 2
             }
             i = sc.i

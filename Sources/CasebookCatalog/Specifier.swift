@@ -9,8 +9,15 @@ import Foundation
 public struct Specifier: Sendable, Hashable, CustomStringConvertible {
     /// The comparison operators of PEP 440.
     public enum Operator: String, Sendable, Hashable, CaseIterable {
-        case compatible = "~=", equal = "==", notEqual = "!=", lessThanOrEqual = "<=",
-             greaterThanOrEqual = ">=", lessThan = "<", greaterThan = ">", arbitrary = "==="
+        case compatible = "~="
+        case equal = "=="
+        case notEqual = "!="
+        case lessThanOrEqual = "<="
+        case
+            greaterThanOrEqual = ">="
+        case lessThan = "<"
+        case greaterThan = ">"
+        case arbitrary = "==="
     }
 
     public let op: Operator
@@ -51,7 +58,8 @@ public struct Specifier: Sendable, Hashable, CustomStringConvertible {
         }
         var wildcard = false
         if allowLocal, s.i + 2 == s.end, s.b[s.i] == 46, s.b[s.i + 1] == 42,
-           v.pre == nil, v.post == nil, v.dev == nil, v.local == nil {
+            v.pre == nil, v.post == nil, v.dev == nil, v.local == nil
+        {
             wildcard = true
             s.i += 2
         }
@@ -115,14 +123,16 @@ public struct Specifier: Sendable, Hashable, CustomStringConvertible {
         case .lessThan:
             guard candidate < spec else { return false }
             if !spec.isPrerelease, candidate.isPrerelease,
-               candidate >= Version(epoch: spec.epoch, release: spec.release, pre: spec.pre, post: spec.post, dev: 0) {
+                candidate >= Version(epoch: spec.epoch, release: spec.release, pre: spec.pre, post: spec.post, dev: 0)
+            {
                 return false
             }
             return true
         case .greaterThan:
             guard candidate > spec else { return false }
             if !spec.isPostrelease, candidate.isPostrelease,
-               Version(epoch: candidate.epoch, release: candidate.release, pre: candidate.pre) == spec {
+                Version(epoch: candidate.epoch, release: candidate.release, pre: candidate.pre) == spec
+            {
                 return false
             }
             if candidate.local != nil, candidate.publicVersion == spec { return false }

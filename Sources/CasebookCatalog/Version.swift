@@ -9,7 +9,9 @@
 public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// A pre-release marker: alpha, beta or release candidate.
     public enum PreReleaseKind: String, Sendable, Hashable, Comparable {
-        case alpha = "a", beta = "b", releaseCandidate = "rc"
+        case alpha = "a"
+        case beta = "b"
+        case releaseCandidate = "rc"
         var rank: Int { self == .alpha ? 0 : self == .beta ? 1 : 2 }
         public static func < (l: Self, r: Self) -> Bool { l.rank < r.rank }
     }
@@ -18,7 +20,10 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
         case number(Int)
         case string(String)
         public var description: String {
-            switch self { case .number(let n): return String(n); case .string(let s): return s }
+            switch self {
+            case .number(let n): return String(n)
+            case .string(let s): return s
+            }
         }
     }
 
@@ -31,8 +36,10 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let local: [LocalSegment]?
 
     /// Builds a version from its parts (used for derived versions such as `1.0.dev0`).
-    public init(epoch: Int = 0, release: [Int], pre: (kind: PreReleaseKind, number: Int)? = nil,
-                post: Int? = nil, dev: Int? = nil, local: [LocalSegment]? = nil) {
+    public init(
+        epoch: Int = 0, release: [Int], pre: (kind: PreReleaseKind, number: Int)? = nil,
+        post: Int? = nil, dev: Int? = nil, local: [LocalSegment]? = nil
+    ) {
         precondition(!release.isEmpty, "a version needs at least one release number")
         self.epoch = epoch
         self.release = release
@@ -46,8 +53,9 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
     public init(_ text: String) throws(PackagingSyntaxError) {
         var p = VersionScanner(text)
         guard let v = p.parseFullVersion() else {
-            throw PackagingSyntaxError(kind: "version", input: text, position: p.errorPosition,
-                                       expected: p.expected)
+            throw PackagingSyntaxError(
+                kind: "version", input: text, position: p.errorPosition,
+                expected: p.expected)
         }
         self = v
     }
@@ -95,10 +103,18 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
     // MARK: ordering
 
     private var suffixKey: [Int] {
-        let preRank: Int, preN: Int
-        if pre == nil, post == nil, dev != nil { preRank = -1; preN = 0 }
-        else if let pre { preRank = pre.kind.rank; preN = pre.number }
-        else { preRank = 3; preN = 0 }
+        let preRank: Int
+        let preN: Int
+        if pre == nil, post == nil, dev != nil {
+            preRank = -1
+            preN = 0
+        } else if let pre {
+            preRank = pre.kind.rank
+            preN = pre.number
+        } else {
+            preRank = 3
+            preN = 0
+        }
         return [preRank, preN, post == nil ? 0 : 1, post ?? 0, dev == nil ? 1 : 0, dev ?? 0]
     }
 
@@ -107,11 +123,11 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
         case (nil, nil): return 0
         case (nil, _): return -1
         case (_, nil): return 1
-        case let (a?, b?):
+        case (let a?, let b?):
             for (x, y) in zip(a, b) {
                 switch (x, y) {
-                case let (.number(m), .number(n)): if m != n { return m < n ? -1 : 1 }
-                case let (.string(m), .string(n)): if m != n { return m < n ? -1 : 1 }
+                case (.number(let m), .number(let n)): if m != n { return m < n ? -1 : 1 }
+                case (.string(let m), .string(let n)): if m != n { return m < n ? -1 : 1 }
                 case (.string, .number): return -1
                 case (.number, .string): return 1
                 }
@@ -138,7 +154,10 @@ public struct Version: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static func < (a: Version, b: Version) -> Bool { compare(a, b) < 0 }
     public static func == (a: Version, b: Version) -> Bool { compare(a, b) == 0 }
     public func hash(into h: inout Hasher) {
-        h.combine(epoch); h.combine(trimmedRelease); h.combine(suffixKey); h.combine(local)
+        h.combine(epoch)
+        h.combine(trimmedRelease)
+        h.combine(suffixKey)
+        h.combine(local)
     }
 }
 
@@ -197,13 +216,17 @@ struct VersionScanner {
         while i < end, Self.isSpace(b[i]) { i += 1 }
         while end > i, Self.isSpace(b[end - 1]) { end -= 1 }
         guard let v = parseVersionBody(allowLocal: true) else { return nil }
-        if i != end { return fail(i < end && b[i] == 43 ? "a local label after '+' ([a-z0-9] parts separated by . _ -)" : "end of version (pre, post, dev or +local part)") }
+        if i != end {
+            return fail(
+                i < end && b[i] == 43
+                    ? "a local label after '+' ([a-z0-9] parts separated by . _ -)" : "end of version (pre, post, dev or +local part)")
+        }
         return v
     }
 
     /// Release, then optional pre, post, dev and (if allowed) local parts. Leaves the cursor after them.
     mutating func parseVersionBody(allowLocal: Bool) -> Version? {
-        if let c = peek(), c | 0x20 == 118 { i += 1 } // v
+        if let c = peek(), c | 0x20 == 118 { i += 1 }  // v
         // epoch
         var epoch = 0
         let save = i
@@ -232,9 +255,11 @@ struct VersionScanner {
             let save = i
             if let c = peek(), Self.isSep(c) { i += 1 }
             var kind: Version.PreReleaseKind?
-            for (w, k) in [("alpha", Version.PreReleaseKind.alpha), ("a", .alpha), ("beta", .beta), ("b", .beta),
-                           ("preview", .releaseCandidate), ("pre", .releaseCandidate), ("c", .releaseCandidate),
-                           ("rc", .releaseCandidate)] where word(w) {
+            for (w, k) in [
+                ("alpha", Version.PreReleaseKind.alpha), ("a", .alpha), ("beta", .beta), ("b", .beta),
+                ("preview", .releaseCandidate), ("pre", .releaseCandidate), ("c", .releaseCandidate),
+                ("rc", .releaseCandidate)
+            ] where word(w) {
                 kind = k
                 break
             }
@@ -300,10 +325,12 @@ struct VersionScanner {
             while true {
                 let start = i
                 while let c = peek(), Self.isAlnum(c) { i += 1 }
-                if i == start { ok = false; break }
+                if i == start {
+                    ok = false
+                    break
+                }
                 let text = String(decoding: b[start..<i], as: UTF8.self).lowercased()
-                if text.utf8.allSatisfy(Self.isDigit), let n = Int(text) { parts.append(.number(n)) }
-                else { parts.append(.string(text)) }
+                if text.utf8.allSatisfy(Self.isDigit), let n = Int(text) { parts.append(.number(n)) } else { parts.append(.string(text)) }
                 if let c = peek(), Self.isSep(c), let d = peek(1), Self.isAlnum(d) { i += 1 } else { break }
             }
             if ok { local = parts } else { i = save }

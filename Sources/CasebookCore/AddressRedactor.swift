@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Replaces every IPv4 and IPv6 address anywhere in a text by its salted client key
@@ -72,7 +72,10 @@ public struct AddressRedactor: Sendable {
         var i = 0
         let n = b.count
         while i < n {
-            guard isRunByte(b[i]) else { i += 1; continue }
+            guard isRunByte(b[i]) else {
+                i += 1
+                continue
+            }
             var j = i
             while j < n, isRunByte(b[j]) { j += 1 }
             scanRun(b, i..<j, into: &result)
@@ -108,12 +111,21 @@ public struct AddressRedactor: Sendable {
             while start < run.upperBound - 1 {
                 // A match never splits a hex group, nor touches a letter or digit outside
                 // the run (`Foo::bar` is no address).
-                if start > 0, isWordByte(b[start - 1]) { start += 1; continue }
+                if start > 0, isWordByte(b[start - 1]) {
+                    start += 1
+                    continue
+                }
                 var matched: Range<Int>?
                 var end = min(run.upperBound, start + 45)
                 while end >= start + 2 {
-                    if end < b.count, isWordByte(b[end]), end == run.upperBound || isHex(b[end - 1]) { end -= 1; continue }
-                    if isIPv6(b, start..<end) { matched = start..<end; break }
+                    if end < b.count, isWordByte(b[end]), end == run.upperBound || isHex(b[end - 1]) {
+                        end -= 1
+                        continue
+                    }
+                    if isIPv6(b, start..<end) {
+                        matched = start..<end
+                        break
+                    }
                     end -= 1
                 }
                 if let m = matched {
@@ -133,10 +145,14 @@ public struct AddressRedactor: Sendable {
     static func scanIPv4(_ b: [UInt8], _ range: Range<Int>, into result: inout [Range<Int>]) {
         var i = range.lowerBound
         while i < range.upperBound {
-            guard isDigit(b[i]) || b[i] == 46 else { i += 1; continue }
+            guard isDigit(b[i]) || b[i] == 46 else {
+                i += 1
+                continue
+            }
             var j = i
             while j < range.upperBound, isDigit(b[j]) || b[j] == 46 { j += 1 }
-            var s = i, e = j
+            var s = i
+            var e = j
             while s < e, b[s] == 46 { s += 1 }
             while e > s, b[e - 1] == 46 { e -= 1 }
             if s < e, isIPv4(b, s..<e) { result.append(s..<e) }

@@ -66,8 +66,10 @@ public struct AggregateQuery: Sendable, Hashable, Codable {
     /// Keep only the N largest groups per bucket (ties broken by dimension values, ascending).
     public var top: Int?
 
-    public init(bucket: TimeBucket? = nil, dimensions: [Dimension] = [], filters: [DimensionFilter] = [],
-                range: TimeRange = .all, top: Int? = nil) {
+    public init(
+        bucket: TimeBucket? = nil, dimensions: [Dimension] = [], filters: [DimensionFilter] = [],
+        range: TimeRange = .all, top: Int? = nil
+    ) {
         self.bucket = bucket
         self.dimensions = dimensions
         self.filters = filters
@@ -120,7 +122,7 @@ public struct AggregateTable: Sendable, Hashable, Codable {
             switch (x, y) {
             case (nil, _): return false
             case (_, nil): return true
-            case let (x?, y?): return x < y
+            case (let x?, let y?): return x < y
             }
         }
         return false
@@ -130,25 +132,33 @@ public struct AggregateTable: Sendable, Hashable, Codable {
 /// Answers aggregate queries directly over an array of events. The reference semantics every
 /// store must match; also the in-memory store analyzer authors use in tests.
 public enum ReferenceAggregator {
-    private struct Key: Hashable { var bucket: Int64?; var values: [String?] }
+    private struct Key: Hashable {
+        var bucket: Int64?
+        var values: [String?]
+    }
 
     public static func aggregate(_ query: AggregateQuery, over events: some Sequence<DownloadEvent>) -> AggregateTable {
         var sums: [Key: Int64] = [:]
         for e in events where query.range.contains(e.timestamp) {
             guard query.filters.allSatisfy({ $0.matches(e.value(of: $0.dimension)) }) else { continue }
-            let key = Key(bucket: query.bucket.map { $0.start(of: e.timestamp) },
-                          values: query.dimensions.map { e.value(of: $0) })
+            let key = Key(
+                bucket: query.bucket.map { $0.start(of: e.timestamp) },
+                values: query.dimensions.map { e.value(of: $0) })
             sums[key, default: 0] += e.count
         }
-        var table = AggregateTable(bucket: query.bucket, dimensions: query.dimensions,
-                                   rows: sums.map { AggregateRow(bucketStart: $0.key.bucket, values: $0.key.values, downloads: $0.value) })
+        var table = AggregateTable(
+            bucket: query.bucket, dimensions: query.dimensions,
+            rows: sums.map { AggregateRow(bucketStart: $0.key.bucket, values: $0.key.values, downloads: $0.value) })
         table.sortCanonically()
         if let top = query.top {
             var kept: [AggregateRow] = []
             var current: Int64?? = .none
             var n = 0
             for row in table.rows {
-                if current == nil || current! != row.bucketStart { current = .some(row.bucketStart); n = 0 }
+                if current == nil || current! != row.bucketStart {
+                    current = .some(row.bucketStart)
+                    n = 0
+                }
                 if n < top { kept.append(row) }
                 n += 1
             }

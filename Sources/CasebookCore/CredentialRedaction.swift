@@ -79,14 +79,18 @@ public enum CredentialRedaction {
         var searchFrom = 0
         while let scheme = find(s, ":/", from: searchFrom) {
             // `scheme:/` or `scheme://` (a mistyped URL keeps its password secret too).
-            guard scheme > 0, s[scheme - 1].isASCII, s[scheme - 1].properties.isAlphabetic else { searchFrom = scheme + 2; continue }
+            guard scheme > 0, s[scheme - 1].isASCII, s[scheme - 1].properties.isAlphabetic else {
+                searchFrom = scheme + 2
+                continue
+            }
             var start = scheme + 2
             while start < s.count, s[start] == "/" { start += 1 }
             var end = start
             while end < s.count, !s[end].properties.isWhitespace, s[end] != "\"", s[end] != "'" { end += 1 }
             searchFrom = end
             guard let at = s[start..<end].lastIndex(of: "@"),
-                  let colon = s[start..<at].firstIndex(of: ":"), colon + 1 < at else { continue }
+                let colon = s[start..<at].firstIndex(of: ":"), colon + 1 < at
+            else { continue }
             out.append((colon + 1)..<at)
         }
         return out
@@ -98,7 +102,10 @@ public enum CredentialRedaction {
         var out: [Range<Int>] = []
         var i = 0
         while i < s.count {
-            guard s[i] == "=" else { i += 1; continue }
+            guard s[i] == "=" else {
+                i += 1
+                continue
+            }
             var nameStart = i
             while nameStart > 0, isNameScalar(s[nameStart - 1]) { nameStart -= 1 }
             let name = String(String.UnicodeScalarView(s[nameStart..<i]))
@@ -137,12 +144,13 @@ public enum CredentialRedaction {
         }
         while i < u.count {
             if u[i] == 37, i + 2 < u.count, let h = hex(u[i + 1]), let l = hex(u[i + 2]) {
-                bytes.append(h << 4 | l); i += 3
+                bytes.append(h << 4 | l)
+                i += 3
             } else {
-                bytes.append(u[i]); i += 1
+                bytes.append(u[i])
+                i += 1
             }
         }
         return String(decoding: bytes, as: UTF8.self)
     }
 }
-

@@ -41,7 +41,7 @@ public struct DistributionFilename: Sendable, Hashable {
         let kinds: [(String, String)] = [
             (".tar.gz", "sdist"), (".tar.bz2", "sdist"), (".tar.xz", "sdist"), (".tgz", "sdist"),
             (".tar", "sdist"), (".zip", "sdist"), (".egg", "bdist_egg"), (".exe", "bdist_wininst"),
-            (".msi", "bdist_msi"),
+            (".msi", "bdist_msi")
         ]
         guard let (suffix, type) = kinds.first(where: { lower.hasSuffix($0.0) }) else { return nil }
         var stem = String(filename.dropLast(suffix.count))
@@ -69,7 +69,10 @@ public struct DistributionFilename: Sendable, Hashable {
         var split: Int?
         var i = scalars.count - 1
         while i > 0 {
-            if scalars[i - 1] == "-", scalars[i].properties.numericType != nil || (scalars[i] == "v" && i + 1 < scalars.count && scalars[i + 1].properties.numericType != nil) {
+            if scalars[i - 1] == "-",
+                scalars[i].properties.numericType != nil
+                    || (scalars[i] == "v" && i + 1 < scalars.count && scalars[i + 1].properties.numericType != nil)
+            {
                 split = i - 1
                 break
             }

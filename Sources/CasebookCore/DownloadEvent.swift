@@ -100,42 +100,123 @@ public struct DownloadEvent: Sendable, Hashable, Codable {
     }
 
     /// PEP 503-normalized project name.
-    public var project: String? { get { fileFields.value.project } set { file { $0.project = newValue } } }
+    public var project: String? {
+        get { fileFields.value.project }
+        set { file { $0.project = newValue } }
+    }
     /// The project's name as written in the file or source (e.g. `Flask_Login`).
-    public var projectDisplay: String? { get { fileFields.value.projectDisplay } set { file { $0.projectDisplay = newValue } } }
-    public var version: String? { get { fileFields.value.version } set { file { $0.version = newValue } } }
-    public var filename: String? { get { fileFields.value.filename } set { file { $0.filename = newValue } } }
+    public var projectDisplay: String? {
+        get { fileFields.value.projectDisplay }
+        set { file { $0.projectDisplay = newValue } }
+    }
+    public var version: String? {
+        get { fileFields.value.version }
+        set { file { $0.version = newValue } }
+    }
+    public var filename: String? {
+        get { fileFields.value.filename }
+        set { file { $0.filename = newValue } }
+    }
     /// `bdist_wheel`, `sdist`, or another BigQuery `file.type` value.
-    public var fileType: String? { get { fileFields.value.fileType } set { file { $0.fileType = newValue } } }
+    public var fileType: String? {
+        get { fileFields.value.fileType }
+        set { file { $0.fileType = newValue } }
+    }
     /// PEP 427 tags, for wheels.
-    public var pythonTag: String? { get { fileFields.value.pythonTag } set { file { $0.pythonTag = newValue } } }
-    public var abiTag: String? { get { fileFields.value.abiTag } set { file { $0.abiTag = newValue } } }
-    public var platformTag: String? { get { fileFields.value.platformTag } set { file { $0.platformTag = newValue } } }
-    public var installer: String? { get { profileFields.value.installer } set { profile { $0.installer = newValue } } }
-    public var installerVersion: String? { get { profileFields.value.installerVersion } set { profile { $0.installerVersion = newValue } } }
+    public var pythonTag: String? {
+        get { fileFields.value.pythonTag }
+        set { file { $0.pythonTag = newValue } }
+    }
+    public var abiTag: String? {
+        get { fileFields.value.abiTag }
+        set { file { $0.abiTag = newValue } }
+    }
+    public var platformTag: String? {
+        get { fileFields.value.platformTag }
+        set { file { $0.platformTag = newValue } }
+    }
+    public var installer: String? {
+        get { profileFields.value.installer }
+        set { profile { $0.installer = newValue } }
+    }
+    public var installerVersion: String? {
+        get { profileFields.value.installerVersion }
+        set { profile { $0.installerVersion = newValue } }
+    }
     /// Full Python version (`2.7.16`).
-    public var python: String? { get { profileFields.value.python } set { profile { $0.python = newValue } } }
-    public var implementation: String? { get { profileFields.value.implementation } set { profile { $0.implementation = newValue } } }
-    public var implementationVersion: String? { get { profileFields.value.implementationVersion } set { profile { $0.implementationVersion = newValue } } }
-    public var distro: String? { get { profileFields.value.distro } set { profile { $0.distro = newValue } } }
-    public var distroVersion: String? { get { profileFields.value.distroVersion } set { profile { $0.distroVersion = newValue } } }
-    public var distroID: String? { get { profileFields.value.distroID } set { profile { $0.distroID = newValue } } }
+    public var python: String? {
+        get { profileFields.value.python }
+        set { profile { $0.python = newValue } }
+    }
+    public var implementation: String? {
+        get { profileFields.value.implementation }
+        set { profile { $0.implementation = newValue } }
+    }
+    public var implementationVersion: String? {
+        get { profileFields.value.implementationVersion }
+        set { profile { $0.implementationVersion = newValue } }
+    }
+    public var distro: String? {
+        get { profileFields.value.distro }
+        set { profile { $0.distro = newValue } }
+    }
+    public var distroVersion: String? {
+        get { profileFields.value.distroVersion }
+        set { profile { $0.distroVersion = newValue } }
+    }
+    public var distroID: String? {
+        get { profileFields.value.distroID }
+        set { profile { $0.distroID = newValue } }
+    }
     /// C library name (`glibc`, `musl`).
-    public var libc: String? { get { profileFields.value.libc } set { profile { $0.libc = newValue } } }
+    public var libc: String? {
+        get { profileFields.value.libc }
+        set { profile { $0.libc = newValue } }
+    }
     /// C library version (`2.28`).
-    public var libcVersion: String? { get { profileFields.value.libcVersion } set { profile { $0.libcVersion = newValue } } }
+    public var libcVersion: String? {
+        get { profileFields.value.libcVersion }
+        set { profile { $0.libcVersion = newValue } }
+    }
     /// `ssl.OPENSSL_VERSION` as sent (`OpenSSL 1.1.1d  10 Sep 2019`); ``openssl`` is the dimension.
-    public var opensslVersion: String? { get { profileFields.value.opensslVersion } set { profile { $0.opensslVersion = newValue } } }
-    public var setuptoolsVersion: String? { get { profileFields.value.setuptoolsVersion } set { profile { $0.setuptoolsVersion = newValue } } }
-    public var rustcVersion: String? { get { profileFields.value.rustcVersion } set { profile { $0.rustcVersion = newValue } } }
-    public var system: String? { get { profileFields.value.system } set { profile { $0.system = newValue } } }
-    public var systemRelease: String? { get { profileFields.value.systemRelease } set { profile { $0.systemRelease = newValue } } }
-    public var cpu: String? { get { profileFields.value.cpu } set { profile { $0.cpu = newValue } } }
-    public var ci: Bool? { get { profileFields.value.ci } set { profile { $0.ci = newValue } } }
+    public var opensslVersion: String? {
+        get { profileFields.value.opensslVersion }
+        set { profile { $0.opensslVersion = newValue } }
+    }
+    public var setuptoolsVersion: String? {
+        get { profileFields.value.setuptoolsVersion }
+        set { profile { $0.setuptoolsVersion = newValue } }
+    }
+    public var rustcVersion: String? {
+        get { profileFields.value.rustcVersion }
+        set { profile { $0.rustcVersion = newValue } }
+    }
+    public var system: String? {
+        get { profileFields.value.system }
+        set { profile { $0.system = newValue } }
+    }
+    public var systemRelease: String? {
+        get { profileFields.value.systemRelease }
+        set { profile { $0.systemRelease = newValue } }
+    }
+    public var cpu: String? {
+        get { profileFields.value.cpu }
+        set { profile { $0.cpu = newValue } }
+    }
+    public var ci: Bool? {
+        get { profileFields.value.ci }
+        set { profile { $0.ci = newValue } }
+    }
     /// ISO 3166 alpha-2 country code, when the source knows it.
-    public var country: String? { get { profileFields.value.country } set { profile { $0.country = newValue } } }
+    public var country: String? {
+        get { profileFields.value.country }
+        set { profile { $0.country = newValue } }
+    }
     /// The index or source the download came from.
-    public var index: String? { get { profileFields.value.index } set { profile { $0.index = newValue } } }
+    public var index: String? {
+        get { profileFields.value.index }
+        set { profile { $0.index = newValue } }
+    }
 
     public static func == (a: DownloadEvent, b: DownloadEvent) -> Bool {
         a.timestamp == b.timestamp && a.count == b.count && a.client == b.client
@@ -144,8 +225,11 @@ public struct DownloadEvent: Sendable, Hashable, Codable {
     }
 
     public func hash(into h: inout Hasher) {
-        h.combine(timestamp); h.combine(count); h.combine(client)
-        h.combine(fileFields.value); h.combine(profileFields.value)
+        h.combine(timestamp)
+        h.combine(count)
+        h.combine(client)
+        h.combine(fileFields.value)
+        h.combine(profileFields.value)
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -197,7 +281,8 @@ public struct DownloadEvent: Sendable, Hashable, Codable {
         try c.encode(timestamp, forKey: .timestamp)
         try c.encode(count, forKey: .count)
         try c.encodeIfPresent(client, forKey: .client)
-        let f = fileFields.value, p = profileFields.value
+        let f = fileFields.value
+        let p = profileFields.value
         try c.encodeIfPresent(f.project, forKey: .project)
         try c.encodeIfPresent(f.projectDisplay, forKey: .projectDisplay)
         try c.encodeIfPresent(f.version, forKey: .version)

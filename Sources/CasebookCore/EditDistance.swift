@@ -12,7 +12,8 @@ public enum EditDistance {
     /// EditDistance.between("", "day")             // 3
     /// ```
     public static func between(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var prev = Array(0...b.count)

@@ -27,8 +27,10 @@ public struct StoreInfo: Sendable, Codable, Hashable {
     /// A description of where the store is (path or URL without password).
     public var location: String
 
-    public init(eventRows: Int64, downloads: Int64, firstEvent: Int64?, lastEvent: Int64?, sources: [SourceInfo],
-                quarantined: [String: Int64], schemaVersion: Int, location: String) {
+    public init(
+        eventRows: Int64, downloads: Int64, firstEvent: Int64?, lastEvent: Int64?, sources: [SourceInfo],
+        quarantined: [String: Int64], schemaVersion: Int, location: String
+    ) {
         self.eventRows = eventRows
         self.downloads = downloads
         self.firstEvent = firstEvent
@@ -62,9 +64,11 @@ public struct SourceInfo: Sendable, Codable, Hashable {
     /// When it was last ingested (UTC epoch seconds).
     public var ingestedAt: Int64
 
-    public init(fingerprint: String, name: String, format: String, index: String?, bytes: Int64, lines: Int64,
-                downloads: Int64, otherRequests: Int64, quarantined: Int64, firstEvent: Int64?, lastEvent: Int64?,
-                ingestedAt: Int64, id: Int64? = nil) {
+    public init(
+        fingerprint: String, name: String, format: String, index: String?, bytes: Int64, lines: Int64,
+        downloads: Int64, otherRequests: Int64, quarantined: Int64, firstEvent: Int64?, lastEvent: Int64?,
+        ingestedAt: Int64, id: Int64? = nil
+    ) {
         self.id = id
         self.fingerprint = fingerprint
         self.name = name
@@ -100,8 +104,9 @@ public struct InMemoryEventStore: EventStore {
     }
 
     public func info() async throws -> StoreInfo {
-        StoreInfo(eventRows: Int64(events.count), downloads: events.reduce(0) { $0 + $1.count },
-                  firstEvent: events.map(\.timestamp).min(), lastEvent: events.map(\.timestamp).max(),
-                  sources: [], quarantined: [:], schemaVersion: 0, location: "memory")
+        StoreInfo(
+            eventRows: Int64(events.count), downloads: events.reduce(0) { $0 + $1.count },
+            firstEvent: events.map(\.timestamp).min(), lastEvent: events.map(\.timestamp).max(),
+            sources: [], quarantined: [:], schemaVersion: 0, location: "memory")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 /// A store that can take ingested events. Ingest is all-or-nothing per source: nothing a
 /// session adds is visible until ``IngestSession/commit(_:)``, and a session that is rolled back,
 /// fails or whose process dies leaves the store exactly as it was.
@@ -30,8 +31,10 @@ public struct SourceRecord: Sendable, Hashable {
     /// fewer): the fingerprint shown to people; empty for sources recorded before it was kept.
     public var headHash: String
 
-    public init(id: Int64, fingerprint: String, name: String, format: String, bytes: Int64, lines: Int64, tailHash: String,
-                headHash: String = "") {
+    public init(
+        id: Int64, fingerprint: String, name: String, format: String, bytes: Int64, lines: Int64, tailHash: String,
+        headHash: String = ""
+    ) {
         self.headHash = headHash
         self.id = id
         self.fingerprint = fingerprint

@@ -29,7 +29,8 @@ public enum InputText {
             default: len = 0
             }
             if len > 0, i + len <= b.count, let s = String(validating: b[i..<(i + len)], as: UTF8.self),
-               let scalar = s.unicodeScalars.first {
+                let scalar = s.unicodeScalars.first
+            {
                 if (0x80...0x9F).contains(scalar.value) {
                     out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
                 } else {
@@ -53,7 +54,8 @@ public enum InputText {
     /// The first control byte (C0 other than tab, or DEL) in `bytes`, with its offset: such bytes
     /// cannot appear in a real request line, a user agent or a CSV cell.
     /// With `allowingLineBreaks`, LF and CR are allowed too (values decoded from JSON escapes).
-    public static func firstControlByte<C: Collection>(_ bytes: C, allowingLineBreaks: Bool = false) -> (offset: Int, byte: UInt8)? where C.Element == UInt8 {
+    public static func firstControlByte<C: Collection>(_ bytes: C, allowingLineBreaks: Bool = false) -> (offset: Int, byte: UInt8)?
+    where C.Element == UInt8 {
         for (o, c) in bytes.enumerated() where (c < 0x20 && c != 0x09 && !(allowingLineBreaks && (c == 0x0A || c == 0x0D))) || c == 0x7F {
             return (o, c)
         }

@@ -89,7 +89,8 @@ public struct StoreCoverage: Sendable, Hashable, Codable {
         let days = try await store.aggregate(AggregateQuery(bucket: .day, range: all))
         var hasClients = false
         if let busiest = days.rows.max(by: { $0.downloads < $1.downloads })?.bucketStart {
-            let t = try await store.aggregate(AggregateQuery(dimensions: [.client], range: TimeRange(from: busiest, to: busiest + 86400), top: 2))
+            let t = try await store.aggregate(
+                AggregateQuery(dimensions: [.client], range: TimeRange(from: busiest, to: busiest + 86400), top: 2))
             hasClients = t.rows.contains { $0.values[0] != nil }
         }
         if hasClients { with.append(.client) }

@@ -30,7 +30,8 @@ public enum RollupTable: String, CaseIterable, Sendable, Hashable {
     public static func choose(for query: AggregateQuery) -> (table: RollupTable?, reason: String?) {
         let used = Set((query.dimensions + query.filters.map(\.dimension)).map { StarSchema.column($0).table })
         if used.contains(.clients) { return (nil, "groups or filters by client") }
-        let needsFile = used.contains(.files), needsProfile = used.contains(.profiles)
+        let needsFile = used.contains(.files)
+        let needsProfile = used.contains(.profiles)
         func aligned(_ g: Int64) -> Bool {
             if let b = query.bucket, b.seconds % g != 0 { return false }
             if let from = query.range.from, floorDiv(from, g) * g != from { return false }

@@ -41,10 +41,13 @@ public enum UTCTime {
     public static func impossibleDate(_ text: some StringProtocol) -> String? {
         let s = Array(text.trimmingCharacters(in: .whitespaces).utf8)
         guard s.count >= 10, s[4] == 45, s[7] == 45,
-              let y = Int(String(decoding: s[0..<4], as: UTF8.self)),
-              let m = Int(String(decoding: s[5..<7], as: UTF8.self)),
-              let d = Int(String(decoding: s[8..<10], as: UTF8.self)) else { return nil }
-        let names = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+            let y = Int(String(decoding: s[0..<4], as: UTF8.self)),
+            let m = Int(String(decoding: s[5..<7], as: UTF8.self)),
+            let d = Int(String(decoding: s[8..<10], as: UTF8.self))
+        else { return nil }
+        let names = [
+            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"
+        ]
         guard (1...12).contains(m) else { return "there is no month \(m) (months are 01 to 12)" }
         let days = daysInMonth(year: y, month: m)
         guard (1...days).contains(d) else { return "there is no day \(d) in \(names[m - 1]) \(y) (it has \(days) days)" }
@@ -102,16 +105,22 @@ public enum UTCTime {
             return v
         }
         guard let y = num(0, 4), s.count >= 10, s[4] == 45, let mo = num(5, 2), s[7] == 45, let d = num(8, 2),
-              (1...12).contains(mo), d >= 1, d <= daysInMonth(year: y, month: mo) else { return nil }
+            (1...12).contains(mo), d >= 1, d <= daysInMonth(year: y, month: mo)
+        else { return nil }
         var i = 10
-        var hh = 0, mm = 0, ss = 0
+        var hh = 0
+        var mm = 0
+        var ss = 0
         if i < s.count, s[i] == 84 || s[i] == 116 || s[i] == 32 {
             i += 1
             guard let h = num(i, 2), i + 2 < s.count, s[i + 2] == 58, let m = num(i + 3, 2) else { return nil }
-            hh = h; mm = m; i += 5
+            hh = h
+            mm = m
+            i += 5
             if i < s.count, s[i] == 58 {
                 guard let sec = num(i + 1, 2) else { return nil }
-                ss = sec; i += 3
+                ss = sec
+                i += 3
                 if i < s.count, s[i] == 46 || s[i] == 44 {
                     i += 1
                     while i < s.count, s[i] >= 48 && s[i] <= 57 { i += 1 }
@@ -133,7 +142,9 @@ public enum UTCTime {
                     let j = s[i + 3] == 58 ? i + 4 : i + 3
                     guard let v = num(j, 2), j + 2 == s.count else { return nil }
                     om = v
-                } else if i + 3 != s.count { return nil }
+                } else if i + 3 != s.count {
+                    return nil
+                }
                 offset = sign * (oh * 3600 + om * 60)
             } else {
                 return nil

@@ -28,8 +28,10 @@ public struct IngestOptions: Sendable {
     /// CSV: the project of every row, for files without a `project` column.
     public var project: String?
 
-    public init(format: InputFormat = .auto, index: String? = nil, strict: Bool = false,
-                timeColumn: String? = nil, countColumn: String? = nil, project: String? = nil) {
+    public init(
+        format: InputFormat = .auto, index: String? = nil, strict: Bool = false,
+        timeColumn: String? = nil, countColumn: String? = nil, project: String? = nil
+    ) {
         self.project = project
         self.format = format
         self.index = index
@@ -93,17 +95,22 @@ public final class Ingestor: @unchecked Sendable {
             // and the second an address (a combined line's second field is the identity, `-`).
             let fields = t.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
             if fields.count == 3, let colon = fields[0].lastIndex(of: ":"),
-               colon != fields[0].startIndex, fields[0][fields[0].index(after: colon)...].allSatisfy(\.isNumber),
-               fields[0].index(after: colon) != fields[0].endIndex, Self.looksLikeAddress(fields[1]) {
+                colon != fields[0].startIndex, fields[0][fields[0].index(after: colon)...].allSatisfy(\.isNumber),
+                fields[0].index(after: colon) != fields[0].endIndex, Self.looksLikeAddress(fields[1])
+            {
                 return .vhostCombined
             }
             return .combined
         }
         let header = t.lowercased()
-        if header.contains(","), header.split(separator: ",").contains(where: {
-            let c = $0.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
-            return c == "timestamp" || c == "date"
-        }) { return .csv }
+        if header.contains(","),
+            header.split(separator: ",").contains(where: {
+                let c = $0.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+                return c == "timestamp" || c == "date"
+            })
+        {
+            return .csv
+        }
         return nil
     }
 
@@ -120,8 +127,10 @@ public final class Ingestor: @unchecked Sendable {
         case .combined, .auto:
             if let r = combinedReader, !r.vhost { r } else { CombinedLogReader(keyer: keyer, index: options.index) }
         case .bigquery: BigQueryReader(index: options.index ?? "pypi")
-        case .csv: CountsCSVReader(index: options.index, timeColumn: options.timeColumn, countColumn: options.countColumn, clientKeyer: keyer,
-                                   project: options.project)
+        case .csv:
+            CountsCSVReader(
+                index: options.index, timeColumn: options.timeColumn, countColumn: options.countColumn, clientKeyer: keyer,
+                project: options.project)
         }
     }
 
@@ -152,7 +161,8 @@ public final class Ingestor: @unchecked Sendable {
             let sample = head.split(separator: 10, maxSplits: 8).first { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
             let text = sample.map { String(decoding: $0, as: UTF8.self) } ?? ""
             guard let detected = Self.detectFormat(firstLine: text) else {
-                throw IngestError("""
+                throw IngestError(
+                    """
                     \(path):1: cannot recognise the input format: expected a combined access log line \
                     (`HOST - - [TIME] "GET /path HTTP/1.1" STATUS SIZE "REFERER" "AGENT"`), a BigQuery JSON row \
                     (`{"timestamp": ...}`) or a CSV header with a `timestamp` or `date` column; found \
@@ -163,7 +173,9 @@ public final class Ingestor: @unchecked Sendable {
         }
 
         if let project = options.project, format != .csv {
-            throw IngestError("\(path): --project \(InputText.escaped(project)) is for CSV files of counts without a project column; this file is read as \(format.rawValue), whose lines name their projects (nothing of this file was stored)")
+            throw IngestError(
+                "\(path): --project \(InputText.escaped(project)) is for CSV files of counts without a project column; this file is read as \(format.rawValue), whose lines name their projects (nothing of this file was stored)"
+            )
         }
         // Is this a source we know (same first line, same content up to what we read before)?
         var existing: SourceRecord?
@@ -195,7 +207,9 @@ public final class Ingestor: @unchecked Sendable {
                 do {
                     try csv.checkHeader(line: Array(line), number: number)
                 } catch {
-                    throw IngestError("\(path):\(number): the CSV header cannot be used: \(InputText.escaped(error.description)); name other columns with --time-column and --count-column (nothing of this file was stored)")
+                    throw IngestError(
+                        "\(path):\(number): the CSV header cannot be used: \(InputText.escaped(error.description)); name other columns with --time-column and --count-column (nothing of this file was stored)"
+                    )
                 }
                 break
             }
@@ -209,15 +223,17 @@ public final class Ingestor: @unchecked Sendable {
         var summary = IngestSummary(name: name, format: format.rawValue, resumed: existing != nil, alreadyIngested: false)
         summary = try target.ingest(plan) { sink in
             var s = summary
-            try self.readLines(file: file, startLine: existing?.lines ?? 0, startBytes: startOffset,
-                               reader: &reader, sink: sink, summary: &s, started: started)
+            try self.readLines(
+                file: file, startLine: existing?.lines ?? 0, startBytes: startOffset,
+                reader: &reader, sink: sink, summary: &s, started: started)
             if existing != nil, s.linesRead == 0 { s.alreadyIngested = true }
             s.headHash = headHash(upTo: s.totalBytes)
             if let csv = reader as? CountsCSVReader { s.warnings = csv.warnings.map(\.description) }
             if existing == nil, let known = shorterThan {
                 // Its content up to its end cannot be compared with what was read of the known
                 // source (only that source's first and last 4 KiB are known): say so.
-                s.warnings.append("""
+                s.warnings.append(
+                    """
                     its first 4 KiB are those of source \(known.id) (\(InputText.escaped(known.name))), but it is shorter than the \
                     \(known.bytes) bytes read of that source: if it is an older copy of the same log, its lines are now counted \
                     twice (`casebook sources remove` undoes this ingest)
@@ -252,8 +268,10 @@ public final class Ingestor: @unchecked Sendable {
     /// Reads and parses on one thread while the store writes on another (and a compressed file
     /// is inflated on a third, see `ReadAhead`): the parts of an ingest take about the same
     /// time, and two cores are shared among them.
-    private func readLines(file: InputFile, startLine: Int64, startBytes: Int64, reader: inout any LineReader,
-                           sink: any IngestSink, summary: inout IngestSummary, started: Date) throws {
+    private func readLines(
+        file: InputFile, startLine: Int64, startBytes: Int64, reader: inout any LineReader,
+        sink: any IngestSink, summary: inout IngestSummary, started: Date
+    ) throws {
         let queue = BatchQueue(capacity: 4)
         let box = ReaderBox(reader: reader)
         let end = ReadEndBox()
@@ -282,7 +300,8 @@ public final class Ingestor: @unchecked Sendable {
                 // Lines too long to read come before the batch's parsed lines.
                 for long in batch.tooLong {
                     if options.strict {
-                        throw IngestError("\(file.path):\(long): line longer than \(Self.maxLine) bytes (--strict: nothing of this file was stored)")
+                        throw IngestError(
+                            "\(file.path):\(long): line longer than \(Self.maxLine) bytes (--strict: nothing of this file was stored)")
                     }
                     summary.quarantined["line too long", default: 0] += 1
                     if firstMalformed == nil { firstMalformed = (long, "line longer than \(Self.maxLine) bytes") }
@@ -298,7 +317,9 @@ public final class Ingestor: @unchecked Sendable {
                         switch outcome {
                         case .download(let e):
                             try sink.add(e)
-                            if logsRequests { requests[RequestKey(hour: TimeBucket.hour.start(of: e.timestamp), status: 200), default: 0] += e.count }
+                            if logsRequests {
+                                requests[RequestKey(hour: TimeBucket.hour.start(of: e.timestamp), status: 200), default: 0] += e.count
+                            }
                             summary.downloads += e.count
                             summary.eventRows += 1
                             if first == nil || e.timestamp < first! { first = e.timestamp }
@@ -311,14 +332,16 @@ public final class Ingestor: @unchecked Sendable {
                         case .malformed(let rawReason, let redacted):
                             let reason = redactor.redact(rawReason)
                             if options.strict {
-                                throw IngestError("\(file.path):\(n): \(InputText.escaped(reason)) (--strict: nothing of this file was stored)")
+                                throw IngestError(
+                                    "\(file.path):\(n): \(InputText.escaped(reason)) (--strict: nothing of this file was stored)")
                             }
                             summary.quarantined[Self.reasonKind(reason), default: 0] += 1
                             if firstMalformed == nil { firstMalformed = (n, reason) }
                             // Addresses replaced by client keys, then escaped: a stored NUL would cut
                             // the text short, and it is shown on terminals.
-                            try sink.quarantine(line: n, reason: InputText.escaped(reason),
-                                                redactedLine: InputText.escaped(redactor.redactKept(redacted, limit: 8192)))
+                            try sink.quarantine(
+                                line: n, reason: InputText.escaped(reason),
+                                redactedLine: InputText.escaped(redactor.redactKept(redacted, limit: 8192)))
                         case .skip:
                             break
                         }
@@ -337,7 +360,8 @@ public final class Ingestor: @unchecked Sendable {
                     case .notDownload(let kind, _, _):
                         summary.otherRequests[kind, default: 0] += 1
                     case .malformed(let reason, _):
-                        throw IngestError("\(file.path): at the end of the input: \(InputText.escaped(reason)) (nothing of this file was stored)")
+                        throw IngestError(
+                            "\(file.path): at the end of the input: \(InputText.escaped(reason)) (nothing of this file was stored)")
                     case .skip:
                         break
                     }
@@ -347,8 +371,10 @@ public final class Ingestor: @unchecked Sendable {
                 summary.linesRead = lineNumber - startLine
                 if let onProgress, Date().timeIntervalSince(lastProgress) > 0.5 {
                     lastProgress = Date()
-                    onProgress(IngestProgress(file: file.path, bytes: consumed, lines: lineNumber, downloads: summary.downloads,
-                                              seconds: Date().timeIntervalSince(started)))
+                    onProgress(
+                        IngestProgress(
+                            file: file.path, bytes: consumed, lines: lineNumber, downloads: summary.downloads,
+                            seconds: Date().timeIntervalSince(started)))
                 }
             }
         } catch {
@@ -358,14 +384,16 @@ public final class Ingestor: @unchecked Sendable {
         }
         queue.waitUntilFinished()
         if !requests.isEmpty {
-            try sink.addRequestCounts(requests.map { RequestCount(hour: $0.key.hour, status: $0.key.status, count: $0.value) }
-                .sorted { ($0.hour, $0.status) < ($1.hour, $1.status) })
+            try sink.addRequestCounts(
+                requests.map { RequestCount(hour: $0.key.hour, status: $0.key.status, count: $0.value) }
+                    .sorted { ($0.hour, $0.status) < ($1.hour, $1.status) })
         }
         reader = box.reader
         let malformed = summary.quarantined.values.reduce(0, +)
         if malformed > 0, summary.eventRows == 0, summary.otherRequests.isEmpty, let firstMalformed {
             // Recording such a file would mark lines that were never read as ingested.
-            throw IngestError("""
+            throw IngestError(
+                """
                 \(file.path): none of its \(startLine > 0 ? "new lines (after the \(startLine) already ingested)" : "lines") could be read \
                 (\(malformed) malformed; the first, line \(firstMalformed.line): \
                 \(InputText.escaped(firstMalformed.reason))); nothing of this file was stored or recorded, so it can be \
@@ -448,7 +476,11 @@ public final class Ingestor: @unchecked Sendable {
             }
             if n == 0 {
                 if start < end, !skippingLongLine {
-                    if end - start > Self.maxLine { try tooLong() } else { try handle(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) }
+                    if end - start > Self.maxLine {
+                        try tooLong()
+                    } else {
+                        try handle(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                    }
                 }
                 consumed += Int64(end - start)
                 appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
@@ -517,7 +549,8 @@ final class BatchQueue: @unchecked Sendable {
 
     /// Adds a batch, waiting while the queue is full. False when the consumer cancelled.
     func put(_ batch: Ingestor.Batch) -> Bool {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         while items.count >= capacity && !cancelled { condition.wait() }
         if cancelled { return false }
         items.append(batch)
@@ -527,7 +560,8 @@ final class BatchQueue: @unchecked Sendable {
 
     /// The next batch, nil at the end; rethrows the reading thread's error.
     func take() throws -> Ingestor.Batch? {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         while items.isEmpty && !finished { condition.wait() }
         if !items.isEmpty {
             let b = items.removeFirst()
@@ -539,7 +573,8 @@ final class BatchQueue: @unchecked Sendable {
     }
 
     func finish(error: (any Error)?) {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         finished = true
         producerDone = true
         self.error = error
@@ -547,13 +582,15 @@ final class BatchQueue: @unchecked Sendable {
     }
 
     func cancel() {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         cancelled = true
         condition.broadcast()
     }
 
     func waitUntilFinished() {
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         while !producerDone { condition.wait() }
     }
 }

@@ -42,7 +42,9 @@ final class InputFile: @unchecked Sendable {
             var errnum: Int32 = 0
             _ = gzerror(file, &errnum)
             if errnum == Z_BUF_ERROR {
-                throw InputError("\(path): the compressed data ends early, after \(offset) bytes of text (is the gzip file truncated, or still being written?)")
+                throw InputError(
+                    "\(path): the compressed data ends early, after \(offset) bytes of text (is the gzip file truncated, or still being written?)"
+                )
             }
         }
         offset += Int64(n)

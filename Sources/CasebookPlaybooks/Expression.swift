@@ -55,7 +55,9 @@ public indirect enum PlaybookExpression: Sendable, Hashable {
 
     /// What a reference path designates, or a message saying what is wrong with it.
     public static func target(of path: [PathComponent]) -> Result<(Target, rest: [PathComponent]), ExpressionError> {
-        guard case .name(let root)? = path.first else { return .failure(ExpressionError("a reference must start with `steps` or `params`")) }
+        guard case .name(let root)? = path.first else {
+            return .failure(ExpressionError("a reference must start with `steps` or `params`"))
+        }
         switch root {
         case "params":
             guard path.count >= 2, case .name(let n) = path[1] else {
@@ -75,10 +77,16 @@ public indirect enum PlaybookExpression: Sendable, Hashable {
             case "status", "outcome", "conclusion":
                 return .success((.stepStatus(step), Array(path.dropFirst(3))))
             default:
-                return .failure(ExpressionError("unknown step property `\(what)`\(Suggest.didYouMean(what, among: ["outputs", "status"])) (expected `steps.\(step).outputs.NAME` or `steps.\(step).status`)"))
+                return .failure(
+                    ExpressionError(
+                        "unknown step property `\(what)`\(Suggest.didYouMean(what, among: ["outputs", "status"])) (expected `steps.\(step).outputs.NAME` or `steps.\(step).status`)"
+                    ))
             }
         default:
-            return .failure(ExpressionError("unknown context `\(root)`\(Suggest.didYouMean(root, among: ["steps", "params"])) (references start with `steps.` or `params.`)"))
+            return .failure(
+                ExpressionError(
+                    "unknown context `\(root)`\(Suggest.didYouMean(root, among: ["steps", "params"])) (references start with `steps.` or `params.`)"
+                ))
         }
     }
 
@@ -148,12 +156,20 @@ public indirect enum PlaybookExpression: Sendable, Hashable {
 public struct ExpressionError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var offset: Int
-    public init(_ message: String, offset: Int = 0) { self.message = message; self.offset = offset }
+    public init(_ message: String, offset: Int = 0) {
+        self.message = message
+        self.offset = offset
+    }
     public var description: String { message }
 }
 
 struct ExpressionParser {
-    struct Token { var text: String; var kind: Kind; var offset: Int; enum Kind { case name, number, string, op } }
+    struct Token {
+        var text: String
+        var kind: Kind
+        var offset: Int
+        enum Kind { case name, number, string, op }
+    }
     var tokens: [Token] = []
     var position = 0
     var lexError: ExpressionError?
@@ -163,7 +179,10 @@ struct ExpressionParser {
         var i = 0
         while i < chars.count {
             let c = chars[i]
-            if c.isWhitespace { i += 1; continue }
+            if c.isWhitespace {
+                i += 1
+                continue
+            }
             let start = i
             if c.isLetter || c == "_" {
                 while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == "-" { i += 1 }
@@ -177,19 +196,28 @@ struct ExpressionParser {
                 var closed = false
                 while i < chars.count {
                     if chars[i] == c {
-                        if c == "'", i + 1 < chars.count, chars[i + 1] == "'" { s.append("'"); i += 2; continue }
-                        closed = true; i += 1; break
+                        if c == "'", i + 1 < chars.count, chars[i + 1] == "'" {
+                            s.append("'")
+                            i += 2
+                            continue
+                        }
+                        closed = true
+                        i += 1
+                        break
                     }
-                    s.append(chars[i]); i += 1
+                    s.append(chars[i])
+                    i += 1
                 }
                 if !closed { lexError = lexError ?? ExpressionError("unterminated string starting here", offset: start) }
                 tokens.append(Token(text: s, kind: .string, offset: start))
             } else {
                 let two = i + 1 < chars.count ? String(chars[i...i + 1]) : ""
                 if ["==", "!=", "<=", ">=", "&&", "||"].contains(two) {
-                    tokens.append(Token(text: two, kind: .op, offset: start)); i += 2
+                    tokens.append(Token(text: two, kind: .op, offset: start))
+                    i += 2
                 } else if "!<>().[],".contains(c) {
-                    tokens.append(Token(text: String(c), kind: .op, offset: start)); i += 1
+                    tokens.append(Token(text: String(c), kind: .op, offset: start))
+                    i += 1
                 } else {
                     lexError = lexError ?? ExpressionError("unexpected character `\(c)`", offset: start)
                     i += 1
@@ -203,7 +231,10 @@ struct ExpressionParser {
         ExpressionError(message, offset: peek?.offset ?? tokens.last.map { $0.offset + $0.text.count } ?? 0)
     }
     mutating func take(_ op: String) -> Bool {
-        if let t = peek, t.kind == .op, t.text == op { position += 1; return true }
+        if let t = peek, t.kind == .op, t.text == op {
+            position += 1
+            return true
+        }
         return false
     }
 
@@ -253,7 +284,8 @@ struct ExpressionParser {
             }
             if take("(") {
                 guard ["length", "empty"].contains(t.text) else {
-                    throw ExpressionError("unknown function `\(t.text)`\(Suggest.didYouMean(t.text, among: ["length", "empty"]))", offset: t.offset)
+                    throw ExpressionError(
+                        "unknown function `\(t.text)`\(Suggest.didYouMean(t.text, among: ["length", "empty"]))", offset: t.offset)
                 }
                 var args: [PlaybookExpression] = []
                 if !take(")") {
@@ -271,11 +303,17 @@ struct ExpressionParser {
                 } else if take("[") {
                     guard let n = peek else { throw fail("expected an index or a quoted key in `[...]`") }
                     position += 1
-                    if n.kind == .number, let i = Int(n.text) { path.append(.index(i)) }
-                    else if n.kind == .string { path.append(.name(n.text)) }
-                    else { throw ExpressionError("expected an index or a quoted key in `[...]`", offset: n.offset) }
+                    if n.kind == .number, let i = Int(n.text) {
+                        path.append(.index(i))
+                    } else if n.kind == .string {
+                        path.append(.name(n.text))
+                    } else {
+                        throw ExpressionError("expected an index or a quoted key in `[...]`", offset: n.offset)
+                    }
                     guard take("]") else { throw fail("expected `]`") }
-                } else { break }
+                } else {
+                    break
+                }
             }
             return .reference(path)
         }

@@ -1,10 +1,11 @@
 import CasebookAnalysis
 import CasebookCore
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Limits the engine enforces on external analyzer programs.
@@ -77,7 +78,9 @@ public enum ExternalAnalyzer {
     public static let protocolVersion = "casebook-analyzer/1"
 
     /// Asks a program to describe itself (name, summary, parameters, outputs).
-    public static func describe(_ program: ExternalProgram, limits: ExternalAnalyzerLimits) async -> Result<ExternalProgram, ExternalAnalyzerError> {
+    public static func describe(_ program: ExternalProgram, limits: ExternalAnalyzerLimits) async -> Result<
+        ExternalProgram, ExternalAnalyzerError
+    > {
         let name = program.displayName
         do {
             let session = try ProgramSession(program: program, limits: limits, timeout: limits.describeTimeout)
@@ -86,9 +89,12 @@ public enum ExternalAnalyzer {
             let message = try await session.nextMessage()
             guard message["type"]?.stringValue == "description" else {
                 if message["type"]?.stringValue == "error" {
-                    throw ExternalAnalyzerError("`\(name)` answered describe with an error: \(message["message"]?.stringValue ?? "no message")")
+                    throw ExternalAnalyzerError(
+                        "`\(name)` answered describe with an error: \(message["message"]?.stringValue ?? "no message")")
                 }
-                throw ExternalAnalyzerError("`\(name)` answered describe with a \(message["type"]?.stringValue.map { "`\($0)`" } ?? "untyped") message instead of `description`")
+                throw ExternalAnalyzerError(
+                    "`\(name)` answered describe with a \(message["type"]?.stringValue.map { "`\($0)`" } ?? "untyped") message instead of `description`"
+                )
             }
             var p = program
             p.description = try parseDescription(message, program: name)
@@ -109,21 +115,26 @@ public enum ExternalAnalyzer {
         var params: [ParameterSpec] = []
         for p in m["parameters"]?.arrayValue ?? [] {
             guard let n = p["name"]?.stringValue else { throw ExternalAnalyzerError("`\(program)` describes a parameter without a name") }
-            params.append(ParameterSpec(n, try kind(p["type"], "parameter `\(n)`"), default: p["default"],
-                                        optional: p["optional"]?.boolValue ?? false, doc: p["description"]?.stringValue ?? ""))
+            params.append(
+                ParameterSpec(
+                    n, try kind(p["type"], "parameter `\(n)`"), default: p["default"],
+                    optional: p["optional"]?.boolValue ?? false, doc: p["description"]?.stringValue ?? ""))
         }
         var outputs: [OutputSpec] = []
         for o in m["outputs"]?.arrayValue ?? [] {
             guard let n = o["name"]?.stringValue else { throw ExternalAnalyzerError("`\(program)` describes an output without a name") }
             outputs.append(OutputSpec(n, try kind(o["type"], "output `\(n)`"), doc: o["description"]?.stringValue ?? ""))
         }
-        return AnalyzerDescription(name: m["name"]?.stringValue ?? program, summary: m["summary"]?.stringValue ?? "",
-                                   discussion: m["discussion"]?.stringValue ?? "", parameters: params, outputs: outputs)
+        return AnalyzerDescription(
+            name: m["name"]?.stringValue ?? program, summary: m["summary"]?.stringValue ?? "",
+            discussion: m["discussion"]?.stringValue ?? "", parameters: params, outputs: outputs)
     }
 
     /// Runs a program for one step. Throws ``ExternalAnalyzerError`` naming the program on any failure.
-    public static func run(_ program: ExternalProgram, context: AnalyzerContext, analyzerName: String,
-                           limits: ExternalAnalyzerLimits) async throws -> AnalyzerResult {
+    public static func run(
+        _ program: ExternalProgram, context: AnalyzerContext, analyzerName: String,
+        limits: ExternalAnalyzerLimits
+    ) async throws -> AnalyzerResult {
         let name = program.displayName
         let session: ProgramSession
         do {
@@ -134,9 +145,11 @@ public enum ExternalAnalyzer {
         defer { session.finish() }
         var storeInfo: Value = .null
         if let info = try? await context.store.info() {
-            storeInfo = ["downloads": .int(info.downloads), "eventRows": .int(info.eventRows),
-                         "firstEvent": info.firstEvent.map(Value.time) ?? .null,
-                         "lastEvent": info.lastEvent.map(Value.time) ?? .null, "location": .string(info.location)]
+            storeInfo = [
+                "downloads": .int(info.downloads), "eventRows": .int(info.eventRows),
+                "firstEvent": info.firstEvent.map(Value.time) ?? .null,
+                "lastEvent": info.lastEvent.map(Value.time) ?? .null, "location": .string(info.location)
+            ]
         }
         let request: Value = [
             "protocol": .string(protocolVersion), "type": "run", "step": .string(context.stepID),
@@ -146,7 +159,7 @@ public enum ExternalAnalyzer {
             "buckets": .array(TimeBucket.allCases.map { .string($0.rawValue) }),
             "store": storeInfo,
             "catalog": context.catalogDirectory.map { .string($0.path) } ?? .null,
-            "playbookDirectory": .string(context.playbookDirectory.path),
+            "playbookDirectory": .string(context.playbookDirectory.path)
         ]
         do {
             try session.send(request)
@@ -175,7 +188,9 @@ public enum ExternalAnalyzer {
                 let text = message["message"]?.interpolated ?? "no message"
                 throw ExternalAnalyzerError("`\(name)` reported an error: \(text)")
             case let other:
-                throw ExternalAnalyzerError("`\(name)` sent a message of \(other.map { "unknown type `\($0)`" } ?? "no `type`") (expected query, log, result or error): \(Suggest.preview(message))")
+                throw ExternalAnalyzerError(
+                    "`\(name)` sent a message of \(other.map { "unknown type `\($0)`" } ?? "no `type`") (expected query, log, result or error): \(Suggest.preview(message))"
+                )
             }
         }
     }
@@ -185,7 +200,8 @@ public enum ExternalAnalyzer {
         switch m["outputs"] {
         case nil, .null?: break
         case .object(let o)?: outputs = o
-        case let other?: throw ExternalAnalyzerError("`\(program)` answered a wrong-shaped result: `outputs` must be an object, found \(other.typeName)")
+        case let other?:
+            throw ExternalAnalyzerError("`\(program)` answered a wrong-shaped result: `outputs` must be an object, found \(other.typeName)")
         }
         var findings: [Finding] = []
         switch m["findings"] {
@@ -195,10 +211,12 @@ public enum ExternalAnalyzer {
                 do {
                     findings.append(try item.decode(Finding.self))
                 } catch {
-                    throw ExternalAnalyzerError("`\(program)` answered a wrong-shaped result: findings[\(i)] is not a finding (\(describeDecoding(error)))")
+                    throw ExternalAnalyzerError(
+                        "`\(program)` answered a wrong-shaped result: findings[\(i)] is not a finding (\(describeDecoding(error)))")
                 }
             }
-        case let other?: throw ExternalAnalyzerError("`\(program)` answered a wrong-shaped result: `findings` must be a list, found \(other.typeName)")
+        case let other?:
+            throw ExternalAnalyzerError("`\(program)` answered a wrong-shaped result: `findings` must be a list, found \(other.typeName)")
         }
         return AnalyzerResult(outputs: outputs, findings: findings)
     }
@@ -207,8 +225,10 @@ public enum ExternalAnalyzer {
         guard let e = error as? DecodingError else { return "\(error)" }
         func path(_ c: [any CodingKey]) -> String { c.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined() }
         switch e {
-        case .keyNotFound(let k, let ctx): return "missing `\(k.stringValue)` at \(path(ctx.codingPath).isEmpty ? "top level" : path(ctx.codingPath))"
-        case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx): return "wrong type at `\(path(ctx.codingPath))`: \(ctx.debugDescription)"
+        case .keyNotFound(let k, let ctx):
+            return "missing `\(k.stringValue)` at \(path(ctx.codingPath).isEmpty ? "top level" : path(ctx.codingPath))"
+        case .typeMismatch(_, let ctx), .valueNotFound(_, let ctx):
+            return "wrong type at `\(path(ctx.codingPath))`: \(ctx.debugDescription)"
         case .dataCorrupted(let ctx): return ctx.debugDescription
         @unknown default: return "\(e)"
         }
@@ -232,7 +252,8 @@ public enum AggregateQueryJSON {
         guard case .object(let o) = v else { throw Problem(message: "`query` must be an object, found \(v.typeName)") }
         let known = ["bucket", "dimensions", "filters", "from", "to", "top"]
         for k in o.keys where !known.contains(k) {
-            throw Problem(message: "unknown query field `\(k)`\(Suggest.didYouMean(k, among: known)) (fields: \(known.joined(separator: ", ")))")
+            throw Problem(
+                message: "unknown query field `\(k)`\(Suggest.didYouMean(k, among: known)) (fields: \(known.joined(separator: ", ")))")
         }
         var q = AggregateQuery()
         if let b = o["bucket"], b != .null {
@@ -243,7 +264,10 @@ public enum AggregateQueryJSON {
         }
         func dimension(_ v: Value) throws -> CasebookCore.Dimension {
             guard let s = v.stringValue, let d = CasebookCore.Dimension(name: s) else {
-                throw Problem(message: "unknown dimension \(v.jsonString)\(v.stringValue.map { Suggest.didYouMean($0, among: CasebookCore.Dimension.allNames) } ?? "")")
+                throw Problem(
+                    message:
+                        "unknown dimension \(v.jsonString)\(v.stringValue.map { Suggest.didYouMean($0, among: CasebookCore.Dimension.allNames) } ?? "")"
+                )
             }
             return d
         }
@@ -263,7 +287,9 @@ public enum AggregateQueryJSON {
         switch o["filters"] {
         case nil, .null?: break
         case .object(let f)?:
-            for (k, v) in f.sorted(by: { $0.key < $1.key }) { q.filters.append(DimensionFilter(try dimension(Value.string(k)), .in, try values(v))) }
+            for (k, v) in f.sorted(by: { $0.key < $1.key }) {
+                q.filters.append(DimensionFilter(try dimension(Value.string(k)), .in, try values(v)))
+            }
         case .array(let items)?:
             for item in items {
                 guard let d = item["dimension"] else { throw Problem(message: "each filter needs a `dimension`") }
@@ -293,21 +319,30 @@ public enum AggregateQueryJSON {
         .object([
             "bucket": table.bucket.map { .string($0.rawValue) } ?? .null,
             "dimensions": .array(table.dimensions.map { .string($0.rawValue) }),
-            "rows": .array(table.rows.map { row in
-                .object(["time": row.bucketStart.map(Value.time) ?? .null,
-                         "values": .array(row.values.map { $0.map(Value.string) ?? .null }),
-                         "downloads": .int(row.downloads)])
-            }),
-            "total": .int(table.total),
+            "rows": .array(
+                table.rows.map { row in
+                    .object([
+                        "time": row.bucketStart.map(Value.time) ?? .null,
+                        "values": .array(row.values.map { $0.map(Value.string) ?? .null }),
+                        "downloads": .int(row.downloads)
+                    ])
+                }),
+            "total": .int(table.total)
         ])
     }
 }
 
 /// One running program: its pipes, limits and exit.
 final class ProgramSession: @unchecked Sendable {
-    private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN); return () }()
+    private static let ignoreSIGPIPE: Void = {
+        signal(SIGPIPE, SIG_IGN)
+        return ()
+    }()
 
-    enum Event { case line(Data), tooBig, eof }
+    enum Event {
+        case line(Data)
+        case tooBig, eof
+    }
 
     let program: ExternalProgram
     let limits: ExternalAnalyzerLimits
@@ -368,7 +403,8 @@ final class ProgramSession: @unchecked Sendable {
     private func startReaders() {
         let outFD = stdoutPipe.fileHandleForReading.fileDescriptor
         let errFD = stderrPipe.fileHandleForReading.fileDescriptor
-        let maxOut = limits.maxOutputBytes, maxErr = limits.maxStderrBytes
+        let maxOut = limits.maxOutputBytes
+        let maxErr = limits.maxStderrBytes
         let continuation = self.continuation
         let pid = process.processIdentifier
         DispatchQueue.global().async {
@@ -432,11 +468,16 @@ final class ProgramSession: @unchecked Sendable {
             guard let value = try? Value(json: data), case .object = value else {
                 let text = String(decoding: data.prefix(120), as: UTF8.self)
                 kill(-process.processIdentifier, SIGKILL)
-                throw ExternalAnalyzerError("`\(name)` printed something that is not a \(ExternalAnalyzer.protocolVersion) JSON message on stdout (line \(linesRead): `\(text)`\(data.count > 120 ? "..." : "")); programs must write only one JSON object per line on stdout and log to stderr")
+                throw ExternalAnalyzerError(
+                    "`\(name)` printed something that is not a \(ExternalAnalyzer.protocolVersion) JSON message on stdout (line \(linesRead): `\(text)`\(data.count > 120 ? "..." : "")); programs must write only one JSON object per line on stdout and log to stderr"
+                )
             }
             return value
         case .tooBig:
-            throw failure(default: "`\(name)` answered too much: more than \(limits.maxOutputBytes) bytes on stdout (the output limit, --max-output-bytes); it was stopped")
+            throw failure(
+                default:
+                    "`\(name)` answered too much: more than \(limits.maxOutputBytes) bytes on stdout (the output limit, --max-output-bytes); it was stopped"
+            )
         case .eof:
             let (status, reason) = await waitForExit()
             let wasTimedOut = lock.withLock { timedOut }
@@ -458,7 +499,10 @@ final class ProgramSession: @unchecked Sendable {
         lock.lock()
         let wasTimedOut = timedOut
         lock.unlock()
-        if wasTimedOut { return ExternalAnalyzerError("`\(program.displayName)` timed out after \(Self.seconds(timeout)) and was killed\(stderrSuffix())") }
+        if wasTimedOut {
+            return ExternalAnalyzerError(
+                "`\(program.displayName)` timed out after \(Self.seconds(timeout)) and was killed\(stderrSuffix())")
+        }
         return ExternalAnalyzerError(message + stderrSuffix())
     }
 

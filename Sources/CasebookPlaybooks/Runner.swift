@@ -11,8 +11,10 @@ public struct PlaybookRunner: Sendable {
     /// Progress lines (the CLI prints them on stderr).
     public var progress: @Sendable (String) -> Void
 
-    public init(store: any EventStore, catalogDirectory: URL? = nil, limits: ExternalAnalyzerLimits = .init(),
-                progress: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        store: any EventStore, catalogDirectory: URL? = nil, limits: ExternalAnalyzerLimits = .init(),
+        progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.store = store
         self.catalogDirectory = catalogDirectory
         self.limits = limits
@@ -36,17 +38,20 @@ public struct PlaybookRunner: Sendable {
                 case .stepStatus(let step): return statuses[step].map { .string($0.rawValue) }
                 }
             }
-            var report = RunReport.StepReport(id: s.id, name: s.name, uses: s.uses, status: .succeeded, reason: nil,
-                                              outputs: [:], findings: [], seconds: 0)
+            var report = RunReport.StepReport(
+                id: s.id, name: s.name, uses: s.uses, status: .succeeded, reason: nil,
+                outputs: [:], findings: [], seconds: 0)
             do {
                 // The condition first: its reason says more than "an input did not run".
                 if let condition = planned.condition, !(try condition.evaluate(resolve)).isTruthy {
                     report.status = .skipped
-                    report.reason = Self.skipReason(s, condition, resolve)
+                    report.reason =
+                        Self.skipReason(s, condition, resolve)
                         ?? ("its condition does not hold" + explain(condition, resolve) + ".")
                 } else if let dep = planned.inputDependencies.first(where: { statuses[$0] != .succeeded }) {
                     report.status = .skipped
-                    report.reason = "step `\(dep)` \(statuses[dep].map { $0 == .failed ? "failed" : "did not run" } ?? "did not run"), and this step uses its outputs."
+                    report.reason =
+                        "step `\(dep)` \(statuses[dep].map { $0 == .failed ? "failed" : "did not run" } ?? "did not run"), and this step uses its outputs."
                 } else {
                     let result = try await runStep(planned, plan: plan, outputs: outputs, resolve: resolve, echo: echo)
                     report.outputs = result.outputs
@@ -63,25 +68,32 @@ public struct PlaybookRunner: Sendable {
             statuses[s.id] = report.status
             if report.status == .succeeded { outputs[s.id] = report.outputs }
             echo.finish()
-            progress("[\(index + 1)/\(total)] \(s.id): \(report.status.rawValue)\(report.reason.map { " (\(StepEcho.reason($0)))" } ?? "") in \(String(format: "%.2f", report.seconds)) s")
+            progress(
+                "[\(index + 1)/\(total)] \(s.id): \(report.status.rawValue)\(report.reason.map { " (\(StepEcho.reason($0)))" } ?? "") in \(String(format: "%.2f", report.seconds)) s"
+            )
             reports.append(report)
         }
-        return RunReport(playbook: .init(name: plan.playbook.name, file: plan.playbook.file,
-                                         description: plan.playbook.description, params: plan.params),
-                         steps: reports)
+        return RunReport(
+            playbook: .init(
+                name: plan.playbook.name, file: plan.playbook.file,
+                description: plan.playbook.description, params: plan.params),
+            steps: reports)
     }
 
     /// The playbook's own sentence for a false condition: the only one, or the one for the
     /// first `&&` part that does not hold.
-    static func skipReason(_ step: Playbook.Step, _ condition: PlaybookExpression,
-                           _ resolve: (PlaybookExpression.Target) throws -> Value?) -> String? {
+    static func skipReason(
+        _ step: Playbook.Step, _ condition: PlaybookExpression,
+        _ resolve: (PlaybookExpression.Target) throws -> Value?
+    ) -> String? {
         let reasons = step.skipReasons
         guard !reasons.isEmpty else { return nil }
         var chosen = reasons[0]
         if reasons.count > 1 {
             let parts = PlaybookExpression.conjuncts(condition)
             if parts.count == reasons.count,
-               let i = parts.firstIndex(where: { !((try? $0.evaluate(resolve))?.isTruthy ?? false) }) {
+                let i = parts.firstIndex(where: { !((try? $0.evaluate(resolve))?.isTruthy ?? false) })
+            {
                 chosen = reasons[i]
             }
         }
@@ -119,9 +131,13 @@ public struct PlaybookRunner: Sendable {
     static func text(_ e: PlaybookExpression) -> String {
         switch e {
         case .reference(let path):
-            return "`" + path.map { c -> String in
-                switch c { case .name(let n): ".\(n)"; case .index(let i): "[\(i)]" }
-            }.joined().dropFirst() + "`"
+            return "`"
+                + path.map { c -> String in
+                    switch c {
+                    case .name(let n): ".\(n)"
+                    case .index(let i): "[\(i)]"
+                    }
+                }.joined().dropFirst() + "`"
         case .literal(let v): return brief(v)
         default: return "the expression"
         }
@@ -140,16 +156,19 @@ public struct PlaybookRunner: Sendable {
         }
     }
 
-    private func runStep(_ planned: PlannedStep, plan: PlaybookPlan, outputs: [String: [String: Value]],
-                         resolve: (PlaybookExpression.Target) throws -> Value?, echo: StepEcho) async throws -> AnalyzerResult {
+    private func runStep(
+        _ planned: PlannedStep, plan: PlaybookPlan, outputs: [String: [String: Value]],
+        resolve: (PlaybookExpression.Target) throws -> Value?, echo: StepEcho
+    ) async throws -> AnalyzerResult {
         let s = planned.step
         var params: [String: Value] = [:]
         for (name, input) in planned.inputs { params[name] = try input.evaluate(resolve) }
         let description = planned.analyzer.description
         if let description { params = try description.validatedParameters(params) }
-        let context = AnalyzerContext(stepID: s.id, parameters: params, store: store, steps: outputs,
-                                      catalogDirectory: catalogDirectory, playbookDirectory: plan.playbook.directory,
-                                      log: { echo.log($0) })
+        let context = AnalyzerContext(
+            stepID: s.id, parameters: params, store: store, steps: outputs,
+            catalogDirectory: catalogDirectory, playbookDirectory: plan.playbook.directory,
+            log: { echo.log($0) })
         var result: AnalyzerResult
         switch planned.analyzer {
         case .swift(let type):

@@ -51,7 +51,9 @@ final class StepEcho: @unchecked Sendable {
         let (bytes, messages) = lock.withLock { (droppedBytes, droppedMessages) }
         guard bytes > 0 else { return }
         let m = messages > 0 ? "\(messages) log message\(messages == 1 ? "" : "s") and " : ""
-        progress("    \(stepID): (\(m)\(bytes) bytes of log output not shown on the terminal; at most \(Self.logBudget / 1024) KiB per step are)")
+        progress(
+            "    \(stepID): (\(m)\(bytes) bytes of log output not shown on the terminal; at most \(Self.logBudget / 1024) KiB per step are)"
+        )
     }
 
     /// A failure reason for the progress line: its first lines, capped, then what was cut.

@@ -57,9 +57,10 @@ public indirect enum PlannedInput: Sendable {
     var references: [[PlaybookExpression.PathComponent]] {
         switch self {
         case .literal: []
-        case .template(let t): t.parts.flatMap { part -> [[PlaybookExpression.PathComponent]] in
-            if case .expression(let e, _, _) = part { return e.references } else { return [] }
-        }
+        case .template(let t):
+            t.parts.flatMap { part -> [[PlaybookExpression.PathComponent]] in
+                if case .expression(let e, _, _) = part { return e.references } else { return [] }
+            }
         case .array(let a): a.flatMap(\.references)
         case .object(let o): o.values.flatMap(\.references)
         }
@@ -76,8 +77,10 @@ public struct PlaybookValidator: Sendable {
     /// `PATH` used to find `casebook-analyzer-NAME` programs.
     public var searchPath: String
 
-    public init(registry: AnalyzerRegistry, limits: ExternalAnalyzerLimits = .init(),
-                searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") {
+    public init(
+        registry: AnalyzerRegistry, limits: ExternalAnalyzerLimits = .init(),
+        searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    ) {
         self.registry = registry
         self.limits = limits
         self.searchPath = searchPath
@@ -101,7 +104,11 @@ public struct PlaybookValidator: Sendable {
             let here = SourceLocation(file: "--set \(name)=\(text)", line: 0, column: 0)
             guard let kind = paramKinds[name] else {
                 let names = playbook.params.map(\.name)
-                diagnostics.append(PlaybookDiagnostic(here, "the playbook \(file) has no parameter `\(name)`\(Suggest.didYouMean(name, among: names))\(names.isEmpty ? " (it has no parameters)" : " (parameters: \(names.joined(separator: ", ")))")"))
+                diagnostics.append(
+                    PlaybookDiagnostic(
+                        here,
+                        "the playbook \(file) has no parameter `\(name)`\(Suggest.didYouMean(name, among: names))\(names.isEmpty ? " (it has no parameters)" : " (parameters: \(names.joined(separator: ", ")))")"
+                    ))
                 continue
             }
             let v = kind.parse(commandLine: text)
@@ -116,7 +123,11 @@ public struct PlaybookValidator: Sendable {
         var firstIndex: [String: Int] = [:]
         for (i, s) in playbook.steps.enumerated() {
             if let j = firstIndex[s.id] {
-                diagnostics.append(PlaybookDiagnostic(s.idLocation, "duplicate step id `\(s.id)`; step \(j + 1) (line \(playbook.steps[j].idLocation.line)) already uses it\(s.idLocation == s.location ? " (ids default to the analyzer's name; give each step an `id`)" : "")"))
+                diagnostics.append(
+                    PlaybookDiagnostic(
+                        s.idLocation,
+                        "duplicate step id `\(s.id)`; step \(j + 1) (line \(playbook.steps[j].idLocation.line)) already uses it\(s.idLocation == s.location ? " (ids default to the analyzer's name; give each step an `id`)" : "")"
+                    ))
             } else {
                 firstIndex[s.id] = i
             }
@@ -132,7 +143,7 @@ public struct PlaybookValidator: Sendable {
         // Inputs, conditions and references.
         var parsedInputs: [[String: PlannedInput]] = []
         var conditions: [PlaybookExpression?] = []
-        var referencedSteps: [[(String, SourceLocation)]] = []   // per step: step ids referenced
+        var referencedSteps: [[(String, SourceLocation)]] = []  // per step: step ids referenced
         for s in playbook.steps {
             var inputs: [String: PlannedInput] = [:]
             var refs: [(String, SourceLocation)] = []
@@ -141,7 +152,9 @@ public struct PlaybookValidator: Sendable {
                     let planned = try Self.plan(input.value)
                     inputs[input.name] = planned
                     for path in planned.references {
-                        if case .success((.stepOutput(let id, _), _)) = PlaybookExpression.target(of: path) { refs.append((id, input.valueLocation)) }
+                        if case .success((.stepOutput(let id, _), _)) = PlaybookExpression.target(of: path) {
+                            refs.append((id, input.valueLocation))
+                        }
                     }
                 } catch {
                     diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)`: \(error.message)"))
@@ -158,15 +171,21 @@ public struct PlaybookValidator: Sendable {
                         if case .success((.stepStatus(let id), _)) = PlaybookExpression.target(of: path) { refs.append((id, loc)) }
                     }
                 } catch {
-                    diagnostics.append(PlaybookDiagnostic(loc, "invalid condition `\(text)`: \(error.message) (at character \(error.offset + 1))"))
+                    diagnostics.append(
+                        PlaybookDiagnostic(loc, "invalid condition `\(text)`: \(error.message) (at character \(error.offset + 1))"))
                 }
             }
             if s.skipReasons.count > 1, let loc = s.skipReasonLocation {
                 let parts = condition.map(PlaybookExpression.conjuncts)?.count ?? 0
                 if s.condition == nil {
-                    diagnostics.append(PlaybookDiagnostic(loc, "`skip-reason` gives \(s.skipReasons.count) sentences, but the step has no `if`"))
+                    diagnostics.append(
+                        PlaybookDiagnostic(loc, "`skip-reason` gives \(s.skipReasons.count) sentences, but the step has no `if`"))
                 } else if condition != nil, parts != s.skipReasons.count {
-                    diagnostics.append(PlaybookDiagnostic(loc, "`skip-reason` gives \(s.skipReasons.count) sentences, but the `if` has \(parts) part\(parts == 1 ? "" : "s") joined by `&&`: give one sentence, or one per part"))
+                    diagnostics.append(
+                        PlaybookDiagnostic(
+                            loc,
+                            "`skip-reason` gives \(s.skipReasons.count) sentences, but the `if` has \(parts) part\(parts == 1 ? "" : "s") joined by `&&`: give one sentence, or one per part"
+                        ))
                 }
             }
             parsedInputs.append(inputs)
@@ -188,25 +207,42 @@ public struct PlaybookValidator: Sendable {
                     case .param(let name):
                         guard let kind = paramKinds[name] else {
                             let names = playbook.params.map(\.name)
-                            diagnostics.append(PlaybookDiagnostic(loc, "\(context): unknown parameter `params.\(name)`\(Suggest.didYouMean(name, among: names))\(names.isEmpty ? " (the playbook declares no `params`)" : " (params: \(names.joined(separator: ", ")))")"))
+                            diagnostics.append(
+                                PlaybookDiagnostic(
+                                    loc,
+                                    "\(context): unknown parameter `params.\(name)`\(Suggest.didYouMean(name, among: names))\(names.isEmpty ? " (the playbook declares no `params`)" : " (params: \(names.joined(separator: ", ")))")"
+                                ))
                             return nil
                         }
                         return rest.isEmpty ? kind : nil
                     case .stepStatus(let id), .stepOutput(let id, _):
                         guard let j = firstIndex[id] else {
-                            diagnostics.append(PlaybookDiagnostic(loc, "\(context): no step has id `\(id)`\(Suggest.didYouMean(id, among: playbook.steps.map(\.id))) (steps: \(playbook.steps.map(\.id).joined(separator: ", ")))"))
+                            diagnostics.append(
+                                PlaybookDiagnostic(
+                                    loc,
+                                    "\(context): no step has id `\(id)`\(Suggest.didYouMean(id, among: playbook.steps.map(\.id))) (steps: \(playbook.steps.map(\.id).joined(separator: ", ")))"
+                                ))
                             return nil
                         }
                         if j == index {
-                            diagnostics.append(PlaybookDiagnostic(loc, "\(context): step `\(id)` refers to its own outputs; a step can only use outputs of earlier steps (this is a cycle)"))
+                            diagnostics.append(
+                                PlaybookDiagnostic(
+                                    loc,
+                                    "\(context): step `\(id)` refers to its own outputs; a step can only use outputs of earlier steps (this is a cycle)"
+                                ))
                             return nil
                         }
                         if j > index {
                             if let path = cyclePath(from: j, to: index, referencedSteps, firstIndex) {
                                 let names = ([s.id] + path).map { "`\($0)`" }.joined(separator: " → ")
-                                diagnostics.append(PlaybookDiagnostic(loc, "\(context): cycle between steps: \(names) (each uses the next one's outputs)"))
+                                diagnostics.append(
+                                    PlaybookDiagnostic(loc, "\(context): cycle between steps: \(names) (each uses the next one's outputs)"))
                             } else {
-                                diagnostics.append(PlaybookDiagnostic(loc, "\(context): step `\(id)` runs later (step \(j + 1), line \(playbook.steps[j].location.line)); a step can only use outputs of earlier steps, so move `\(id)` before `\(s.id)`"))
+                                diagnostics.append(
+                                    PlaybookDiagnostic(
+                                        loc,
+                                        "\(context): step `\(id)` runs later (step \(j + 1), line \(playbook.steps[j].location.line)); a step can only use outputs of earlier steps, so move `\(id)` before `\(s.id)`"
+                                    ))
                             }
                             return nil
                         }
@@ -214,7 +250,11 @@ public struct PlaybookValidator: Sendable {
                         if let other = resolved[j]?.description {
                             guard let spec = other.output(named: output) else {
                                 let names = other.outputs.map(\.name)
-                                diagnostics.append(PlaybookDiagnostic(loc, "\(context): analyzer `\(other.name)` (step `\(id)`) has no output `\(output)`\(Suggest.didYouMean(output, among: names))\(names.isEmpty ? " (it declares no outputs)" : " (outputs: \(names.joined(separator: ", ")))")"))
+                                diagnostics.append(
+                                    PlaybookDiagnostic(
+                                        loc,
+                                        "\(context): analyzer `\(other.name)` (step `\(id)`) has no output `\(output)`\(Suggest.didYouMean(output, among: names))\(names.isEmpty ? " (it declares no outputs)" : " (outputs: \(names.joined(separator: ", ")))")"
+                                    ))
                                 return nil
                             }
                             return rest.isEmpty ? spec.kind : nil
@@ -229,7 +269,11 @@ public struct PlaybookValidator: Sendable {
                 for input in s.inputs {
                     guard let spec = description.parameter(named: input.name) else {
                         let names = description.parameters.map(\.name)
-                        diagnostics.append(PlaybookDiagnostic(input.keyLocation, "unknown parameter `\(input.name)` for analyzer `\(description.name)`\(Suggest.didYouMean(input.name, among: names))\(names.isEmpty ? " (it takes no parameters)" : " (parameters: \(names.joined(separator: ", ")))")"))
+                        diagnostics.append(
+                            PlaybookDiagnostic(
+                                input.keyLocation,
+                                "unknown parameter `\(input.name)` for analyzer `\(description.name)`\(Suggest.didYouMean(input.name, among: names))\(names.isEmpty ? " (it takes no parameters)" : " (parameters: \(names.joined(separator: ", ")))")"
+                            ))
                         inputs[input.name] = nil
                         continue
                     }
@@ -237,7 +281,11 @@ public struct PlaybookValidator: Sendable {
                     switch plannedInput {
                     case .literal(let v):
                         if v == .null {
-                            if !spec.acceptsNull { diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)` cannot be null: expected \(spec.kind.name)")) }
+                            if !spec.acceptsNull {
+                                diagnostics.append(
+                                    PlaybookDiagnostic(
+                                        input.valueLocation, "parameter `\(input.name)` cannot be null: expected \(spec.kind.name)"))
+                            }
                         } else if let problem = spec.problem(with: v) {
                             diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)`: \(problem)"))
                         }
@@ -245,12 +293,17 @@ public struct PlaybookValidator: Sendable {
                         var kinds: [ValueKind?] = []
                         for part in t.parts {
                             if case .expression(let e, _, _) = part {
-                                for path in e.references { kinds.append(check(path, at: input.valueLocation, context: "parameter `\(input.name)`")) }
+                                for path in e.references {
+                                    kinds.append(check(path, at: input.valueLocation, context: "parameter `\(input.name)`"))
+                                }
                             }
                         }
                         if let whole = t.wholeExpression, case .reference = whole, let k = kinds.first ?? nil {
                             if !Self.compatible(k, with: spec.kind) {
-                                diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)`: expected \(spec.kind.name), but `\(Self.source(t))` is \(k.name)"))
+                                diagnostics.append(
+                                    PlaybookDiagnostic(
+                                        input.valueLocation,
+                                        "parameter `\(input.name)`: expected \(spec.kind.name), but `\(Self.source(t))` is \(k.name)"))
                             } else if let range = spec.range {
                                 // A playbook parameter's value (default or --set) is known now: check its range.
                                 struct NotAParam: Error {}
@@ -259,29 +312,49 @@ public struct PlaybookValidator: Sendable {
                                     return params[n]
                                 }
                                 if let v = known, v != .null, let problem = range.problem(with: v) {
-                                    diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)` (`\(Self.source(t))`): \(problem)"))
+                                    diagnostics.append(
+                                        PlaybookDiagnostic(
+                                            input.valueLocation, "parameter `\(input.name)` (`\(Self.source(t))`): \(problem)"))
                                 }
                             }
                         } else if t.wholeExpression == nil, !Self.compatible(.string, with: spec.kind) {
-                            diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)`: expected \(spec.kind.name), but text with `${{ }}` makes a string; write the reference alone, as `\"${{ ... }}\"`"))
+                            diagnostics.append(
+                                PlaybookDiagnostic(
+                                    input.valueLocation,
+                                    "parameter `\(input.name)`: expected \(spec.kind.name), but text with `${{ }}` makes a string; write the reference alone, as `\"${{ ... }}\"`"
+                                ))
                         }
                     case .array, .object:
-                        for path in plannedInput.references { _ = check(path, at: input.valueLocation, context: "parameter `\(input.name)`") }
+                        for path in plannedInput.references {
+                            _ = check(path, at: input.valueLocation, context: "parameter `\(input.name)`")
+                        }
                         if case .array = plannedInput, !Self.compatible(.list(.any), with: spec.kind) {
-                            diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)`: expected \(spec.kind.name), found a list"))
+                            diagnostics.append(
+                                PlaybookDiagnostic(
+                                    input.valueLocation, "parameter `\(input.name)`: expected \(spec.kind.name), found a list"))
                         }
                         if case .object = plannedInput, !Self.compatible(.object, with: spec.kind) {
-                            diagnostics.append(PlaybookDiagnostic(input.valueLocation, "parameter `\(input.name)`: expected \(spec.kind.name), found a mapping"))
+                            diagnostics.append(
+                                PlaybookDiagnostic(
+                                    input.valueLocation, "parameter `\(input.name)`: expected \(spec.kind.name), found a mapping"))
                         }
                     }
                 }
-                for spec in description.parameters where spec.isRequired && inputs[spec.name] == nil
-                    && !s.inputs.contains(where: { $0.name == spec.name }) {
-                    diagnostics.append(PlaybookDiagnostic(s.location, "step `\(s.id)` is missing required parameter `\(spec.name)` of analyzer `\(description.name)` (\(spec.kind.name): \(spec.doc))"))
+                for spec in description.parameters
+                where spec.isRequired && inputs[spec.name] == nil
+                    && !s.inputs.contains(where: { $0.name == spec.name })
+                {
+                    diagnostics.append(
+                        PlaybookDiagnostic(
+                            s.location,
+                            "step `\(s.id)` is missing required parameter `\(spec.name)` of analyzer `\(description.name)` (\(spec.kind.name): \(spec.doc))"
+                        ))
                 }
             } else {
                 for input in s.inputs {
-                    for path in inputs[input.name]?.references ?? [] { _ = check(path, at: input.valueLocation, context: "parameter `\(input.name)`") }
+                    for path in inputs[input.name]?.references ?? [] {
+                        _ = check(path, at: input.valueLocation, context: "parameter `\(input.name)`")
+                    }
                 }
             }
             if let condition = conditions[index], let loc = s.conditionLocation {
@@ -290,11 +363,14 @@ public struct PlaybookValidator: Sendable {
             var deps: [String] = []
             for input in inputs.values {
                 for path in input.references {
-                    if case .success((.stepOutput(let id, _), _)) = PlaybookExpression.target(of: path), !deps.contains(id) { deps.append(id) }
+                    if case .success((.stepOutput(let id, _), _)) = PlaybookExpression.target(of: path), !deps.contains(id) {
+                        deps.append(id)
+                    }
                 }
             }
             if let analyzer = resolved[index] {
-                planned.append(PlannedStep(step: s, analyzer: analyzer, inputs: inputs, condition: conditions[index], inputDependencies: deps))
+                planned.append(
+                    PlannedStep(step: s, analyzer: analyzer, inputs: inputs, condition: conditions[index], inputDependencies: deps))
             }
         }
         if !diagnostics.isEmpty { throw PlaybookValidationError(diagnostics) }
@@ -302,8 +378,10 @@ public struct PlaybookValidator: Sendable {
     }
 
     /// Finds `uses:`.
-    private func resolve(_ s: Playbook.Step, playbook: Playbook, cache: inout [String: Result<ExternalProgram, ExternalAnalyzerError>],
-                         diagnostics: inout [PlaybookDiagnostic], warnings: inout [PlaybookDiagnostic]) async -> ResolvedAnalyzer? {
+    private func resolve(
+        _ s: Playbook.Step, playbook: Playbook, cache: inout [String: Result<ExternalProgram, ExternalAnalyzerError>],
+        diagnostics: inout [PlaybookDiagnostic], warnings: inout [PlaybookDiagnostic]
+    ) async -> ResolvedAnalyzer? {
         let uses = s.uses
         guard !uses.isEmpty else { return nil }
         var executable: URL?
@@ -311,7 +389,10 @@ public struct PlaybookValidator: Sendable {
             let url = uses.hasPrefix("/") ? URL(fileURLWithPath: uses) : playbook.directory.appendingPathComponent(uses).standardizedFileURL
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue else {
-                diagnostics.append(PlaybookDiagnostic(s.usesLocation, "program `\(uses)` not found (looked for \(url.path); paths are relative to the playbook's folder)"))
+                diagnostics.append(
+                    PlaybookDiagnostic(
+                        s.usesLocation, "program `\(uses)` not found (looked for \(url.path); paths are relative to the playbook's folder)")
+                )
                 return nil
             }
             executable = url
@@ -333,12 +414,20 @@ public struct PlaybookValidator: Sendable {
             case .success(let program):
                 return .program(program)
             case .failure(let error):
-                warnings.append(PlaybookDiagnostic(s.usesLocation, "could not ask `\(uses)` to describe itself (\(error.message)); its parameters and outputs are not checked before the run"))
+                warnings.append(
+                    PlaybookDiagnostic(
+                        s.usesLocation,
+                        "could not ask `\(uses)` to describe itself (\(error.message)); its parameters and outputs are not checked before the run"
+                    ))
                 return .program(ExternalProgram(url: executable, displayName: uses))
             }
         }
         if let t = registry.analyzer(named: uses) { return .swift(t) }
-        diagnostics.append(PlaybookDiagnostic(s.usesLocation, "unknown analyzer `\(uses)`\(Suggest.didYouMean(uses, among: registry.names)) (run `casebook analyzers` for the list; programs are written `./path/to/program` or `casebook-analyzer-NAME`)"))
+        diagnostics.append(
+            PlaybookDiagnostic(
+                s.usesLocation,
+                "unknown analyzer `\(uses)`\(Suggest.didYouMean(uses, among: registry.names)) (run `casebook analyzers` for the list; programs are written `./path/to/program` or `casebook-analyzer-NAME`)"
+            ))
         return nil
     }
 

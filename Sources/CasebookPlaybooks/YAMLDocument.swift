@@ -12,17 +12,21 @@ enum YAMLDocument {
     /// Refused beyond this nesting depth (mappings and sequences).
     static let maxDepth = 64
 
-    static let rules = SafeYAML.Rules(noun: "playbook", maxBytes: maxBytes, maxDepth: maxDepth,
-                                      expected: "a mapping with `name` and `steps`",
-                                      anchorHint: " (or use a playbook parameter)")
+    static let rules = SafeYAML.Rules(
+        noun: "playbook", maxBytes: maxBytes, maxDepth: maxDepth,
+        expected: "a mapping with `name` and `steps`",
+        anchorHint: " (or use a playbook parameter)")
 
     /// Parses `text` into a node tree, or returns the diagnostic that stops it.
     static func compose(_ text: String, file: String) -> Result<Node, PlaybookValidationError> {
         do {
             return .success(try SafeYAML.compose(text, rules: rules))
         } catch {
-            return .failure(PlaybookValidationError([PlaybookDiagnostic(
-                SourceLocation(file: file, line: error.line ?? 1, column: error.column ?? 1), error.message)]))
+            return .failure(
+                PlaybookValidationError([
+                    PlaybookDiagnostic(
+                        SourceLocation(file: file, line: error.line ?? 1, column: error.column ?? 1), error.message)
+                ]))
         }
     }
 }
@@ -39,10 +43,12 @@ extension Node {
         switch self {
         case .scalar(let s):
             if s.style == .plain || s.style == .any {
-                if let _ = self.null { return .null }
+                if self.null != nil { return .null }
                 if let b = self.bool, ["true", "false", "True", "False", "TRUE", "FALSE"].contains(s.string) { return .bool(b) }
                 if let i = self.int, Int64(exactly: i) != nil, !s.string.contains(".") { return .int(Int64(i)) }
-                if let d = self.float, s.string.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) ?? false { return .double(d) }
+                if let d = self.float, s.string.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) ?? false {
+                    return .double(d)
+                }
             }
             return .string(s.string)
         case .sequence(let seq): return .array(seq.map(\.casebookValue))

@@ -15,12 +15,16 @@ final class PGConnection: @unchecked Sendable {
         let params = url.connectionParameters
         let keys = params.map { strdup($0.0) }
         let values = params.map { strdup($0.1) }
-        defer { keys.forEach { free($0) }; values.forEach { free($0) } }
+        defer {
+            for pointer in keys + values { free(pointer) }
+        }
         var kp: [UnsafePointer<CChar>?] = keys.map { UnsafePointer($0) } + [nil]
         var vp: [UnsafePointer<CChar>?] = values.map { UnsafePointer($0) } + [nil]
-        guard let c = kp.withUnsafeMutableBufferPointer({ k in
-            vp.withUnsafeMutableBufferPointer { v in PQconnectdbParams(k.baseAddress, v.baseAddress, 0) }
-        }) else {
+        guard
+            let c = kp.withUnsafeMutableBufferPointer({ k in
+                vp.withUnsafeMutableBufferPointer { v in PQconnectdbParams(k.baseAddress, v.baseAddress, 0) }
+            })
+        else {
             throw PostgresStoreError.connectionFailed(url.redacted, "out of memory")
         }
         guard PQstatus(c) == CONNECTION_OK else {
@@ -39,7 +43,8 @@ final class PGConnection: @unchecked Sendable {
         let m = message.lowercased()
         let user = url.user ?? ProcessInfo.processInfo.environment["PGUSER"] ?? NSUserName()
         if m.contains("password authentication failed") || m.contains("no password supplied") || needsPassword
-            || m.contains("authentication failed") {
+            || m.contains("authentication failed")
+        {
             return .authenticationFailed(url.redacted, user: user)
         }
         if m.contains("connection refused") { return .connectionRefused(url.redacted) }
@@ -67,22 +72,29 @@ final class PGConnection: @unchecked Sendable {
     /// Without parameters, `sql` may hold several statements (the simple query protocol).
     @discardableResult
     func execute(_ sql: String, _ params: [String?] = []) throws -> Result {
-        lock.lock(); defer { lock.unlock() }
-        let res = params.isEmpty ? PQexec(conn, sql) : withParams(params) { count, values in
-            PQexecParams(conn, sql, Int32(count), nil, values, nil, nil, 0)
-        }
+        lock.lock()
+        defer { lock.unlock() }
+        let res =
+            params.isEmpty
+            ? PQexec(conn, sql)
+            : withParams(params) { count, values in
+                PQexecParams(conn, sql, Int32(count), nil, values, nil, nil, 0)
+            }
         guard let res else { throw error(nil) }
         defer { PQclear(res) }
         let status = PQresultStatus(res)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw error(res) }
-        let nrows = Int(PQntuples(res)), ncols = Int(PQnfields(res))
+        let nrows = Int(PQntuples(res))
+        let ncols = Int(PQnfields(res))
         var rows: [[String?]] = []
         rows.reserveCapacity(nrows)
         for r in 0..<nrows {
             var row: [String?] = []
             row.reserveCapacity(ncols)
             for c in 0..<ncols {
-                if PQgetisnull(res, Int32(r), Int32(c)) != 0 { row.append(nil) } else {
+                if PQgetisnull(res, Int32(r), Int32(c)) != 0 {
+                    row.append(nil)
+                } else {
                     row.append(String(cString: PQgetvalue(res, Int32(r), Int32(c))))
                 }
             }
@@ -93,7 +105,8 @@ final class PGConnection: @unchecked Sendable {
 
     /// Runs a statement and hands each row's text values to `body` without building arrays of rows.
     func forEachRow(_ sql: String, _ params: [String?], _ body: (_ value: (Int) -> String?) throws -> Void) throws {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let res = withParams(params) { count, values in
             PQexecParams(conn, sql, Int32(count), nil, values, nil, nil, 0)
         }
@@ -110,10 +123,14 @@ final class PGConnection: @unchecked Sendable {
 
     /// `COPY ... FROM STDIN` in text format: `data` must hold complete, escaped rows (see ``CopyBuffer``).
     func copyIn(_ sql: String, _ data: [UInt8]) throws {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard let start = PQexec(conn, sql) else { throw error(nil) }
         let status = PQresultStatus(start)
-        guard status == PGRES_COPY_IN else { defer { PQclear(start) }; throw error(start) }
+        guard status == PGRES_COPY_IN else {
+            defer { PQclear(start) }
+            throw error(start)
+        }
         PQclear(start)
         var sendFailed = false
         data.withUnsafeBufferPointer { buf in
@@ -123,7 +140,10 @@ final class PGConnection: @unchecked Sendable {
                 let rc = buf.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: n) {
                     PQputCopyData(conn, $0, Int32(n))
                 }
-                if rc != 1 { sendFailed = true; return }
+                if rc != 1 {
+                    sendFailed = true
+                    return
+                }
                 offset += n
             }
         }
@@ -139,7 +159,8 @@ final class PGConnection: @unchecked Sendable {
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     func transaction<T>(_ body: () throws -> T) throws -> T {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         try execute("BEGIN")
         do {
             let value = try body()
@@ -154,7 +175,7 @@ final class PGConnection: @unchecked Sendable {
     private func withParams<R>(_ params: [String?], _ body: (Int, UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
         if params.isEmpty { return body(0, nil) }
         let copies: [UnsafeMutablePointer<CChar>?] = params.map { $0.map { strdup($0) } ?? nil }
-        defer { copies.forEach { free($0) } }
+        defer { for copy in copies { free(copy) } }
         let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
         return pointers.withUnsafeBufferPointer { body(params.count, $0.baseAddress) }
     }
@@ -184,14 +205,25 @@ struct CopyBuffer {
 
     mutating func text(_ s: String?) {
         separator()
-        guard var s else { bytes.append(contentsOf: [92, 78]); return }  // \N
+        guard var s else {
+            bytes.append(contentsOf: [92, 78])
+            return
+        }  // \N
         s.withUTF8 { u in
             for b in u {
                 switch b {
-                case 92: bytes.append(92); bytes.append(92)
-                case 9: bytes.append(92); bytes.append(116)
-                case 10: bytes.append(92); bytes.append(110)
-                case 13: bytes.append(92); bytes.append(114)
+                case 92:
+                    bytes.append(92)
+                    bytes.append(92)
+                case 9:
+                    bytes.append(92)
+                    bytes.append(116)
+                case 10:
+                    bytes.append(92)
+                    bytes.append(110)
+                case 13:
+                    bytes.append(92)
+                    bytes.append(114)
                 case 0: bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])  // text cannot hold NUL
                 default: bytes.append(b)
                 }
@@ -201,8 +233,14 @@ struct CopyBuffer {
 
     mutating func int(_ v: Int64?) {
         separator()
-        guard let v else { bytes.append(contentsOf: [92, 78]); return }
-        if v >= 0 && v < 10 { bytes.append(48 + UInt8(v)); return }
+        guard let v else {
+            bytes.append(contentsOf: [92, 78])
+            return
+        }
+        if v >= 0 && v < 10 {
+            bytes.append(48 + UInt8(v))
+            return
+        }
         bytes.append(contentsOf: String(v).utf8)
     }
 
@@ -228,9 +266,11 @@ enum SQL {
 
     /// A text array literal for a `$n::text[]` parameter.
     static func textArray(_ values: [String]) -> String {
-        "{" + values.map { v in
-            "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                .replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") + "\""
-        }.joined(separator: ",") + "}"
+        "{"
+            + values.map { v in
+                "\""
+                    + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    .replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") + "\""
+            }.joined(separator: ",") + "}"
     }
 }

@@ -29,7 +29,8 @@ public final class PiwheelsEventStore: EventStore, @unchecked Sendable {
     /// The default salt file: `$XDG_CONFIG_HOME/casebook/piwheels-salt` or `~/.config/casebook/piwheels-salt`.
     public static var defaultSaltFile: String {
         let env = ProcessInfo.processInfo.environment
-        let base = env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (env["HOME"] ?? NSHomeDirectory()) + "/.config"
         return base + "/casebook/piwheels-salt"
     }
@@ -42,14 +43,18 @@ public final class PiwheelsEventStore: EventStore, @unchecked Sendable {
             }
             let hex = text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard hex.count >= 32, hex.count % 2 == 0, hex.allSatisfy(\.isHexDigit) else {
-                throw PostgresStoreError.saltFile(path, "it must hold an even number (≥ 32) of hex digits; delete it to make a new one (client keys will change)")
+                throw PostgresStoreError.saltFile(
+                    path, "it must hold an even number (≥ 32) of hex digits; delete it to make a new one (client keys will change)")
             }
             return bytes(fromHex: hex)
         }
         let salt = ClientKeyer.randomSalt()
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        guard FileManager.default.createFile(atPath: path, contents: Data((salt.hexString + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data((salt.hexString + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else {
             throw PostgresStoreError.saltFile(path, "cannot write it; give salt-file=PATH in the store URL")
         }
         return salt
@@ -68,7 +73,8 @@ public final class PiwheelsEventStore: EventStore, @unchecked Sendable {
         self.connection = connection
         // Client keys use the built-in sha256() of PostgreSQL 11 and later.
         if let v = try connection.execute("SHOW server_version_num").rows.first?[0].flatMap({ Int($0) }), v < 110000 {
-            throw PostgresStoreError.unsupportedServer(url.redacted, "PostgreSQL 11 or later is needed (for sha256()); the server is version \(v)")
+            throw PostgresStoreError.unsupportedServer(
+                url.redacted, "PostgreSQL 11 or later is needed (for sha256()); the server is version \(v)")
         }
         let parts = url.table.split(separator: ".").map(String.init)
         table = parts.map(SQL.ident).joined(separator: ".")
@@ -77,10 +83,12 @@ public final class PiwheelsEventStore: EventStore, @unchecked Sendable {
             throw PostgresStoreError.tableMissing(url.redacted, table: url.table, detail: "database `\(url.database)` has no table")
         }
         var columns: [String: String] = [:]
-        for r in try connection.execute("""
+        for r in try connection.execute(
+            """
             SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
             WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped
-            """, [table]).rows {
+            """, [table]
+        ).rows {
             columns[r[0] ?? ""] = r[1] ?? ""
         }
         for required in ["filename", "accessed_by", "accessed_at"] where columns[required] == nil {
@@ -103,9 +111,11 @@ public final class PiwheelsEventStore: EventStore, @unchecked Sendable {
 
     /// Parses the file names that appeared since the last refresh into the session's lookup table.
     func refreshFiles() throws {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         var names: [String] = []
-        let sql = filesWatermark == nil
+        let sql =
+            filesWatermark == nil
             ? "SELECT DISTINCT filename FROM \(table) WHERE filename IS NOT NULL"
             : "SELECT DISTINCT d.filename FROM \(table) d WHERE d.accessed_at >= $1::\(timestampHasZone ? "timestamptz" : "timestamp") AND d.filename IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_temp.casebook_files l WHERE l.filename = d.filename)"
         let newWatermark = try connection.execute("SELECT MAX(accessed_at)::text FROM \(table)").rows.first?[0] ?? nil
@@ -116,7 +126,10 @@ public final class PiwheelsEventStore: EventStore, @unchecked Sendable {
         var buf = CopyBuffer(reserve: names.count * 64)
         for name in names {
             let parsed = DistributionFilename(name)
-            buf.text(name); buf.text(parsed?.project); buf.text(parsed?.version); buf.text(parsed?.fileType)
+            buf.text(name)
+            buf.text(parsed?.project)
+            buf.text(parsed?.version)
+            buf.text(parsed?.fileType)
             buf.endRow()
         }
         try connection.copyIn("COPY pg_temp.casebook_files (filename, project, version, file_type) FROM STDIN", buf.bytes)
@@ -127,7 +140,8 @@ public final class PiwheelsEventStore: EventStore, @unchecked Sendable {
         let t = table
         let cols = optionalColumns
         let installer = hasInstallerColumns
-        let inner = innerPad, outer = outerPad
+        let inner = innerPad
+        let outer = outerPad
         let zone = timestampHasZone
         let index = url.index
         @Sendable func col(_ name: String) -> String { cols.contains(name) ? "d.\(name)::text" : "NULL::text" }
@@ -143,7 +157,10 @@ public final class PiwheelsEventStore: EventStore, @unchecked Sendable {
                 case .python: (col("py_version"), nil)
                 case .pythonMajor: ("substring(\(col("py_version")) FROM '^[0-9]+')", nil)
                 case .pythonMinor:
-                    ("regexp_replace(substring(\(col("py_version")) FROM '^[0-9]+[^.]*\\.[0-9]+'), '^([0-9]+)[^.]*\\.([0-9]+)$', '\\1.\\2')", nil)
+                    (
+                        "regexp_replace(substring(\(col("py_version")) FROM '^[0-9]+[^.]*\\.[0-9]+'), '^([0-9]+)[^.]*\\.([0-9]+)$', '\\1.\\2')",
+                        nil
+                    )
                 case .implementation: (col("py_name"), nil)
                 case .installer: (installer ? col("installer_name") : "NULL::text", nil)
                 case .installerVersion: (installer ? col("installer_version") : "NULL::text", nil)
@@ -154,7 +171,10 @@ public final class PiwheelsEventStore: EventStore, @unchecked Sendable {
                 case .ci, .country, .libc, .libcVersion, .openssl: ("NULL::text", nil)
                 case .index: (index.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'::text" } ?? "NULL::text", nil)
                 case .client:
-                    ("'c-' || substr(encode(sha256(decode('\(outer)', 'hex') || sha256(decode('\(inner)', 'hex') || convert_to(host(d.accessed_by), 'UTF8'))), 'hex'), 1, 16)", nil)
+                    (
+                        "'c-' || substr(encode(sha256(decode('\(outer)', 'hex') || sha256(decode('\(inner)', 'hex') || convert_to(host(d.accessed_by), 'UTF8'))), 'hex'), 1, 16)",
+                        nil
+                    )
                 }
             },
             from: { joins in
@@ -181,12 +201,15 @@ public final class PiwheelsEventStore: EventStore, @unchecked Sendable {
 
     /// What the table holds; schema version 16 or 15 (piwheels' 0.16 or 0.15 columns).
     public func infoSync() throws -> StoreInfo {
-        let r = try connection.execute("""
+        let r = try connection.execute(
+            """
             SELECT COUNT(*), MIN(floor(extract(epoch FROM accessed_at))::bigint), MAX(floor(extract(epoch FROM accessed_at))::bigint) FROM \(table)
-            """).rows[0]
-        return StoreInfo(eventRows: int(r[0]), downloads: int(r[0]), firstEvent: r[1].flatMap { Int64($0) },
-                         lastEvent: r[2].flatMap { Int64($0) }, sources: [], quarantined: [:],
-                         schemaVersion: hasInstallerColumns ? 16 : 15,
-                         location: "\(url.redacted) (piwheels \(hasInstallerColumns ? "0.16" : "0.15") table \(url.table), read-only)")
+            """
+        ).rows[0]
+        return StoreInfo(
+            eventRows: int(r[0]), downloads: int(r[0]), firstEvent: r[1].flatMap { Int64($0) },
+            lastEvent: r[2].flatMap { Int64($0) }, sources: [], quarantined: [:],
+            schemaVersion: hasInstallerColumns ? 16 : 15,
+            location: "\(url.redacted) (piwheels \(hasInstallerColumns ? "0.16" : "0.15") table \(url.table), read-only)")
     }
 }

@@ -38,8 +38,9 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
         let c = try PGConnection(url: url)
         let exists = try c.execute("SELECT to_regclass($1) IS NOT NULL", [url.schema + ".events"]).rows[0][0] == "t"
         guard exists else {
-            throw PostgresStoreError.tableMissing(url.redacted, table: url.schema + ".events",
-                                                  detail: "no Casebook store here: ingest logs first (`casebook ingest FILE --store URL`); missing")
+            throw PostgresStoreError.tableMissing(
+                url.redacted, table: url.schema + ".events",
+                detail: "no Casebook store here: ingest logs first (`casebook ingest FILE --store URL`); missing")
         }
         return try PostgresEventStore(url: url)
     }
@@ -102,17 +103,20 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
             quarantined[r[0] ?? ""] = Int64(r[1] ?? "0") ?? 0
         }
         let sources = try connection.execute("SELECT \(Self.sourceColumns) FROM \(s).sources ORDER BY id").rows.map(Self.sourceInfo)
-        return StoreInfo(eventRows: int(totals[0]), downloads: int(totals[1]), firstEvent: totals[2].flatMap { Int64($0) },
-                         lastEvent: totals[3].flatMap { Int64($0) }, sources: sources, quarantined: quarantined,
-                         schemaVersion: PostgresSchema.currentVersion, location: url.redacted)
+        return StoreInfo(
+            eventRows: int(totals[0]), downloads: int(totals[1]), firstEvent: totals[2].flatMap { Int64($0) },
+            lastEvent: totals[3].flatMap { Int64($0) }, sources: sources, quarantined: quarantined,
+            schemaVersion: PostgresSchema.currentVersion, location: url.redacted)
     }
 
     /// Quarantined lines (source, line number, reason, redacted text), oldest first.
     public func quarantinedLines(limit: Int = 100) throws -> [(source: String, line: Int64, reason: String, raw: String)] {
-        try connection.execute("""
+        try connection.execute(
+            """
             SELECT s.name, q.line, q.reason, q.raw FROM \(schema).quarantine q JOIN \(schema).sources s ON s.id = q.source_id
             ORDER BY q.id LIMIT $1::bigint
-            """, [String(limit)]).rows.map { ($0[0] ?? "", int($0[1]), $0[2] ?? "", $0[3] ?? "") }
+            """, [String(limit)]
+        ).rows.map { ($0[0] ?? "", int($0[1]), $0[2] ?? "", $0[3] ?? "") }
     }
 
     /// Counts of non-download requests by kind, over all sources.
@@ -127,19 +131,23 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
     // MARK: IngestTarget
 
     public func clientKeyer() throws -> ClientKeyer {
-        guard let hex = try connection.execute("SELECT encode(value, 'hex') FROM \(schema).meta WHERE key = 'client_salt'").rows.first?[0] else {
+        guard let hex = try connection.execute("SELECT encode(value, 'hex') FROM \(schema).meta WHERE key = 'client_salt'").rows.first?[0]
+        else {
             throw PostgresStoreError.tableMissing(url.redacted, table: url.schema + ".meta", detail: "the store has no client salt in")
         }
         return ClientKeyer(salt: bytes(fromHex: hex))
     }
 
     public func sources(withFingerprint fingerprint: String) throws -> [SourceRecord] {
-        try connection.execute("""
+        try connection.execute(
+            """
             SELECT id, fingerprint, name, format, bytes, lines, tail_hash, head_hash FROM \(schema).sources
             WHERE fingerprint = $1 ORDER BY bytes DESC
-            """, [fingerprint]).rows.map {
-            SourceRecord(id: int($0[0]), fingerprint: $0[1] ?? "", name: $0[2] ?? "", format: $0[3] ?? "",
-                         bytes: int($0[4]), lines: int($0[5]), tailHash: $0[6] ?? "", headHash: $0[7] ?? "")
+            """, [fingerprint]
+        ).rows.map {
+            SourceRecord(
+                id: int($0[0]), fingerprint: $0[1] ?? "", name: $0[2] ?? "", format: $0[3] ?? "",
+                bytes: int($0[4]), lines: int($0[5]), tailHash: $0[6] ?? "", headHash: $0[7] ?? "")
         }
     }
 
@@ -151,9 +159,10 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
         """
 
     static func sourceInfo(_ r: [String?]) -> SourceInfo {
-        SourceInfo(fingerprint: r[0] ?? "", name: r[1] ?? "", format: r[2] ?? "", index: r[3], bytes: int(r[4]), lines: int(r[5]),
-                   downloads: int(r[6]), otherRequests: int(r[7]), quarantined: int(r[8]), firstEvent: r[9].flatMap { Int64($0) },
-                   lastEvent: r[10].flatMap { Int64($0) }, ingestedAt: int(r[11]), id: int(r[12]))
+        SourceInfo(
+            fingerprint: r[0] ?? "", name: r[1] ?? "", format: r[2] ?? "", index: r[3], bytes: int(r[4]), lines: int(r[5]),
+            downloads: int(r[6]), otherRequests: int(r[7]), quarantined: int(r[8]), firstEvent: r[9].flatMap { Int64($0) },
+            lastEvent: r[10].flatMap { Int64($0) }, ingestedAt: int(r[11]), id: int(r[12]))
     }
 
     public func ingest(_ plan: IngestPlan, _ body: (any IngestSink) throws -> IngestSummary) throws -> IngestSummary {
@@ -165,7 +174,8 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
             if let existing = plan.existing {
                 sourceID = existing.id
             } else {
-                let r = try connection.execute("""
+                let r = try connection.execute(
+                    """
                     INSERT INTO \(s).sources (fingerprint, name, format, index_name, bytes, lines, tail_hash, ingested_at)
                     VALUES ($1, $2, $3, $4, 0, 0, '', $5::bigint) RETURNING id
                     """, [plan.fingerprint, plan.name, plan.format, plan.index, String(Int64(Date().timeIntervalSince1970))])
@@ -184,23 +194,29 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
         let others = sum.otherRequests.values.reduce(0, +)
         let quarantined = sum.quarantined.values.reduce(0, +)
         let now = String(Int64(Date().timeIntervalSince1970))
-        try connection.execute("""
+        try connection.execute(
+            """
             UPDATE \(s).sources SET name = $1, index_name = COALESCE($2, index_name), bytes = $3::bigint, lines = $4::bigint,
                 tail_hash = $5, head_hash = $13, downloads = downloads + $6::bigint, other_requests = other_requests + $7::bigint,
                 quarantined = quarantined + $8::bigint,
                 first_event = LEAST(first_event, $9::bigint), last_event = GREATEST(last_event, $10::bigint),
                 ingested_at = $11::bigint
             WHERE id = $12::bigint
-            """, [plan.name, plan.index, String(sum.totalBytes), String(sum.totalLines), sum.tailHash, String(sum.downloads),
-                  String(others), String(quarantined), sum.firstEvent.map { String($0) }, sum.lastEvent.map { String($0) },
-                  now, String(sourceID), sum.headHash])
+            """,
+            [
+                plan.name, plan.index, String(sum.totalBytes), String(sum.totalLines), sum.tailHash, String(sum.downloads),
+                String(others), String(quarantined), sum.firstEvent.map { String($0) }, sum.lastEvent.map { String($0) },
+                now, String(sourceID), sum.headHash
+            ])
         for (kind, count) in sum.otherRequests {
-            try connection.execute("""
+            try connection.execute(
+                """
                 INSERT INTO \(s).other_requests (source_id, kind, count) VALUES ($1::bigint, $2, $3::bigint)
                 ON CONFLICT (source_id, kind) DO UPDATE SET count = \(s).other_requests.count + excluded.count
                 """, [String(sourceID), kind, String(count)])
         }
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO \(s).ingest_runs (source_id, started_at, lines_read, downloads, seconds)
             VALUES ($1::bigint, $2::bigint, $3::bigint, $4::bigint, $5::float8)
             """, [String(sourceID), now, String(sum.linesRead), String(sum.downloads), String(sum.seconds)])
@@ -225,17 +241,24 @@ extension PostgresEventStore: SourceRemoval {
         let s = schema
         return try connection.transaction {
             try connection.execute("SELECT pg_advisory_xact_lock(hashtext('casebook-ingest:' || $1))", [url.schema])
-            guard let row = try connection.execute("SELECT \(Self.sourceColumns) FROM \(s).sources WHERE id = $1::bigint FOR UPDATE",
-                                                   [String(id)]).rows.first else {
+            guard
+                let row = try connection.execute(
+                    "SELECT \(Self.sourceColumns) FROM \(s).sources WHERE id = $1::bigint FOR UPDATE",
+                    [String(id)]
+                ).rows.first
+            else {
                 let known = try connection.execute("SELECT id FROM \(s).sources ORDER BY id").rows.compactMap { $0[0] }
                 throw PostgresStoreError.noSuchSource(url.redacted, id: id, known: known)
             }
             let info = Self.sourceInfo(row)
-            let span = try connection.execute("""
+            let span = try connection.execute(
+                """
                 WITH gone AS (DELETE FROM \(s).events WHERE source_id = $1::bigint RETURNING ts) SELECT MIN(ts), MAX(ts) FROM gone
-                """, [String(id)]).rows[0]
+                """, [String(id)]
+            ).rows[0]
             if let first = span[0].flatMap({ Int64($0) }), let last = span[1].flatMap({ Int64($0) }) {
-                let d0 = Self.floorDay(first), d1 = Self.floorDay(last) + 86400
+                let d0 = Self.floorDay(first)
+                let d1 = Self.floorDay(last) + 86400
                 try connection.execute(PostgresSchema.rebuildRollupsSQL(schema: s, from: d0, to: d1))
             }
             for table in ["quarantine", "other_requests", "request_counts", "ingest_runs"] {
@@ -263,7 +286,8 @@ extension PostgresEventStore {
 
 extension PostgresEventStore: RequestLogStore {
     public func requestCounts(in range: TimeRange) async throws -> [RequestCount] {
-        let r = try connection.execute("""
+        let r = try connection.execute(
+            """
             SELECT hour, status, SUM(count) FROM \(schema).request_counts
             WHERE hour >= $1::bigint AND hour < $2::bigint GROUP BY hour, status ORDER BY hour, status
             """, [String(range.from ?? Int64.min), String(range.to ?? Int64.max)])

@@ -81,7 +81,8 @@ enum PostgresQueryBuilder {
             let partition = q.bucket != nil ? "PARTITION BY bucket " : ""
             let rankOrder = (["downloads DESC"] + valueOrder).joined(separator: ", ")
             let cols = (q.bucket != nil ? ["bucket"] : []) + q.dimensions.indices.map { "d\($0)" } + ["downloads"]
-            sql = "SELECT \(cols.joined(separator: ", ")) FROM (SELECT g.*, ROW_NUMBER() OVER (\(partition)ORDER BY \(rankOrder)) AS rank FROM (\(sql)) AS g) AS r WHERE rank <= \(param(String(top), "bigint"))"
+            sql =
+                "SELECT \(cols.joined(separator: ", ")) FROM (SELECT g.*, ROW_NUMBER() OVER (\(partition)ORDER BY \(rankOrder)) AS rank FROM (\(sql)) AS g) AS r WHERE rank <= \(param(String(top), "bigint"))"
         }
         sql += " ORDER BY " + order.joined(separator: ", ")
         return (sql, args)
@@ -96,7 +97,10 @@ enum PostgresQueryBuilder {
         try connection.forEachRow(sql, args) { value in
             var i = 0
             var bucket: Int64?
-            if hasBucket { bucket = value(0).flatMap { Int64($0) }; i = 1 }
+            if hasBucket {
+                bucket = value(0).flatMap { Int64($0) }
+                i = 1
+            }
             var values: [String?] = []
             values.reserveCapacity(n)
             for k in 0..<n { values.append(value(i + k)) }

@@ -31,31 +31,34 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Sendable, Equata
 
     public var description: String {
         switch self {
-        case let .invalidURL(url, why):
+        case .invalidURL(let url, let why):
             return "invalid PostgreSQL store URL \(url): \(why)"
-        case let .connectionRefused(url):
+        case .connectionRefused(let url):
             return "cannot connect to \(url): connection refused; is the PostgreSQL server running and listening on that host and port?"
-        case let .unknownHost(url, host):
+        case .unknownHost(let url, let host):
             return "cannot connect to \(url): unknown host `\(host)`; check the host name in the URL"
-        case let .authenticationFailed(url, user):
-            return "cannot connect to \(url): the server refused the password for user `\(user)`; give the right one in the URL (postgres://USER:PASSWORD@...), PGPASSWORD or ~/.pgpass"
-        case let .databaseMissing(url, db):
+        case .authenticationFailed(let url, let user):
+            return
+                "cannot connect to \(url): the server refused the password for user `\(user)`; give the right one in the URL (postgres://USER:PASSWORD@...), PGPASSWORD or ~/.pgpass"
+        case .databaseMissing(let url, let db):
             return "cannot open \(url): database `\(db)` does not exist; create it (createdb \(db)) or fix the name in the URL"
-        case let .tableMissing(url, table, detail):
-            return "cannot read \(url): \(detail) `\(table)`; point table=SCHEMA.NAME at a piwheels-style downloads table (columns filename, accessed_by, accessed_at, ...)"
-        case let .schemaTooNew(url, found, supported):
+        case .tableMissing(let url, let table, let detail):
+            return
+                "cannot read \(url): \(detail) `\(table)`; point table=SCHEMA.NAME at a piwheels-style downloads table (columns filename, accessed_by, accessed_at, ...)"
+        case .schemaTooNew(let url, let found, let supported):
             return "cannot open \(url): its Casebook schema is version \(found), this Casebook knows up to \(supported); upgrade Casebook"
-        case let .readOnly(url):
-            return "\(url) is read-only: Casebook never writes to a database it did not create (layout=piwheels); ingest into a Casebook store instead"
-        case let .saltFile(path, why):
+        case .readOnly(let url):
+            return
+                "\(url) is read-only: Casebook never writes to a database it did not create (layout=piwheels); ingest into a Casebook store instead"
+        case .saltFile(let path, let why):
             return "client-key salt file \(path): \(why)"
-        case let .unsupportedServer(url, why):
+        case .unsupportedServer(let url, let why):
             return "cannot use \(url): \(why)"
-        case let .connectionFailed(url, message):
+        case .connectionFailed(let url, let message):
             return "cannot connect to \(url): \(message)"
-        case let .queryFailed(url, state, message):
+        case .queryFailed(let url, let state, let message):
             return "\(url): query failed (SQLSTATE \(state)): \(message)"
-        case let .noSuchSource(url, id, known):
+        case .noSuchSource(let url, let id, let known):
             return "no source with id \(id) in \(url): "
                 + (known.isEmpty ? "the store has no sources" : "its sources are \(known.joined(separator: ", ")) (see `casebook sources`)")
         }

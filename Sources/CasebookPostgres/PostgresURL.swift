@@ -53,7 +53,8 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
             throw PostgresStoreError.invalidURL(Self.redact(string), "expected postgres://USER@HOST:PORT/DATABASE")
         }
         guard let components = URLComponents(string: string) else {
-            throw PostgresStoreError.invalidURL(Self.redact(string), "not a valid URL (are special characters in the password percent-encoded?)")
+            throw PostgresStoreError.invalidURL(
+                Self.redact(string), "not a valid URL (are special characters in the password percent-encoded?)")
         }
         user = components.percentEncodedUser.flatMap { $0.removingPercentEncoding }
         password = components.percentEncodedPassword.flatMap { $0.removingPercentEncoding }
@@ -66,7 +67,8 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         let path = (components.percentEncodedPath.removingPercentEncoding ?? components.path)
         let db = path.hasPrefix("/") ? String(path.dropFirst()) : path
         guard !db.isEmpty, !db.contains("/") else {
-            throw PostgresStoreError.invalidURL(Self.redact(string), "expected the database name after the host, as in postgres://USER@HOST:PORT/DATABASE")
+            throw PostgresStoreError.invalidURL(
+                Self.redact(string), "expected the database name after the host, as in postgres://USER@HOST:PORT/DATABASE")
         }
         database = db
         layout = .casebook
@@ -77,7 +79,8 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
             switch item.name.lowercased() {
             case "layout":
                 guard let l = Layout(rawValue: value.lowercased()) else {
-                    throw PostgresStoreError.invalidURL(Self.redact(string), "layout=\(value): expected one of \(Layout.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw PostgresStoreError.invalidURL(
+                        Self.redact(string), "layout=\(value): expected one of \(Layout.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 layout = l
             case "schema":
@@ -87,8 +90,10 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
                 schema = value
             case "table":
                 guard value.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ Self.isIdentifier(String($0)) }),
-                      value.split(separator: ".").count <= 2 else {
-                    throw PostgresStoreError.invalidURL(Self.redact(string), "table=\(value): expected NAME or SCHEMA.NAME (letters, digits, _)")
+                    value.split(separator: ".").count <= 2
+                else {
+                    throw PostgresStoreError.invalidURL(
+                        Self.redact(string), "table=\(value): expected NAME or SCHEMA.NAME (letters, digits, _)")
                 }
                 table = value
             case "salt-file", "salt_file": saltFile = value
@@ -102,14 +107,18 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
             case "sslmode", "connect_timeout", "application_name", "sslrootcert", "target_session_attrs":
                 libpqOptions.append((item.name.lowercased(), value))
             default:
-                throw PostgresStoreError.invalidURL(Self.redact(string), "unknown option `\(CredentialRedaction.redact(item.name))`: expected layout, schema, table, salt-file, index, password, sslmode or connect_timeout")
+                throw PostgresStoreError.invalidURL(
+                    Self.redact(string),
+                    "unknown option `\(CredentialRedaction.redact(item.name))`: expected layout, schema, table, salt-file, index, password, sslmode or connect_timeout"
+                )
             }
         }
     }
 
     static func isIdentifier(_ s: String) -> Bool {
         guard let first = s.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
-        return s.count <= 63 && s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+        return s.count <= 63
+            && s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 
     /// The URL without its password (`postgres://casebook@127.0.0.1:5433/db?layout=piwheels`).
@@ -136,8 +145,10 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
 
     /// libpq keywords and values for `PQconnectdbParams`.
     var connectionParameters: [(String, String)] {
-        var p: [(String, String)] = [("host", host), ("port", String(port)), ("dbname", database),
-                                     ("client_encoding", "UTF8"), ("application_name", "casebook")]
+        var p: [(String, String)] = [
+            ("host", host), ("port", String(port)), ("dbname", database),
+            ("client_encoding", "UTF8"), ("application_name", "casebook")
+        ]
         if let user { p.append(("user", user)) }
         if let password { p.append(("password", password)) }
         if !libpqOptions.contains(where: { $0.0 == "connect_timeout" }) { p.append(("connect_timeout", "10")) }

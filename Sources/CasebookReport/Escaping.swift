@@ -49,9 +49,12 @@ public enum Escape {
         // CommonMark block markers need a space (or the end of the line) after them.
         func blankAt(_ k: Int) -> Bool { k >= chars.count || chars[k] == " " || chars[k] == "\t" }
         let orderedMarker = digits > 0 && digits < chars.count && (chars[digits] == "." || chars[digits] == ")") && blankAt(digits + 1)
-        let leadingMarker = chars.first.map { c in
-            markdownLineStart.contains(c) && (blankAt(1) || chars.allSatisfy { $0 == c || $0 == " " } || (c == "#" && chars.prefix { $0 == "#" }.count <= 6 && blankAt(chars.prefix { $0 == "#" }.count)))
-        } ?? false
+        let leadingMarker =
+            chars.first.map { c in
+                markdownLineStart.contains(c)
+                    && (blankAt(1) || chars.allSatisfy { $0 == c || $0 == " " }
+                        || (c == "#" && chars.prefix { $0 == "#" }.count <= 6 && blankAt(chars.prefix { $0 == "#" }.count)))
+            } ?? false
         while i < chars.count {
             let c = chars[i]
             if c.isASCII, let scalar = c.unicodeScalars.first, scalar.value < 0x20 {
@@ -63,11 +66,11 @@ public enum Escape {
             } else if orderedMarker, i == digits {
                 out += "\\" + String(c)
             } else if c == ":", i + 2 < chars.count, chars[i + 1] == "/", chars[i + 2] == "/" {
-                out += "\\:"   // `http\://` is not autolinked
+                out += "\\:"  // `http\://` is not autolinked
             } else if c == ".", i >= 3, String(chars[(i - 3)..<i]).lowercased() == "www" {
-                out += "\\."   // nor is `www\.`
+                out += "\\."  // nor is `www\.`
             } else if c == "@" {
-                out += "\\@"   // nor an e-mail address
+                out += "\\@"  // nor an e-mail address
             } else {
                 out.append(c)
             }
@@ -82,8 +85,16 @@ public enum Escape {
     /// (don't put code spans in table cells).
     public static func markdownCode(_ text: String) -> String {
         let flat = String(text.map { $0.isNewline ? " " : $0 })
-        var longest = 0, run = 0
-        for c in flat { if c == "`" { run += 1; longest = max(longest, run) } else { run = 0 } }
+        var longest = 0
+        var run = 0
+        for c in flat {
+            if c == "`" {
+                run += 1
+                longest = max(longest, run)
+            } else {
+                run = 0
+            }
+        }
         let fence = String(repeating: "`", count: longest + 1)
         let pad = flat.hasPrefix("`") || flat.hasSuffix("`") || flat.hasPrefix(" ") ? " " : ""
         return fence + pad + flat + pad + fence
@@ -91,9 +102,10 @@ public enum Escape {
 
     /// A safe file-name stem: lowercase ASCII letters, digits and `-`; anything else becomes `-`.
     public static func fileStem(_ text: String, fallback: String) -> String {
-        let mapped = String(text.lowercased().unicodeScalars.prefix(40).map { s -> Character in
-            (s.isASCII && (("a"..."z").contains(s) || ("0"..."9").contains(s))) ? Character(s) : "-"
-        })
+        let mapped = String(
+            text.lowercased().unicodeScalars.prefix(40).map { s -> Character in
+                (s.isASCII && (("a"..."z").contains(s) || ("0"..."9").contains(s))) ? Character(s) : "-"
+            })
         let trimmed = mapped.split(separator: "-", omittingEmptySubsequences: true).joined(separator: "-")
         return trimmed.isEmpty ? fallback : trimmed
     }

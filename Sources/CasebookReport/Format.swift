@@ -1,5 +1,5 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import Foundation
 
 /// Number and value formatting shared by the renderers: the same in every locale.
@@ -78,8 +78,12 @@ public enum ReportFormat {
     /// Bytes as `1.4 GB`.
     public static func bytes(_ n: Int64) -> String {
         let units = ["bytes", "kB", "MB", "GB", "TB"]
-        var v = Double(n), i = 0
-        while v >= 1000, i < units.count - 1 { v /= 1000; i += 1 }
+        var v = Double(n)
+        var i = 0
+        while v >= 1000, i < units.count - 1 {
+            v /= 1000
+            i += 1
+        }
         return i == 0 ? "\(n) bytes" : number((v * 10).rounded() / 10, maxDecimals: 1) + " " + units[i]
     }
 }

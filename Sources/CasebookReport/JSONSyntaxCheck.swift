@@ -27,7 +27,10 @@ public enum JSONSyntaxCheck {
         }
     }
 
-    struct ParseFailure: Error { var offset: Int; var message: String }
+    struct ParseFailure: Error {
+        var offset: Int
+        var message: String
+    }
 
     struct Parser {
         let bytes: [UInt8]
@@ -51,30 +54,53 @@ public enum JSONSyntaxCheck {
             guard i < bytes.count else { throw fail("expected a value, found \(found())") }
             switch bytes[i] {
             case UInt8(ascii: "{"):
-                i += 1; skipSpace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return }
+                i += 1
+                skipSpace()
+                if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+                    i += 1
+                    return
+                }
                 while true {
                     guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a quoted key, found \(found())") }
                     try string()
                     skipSpace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected `:` after the key, found \(found())") }
-                    i += 1; skipSpace()
+                    i += 1
+                    skipSpace()
                     try value(depth: depth + 1)
                     skipSpace()
                     guard i < bytes.count else { throw fail("expected `,` or `}` closing the object, found \(found())") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; skipSpace(); continue }
-                    if bytes[i] == UInt8(ascii: "}") { i += 1; return }
+                    if bytes[i] == UInt8(ascii: ",") {
+                        i += 1
+                        skipSpace()
+                        continue
+                    }
+                    if bytes[i] == UInt8(ascii: "}") {
+                        i += 1
+                        return
+                    }
                     throw fail("expected `,` or `}` closing the object, found \(found())")
                 }
             case UInt8(ascii: "["):
-                i += 1; skipSpace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return }
+                i += 1
+                skipSpace()
+                if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+                    i += 1
+                    return
+                }
                 while true {
                     try value(depth: depth + 1)
                     skipSpace()
                     guard i < bytes.count else { throw fail("expected `,` or `]` closing the array, found \(found())") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; skipSpace(); continue }
-                    if bytes[i] == UInt8(ascii: "]") { i += 1; return }
+                    if bytes[i] == UInt8(ascii: ",") {
+                        i += 1
+                        skipSpace()
+                        continue
+                    }
+                    if bytes[i] == UInt8(ascii: "]") {
+                        i += 1
+                        return
+                    }
                     throw fail("expected `,` or `]` closing the array, found \(found())")
                 }
             case UInt8(ascii: "\""):
@@ -120,7 +146,10 @@ public enum JSONSyntaxCheck {
             i += 1
             while i < bytes.count {
                 let c = bytes[i]
-                if c == UInt8(ascii: "\"") { i += 1; return }
+                if c == UInt8(ascii: "\"") {
+                    i += 1
+                    return
+                }
                 if c == UInt8(ascii: "\\") {
                     i += 2
                     continue
@@ -137,7 +166,10 @@ public enum JSONSyntaxCheck {
             var line = 1
             var lineStart = 0
             let end = min(offset, bytes.count)
-            for k in 0..<end where bytes[k] == 10 { line += 1; lineStart = k + 1 }
+            for k in 0..<end where bytes[k] == 10 {
+                line += 1
+                lineStart = k + 1
+            }
             let column = String(decoding: bytes[lineStart..<end], as: UTF8.self).count + 1
             return Problem(line: line, column: column, message: message)
         }

@@ -1,5 +1,5 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import Foundation
 
 /// Renders a report as GitHub-flavoured Markdown, for a repository or a gist: tables, and charts
@@ -41,7 +41,9 @@ public struct MarkdownRenderer: Sendable {
         md += "# \(m(narrative.title))\n\n"
         var facts = ["Casebook report of the playbook \(m(run.playbook.name)) (\(Escape.markdownCode(run.playbook.file)))"]
         if let store = meta.store, let first = store.firstEvent, let last = store.lastEvent {
-            facts.append("data \(m(ReportFormat.epoch(first))) to \(m(ReportFormat.epoch(last))), \(ReportFormat.grouped(store.downloads)) downloads")
+            facts.append(
+                "data \(m(ReportFormat.epoch(first))) to \(m(ReportFormat.epoch(last))), \(ReportFormat.grouped(store.downloads)) downloads"
+            )
         }
         if !meta.generatedAt.isEmpty { facts.append("generated \(m(ReportFormat.time(meta.generatedAt)))") }
         if !meta.casebookVersion.isEmpty { facts.append("Casebook \(m(meta.casebookVersion))") }
@@ -54,7 +56,8 @@ public struct MarkdownRenderer: Sendable {
             md += "**In short.** " + narrative.inShort.map { m($0) }.joined(separator: " ") + "\n\n"
         }
         for p in narrative.points {
-            var line = "- **\(m(p.stepName))**: \(m(ReportNarrative.sentence(p.finding.summary.isEmpty ? p.finding.title : p.finding.summary))) _(\(p.finding.confidence.level) confidence)_"
+            var line =
+                "- **\(m(p.stepName))**: \(m(ReportNarrative.sentence(p.finding.summary.isEmpty ? p.finding.title : p.finding.summary))) _(\(p.finding.confidence.level) confidence)_"
             if !p.others.isEmpty { line += " Also: \(m(p.others.map { ReportNarrative.sentence($0) }.joined(separator: " ")))" }
             md += line + "\n"
         }
@@ -70,7 +73,8 @@ public struct MarkdownRenderer: Sendable {
         for layout in StepLayout.steps(of: run, maxTableRows: maxTableRows) {
             let s = layout.step
             md += "## \(layout.number). \(m(ReportNarrative.name(of: s))) (\(s.status.rawValue))\n\n"
-            md += "**Asked:** \(m(meta.analyzers[s.uses].map(ReportNarrative.sentence) ?? "(no summary recorded)")) Step \(Escape.markdownCode(s.id)) uses \(Escape.markdownCode(s.uses)).\n\n"
+            md +=
+                "**Asked:** \(m(meta.analyzers[s.uses].map(ReportNarrative.sentence) ?? "(no summary recorded)")) Step \(Escape.markdownCode(s.id)) uses \(Escape.markdownCode(s.uses)).\n\n"
             if s.status != .succeeded {
                 md += "> **\(s.status == .failed ? "Failed" : "Skipped"):** \(m(s.reason ?? "no reason given"))\n\n"
             } else if s.findings.isEmpty {
@@ -106,7 +110,8 @@ public struct MarkdownRenderer: Sendable {
             // The hypotheses output as a table, unless the step's findings already show one.
             if !layout.hypotheses.isEmpty {
                 md += "**Hypotheses checked, best first:**\n\n"
-                md += "| rank | hypothesis | score | released | verdict | evidence for | why not / missing |\n|---:|---|---:|---|---|---|---|\n"
+                md +=
+                    "| rank | hypothesis | score | released | verdict | evidence for | why not / missing |\n|---:|---|---:|---|---|---|---|\n"
                 for x in layout.hypotheses {
                     let cells = [x.rank, m(x.label), x.score, m(x.released), x.verdict, m(x.evidenceFor), m(x.whyNot)]
                     md += "| " + cells.joined(separator: " | ") + " |\n"
@@ -149,27 +154,39 @@ public struct MarkdownRenderer: Sendable {
         md += "| Casebook | \(m(meta.casebookVersion.isEmpty ? "unknown" : meta.casebookVersion)) |\n"
         if !meta.generatedAt.isEmpty { md += "| Generated | \(m(meta.generatedAt)) |\n" }
         if let s = meta.store {
-            md += "| Store | \(m(s.location)), schema \(s.schemaVersion): \(ReportFormat.grouped(s.downloads)) downloads in \(ReportFormat.grouped(s.eventRows)) rows, \(m(ReportFormat.epoch(s.firstEvent))) to \(m(ReportFormat.epoch(s.lastEvent))) |\n"
+            md +=
+                "| Store | \(m(s.location)), schema \(s.schemaVersion): \(ReportFormat.grouped(s.downloads)) downloads in \(ReportFormat.grouped(s.eventRows)) rows, \(m(ReportFormat.epoch(s.firstEvent))) to \(m(ReportFormat.epoch(s.lastEvent))) |\n"
         }
         md += "\n"
         if let s = meta.store, !s.sources.isEmpty {
-            md += "**Sources in the store**\n\n| source | format | index | fingerprint (SHA-256 of the first line) | lines | downloads | first event | last event |\n|---|---|---|---|---:|---:|---|---|\n"
+            md +=
+                "**Sources in the store**\n\n| source | format | index | fingerprint (SHA-256 of the first line) | lines | downloads | first event | last event |\n|---|---|---|---|---:|---:|---|---|\n"
             for src in s.sources.prefix(200) {
-                md += "| \(m(src.name)) | \(m(src.format)) | \(m(src.index ?? "–")) | \(m(src.fingerprint)) | \(ReportFormat.grouped(src.lines)) | \(ReportFormat.grouped(src.downloads)) | \(m(ReportFormat.epoch(src.firstEvent))) | \(m(ReportFormat.epoch(src.lastEvent))) |\n"
+                md +=
+                    "| \(m(src.name)) | \(m(src.format)) | \(m(src.index ?? "–")) | \(m(src.fingerprint)) | \(ReportFormat.grouped(src.lines)) | \(ReportFormat.grouped(src.downloads)) | \(m(ReportFormat.epoch(src.firstEvent))) | \(m(ReportFormat.epoch(src.lastEvent))) |\n"
             }
             if s.sources.count > 200 { md += "\n_\(s.sources.count - 200) more sources in report.json._\n" }
             md += "\n"
         }
         if let text = meta.playbookText {
             let fence = String(repeating: "`", count: max(3, Self.longestRun(of: "`", in: text) + 1))
-            md += "<details><summary>The playbook as run</summary>\n\n\(fence)yaml\n\(text.hasSuffix("\n") ? text : text + "\n")\(fence)\n\n</details>\n"
+            md +=
+                "<details><summary>The playbook as run</summary>\n\n\(fence)yaml\n\(text.hasSuffix("\n") ? text : text + "\n")\(fence)\n\n</details>\n"
         }
         return md
     }
 
     static func longestRun(of c: Character, in s: String) -> Int {
-        var longest = 0, run = 0
-        for x in s { if x == c { run += 1; longest = max(longest, run) } else { run = 0 } }
+        var longest = 0
+        var run = 0
+        for x in s {
+            if x == c {
+                run += 1
+                longest = max(longest, run)
+            } else {
+                run = 0
+            }
+        }
         return longest
     }
 }

@@ -1,5 +1,5 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import Foundation
 
 /// The story a report tells, built only from the run's findings (never from knowledge of a case):
@@ -35,7 +35,10 @@ public struct ReportNarrative: Sendable, Hashable {
         a.title == b.title && a.points == b.points && a.silent == b.silent && a.notRun == b.notRun
             && a.rejected.map(\.step) == b.rejected.map(\.step) && a.rejected.map(\.hypotheses) == b.rejected.map(\.hypotheses)
     }
-    public func hash(into h: inout Hasher) { h.combine(title); h.combine(points) }
+    public func hash(into h: inout Hasher) {
+        h.combine(title)
+        h.combine(points)
+    }
 
     /// The display name of a step: its `name:`, else its id.
     public static func name(of step: RunReport.StepReport) -> String {
@@ -61,8 +64,10 @@ public struct ReportNarrative: Sendable, Hashable {
             switch step.status {
             case .succeeded:
                 if let key = Self.keyFinding(of: step) {
-                    points.append(Point(stepID: step.id, stepName: name, finding: key,
-                                        others: step.findings.filter { $0 != key }.map(\.title)))
+                    points.append(
+                        Point(
+                            stepID: step.id, stepName: name, finding: key,
+                            others: step.findings.filter { $0 != key }.map(\.title)))
                 } else {
                     silent.append(name)
                 }

@@ -1,5 +1,5 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import Foundation
 
 /// The version of Casebook recorded in every report (bump it with each release).
@@ -63,11 +63,15 @@ public struct ReportLoadError: Error, CustomStringConvertible, Sendable {
     public var line: Int?
     public var column: Int?
     public init(file: String, problem: String, line: Int? = nil, column: Int? = nil) {
-        self.file = file; self.problem = problem; self.line = line; self.column = column
+        self.file = file
+        self.problem = problem
+        self.line = line
+        self.column = column
     }
     public var description: String {
         if let line, let column {
-            return "\(file):\(line):\(column): \(problem); expected the report.json that `casebook run --out DIR` writes (is it truncated or edited?)"
+            return
+                "\(file):\(line):\(column): \(problem); expected the report.json that `casebook run --out DIR` writes (is it truncated or edited?)"
         }
         return "\(file): not a Casebook report (\(problem)); expected the report.json that `casebook run --out DIR` writes"
     }
@@ -102,9 +106,11 @@ public struct ReportMetadata: Sendable, Hashable, Codable {
     /// One-line summaries of the analyzers the steps used, by `uses` name ("what was asked").
     public var analyzers: [String: String]
 
-    public init(casebookVersion: String = CasebookVersion.current, generatedAt: String = "", command: String = "",
-                playbookText: String? = nil, playbookSHA256: String? = nil, store: StoreInfo? = nil,
-                analyzers: [String: String] = [:]) {
+    public init(
+        casebookVersion: String = CasebookVersion.current, generatedAt: String = "", command: String = "",
+        playbookText: String? = nil, playbookSHA256: String? = nil, store: StoreInfo? = nil,
+        analyzers: [String: String] = [:]
+    ) {
         self.casebookVersion = casebookVersion
         self.generatedAt = generatedAt
         self.command = command
@@ -127,17 +133,20 @@ public struct ReportMetadata: Sendable, Hashable, Codable {
 
     /// Metadata for a run happening now: the version, the time, the command, the playbook file
     /// (read and hashed when `playbookFile` is given) and the store's summary.
-    public static func make(command: String, playbookFile: URL?, store: StoreInfo?, analyzers: [String: String],
-                            now: Date = Date()) -> ReportMetadata {
+    public static func make(
+        command: String, playbookFile: URL?, store: StoreInfo?, analyzers: [String: String],
+        now: Date = Date()
+    ) -> ReportMetadata {
         var text: String?
         var digest: String?
         if let playbookFile, let data = try? Data(contentsOf: playbookFile), data.count <= 1 << 20 {
             text = String(decoding: data, as: UTF8.self)
             digest = SHA256.hash([UInt8](data)).hexString
         }
-        return ReportMetadata(generatedAt: UTCTime.isoString(Int64(now.timeIntervalSince1970.rounded(.down))),
-                              command: command, playbookText: text, playbookSHA256: digest, store: store,
-                              analyzers: analyzers)
+        return ReportMetadata(
+            generatedAt: UTCTime.isoString(Int64(now.timeIntervalSince1970.rounded(.down))),
+            command: command, playbookText: text, playbookSHA256: digest, store: store,
+            analyzers: analyzers)
     }
 }
 
@@ -156,9 +165,6 @@ public enum ClientKeyRedaction {
         return run
     }
 
-    /// Whether a string holds a raw client key.
-    public static func containsKey(_ s: String) -> Bool { State.ranges(in: s).isEmpty == false }
-
     struct State {
         var names: [String: String] = [:]
 
@@ -169,7 +175,11 @@ public enum ClientKeyRedaction {
                 var j = r.upperBound
                 var n = 0
                 while j < s.endIndex, n < 17, let a = s[j].asciiValue,
-                      (48...57).contains(a) || (97...102).contains(a) { n += 1; j = s.index(after: j) }
+                    (48...57).contains(a) || (97...102).contains(a)
+                {
+                    n += 1
+                    j = s.index(after: j)
+                }
                 let before = r.lowerBound == s.startIndex ? nil : s[s.index(before: r.lowerBound)]
                 let wordBefore = before.map { $0.isLetter || $0.isNumber } ?? false
                 if n == 16, !wordBefore { found.append(r.lowerBound..<j) }
@@ -186,7 +196,9 @@ public enum ClientKeyRedaction {
             for r in found {
                 out += s[last..<r.lowerBound]
                 let key = String(s[r])
-                if let name = names[key] { out += name } else {
+                if let name = names[key] {
+                    out += name
+                } else {
                     let name = "client#\(names.count + 1)"
                     names[key] = name
                     out += name
@@ -229,7 +241,11 @@ public enum ClientKeyRedaction {
                 return .table(t)
             case .series(var s):
                 s.title = text(s.title)
-                s.highlights = s.highlights.map { h in var h = h; h.label = h.label.map { text($0) }; return h }
+                s.highlights = s.highlights.map { h in
+                    var h = h
+                    h.label = h.label.map { text($0) }
+                    return h
+                }
                 return .series(s)
             case .chart(var c):
                 c.title = text(c.title)

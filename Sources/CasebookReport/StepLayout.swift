@@ -1,5 +1,5 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import Foundation
 
 /// What a report shows of one step, in order, with every number already formatted: the one walk
@@ -133,15 +133,17 @@ public struct StepLayout: Sendable, Hashable {
                 }
             }
             flush()
-            return FindingLayout(finding: f, number: fi + 1, confidenceLevel: f.confidence.level,
-                                 confidenceScore: ReportFormat.number(f.confidence.score, maxDecimals: 2), items: items)
+            return FindingLayout(
+                finding: f, number: fi + 1, confidenceLevel: f.confidence.level,
+                confidenceScore: ReportFormat.number(f.confidence.score, maxDecimals: 2), items: items)
         }
         let showsTable = step.findings.contains { $0.evidence.contains { if case .table = $0 { true } else { false } } }
         hypotheses = (showsTable ? [] : RankedHypothesis.all(in: step)).map { x in
-            HypothesisRow(rank: String(x.rank), label: x.label, score: x.score.map { ReportFormat.number($0, maxDecimals: 2) } ?? "–",
-                          released: x.released.map(ReportFormat.time) ?? "–", verdict: x.rejected ? "rejected" : "best supported",
-                          rejected: x.rejected, evidenceFor: x.matched.joined(separator: "; "),
-                          whyNot: x.why ?? (x.rejected ? "scored lower" : ""))
+            HypothesisRow(
+                rank: String(x.rank), label: x.label, score: x.score.map { ReportFormat.number($0, maxDecimals: 2) } ?? "–",
+                released: x.released.map(ReportFormat.time) ?? "–", verdict: x.rejected ? "rejected" : "best supported",
+                rejected: x.rejected, evidenceFor: x.matched.joined(separator: "; "),
+                whyNot: x.why ?? (x.rejected ? "scored lower" : ""))
         }
     }
 

@@ -46,7 +46,8 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
         config.busyMode = SQLiteLocking.busyMode(path: path)
         config.prepareDatabase { db in
             if db.configuration.readonly { return }
-            try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536")
+            try db.execute(
+                sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536")
         }
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
@@ -109,8 +110,10 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
                         values.append(text.map { String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self) } ?? "")
                     }
                 }
-                rows.append(AggregateRow(bucketStart: hasBucket ? sqlite3_column_int64(s, 0) : nil, values: values,
-                                         downloads: sqlite3_column_int64(s, first + n)))
+                rows.append(
+                    AggregateRow(
+                        bucketStart: hasBucket ? sqlite3_column_int64(s, 0) : nil, values: values,
+                        downloads: sqlite3_column_int64(s, first + n)))
             }
             return AggregateTable(bucket: query.bucket, dimensions: query.dimensions, rows: rows)
         }
@@ -129,10 +132,12 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
         fputs(columns.joined(separator: ",") + "\n", out)
         let select = Dimension.allCases.map { SQLiteQueryBuilder.column($0).sql }.joined(separator: ", ")
         return try dbQueue.read { db in
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT e.ts, \(select), e.count FROM events e JOIN files f ON f.id = e.file_id
-                JOIN profiles p ON p.id = e.profile_id LEFT JOIN clients c ON c.id = e.client_id ORDER BY e.ts
-                """)
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT e.ts, \(select), e.count FROM events e JOIN files f ON f.id = e.file_id
+                    JOIN profiles p ON p.id = e.profile_id LEFT JOIN clients c ON c.id = e.client_id ORDER BY e.ts
+                    """)
             var n: Int64 = 0
             var line = ""
             while let row = try cursor.next() {
@@ -158,20 +163,26 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
     public func infoSync() throws -> StoreInfo {
         try dbQueue.read { db in
             // Counts from the hourly rollup (thousands of rows, not millions); ends from the time index.
-            let totals = try Row.fetchOne(db, sql: """
-                SELECT (SELECT COALESCE(SUM(events), 0) FROM rollup_hour), (SELECT COALESCE(SUM(downloads), 0) FROM rollup_hour),
-                       (SELECT MIN(ts) FROM events), (SELECT MAX(ts) FROM events)
-                """)!
+            let totals = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT COALESCE(SUM(events), 0) FROM rollup_hour), (SELECT COALESCE(SUM(downloads), 0) FROM rollup_hour),
+                           (SELECT MIN(ts) FROM events), (SELECT MAX(ts) FROM events)
+                    """)!
             var quarantined: [String: Int64] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT reason, COUNT(*) FROM quarantine GROUP BY reason") {
                 quarantined[QuarantineReason.kind(of: row[0]), default: 0] += row[1] as Int64
             }
-            let sources = try Row.fetchAll(db, sql: """
-                SELECT \(Self.sourceColumns) FROM sources ORDER BY id
-                """).map(Self.sourceInfo)
-            return StoreInfo(eventRows: totals[0], downloads: totals[1], firstEvent: totals[2], lastEvent: totals[3],
-                             sources: sources, quarantined: quarantined,
-                             schemaVersion: SQLiteSchema.currentVersion, location: path)
+            let sources = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.sourceColumns) FROM sources ORDER BY id
+                    """
+            ).map(Self.sourceInfo)
+            return StoreInfo(
+                eventRows: totals[0], downloads: totals[1], firstEvent: totals[2], lastEvent: totals[3],
+                sources: sources, quarantined: quarantined,
+                schemaVersion: SQLiteSchema.currentVersion, location: path)
         }
     }
 
@@ -184,10 +195,13 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
     /// Quarantined lines (line number, reason, redacted text) of all sources, oldest first.
     public func quarantinedLines(limit: Int = 100) throws -> [(source: String, line: Int64, reason: String, raw: String)] {
         try dbQueue.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT s.name, q.line, q.reason, q.raw FROM quarantine q JOIN sources s ON s.id = q.source_id
-                ORDER BY q.rowid LIMIT ?
-                """, arguments: [limit]).map { ($0[0], $0[1], $0[2], $0[3]) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.name, q.line, q.reason, q.raw FROM quarantine q JOIN sources s ON s.id = q.source_id
+                    ORDER BY q.rowid LIMIT ?
+                    """, arguments: [limit]
+            ).map { ($0[0], $0[1], $0[2], $0[3]) }
         }
     }
 
@@ -212,10 +226,15 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
 
     public func sources(withFingerprint fingerprint: String) throws -> [SourceRecord] {
         try dbQueue.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, fingerprint, name, format, bytes, lines, tail_hash, head_hash FROM sources WHERE fingerprint = ? ORDER BY bytes DESC",
-                             arguments: [fingerprint]).map {
-                SourceRecord(id: $0[0], fingerprint: $0[1], name: $0[2], format: $0[3], bytes: $0[4], lines: $0[5], tailHash: $0[6],
-                             headHash: $0[7])
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT id, fingerprint, name, format, bytes, lines, tail_hash, head_hash FROM sources WHERE fingerprint = ? ORDER BY bytes DESC",
+                arguments: [fingerprint]
+            ).map {
+                SourceRecord(
+                    id: $0[0], fingerprint: $0[1], name: $0[2], format: $0[3], bytes: $0[4], lines: $0[5], tailHash: $0[6],
+                    headHash: $0[7])
             }
         }
     }
@@ -228,9 +247,10 @@ public final class SQLiteEventStore: EventStore, IngestTarget, @unchecked Sendab
         """
 
     static func sourceInfo(_ r: Row) -> SourceInfo {
-        SourceInfo(fingerprint: r[0], name: r[1], format: r[2], index: r[3], bytes: r[4], lines: r[5],
-                   downloads: r[6], otherRequests: r[7], quarantined: r[8], firstEvent: r[9],
-                   lastEvent: r[10], ingestedAt: r[11], id: r[12])
+        SourceInfo(
+            fingerprint: r[0], name: r[1], format: r[2], index: r[3], bytes: r[4], lines: r[5],
+            downloads: r[6], otherRequests: r[7], quarantined: r[8], firstEvent: r[9],
+            lastEvent: r[10], ingestedAt: r[11], id: r[12])
     }
 }
 
@@ -242,15 +262,19 @@ extension SQLiteEventStore: SourceRemoval {
         try dbQueue.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.sourceColumns) FROM sources WHERE id = ?", arguments: [id]) else {
                 let known = try Int64.fetchAll(db, sql: "SELECT id FROM sources ORDER BY id")
-                throw SQLiteStoreError("no source with id \(id) in \(path): "
-                    + (known.isEmpty ? "the store has no sources" : "its sources are \(known.map(String.init).joined(separator: ", ")) (see `casebook sources`)"))
+                throw SQLiteStoreError(
+                    "no source with id \(id) in \(path): "
+                        + (known.isEmpty
+                            ? "the store has no sources"
+                            : "its sources are \(known.map(String.init).joined(separator: ", ")) (see `casebook sources`)"))
             }
             let info = Self.sourceInfo(row)
             // The events' own span (one scan), not the one recorded with the source.
             let span = try Row.fetchOne(db, sql: "SELECT MIN(ts), MAX(ts) FROM events WHERE source_id = ?", arguments: [id])
             if let first = span?[0] as Int64?, let last = span?[1] as Int64? {
                 try db.execute(sql: "DELETE FROM events WHERE ts >= ? AND ts <= ? AND source_id = ?", arguments: [first, last, id])
-                let d0 = Self.floor(first, 86400), d1 = Self.floor(last, 86400) + 86400
+                let d0 = Self.floor(first, 86400)
+                let d1 = Self.floor(last, 86400) + 86400
                 try SQLiteRollup.rebuild(db, from: d0, to: d1)
             }
             for table in ["quarantine", "other_requests", "request_counts", "ingest_runs"] {
@@ -277,13 +301,25 @@ final class SQLiteQueryLog: @unchecked Sendable {
     init(path: String) { self.path = path }
 
     func record(_ query: AggregateQuery, plan: SQLiteQueryPlan, seconds: Double, table: AggregateTable) {
-        struct Entry: Encodable { var query: AggregateQuery; var table: String; var seconds: Double; var rows: Int; var downloads: Int64 }
+        struct Entry: Encodable {
+            var query: AggregateQuery
+            var table: String
+            var seconds: Double
+            var rows: Int
+            var downloads: Int64
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard var data = try? encoder.encode(Entry(query: query, table: plan.table.rawValue, seconds: seconds, rows: table.rows.count, downloads: table.total)) else { return }
+        guard
+            var data = try? encoder.encode(
+                Entry(query: query, table: plan.table.rawValue, seconds: seconds, rows: table.rows.count, downloads: table.total))
+        else { return }
         data.append(10)
-        lock.lock(); defer { lock.unlock() }
-        if let h = FileHandle(forWritingAtPath: path) ?? (FileManager.default.createFile(atPath: path, contents: nil) ? FileHandle(forWritingAtPath: path) : nil) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let h = FileHandle(forWritingAtPath: path)
+            ?? (FileManager.default.createFile(atPath: path, contents: nil) ? FileHandle(forWritingAtPath: path) : nil)
+        {
             h.seekToEndOfFile()
             h.write(data)
             try? h.close()
@@ -307,11 +343,14 @@ extension SQLiteEventStore: RequestLogStore {
     /// Synchronous form of ``requestCounts(in:)``.
     public func requestCountsSync(in range: TimeRange) throws -> [RequestCount] {
         try dbQueue.read { (db: Database) in
-            try Row.fetchAll(db, sql: """
-                SELECT hour, status, SUM(count) AS n FROM request_counts
-                WHERE hour >= ? AND hour < ? GROUP BY hour, status ORDER BY hour, status
-                """, arguments: [range.from ?? Int64.min, range.to ?? Int64.max])
-                .map { RequestCount(hour: $0["hour"], status: $0["status"], count: $0["n"]) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT hour, status, SUM(count) AS n FROM request_counts
+                    WHERE hour >= ? AND hour < ? GROUP BY hour, status ORDER BY hour, status
+                    """, arguments: [range.from ?? Int64.min, range.to ?? Int64.max]
+            )
+            .map { RequestCount(hour: $0["hour"], status: $0["status"], count: $0["n"]) }
         }
     }
 
@@ -319,7 +358,8 @@ extension SQLiteEventStore: RequestLogStore {
     public func requestLogSpanSync() throws -> TimeRange? {
         try dbQueue.read { (db: Database) -> TimeRange? in
             guard let row = try Row.fetchOne(db, sql: "SELECT MIN(hour) AS a, MAX(hour) AS b FROM request_counts"),
-                  let a: Int64 = row["a"], let b: Int64 = row["b"] else { return nil }
+                let a: Int64 = row["a"], let b: Int64 = row["b"]
+            else { return nil }
             return TimeRange(from: a, to: b + 3600)
         }
     }

@@ -13,14 +13,16 @@ extension SQLiteEventStore {
                 if let existing = plan.existing {
                     sourceID = existing.id
                 } else {
-                    try db.execute(sql: """
-                        INSERT INTO sources (fingerprint, name, format, index_name, bytes, lines, tail_hash, ingested_at)
-                        VALUES (?, ?, ?, ?, 0, 0, '', ?)
-                        """, arguments: [plan.fingerprint, plan.name, plan.format, plan.index, Int64(Date().timeIntervalSince1970)])
+                    try db.execute(
+                        sql: """
+                            INSERT INTO sources (fingerprint, name, format, index_name, bytes, lines, tail_hash, ingested_at)
+                            VALUES (?, ?, ?, ?, 0, 0, '', ?)
+                            """, arguments: [plan.fingerprint, plan.name, plan.format, plan.index, Int64(Date().timeIntervalSince1970)])
                     sourceID = db.lastInsertedRowID
                 }
-                let sink = try SQLiteIngestSink(db: db, sourceID: sourceID, warm: warmCaches,
-                                                rollupFlushThreshold: rollupFlushThreshold)
+                let sink = try SQLiteIngestSink(
+                    db: db, sourceID: sourceID, warm: warmCaches,
+                    rollupFlushThreshold: rollupFlushThreshold)
                 let summary = try body(sink)
                 try sink.finish()
                 try record(summary, sourceID: sourceID, plan: plan, db: db)
@@ -37,23 +39,29 @@ extension SQLiteEventStore {
     private func record(_ s: IngestSummary, sourceID: Int64, plan: IngestPlan, db: Database) throws {
         let others = s.otherRequests.values.reduce(0, +)
         let quarantined = s.quarantined.values.reduce(0, +)
-        try db.execute(sql: """
-            UPDATE sources SET name = ?, index_name = COALESCE(?, index_name), bytes = ?, lines = ?, tail_hash = ?, head_hash = ?,
-                downloads = downloads + ?, other_requests = other_requests + ?, quarantined = quarantined + ?,
-                first_event = CASE WHEN first_event IS NULL OR ? < first_event THEN ? ELSE first_event END,
-                last_event = CASE WHEN last_event IS NULL OR ? > last_event THEN ? ELSE last_event END,
-                ingested_at = ?
-            WHERE id = ?
-            """, arguments: [plan.name, plan.index, s.totalBytes, s.totalLines, s.tailHash, s.headHash, s.downloads, others, quarantined,
-                             s.firstEvent, s.firstEvent, s.lastEvent, s.lastEvent, Int64(Date().timeIntervalSince1970), sourceID])
+        try db.execute(
+            sql: """
+                UPDATE sources SET name = ?, index_name = COALESCE(?, index_name), bytes = ?, lines = ?, tail_hash = ?, head_hash = ?,
+                    downloads = downloads + ?, other_requests = other_requests + ?, quarantined = quarantined + ?,
+                    first_event = CASE WHEN first_event IS NULL OR ? < first_event THEN ? ELSE first_event END,
+                    last_event = CASE WHEN last_event IS NULL OR ? > last_event THEN ? ELSE last_event END,
+                    ingested_at = ?
+                WHERE id = ?
+                """,
+            arguments: [
+                plan.name, plan.index, s.totalBytes, s.totalLines, s.tailHash, s.headHash, s.downloads, others, quarantined,
+                s.firstEvent, s.firstEvent, s.lastEvent, s.lastEvent, Int64(Date().timeIntervalSince1970), sourceID
+            ])
         for (kind, count) in s.otherRequests {
-            try db.execute(sql: """
-                INSERT INTO other_requests (source_id, kind, count) VALUES (?, ?, ?)
-                ON CONFLICT (source_id, kind) DO UPDATE SET count = count + excluded.count
-                """, arguments: [sourceID, kind, count])
+            try db.execute(
+                sql: """
+                    INSERT INTO other_requests (source_id, kind, count) VALUES (?, ?, ?)
+                    ON CONFLICT (source_id, kind) DO UPDATE SET count = count + excluded.count
+                    """, arguments: [sourceID, kind, count])
         }
-        try db.execute(sql: "INSERT INTO ingest_runs (source_id, started_at, lines_read, downloads, seconds) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [sourceID, Int64(Date().timeIntervalSince1970), s.linesRead, s.downloads, s.seconds])
+        try db.execute(
+            sql: "INSERT INTO ingest_runs (source_id, started_at, lines_read, downloads, seconds) VALUES (?, ?, ?, ?, ?)",
+            arguments: [sourceID, Int64(Date().timeIntervalSince1970), s.linesRead, s.downloads, s.seconds])
     }
 }
 
@@ -111,8 +119,10 @@ final class SQLiteIngestSink: IngestSink {
     /// events have no `seq` column either.
     private let currentSchema: Bool
 
-    init(db: Database, sourceID: Int64, currentSchema: Bool = true, warm: WarmCaches? = nil,
-         rollupFlushThreshold: Int = RollupAccumulator.defaultFlushThreshold) throws {
+    init(
+        db: Database, sourceID: Int64, currentSchema: Bool = true, warm: WarmCaches? = nil,
+        rollupFlushThreshold: Int = RollupAccumulator.defaultFlushThreshold
+    ) throws {
         self.db = db
         self.sourceID = sourceID
         if let warm {
@@ -123,37 +133,56 @@ final class SQLiteIngestSink: IngestSink {
         self.currentSchema = currentSchema
         rollups = RollupAccumulator(flushThreshold: rollupFlushThreshold)
         nextSeq = currentSchema ? try Self.storedNextSeq(db) : 0
-        insertEvents = try db.makeStatement(sql: currentSchema
-            ? Self.insertEventsSQL(rows: Self.rowsPerInsert)
-            : "INSERT INTO events (ts, file_id, profile_id, client_id, count, source_id) VALUES (?, ?, ?, ?, ?, ?)")
+        insertEvents = try db.makeStatement(
+            sql: currentSchema
+                ? Self.insertEventsSQL(rows: Self.rowsPerInsert)
+                : "INSERT INTO events (ts, file_id, profile_id, client_id, count, source_id) VALUES (?, ?, ?, ?, ?, ?)")
         pending.reserveCapacity(Self.rowsPerInsert * Self.eventColumns.count)
-        insertFile = try db.makeStatement(sql: """
-            INSERT INTO files (filename, project, project_display, version, file_type, python_tag, abi_tag, platform_tag)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        insertFile = try db.makeStatement(
+            sql: """
+                INSERT INTO files (filename, project, project_display, version, file_type, python_tag, abi_tag, platform_tag)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         let profileColumns = currentSchema ? Self.profileColumns : Array(Self.profileColumns.prefix(Self.version1ProfileColumns))
-        insertProfile = try db.makeStatement(sql: """
-            INSERT INTO profiles (\(profileColumns.joined(separator: ", ")))
-            VALUES (\(Array(repeating: "?", count: profileColumns.count).joined(separator: ", ")))
-            """)
+        insertProfile = try db.makeStatement(
+            sql: """
+                INSERT INTO profiles (\(profileColumns.joined(separator: ", ")))
+                VALUES (\(Array(repeating: "?", count: profileColumns.count).joined(separator: ", ")))
+                """)
         insertClient = try db.makeStatement(sql: "INSERT INTO clients (key) VALUES (?)")
         findClient = try db.makeStatement(sql: "SELECT id FROM clients WHERE key = ?")
         insertQuarantine = try db.makeStatement(sql: "INSERT INTO quarantine (source_id, line, reason, raw) VALUES (?, ?, ?, ?)")
         for r in try Row.fetchAll(db, sql: "SELECT id, filename, project, version, file_type FROM files") {
             files[FileKey(filename: r[1], project: r[2], version: r[3], fileType: r[4])] = r[0]
         }
-        for r in try Row.fetchAll(db, sql: """
-            SELECT id, installer, installer_version, python, implementation, implementation_version, distro,
-                   distro_version, distro_id, system, system_release, cpu, ci, country, index_name
-                   \(currentSchema ? ", libc, libc_version, openssl_version" : "") FROM profiles
-            """) {
+        for r in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT id, installer, installer_version, python, implementation, implementation_version, distro,
+                       distro_version, distro_id, system, system_release, cpu, ci, country, index_name
+                       \(currentSchema ? ", libc, libc_version, openssl_version" : "") FROM profiles
+                """)
+        {
             var e = DownloadEvent(timestamp: 0)
-            e.installer = r[1]; e.installerVersion = r[2]; e.python = r[3]; e.implementation = r[4]
-            e.implementationVersion = r[5]; e.distro = r[6]; e.distroVersion = r[7]; e.distroID = r[8]
-            e.system = r[9]; e.systemRelease = r[10]; e.cpu = r[11]
+            e.installer = r[1]
+            e.installerVersion = r[2]
+            e.python = r[3]
+            e.implementation = r[4]
+            e.implementationVersion = r[5]
+            e.distro = r[6]
+            e.distroVersion = r[7]
+            e.distroID = r[8]
+            e.system = r[9]
+            e.systemRelease = r[10]
+            e.cpu = r[11]
             e.ci = (r[12] as String?).map { $0 == "true" }
-            e.country = r[13]; e.index = r[14]
-            if currentSchema { e.libc = r[15]; e.libcVersion = r[16]; e.opensslVersion = r[17] }
+            e.country = r[13]
+            e.index = r[14]
+            if currentSchema {
+                e.libc = r[15]
+                e.libcVersion = r[16]
+                e.opensslVersion = r[17]
+            }
             profiles[e.profileFields.value] = r[0]
         }
     }
@@ -163,7 +192,7 @@ final class SQLiteIngestSink: IngestSink {
     private static let profileColumns = [
         "installer", "installer_version", "python", "python_major", "python_minor", "implementation",
         "implementation_version", "distro", "distro_version", "distro_id", "system", "system_release", "cpu", "ci",
-        "country", "index_name", "libc", "libc_version", "openssl", "openssl_version",
+        "country", "index_name", "libc", "libc_version", "openssl", "openssl_version"
     ]
     private static let version1ProfileColumns = 16
 
@@ -239,10 +268,11 @@ final class SQLiteIngestSink: IngestSink {
     }
 
     func addRequestCounts(_ counts: [RequestCount]) throws {
-        let insert = try db.makeStatement(sql: """
-            INSERT INTO request_counts (hour, status, source_id, count) VALUES (?, ?, ?, ?)
-            ON CONFLICT (hour, status, source_id) DO UPDATE SET count = count + excluded.count
-            """)
+        let insert = try db.makeStatement(
+            sql: """
+                INSERT INTO request_counts (hour, status, source_id, count) VALUES (?, ?, ?, ?)
+                ON CONFLICT (hour, status, source_id) DO UPDATE SET count = count + excluded.count
+                """)
         for c in counts { try insert.execute(arguments: [c.hour, c.status, sourceID, c.count]) }
     }
 
@@ -265,8 +295,10 @@ final class SQLiteIngestSink: IngestSink {
         if let known = files[key] {
             id = known
         } else {
-            try insertFile.execute(arguments: [e.filename, e.project, e.projectDisplay, e.version, e.fileType,
-                                               e.pythonTag, e.abiTag, e.platformTag])
+            try insertFile.execute(arguments: [
+                e.filename, e.project, e.projectDisplay, e.version, e.fileType,
+                e.pythonTag, e.abiTag, e.platformTag
+            ])
             id = db.lastInsertedRowID
             files[key] = id
         }
@@ -286,7 +318,7 @@ final class SQLiteIngestSink: IngestSink {
             var args: [(any DatabaseValueConvertible)?] = [
                 e.installer, e.installerVersion, e.python, e.pythonMajor, e.pythonMinor, e.implementation,
                 e.implementationVersion, e.distro, e.distroVersion, e.distroID, e.system, e.systemRelease, e.cpu,
-                e.ci.map { $0 ? "true" : "false" }, e.country, e.index,
+                e.ci.map { $0 ? "true" : "false" }, e.country, e.index
             ]
             if currentSchema { args += [e.libc, e.libcVersion, e.openssl, e.opensslVersion] }
             try insertProfile.execute(arguments: StatementArguments(args))
@@ -325,7 +357,10 @@ final class SQLiteIngestSink: IngestSink {
 struct ClientIDCache {
     /// A key and its row id, side by side so that a lookup touches one cache line; id 0 marks
     /// an empty slot (SQLite row ids start at 1).
-    private struct Slot { var key: UInt64; var id: Int64 }
+    private struct Slot {
+        var key: UInt64
+        var id: Int64
+    }
     private var slots: [Slot]
     private var mask: Int
     private var count = 0
@@ -376,11 +411,17 @@ struct ClientIDCache {
         set {
             guard let id = newValue else { return }
             if count + others.count >= Self.limit { self = ClientIDCache() }
-            guard let w = Self.word(key) else { others[key] = id; return }
+            guard let w = Self.word(key) else {
+                others[key] = id
+                return
+            }
             if (count + 1) * 2 > slots.count { grow() }
             var i = slot(w)
             while slots[i].id != 0 {
-                if slots[i].key == w { slots[i].id = id; return }
+                if slots[i].key == w {
+                    slots[i].id = id
+                    return
+                }
                 i = (i + 1) & mask
             }
             slots[i] = Slot(key: w, id: id)

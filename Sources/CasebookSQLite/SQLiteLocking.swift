@@ -39,7 +39,8 @@ public enum SQLiteLocking {
                 return (state.waitStarted!, first)
             }
             if announce {
-                SQLiteLocking.announce("waiting for another ingest to finish writing to \(path) (up to \(Int(timeout)) s; CASEBOOK_LOCK_TIMEOUT sets it)...\n")
+                SQLiteLocking.announce(
+                    "waiting for another ingest to finish writing to \(path) (up to \(Int(timeout)) s; CASEBOOK_LOCK_TIMEOUT sets it)...\n")
             }
             if now.timeIntervalSince(started) >= timeout { return false }
             usleep(tries < 10 ? 10_000 : 100_000)
@@ -50,13 +51,15 @@ public enum SQLiteLocking {
     /// A sentence for an error reaching the person, when it is about the store's lock.
     public static func describe(_ error: any Error, path: String) -> String? {
         guard let e = error as? DatabaseError, e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED else { return nil }
-        return "the store \(path) is being written by another process (an ingest?) and stayed locked for more than \(Int(timeout)) s; try again when it has finished, or wait longer with CASEBOOK_LOCK_TIMEOUT=SECONDS"
+        return
+            "the store \(path) is being written by another process (an ingest?) and stayed locked for more than \(Int(timeout)) s; try again when it has finished, or wait longer with CASEBOOK_LOCK_TIMEOUT=SECONDS"
     }
 
     /// ``describe(_:path:)`` for an error whose store is unknown.
     public static func describe(_ error: any Error) -> String? {
         guard let e = error as? DatabaseError, e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED else { return nil }
-        return "the store is being written by another process (an ingest?) and stayed locked for more than \(Int(timeout)) s; try again when it has finished, or wait longer with CASEBOOK_LOCK_TIMEOUT=SECONDS"
+        return
+            "the store is being written by another process (an ingest?) and stayed locked for more than \(Int(timeout)) s; try again when it has finished, or wait longer with CASEBOOK_LOCK_TIMEOUT=SECONDS"
     }
 }
 
@@ -92,8 +95,9 @@ extension SQLiteEventStore {
         try SQLiteSchema.migrator.migrate(queue)
         try queue.write { db in
             if try Data.fetchOne(db, sql: "SELECT value FROM casebook_meta WHERE key = 'client_salt'") == nil {
-                try db.execute(sql: "INSERT INTO casebook_meta (key, value) VALUES ('client_salt', ?)",
-                               arguments: [Data(ClientKeyer.randomSalt())])
+                try db.execute(
+                    sql: "INSERT INTO casebook_meta (key, value) VALUES ('client_salt', ?)",
+                    arguments: [Data(ClientKeyer.randomSalt())])
             }
         }
     }

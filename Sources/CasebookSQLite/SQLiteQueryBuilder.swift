@@ -112,8 +112,14 @@ enum SQLiteQueryBuilder {
             let days = stride(from: from, to: to, by: 86400).map { String($0) }
             wheres.append("\(time) IN (\(days.joined(separator: ", ")))")
         } else {
-            if let from = q.range.from { wheres.append("\(time) >= ?"); args.append(from.databaseValue) }
-            if let to = q.range.to { wheres.append("\(time) < ?"); args.append(to.databaseValue) }
+            if let from = q.range.from {
+                wheres.append("\(time) >= ?")
+                args.append(from.databaseValue)
+            }
+            if let to = q.range.to {
+                wheres.append("\(time) < ?")
+                args.append(to.databaseValue)
+            }
         }
         // Filters on files and profiles select key sets (`file_id IN (SELECT ...)`): the rollup
         // keyed by file reads only those files' rows; filters on clients need the outer join.
@@ -159,7 +165,8 @@ enum SQLiteQueryBuilder {
             let partition = q.bucket != nil ? "PARTITION BY bucket " : ""
             let rankOrder = (["downloads DESC"] + valueOrder).joined(separator: ", ")
             let cols = (q.bucket != nil ? ["bucket"] : []) + q.dimensions.indices.map { "d\($0)" } + ["downloads"]
-            sql = "SELECT \(cols.joined(separator: ", ")) FROM (SELECT *, ROW_NUMBER() OVER (\(partition)ORDER BY \(rankOrder)) AS rank FROM (\(sql))) WHERE rank <= ?"
+            sql =
+                "SELECT \(cols.joined(separator: ", ")) FROM (SELECT *, ROW_NUMBER() OVER (\(partition)ORDER BY \(rankOrder)) AS rank FROM (\(sql))) WHERE rank <= ?"
             args.append(Int64(top).databaseValue)
         }
         sql += " ORDER BY " + order.joined(separator: ", ")

@@ -79,17 +79,19 @@ enum SQLiteRollup {
     /// Recomputes every rollup from `events` (the migration of stores written before rollups,
     /// and a repair tool: the result must equal what ingest maintained).
     static func rebuild(_ db: Database) throws {
-        let hour = SQLiteTable.floorSQL("ts", 3600), day = SQLiteTable.floorSQL("ts", 86400)
-        try db.execute(sql: """
-            DELETE FROM rollup_hour; DELETE FROM rollup_day_profile; DELETE FROM rollup_day_file; DELETE FROM rollup_day_file_profile;
-            INSERT INTO rollup_hour (hour, downloads, events) SELECT \(hour) AS h, SUM(count), COUNT(*) FROM events GROUP BY h;
-            INSERT INTO rollup_day_profile (day, profile_id, downloads)
-                SELECT \(day) AS d, profile_id, SUM(count) FROM events GROUP BY d, profile_id;
-            INSERT INTO rollup_day_file (day, file_id, downloads)
-                SELECT \(day) AS d, file_id, SUM(count) FROM events GROUP BY d, file_id;
-            INSERT INTO rollup_day_file_profile (day, file_id, profile_id, downloads)
-                SELECT \(day) AS d, file_id, profile_id, SUM(count) FROM events GROUP BY d, file_id, profile_id;
-            """)
+        let hour = SQLiteTable.floorSQL("ts", 3600)
+        let day = SQLiteTable.floorSQL("ts", 86400)
+        try db.execute(
+            sql: """
+                DELETE FROM rollup_hour; DELETE FROM rollup_day_profile; DELETE FROM rollup_day_file; DELETE FROM rollup_day_file_profile;
+                INSERT INTO rollup_hour (hour, downloads, events) SELECT \(hour) AS h, SUM(count), COUNT(*) FROM events GROUP BY h;
+                INSERT INTO rollup_day_profile (day, profile_id, downloads)
+                    SELECT \(day) AS d, profile_id, SUM(count) FROM events GROUP BY d, profile_id;
+                INSERT INTO rollup_day_file (day, file_id, downloads)
+                    SELECT \(day) AS d, file_id, SUM(count) FROM events GROUP BY d, file_id;
+                INSERT INTO rollup_day_file_profile (day, file_id, profile_id, downloads)
+                    SELECT \(day) AS d, file_id, profile_id, SUM(count) FROM events GROUP BY d, file_id, profile_id;
+                """)
     }
 }
 
@@ -97,21 +99,23 @@ extension SQLiteRollup {
     /// Recomputes the rollup rows of the days in `[from, to)` (day-aligned epoch seconds) from
     /// the events of those days: after events of those days were removed.
     static func rebuild(_ db: Database, from: Int64, to: Int64) throws {
-        let hour = SQLiteTable.floorSQL("ts", 3600), day = SQLiteTable.floorSQL("ts", 86400)
+        let hour = SQLiteTable.floorSQL("ts", 3600)
+        let day = SQLiteTable.floorSQL("ts", 86400)
         let range = "ts >= \(from) AND ts < \(to)"
-        try db.execute(sql: """
-            DELETE FROM rollup_hour WHERE hour >= \(from) AND hour < \(to);
-            DELETE FROM rollup_day_profile WHERE day >= \(from) AND day < \(to);
-            DELETE FROM rollup_day_file WHERE day >= \(from) AND day < \(to);
-            DELETE FROM rollup_day_file_profile WHERE day >= \(from) AND day < \(to);
-            INSERT INTO rollup_hour (hour, downloads, events) SELECT \(hour) AS h, SUM(count), COUNT(*) FROM events WHERE \(range) GROUP BY h;
-            INSERT INTO rollup_day_profile (day, profile_id, downloads)
-                SELECT \(day) AS d, profile_id, SUM(count) FROM events WHERE \(range) GROUP BY d, profile_id;
-            INSERT INTO rollup_day_file (day, file_id, downloads)
-                SELECT \(day) AS d, file_id, SUM(count) FROM events WHERE \(range) GROUP BY d, file_id;
-            INSERT INTO rollup_day_file_profile (day, file_id, profile_id, downloads)
-                SELECT \(day) AS d, file_id, profile_id, SUM(count) FROM events WHERE \(range) GROUP BY d, file_id, profile_id;
-            """)
+        try db.execute(
+            sql: """
+                DELETE FROM rollup_hour WHERE hour >= \(from) AND hour < \(to);
+                DELETE FROM rollup_day_profile WHERE day >= \(from) AND day < \(to);
+                DELETE FROM rollup_day_file WHERE day >= \(from) AND day < \(to);
+                DELETE FROM rollup_day_file_profile WHERE day >= \(from) AND day < \(to);
+                INSERT INTO rollup_hour (hour, downloads, events) SELECT \(hour) AS h, SUM(count), COUNT(*) FROM events WHERE \(range) GROUP BY h;
+                INSERT INTO rollup_day_profile (day, profile_id, downloads)
+                    SELECT \(day) AS d, profile_id, SUM(count) FROM events WHERE \(range) GROUP BY d, profile_id;
+                INSERT INTO rollup_day_file (day, file_id, downloads)
+                    SELECT \(day) AS d, file_id, SUM(count) FROM events WHERE \(range) GROUP BY d, file_id;
+                INSERT INTO rollup_day_file_profile (day, file_id, profile_id, downloads)
+                    SELECT \(day) AS d, file_id, profile_id, SUM(count) FROM events WHERE \(range) GROUP BY d, file_id, profile_id;
+                """)
     }
 }
 
@@ -123,7 +127,10 @@ extension SQLiteRollup {
 /// and day × profile sums are added up from those at flush time (the writer thread is the
 /// ingest's bottleneck, so per-event work is kept to one hash lookup).
 struct RollupAccumulator {
-    private struct HourSum { var downloads: Int64; var events: Int64 }
+    private struct HourSum {
+        var downloads: Int64
+        var events: Int64
+    }
     private struct Pair: Hashable, Comparable {
         var a: Int64, b: Int64
         static func < (l: Pair, r: Pair) -> Bool { l.a != r.a ? l.a < r.a : l.b < r.b }
@@ -136,7 +143,9 @@ struct RollupAccumulator {
             l.day != r.day ? l.day < r.day : l.file != r.file ? l.file < r.file : l.profile < r.profile
         }
         func hash(into h: inout Hasher) {
-            h.combine(UInt64(bitPattern: file) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: day) &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(bitPattern: profile))
+            h.combine(
+                UInt64(bitPattern: file) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bitPattern: day) &* 0xC2B2_AE3D_27D4_EB4F
+                    ^ UInt64(bitPattern: profile))
         }
     }
 
@@ -186,27 +195,48 @@ struct RollupAccumulator {
         closeHour()
         if hours.isEmpty { return }
         var hourRows: [Int64] = []
-        for (h, s) in hours.sorted(by: { $0.key < $1.key }) { hourRows.append(h); hourRows.append(s.downloads); hourRows.append(s.events) }
+        for (h, s) in hours.sorted(by: { $0.key < $1.key }) {
+            hourRows.append(h)
+            hourRows.append(s.downloads)
+            hourRows.append(s.events)
+        }
         try Self.upsert(db, table: "rollup_hour", columns: ["hour", "downloads", "events"], key: 1, values: hourRows)
         // Sorted by (day, file, profile): each day × file sum is a run of consecutive keys.
-        var all: [Int64] = [], dayFileRows: [Int64] = [], dayProfile: [Pair: Int64] = [:]
+        var all: [Int64] = []
+        var dayFileRows: [Int64] = []
+        var dayProfile: [Pair: Int64] = [:]
         all.reserveCapacity(sums.count * 4)
         var run = (day: Int64.min, file: Int64.min, sum: Int64(0))
         for (k, n) in sums.sorted(by: { $0.key < $1.key }) {
-            all.append(k.day); all.append(k.file); all.append(k.profile); all.append(n)
+            all.append(k.day)
+            all.append(k.file)
+            all.append(k.profile)
+            all.append(n)
             if k.day == run.day && k.file == run.file {
                 run.sum += n
             } else {
-                if run.day != .min { dayFileRows.append(run.day); dayFileRows.append(run.file); dayFileRows.append(run.sum) }
+                if run.day != .min {
+                    dayFileRows.append(run.day)
+                    dayFileRows.append(run.file)
+                    dayFileRows.append(run.sum)
+                }
                 run = (k.day, k.file, n)
             }
             dayProfile[Pair(a: k.day, b: k.profile), default: 0] += n
         }
-        if run.day != .min { dayFileRows.append(run.day); dayFileRows.append(run.file); dayFileRows.append(run.sum) }
+        if run.day != .min {
+            dayFileRows.append(run.day)
+            dayFileRows.append(run.file)
+            dayFileRows.append(run.sum)
+        }
         try Self.upsert(db, table: "rollup_day_file", columns: ["day", "file_id", "downloads"], key: 2, values: dayFileRows)
         var rows: [Int64] = []
         rows.reserveCapacity(dayProfile.count * 3)
-        for (k, n) in dayProfile.sorted(by: { $0.key < $1.key }) { rows.append(k.a); rows.append(k.b); rows.append(n) }
+        for (k, n) in dayProfile.sorted(by: { $0.key < $1.key }) {
+            rows.append(k.a)
+            rows.append(k.b)
+            rows.append(n)
+        }
         try Self.upsert(db, table: "rollup_day_profile", columns: ["day", "profile_id", "downloads"], key: 2, values: rows)
         try Self.upsert(db, table: "rollup_day_file_profile", columns: ["day", "file_id", "profile_id", "downloads"], key: 3, values: all)
         hours.removeAll(keepingCapacity: true)
@@ -222,7 +252,8 @@ struct RollupAccumulator {
         func sql(_ n: Int) -> String {
             let row = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
             let updates = columns[key...].map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", ")
-            return "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES \(Array(repeating: row, count: n).joined(separator: ", ")) "
+            return
+                "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES \(Array(repeating: row, count: n).joined(separator: ", ")) "
                 + "ON CONFLICT (\(columns[..<key].joined(separator: ", "))) DO UPDATE SET \(updates)"
         }
         var offset = 0

@@ -65,81 +65,84 @@ enum SQLiteSchema {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE casebook_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-                CREATE TABLE files (
-                    id INTEGER PRIMARY KEY,
-                    filename TEXT, project TEXT, project_display TEXT, version TEXT, file_type TEXT,
-                    python_tag TEXT, abi_tag TEXT, platform_tag TEXT,
-                    UNIQUE (filename, project, version, file_type)
-                );
-                CREATE TABLE profiles (
-                    id INTEGER PRIMARY KEY,
-                    installer TEXT, installer_version TEXT,
-                    python TEXT, python_major TEXT, python_minor TEXT,
-                    implementation TEXT, implementation_version TEXT,
-                    distro TEXT, distro_version TEXT, distro_id TEXT,
-                    system TEXT, system_release TEXT, cpu TEXT, ci TEXT,
-                    country TEXT, index_name TEXT
-                );
-                CREATE TABLE clients (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
-                CREATE TABLE sources (
-                    id INTEGER PRIMARY KEY,
-                    fingerprint TEXT NOT NULL, name TEXT NOT NULL, format TEXT NOT NULL, index_name TEXT,
-                    bytes INTEGER NOT NULL, lines INTEGER NOT NULL, tail_hash TEXT NOT NULL,
-                    downloads INTEGER NOT NULL DEFAULT 0, other_requests INTEGER NOT NULL DEFAULT 0,
-                    quarantined INTEGER NOT NULL DEFAULT 0,
-                    first_event INTEGER, last_event INTEGER, ingested_at INTEGER NOT NULL
-                );
-                CREATE INDEX sources_fingerprint ON sources (fingerprint);
-                CREATE TABLE ingest_runs (
-                    id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES sources(id),
-                    started_at INTEGER NOT NULL, lines_read INTEGER NOT NULL, downloads INTEGER NOT NULL,
-                    seconds REAL NOT NULL
-                );
-                CREATE TABLE other_requests (
-                    source_id INTEGER NOT NULL REFERENCES sources(id), kind TEXT NOT NULL, count INTEGER NOT NULL,
-                    PRIMARY KEY (source_id, kind)
-                );
-                CREATE TABLE quarantine (
-                    source_id INTEGER NOT NULL REFERENCES sources(id), line INTEGER NOT NULL,
-                    reason TEXT NOT NULL, raw TEXT NOT NULL
-                );
-                CREATE TABLE events (
-                    ts INTEGER NOT NULL,
-                    file_id INTEGER NOT NULL, profile_id INTEGER NOT NULL, client_id INTEGER,
-                    count INTEGER NOT NULL,
-                    source_id INTEGER NOT NULL
-                );
-                CREATE INDEX events_ts ON events (ts);
-                \(downloadsViewV1SQL)
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE casebook_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+                    CREATE TABLE files (
+                        id INTEGER PRIMARY KEY,
+                        filename TEXT, project TEXT, project_display TEXT, version TEXT, file_type TEXT,
+                        python_tag TEXT, abi_tag TEXT, platform_tag TEXT,
+                        UNIQUE (filename, project, version, file_type)
+                    );
+                    CREATE TABLE profiles (
+                        id INTEGER PRIMARY KEY,
+                        installer TEXT, installer_version TEXT,
+                        python TEXT, python_major TEXT, python_minor TEXT,
+                        implementation TEXT, implementation_version TEXT,
+                        distro TEXT, distro_version TEXT, distro_id TEXT,
+                        system TEXT, system_release TEXT, cpu TEXT, ci TEXT,
+                        country TEXT, index_name TEXT
+                    );
+                    CREATE TABLE clients (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+                    CREATE TABLE sources (
+                        id INTEGER PRIMARY KEY,
+                        fingerprint TEXT NOT NULL, name TEXT NOT NULL, format TEXT NOT NULL, index_name TEXT,
+                        bytes INTEGER NOT NULL, lines INTEGER NOT NULL, tail_hash TEXT NOT NULL,
+                        downloads INTEGER NOT NULL DEFAULT 0, other_requests INTEGER NOT NULL DEFAULT 0,
+                        quarantined INTEGER NOT NULL DEFAULT 0,
+                        first_event INTEGER, last_event INTEGER, ingested_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX sources_fingerprint ON sources (fingerprint);
+                    CREATE TABLE ingest_runs (
+                        id INTEGER PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES sources(id),
+                        started_at INTEGER NOT NULL, lines_read INTEGER NOT NULL, downloads INTEGER NOT NULL,
+                        seconds REAL NOT NULL
+                    );
+                    CREATE TABLE other_requests (
+                        source_id INTEGER NOT NULL REFERENCES sources(id), kind TEXT NOT NULL, count INTEGER NOT NULL,
+                        PRIMARY KEY (source_id, kind)
+                    );
+                    CREATE TABLE quarantine (
+                        source_id INTEGER NOT NULL REFERENCES sources(id), line INTEGER NOT NULL,
+                        reason TEXT NOT NULL, raw TEXT NOT NULL
+                    );
+                    CREATE TABLE events (
+                        ts INTEGER NOT NULL,
+                        file_id INTEGER NOT NULL, profile_id INTEGER NOT NULL, client_id INTEGER,
+                        count INTEGER NOT NULL,
+                        source_id INTEGER NOT NULL
+                    );
+                    CREATE INDEX events_ts ON events (ts);
+                    \(downloadsViewV1SQL)
+                    """)
         }
         m.registerMigration("v2-rollups") { db in
             try db.execute(sql: SQLiteTable.createSQL)
             try SQLiteRollup.rebuild(db)
-            try db.execute(sql: """
-                DROP INDEX events_ts;
-                CREATE INDEX events_time ON events (ts, file_id, profile_id, client_id, count);
-                """)
+            try db.execute(
+                sql: """
+                    DROP INDEX events_ts;
+                    CREATE INDEX events_time ON events (ts, file_id, profile_id, client_id, count);
+                    """)
         }
         m.registerMigration("v3-events-by-time") { db in
-            try db.execute(sql: """
-                DROP VIEW downloads;
-                CREATE TABLE events_by_time (
-                    ts INTEGER NOT NULL, seq INTEGER NOT NULL,
-                    file_id INTEGER NOT NULL, profile_id INTEGER NOT NULL, client_id INTEGER,
-                    count INTEGER NOT NULL, source_id INTEGER NOT NULL,
-                    PRIMARY KEY (ts, seq)
-                ) WITHOUT ROWID;
-                INSERT INTO events_by_time (ts, seq, file_id, profile_id, client_id, count, source_id)
-                    SELECT ts, rowid, file_id, profile_id, client_id, count, source_id FROM events ORDER BY ts, rowid;
-                INSERT OR REPLACE INTO casebook_meta (key, value)
-                    VALUES ('next_event_seq', (SELECT COALESCE(MAX(rowid), 0) + 1 FROM events));
-                DROP TABLE events;
-                ALTER TABLE events_by_time RENAME TO events;
-                \(downloadsViewV1SQL)
-                """)
+            try db.execute(
+                sql: """
+                    DROP VIEW downloads;
+                    CREATE TABLE events_by_time (
+                        ts INTEGER NOT NULL, seq INTEGER NOT NULL,
+                        file_id INTEGER NOT NULL, profile_id INTEGER NOT NULL, client_id INTEGER,
+                        count INTEGER NOT NULL, source_id INTEGER NOT NULL,
+                        PRIMARY KEY (ts, seq)
+                    ) WITHOUT ROWID;
+                    INSERT INTO events_by_time (ts, seq, file_id, profile_id, client_id, count, source_id)
+                        SELECT ts, rowid, file_id, profile_id, client_id, count, source_id FROM events ORDER BY ts, rowid;
+                    INSERT OR REPLACE INTO casebook_meta (key, value)
+                        VALUES ('next_event_seq', (SELECT COALESCE(MAX(rowid), 0) + 1 FROM events));
+                    DROP TABLE events;
+                    ALTER TABLE events_by_time RENAME TO events;
+                    \(downloadsViewV1SQL)
+                    """)
         }
         m.registerMigration("v4-source-head-hash") { db in
             // The fingerprint of a source's content (first 4 KiB); `fingerprint` stays the
@@ -147,23 +150,25 @@ enum SQLiteSchema {
             try db.execute(sql: "ALTER TABLE sources ADD COLUMN head_hash TEXT NOT NULL DEFAULT ''")
         }
         m.registerMigration("v5-request-counts") { db in
-            try db.execute(sql: """
-                CREATE TABLE request_counts (
-                    hour INTEGER NOT NULL, status INTEGER NOT NULL, source_id INTEGER NOT NULL,
-                    count INTEGER NOT NULL,
-                    PRIMARY KEY (hour, status, source_id)
-                ) WITHOUT ROWID;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE request_counts (
+                        hour INTEGER NOT NULL, status INTEGER NOT NULL, source_id INTEGER NOT NULL,
+                        count INTEGER NOT NULL,
+                        PRIMARY KEY (hour, status, source_id)
+                    ) WITHOUT ROWID;
+                    """)
         }
         m.registerMigration("v6-libc-openssl") { db in
-            try db.execute(sql: """
-                DROP VIEW downloads;
-                ALTER TABLE profiles ADD COLUMN libc TEXT;
-                ALTER TABLE profiles ADD COLUMN libc_version TEXT;
-                ALTER TABLE profiles ADD COLUMN openssl TEXT;
-                ALTER TABLE profiles ADD COLUMN openssl_version TEXT;
-                \(downloadsViewSQL)
-                """)
+            try db.execute(
+                sql: """
+                    DROP VIEW downloads;
+                    ALTER TABLE profiles ADD COLUMN libc TEXT;
+                    ALTER TABLE profiles ADD COLUMN libc_version TEXT;
+                    ALTER TABLE profiles ADD COLUMN openssl TEXT;
+                    ALTER TABLE profiles ADD COLUMN openssl_version TEXT;
+                    \(downloadsViewSQL)
+                    """)
         }
         return m
     }
@@ -176,10 +181,12 @@ extension SQLiteEventStore {
         let queue = try DatabaseQueue(path: path)
         try SQLiteSchema.migrator.migrate(queue, upTo: "v1")
         try queue.write { db in
-            try db.execute(sql: "INSERT INTO casebook_meta (key, value) VALUES ('client_salt', ?)", arguments: [Data(ClientKeyer.randomSalt())])
-            try db.execute(sql: """
-                INSERT INTO sources (fingerprint, name, format, bytes, lines, tail_hash, ingested_at) VALUES ('v1', 'v1', 'test', 0, 0, '', 0)
-                """)
+            try db.execute(
+                sql: "INSERT INTO casebook_meta (key, value) VALUES ('client_salt', ?)", arguments: [Data(ClientKeyer.randomSalt())])
+            try db.execute(
+                sql: """
+                    INSERT INTO sources (fingerprint, name, format, bytes, lines, tail_hash, ingested_at) VALUES ('v1', 'v1', 'test', 0, 0, '', 0)
+                    """)
             let sink = try SQLiteIngestSink(db: db, sourceID: db.lastInsertedRowID, currentSchema: false)
             for e in events { try sink.add(e) }
         }

@@ -36,10 +36,12 @@ struct CatalogWriter {
             let releases = p.versions.enumerated().map { i, v -> Release in
                 let released = v.spec.released ?? (scenario.startDay * 86400 - Int64(p.versions.count - i) * 97 * 86400 + 41_000)
                 let refs = v.spec.reference ?? CatalogWriter.defaultReference(p.spec.kind)
-                return Release(version: v.spec.version, released: released, requiresPython: v.spec.requiresPython,
-                               requiresDist: v.spec.requires ?? p.spec.requires,
-                               files: files(name: p.spec.name, wheelName: p.wheelName, version: v.spec.version, refs: refs,
-                                            pureTag: v.pureTag, requiresPython: v.spec.requiresPython, released: released))
+                return Release(
+                    version: v.spec.version, released: released, requiresPython: v.spec.requiresPython,
+                    requiresDist: v.spec.requires ?? p.spec.requires,
+                    files: files(
+                        name: p.spec.name, wheelName: p.wheelName, version: v.spec.version, refs: refs,
+                        pureTag: v.pureTag, requiresPython: v.spec.requiresPython, released: released))
             }
             count += try writeProject(name: p.spec.name, summary: p.spec.summary, releases: releases, to: directory)
         }
@@ -47,9 +49,11 @@ struct CatalogWriter {
             let wheelName = FileTable.wheelName(d.name)
             let releases = d.releases.map { r in
                 let spec = VersionSpec(version: r.version, requiresPython: r.requiresPython)
-                return Release(version: r.version, released: r.released, requiresPython: r.requiresPython, requiresDist: r.requiresDist,
-                               files: files(name: d.name, wheelName: wheelName, version: r.version, refs: r.files,
-                                            pureTag: FileTable.pureTag(spec), requiresPython: r.requiresPython, released: r.released))
+                return Release(
+                    version: r.version, released: r.released, requiresPython: r.requiresPython, requiresDist: r.requiresDist,
+                    files: files(
+                        name: d.name, wheelName: wheelName, version: r.version, refs: r.files,
+                        pureTag: FileTable.pureTag(spec), requiresPython: r.requiresPython, released: r.released))
             }
             count += try writeProject(name: d.name, summary: d.summary, releases: releases, to: directory)
         }
@@ -58,8 +62,10 @@ struct CatalogWriter {
 
     func hex(_ s: String) -> String { SHA256.hash(Array(s.utf8)).hexString }
 
-    func files(name: String, wheelName: String, version: String, refs: [ReferenceFile], pureTag: String, requiresPython: String?,
-               released: Int64) -> [JSONValue] {
+    func files(
+        name: String, wheelName: String, version: String, refs: [ReferenceFile], pureTag: String, requiresPython: String?,
+        released: Int64
+    ) -> [JSONValue] {
         var out: [JSONValue] = []
         var offset: Int64 = 0
         func file(_ filename: String, _ type: String, _ pyVersion: String, _ scale: Int) {
@@ -72,23 +78,24 @@ struct CatalogWriter {
             let iso = UTCTime.isoString(t)
             let plain = String(iso.dropLast())  // 2020-03-03T15:28:07
             let url = "https://files.pythonhosted.org/packages/\(b2.prefix(2))/\(b2.dropFirst(2).prefix(2))/\(b2.dropFirst(4))/\(filename)"
-            out.append(.object([
-                ("comment_text", .string("")),
-                ("digests", .object([("blake2b_256", .string(b2)), ("md5", .string(md5)), ("sha256", .string(sha))])),
-                ("downloads", .int(-1)),
-                ("filename", .string(filename)),
-                ("has_sig", .bool(false)),
-                ("md5_digest", .string(md5)),
-                ("packagetype", .string(type)),
-                ("python_version", .string(pyVersion)),
-                ("requires_python", .str(requiresPython)),
-                ("size", .num(size)),
-                ("upload_time", .string(plain)),
-                ("upload_time_iso_8601", .string(String(plain) + ".\(String(100_000 + Int(sha.utf8.last!) * 3000).suffix(6))Z")),
-                ("url", .string(url)),
-                ("yanked", .bool(false)),
-                ("yanked_reason", .null),
-            ]))
+            out.append(
+                .object([
+                    ("comment_text", .string("")),
+                    ("digests", .object([("blake2b_256", .string(b2)), ("md5", .string(md5)), ("sha256", .string(sha))])),
+                    ("downloads", .int(-1)),
+                    ("filename", .string(filename)),
+                    ("has_sig", .bool(false)),
+                    ("md5_digest", .string(md5)),
+                    ("packagetype", .string(type)),
+                    ("python_version", .string(pyVersion)),
+                    ("requires_python", .str(requiresPython)),
+                    ("size", .num(size)),
+                    ("upload_time", .string(plain)),
+                    ("upload_time_iso_8601", .string(String(plain) + ".\(String(100_000 + Int(sha.utf8.last!) * 3000).suffix(6))Z")),
+                    ("url", .string(url)),
+                    ("yanked", .bool(false)),
+                    ("yanked_reason", .null)
+                ]))
         }
         for r in refs {
             switch r {
@@ -132,7 +139,7 @@ struct CatalogWriter {
             ("summary", .string(summary ?? "")),
             ("version", .string(r.version)),
             ("yanked", .bool(false)),
-            ("yanked_reason", .null),
+            ("yanked_reason", .null)
         ])
     }
 
@@ -147,7 +154,7 @@ struct CatalogWriter {
             ("last_serial", .num(serial)),
             ("releases", .object(releases.map { ($0.version, .array($0.files)) })),
             ("urls", .array(latest.files)),
-            ("vulnerabilities", .array([])),
+            ("vulnerabilities", .array([]))
         ])
         try save(project, to: "\(dir)/json")
         for r in releases {
@@ -155,7 +162,7 @@ struct CatalogWriter {
                 ("info", info(name: name, summary: summary, release: r)),
                 ("last_serial", .num(serial)),
                 ("urls", .array(r.files)),
-                ("vulnerabilities", .array([])),
+                ("vulnerabilities", .array([]))
             ])
             try save(doc, to: "\(dir)/\(r.version)/json")
         }

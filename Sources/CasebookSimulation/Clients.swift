@@ -46,7 +46,8 @@ enum ClientFactory {
         let id = String(t[t.index(after: open)..<t.index(before: t.endIndex)])
         let head = t[..<open].trimmingCharacters(in: .whitespaces)
         guard let space = head.lastIndex(of: " ") else { return nil }
-        let name = String(head[..<space]), version = String(head[head.index(after: space)...])
+        let name = String(head[..<space])
+        let version = String(head[head.index(after: space)...])
         guard !name.isEmpty, !version.isEmpty, !id.isEmpty else { return nil }
         return Distro(name: name, version: version, id: id)
     }
@@ -56,31 +57,36 @@ enum ClientFactory {
     }
 
     static func cpythonTags(_ p: [Int]) -> String {
-        let major = p.first ?? 3, minor = p.count > 1 ? p[1] : 0
+        let major = p.first ?? 3
+        let minor = p.count > 1 ? p[1] : 0
         let tag = "cp\(major)\(minor)"
         if major == 2 { return "\(tag)-\(tag)mu" }
         if major == 3 && minor < 8 { return "\(tag)-\(tag)m" }
         return "\(tag)-\(tag)"
     }
 
-    static let libc: [String: String] = ["buster": "2.28", "stretch": "2.24", "jessie": "2.19", "bullseye": "2.31",
-                                         "bionic": "2.27", "focal": "2.31", "xenial": "2.23"]
+    static let libc: [String: String] = [
+        "buster": "2.28", "stretch": "2.24", "jessie": "2.19", "bullseye": "2.31",
+        "bionic": "2.27", "focal": "2.31", "xenial": "2.23"
+    ]
     static let openssl: [String: String] = [
         "buster": "OpenSSL 1.1.1d  10 Sep 2019", "stretch": "OpenSSL 1.1.0l  10 Sep 2019", "jessie": "OpenSSL 1.0.1t  3 May 2016",
-        "bionic": "OpenSSL 1.1.1  11 Sep 2018", "focal": "OpenSSL 1.1.1f  31 Mar 2020", "xenial": "OpenSSL 1.0.2g  1 Mar 2016",
+        "bionic": "OpenSSL 1.1.1  11 Sep 2018", "focal": "OpenSSL 1.1.1f  31 Mar 2020", "xenial": "OpenSSL 1.0.2g  1 Mar 2016"
     ]
-    static let setuptools: [String: String] = ["buster": "40.8.0", "stretch": "33.1.1", "jessie": "5.5.1", "bionic": "39.0.1",
-                                               "focal": "45.2.0", "xenial": "20.7.0"]
+    static let setuptools: [String: String] = [
+        "buster": "40.8.0", "stretch": "33.1.1", "jessie": "5.5.1", "bionic": "39.0.1",
+        "focal": "45.2.0", "xenial": "20.7.0"
+    ]
     static let kernels: [String: [String]] = [
         "armv7l": ["4.19.97-v7+", "4.19.97-v7l+", "4.19.75-v7l+", "4.19.66-v7+", "4.19.97-v7l+"],
         "armv6l": ["4.19.97+", "4.19.75+", "4.19.66+"],
         "aarch64": ["4.19.97-v8+", "5.4.0-1008-raspi"],
-        "x86_64": ["4.15.0-1067-azure", "5.0.0-1032-azure", "4.15.0-88-generic"],
+        "x86_64": ["4.15.0-1067-azure", "5.0.0-1032-azure", "4.15.0-88-generic"]
     ]
     static let countries: [Weighted] = [
         Weighted("GB", 22), Weighted("US", 24), Weighted("DE", 11), Weighted("FR", 5), Weighted("NL", 4), Weighted("CA", 4),
         Weighted("AU", 4), Weighted("IT", 3), Weighted("JP", 3), Weighted("ES", 3), Weighted("SE", 2), Weighted("PL", 2),
-        Weighted("CH", 2), Weighted("BE", 2), Weighted("IN", 3), Weighted("BR", 2), Weighted("CZ", 1), Weighted("AT", 1),
+        Weighted("CH", 2), Weighted("BE", 2), Weighted("IN", 3), Weighted("BR", 2), Weighted("CZ", 1), Weighted("AT", 1)
     ]
     static let countryPicker = WeightedPicker(countries.map(\.weight))
 
@@ -119,30 +125,36 @@ enum ClientFactory {
         if withCI { json += "\"ci\":\(t.ci ? "true" : "null")," }
         json += "\"cpu\":\(q(t.cpu)),\"distro\":{\"id\":\(q(distro.id)),\"libc\":{\"lib\":\"glibc\",\"version\":\(q(libcVersion))},"
         json += "\"name\":\(q(distro.name)),\"version\":\(q(distro.version))},"
-        json += "\"implementation\":{\"name\":\"CPython\",\"version\":\(q(t.python))},\"installer\":{\"name\":\"pip\",\"version\":\(q(t.pip))},"
+        json +=
+            "\"implementation\":{\"name\":\"CPython\",\"version\":\(q(t.python))},\"installer\":{\"name\":\"pip\",\"version\":\(q(t.pip))},"
         json += "\"openssl_version\":\(q(ssl)),\"python\":\(q(t.python)),"
         if withSetuptools { json += "\"setuptools_version\":\(q(st))," }
         json += "\"system\":{\"name\":\"Linux\",\"release\":\(q(kernel))}}"
         let agent = "pip/\(t.pip) \(json)"
         let country = countries[countryPicker.pick(&g)].value
-        let details = "{\"installer\":{\"name\":\"pip\",\"version\":\(q(t.pip))},\"python\":\(q(t.python)),"
+        let details =
+            "{\"installer\":{\"name\":\"pip\",\"version\":\(q(t.pip))},\"python\":\(q(t.python)),"
             + "\"implementation\":{\"name\":\"CPython\",\"version\":\(q(t.python))},"
             + "\"distro\":{\"name\":\(q(distro.name)),\"version\":\(q(distro.version)),\"id\":\(q(distro.id)),\"libc\":{\"lib\":\"glibc\",\"version\":\(q(libcVersion))}},"
             + "\"system\":{\"name\":\"Linux\",\"release\":\(q(kernel))},\"cpu\":\(q(t.cpu)),\"openssl_version\":\(q(ssl)),"
             + "\"setuptools_version\":\(withSetuptools ? q(st) : "null"),\"rustc_version\":null,\"ci\":\(t.ci ? "true" : "null")}"
-        return Client(address: Array(address(namespace: namespace, number: number, hash: hash).utf8),
-                      agentEscaped: apacheEscaped(agent), bigQueryDetails: Array(details.utf8), country: country,
-                      python: t.python, pythonParts: versionParts(t.python), cpu: t.cpu, ci: t.ci)
+        return Client(
+            address: Array(address(namespace: namespace, number: number, hash: hash).utf8),
+            agentEscaped: apacheEscaped(agent), bigQueryDetails: Array(details.utf8), country: country,
+            python: t.python, pythonParts: versionParts(t.python), cpu: t.cpu, ci: t.ci)
     }
 
     /// A non-pip client (a mirror): its agent, and no details beyond the installer.
-    static func makeTool(namespace: UInt64, number: Int, agent: String, installer: String, installerVersion: String, seed: UInt64) -> Client {
+    static func makeTool(namespace: UInt64, number: Int, agent: String, installer: String, installerVersion: String, seed: UInt64) -> Client
+    {
         let hash = identity(namespace, number, seed)
-        let details = "{\"installer\":{\"name\":\(JSONText.quote(installer)),\"version\":\(JSONText.quote(installerVersion))},\"python\":null,"
+        let details =
+            "{\"installer\":{\"name\":\(JSONText.quote(installer)),\"version\":\(JSONText.quote(installerVersion))},\"python\":null,"
             + "\"implementation\":{\"name\":null,\"version\":null},\"distro\":null,\"system\":{\"name\":\"Linux\",\"release\":null},"
             + "\"cpu\":\"x86_64\",\"openssl_version\":null,\"setuptools_version\":null,\"rustc_version\":null,\"ci\":null}"
-        return Client(address: Array(address(namespace: namespace, number: number, hash: hash).utf8), agentEscaped: apacheEscaped(agent),
-                      bigQueryDetails: Array(details.utf8), country: "DE", python: "", pythonParts: [], cpu: "x86_64", ci: false)
+        return Client(
+            address: Array(address(namespace: namespace, number: number, hash: hash).utf8), agentEscaped: apacheEscaped(agent),
+            bigQueryDetails: Array(details.utf8), country: "DE", python: "", pythonParts: [], cpu: "x86_64", ci: false)
     }
 
     /// Escapes a header value as Apache's log module does: `"` and `\` get a backslash, control bytes become `\xHH`.
@@ -151,8 +163,12 @@ enum ClientFactory {
         out.reserveCapacity(s.utf8.count + 64)
         for b in s.utf8 {
             switch b {
-            case 34: out.append(92); out.append(34)
-            case 92: out.append(92); out.append(92)
+            case 34:
+                out.append(92)
+                out.append(34)
+            case 92:
+                out.append(92)
+                out.append(92)
             case 0..<32, 127:
                 out.append(contentsOf: Array(String(format: "\\x%02x", b).utf8))
             default: out.append(b)
@@ -177,8 +193,10 @@ struct ClientPool: Sendable {
 
     init(population p: ClientPopulation, seed: UInt64) {
         var g = SeededGenerator(seed: seed, stream: 11)
-        let py = WeightedPicker(p.python.map(\.weight)), pip = WeightedPicker(p.pip.map(\.weight))
-        let cpu = WeightedPicker(p.cpu.map(\.weight)), distro = WeightedPicker(p.distro.map(\.weight))
+        let py = WeightedPicker(p.python.map(\.weight))
+        let pip = WeightedPicker(p.pip.map(\.weight))
+        let cpu = WeightedPicker(p.cpu.map(\.weight))
+        let distro = WeightedPicker(p.distro.map(\.weight))
         skew = p.skew
         pythons = p.python.map(\.value)
         pythonParts = pythons.map(ClientFactory.versionParts)
@@ -189,8 +207,9 @@ struct ClientPool: Sendable {
         var counts = Array(repeating: 0.0, count: pythons.count)
         for i in 0..<p.count {
             let pi = py.pick(&g)
-            let t = ClientTraits(python: pythons[pi], pip: p.pip[pip.pick(&g)].value, cpu: p.cpu[cpu.pick(&g)].value,
-                                 distro: p.distro[distro.pick(&g)].value, ci: g.unit() < p.ci)
+            let t = ClientTraits(
+                python: pythons[pi], pip: p.pip[pip.pick(&g)].value, cpu: p.cpu[cpu.pick(&g)].value,
+                distro: p.distro[distro.pick(&g)].value, ci: g.unit() < p.ci)
             let c = ClientFactory.make(namespace: 0, number: i, traits: t, seed: seed)
             if c.isARM { armIndices[pi].append(i) } else { otherIndices[pi].append(i) }
             counts[pi] += 1

@@ -81,26 +81,31 @@ struct FileTable: Sendable {
             let norm = spec.normalizedName
             let wheel = FileTable.wheelName(spec.name)
             let versions = spec.versions.map { v in
-                VersionRuntime(spec: v, parts: ClientFactory.versionParts(v.version), released: v.released ?? Int64.min,
-                               pureTag: FileTable.pureTag(v))
+                VersionRuntime(
+                    spec: v, parts: ClientFactory.versionParts(v.version), released: v.released ?? Int64.min,
+                    pureTag: FileTable.pureTag(v))
             }
             var compatible: [[Int]] = []
             for py in pythonParts {
                 // pip skips pre-releases unless asked (`--pre` or a pin): ordinary traffic never picks them.
-                compatible.append(versions.indices.filter { i in
-                    guard !isPreRelease(versions[i].spec.version) else { return false }
-                    guard PythonSpecifier.allows(versions[i].spec.requiresPython, python: py) else { return false }
-                    return spec.kind != .pure || FileTable.tagAllows(versions[i].pureTag, py)
-                })
+                compatible.append(
+                    versions.indices.filter { i in
+                        guard !isPreRelease(versions[i].spec.version) else { return false }
+                        guard PythonSpecifier.allows(versions[i].spec.requiresPython, python: py) else { return false }
+                        return spec.kind != .pure || FileTable.tagAllows(versions[i].pureTag, py)
+                    })
             }
             var fileIDs: [[Int32]] = []
             for v in versions {
                 var ids = Array(repeating: Int32(-1), count: pythons.count * cpus.count)
                 switch spec.kind {
                 case .pure, .sdist:
-                    let filename = spec.kind == .pure ? "\(wheel)-\(v.spec.version)-\(v.pureTag)-none-any.whl" : "\(spec.name)-\(v.spec.version).tar.gz"
-                    let id = addFile(filename: filename, norm: norm, version: v.spec.version, type: spec.kind == .pure ? "bdist_wheel" : "sdist",
-                                     package: pi, scale: spec.kind == .pure ? 120_000 : 300_000, seed: seed)
+                    let filename =
+                        spec.kind == .pure
+                        ? "\(wheel)-\(v.spec.version)-\(v.pureTag)-none-any.whl" : "\(spec.name)-\(v.spec.version).tar.gz"
+                    let id = addFile(
+                        filename: filename, norm: norm, version: v.spec.version, type: spec.kind == .pure ? "bdist_wheel" : "sdist",
+                        package: pi, scale: spec.kind == .pure ? 120_000 : 300_000, seed: seed)
                     for k in ids.indices { ids[k] = id }
                 case .platform:
                     var byTag: [String: Int32] = [:]
@@ -108,8 +113,11 @@ struct FileTable: Sendable {
                         let tags = ClientFactory.cpythonTags(py)
                         for (ci, cpu) in cpus.enumerated() where cpu.hasPrefix("arm") {
                             let filename = "\(wheel)-\(v.spec.version)-\(tags)-linux_\(cpu).whl"
-                            let id = byTag[filename] ?? addFile(filename: filename, norm: norm, version: v.spec.version, type: "bdist_wheel",
-                                                                package: pi, scale: 2_500_000, seed: seed)
+                            let id =
+                                byTag[filename]
+                                ?? addFile(
+                                    filename: filename, norm: norm, version: v.spec.version, type: "bdist_wheel",
+                                    package: pi, scale: 2_500_000, seed: seed)
                             byTag[filename] = id
                             ids[pyIndex * cpus.count + ci] = id
                         }
@@ -117,7 +125,8 @@ struct FileTable: Sendable {
                 }
                 fileIDs.append(ids)
             }
-            packages.append(PackageRuntime(spec: spec, norm: norm, wheelName: wheel, versions: versions, compatible: compatible, files: fileIDs))
+            packages.append(
+                PackageRuntime(spec: spec, norm: norm, wheelName: wheel, versions: versions, compatible: compatible, files: fileIDs))
         }
     }
 
@@ -125,10 +134,13 @@ struct FileTable: Sendable {
         var h: UInt64 = seed ^ 0x5151
         for b in filename.utf8 { h = SeededGenerator.mix(h ^ UInt64(b)) }
         let size = scale / 4 + Int(h % UInt64(scale))
-        let bq = "\"project\":\(JSONText.quote(norm)),\"file\":{\"filename\":\(JSONText.quote(filename)),\"project\":\(JSONText.quote(norm)),"
+        let bq =
+            "\"project\":\(JSONText.quote(norm)),\"file\":{\"filename\":\(JSONText.quote(filename)),\"project\":\(JSONText.quote(norm)),"
             + "\"version\":\(JSONText.quote(version)),\"type\":\(JSONText.quote(type))}"
-        files.append(FileEntry(path: Array("/simple/\(norm)/\(filename)".utf8), filename: filename, project: norm, version: version, type: type,
-                               size: size, sizeText: Array(String(size).utf8), bigQueryFile: Array(bq.utf8), package: package))
+        files.append(
+            FileEntry(
+                path: Array("/simple/\(norm)/\(filename)".utf8), filename: filename, project: norm, version: version, type: type,
+                size: size, sizeText: Array(String(size).utf8), bigQueryFile: Array(bq.utf8), package: package))
         return Int32(files.count - 1)
     }
 
@@ -147,7 +159,8 @@ struct FileTable: Sendable {
 
     /// Whether a client with this Python can install a version (its `requires_python`, and the pure wheel's tag).
     func usable(package p: Int, version v: Int, python: Int) -> Bool {
-        let pkg = packages[p], py = pythonParts[python]
+        let pkg = packages[p]
+        let py = pythonParts[python]
         guard PythonSpecifier.allows(pkg.versions[v].spec.requiresPython, python: py) else { return false }
         return pkg.spec.kind != .pure || FileTable.tagAllows(pkg.versions[v].pureTag, py)
     }

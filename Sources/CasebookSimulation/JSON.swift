@@ -32,12 +32,19 @@ public indirect enum JSONValue: Sendable, Hashable {
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .double(let d):
-            if d.isFinite, d == d.rounded(), abs(d) < 1e15 { out += String(Int64(d)) } else if d.isFinite {
+            if d.isFinite, d == d.rounded(), abs(d) < 1e15 {
+                out += String(Int64(d))
+            } else if d.isFinite {
                 out += String(format: "%.6g", d)
-            } else { out += "null" }
+            } else {
+                out += "null"
+            }
         case .string(let s): out += JSONText.quote(s)
         case .array(let a):
-            if a.isEmpty { out += "[]"; return }
+            if a.isEmpty {
+                out += "[]"
+                return
+            }
             out += "[" + nl
             for (i, v) in a.enumerated() {
                 out += pad(level + 1)
@@ -46,7 +53,10 @@ public indirect enum JSONValue: Sendable, Hashable {
             }
             out += pad(level) + "]"
         case .object(let o):
-            if o.isEmpty { out += "{}"; return }
+            if o.isEmpty {
+                out += "{}"
+                return
+            }
             out += "{" + nl
             for (i, (k, v)) in o.enumerated() {
                 out += pad(level + 1) + JSONText.quote(k) + (indent > 0 ? ": " : ":")

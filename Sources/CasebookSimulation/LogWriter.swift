@@ -1,5 +1,5 @@
-import CasebookCore
 import CZlib
+import CasebookCore
 import Foundation
 
 /// Floor division for epoch seconds.
@@ -40,10 +40,17 @@ struct LogWriter {
     }
 
     @inline(__always) static func time(_ out: inout [UInt8], _ sec: Int) {
-        let h = sec / 3600, m = sec / 60 % 60, s = sec % 60
-        out.append(UInt8(48 + h / 10)); out.append(UInt8(48 + h % 10)); out.append(58)
-        out.append(UInt8(48 + m / 10)); out.append(UInt8(48 + m % 10)); out.append(58)
-        out.append(UInt8(48 + s / 10)); out.append(UInt8(48 + s % 10))
+        let h = sec / 3600
+        let m = sec / 60 % 60
+        let s = sec % 60
+        out.append(UInt8(48 + h / 10))
+        out.append(UInt8(48 + h % 10))
+        out.append(58)
+        out.append(UInt8(48 + m / 10))
+        out.append(UInt8(48 + m % 10))
+        out.append(58)
+        out.append(UInt8(48 + s / 10))
+        out.append(UInt8(48 + s % 10))
     }
 
     static let afterTime = Array(" +0000] \"GET ".utf8)
@@ -146,9 +153,13 @@ struct LogWriter {
             out.append(contentsOf: isoDate)
             LogWriter.time(&out, e.second)
             out.append(contentsOf: LogWriter.bqCountry)
-            out.append(34); out.append(contentsOf: c.country.utf8); out.append(34)
+            out.append(34)
+            out.append(contentsOf: c.country.utf8)
+            out.append(34)
             out.append(contentsOf: LogWriter.bqURL)
-            out.append(34); out.append(contentsOf: f.path); out.append(34)
+            out.append(34)
+            out.append(contentsOf: f.path)
+            out.append(34)
             out.append(44)
             out.append(contentsOf: f.bigQueryFile)
             out.append(contentsOf: LogWriter.bqDetails)
@@ -183,7 +194,10 @@ enum Gzip {
     static func compress(_ bytes: [UInt8], level: Int32 = 1, _ emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         var stream = z_stream()
         // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-        guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        guard
+            deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+                == Z_OK
+        else {
             throw SimulationError("zlib: cannot start compression")
         }
         defer { deflateEnd(&stream) }

@@ -13,7 +13,10 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
             x &+= 0x9E37_79B9_7F4A_7C15
             return SeededGenerator.mix(x)
         }
-        s0 = next(); s1 = next(); s2 = next(); s3 = next()
+        s0 = next()
+        s1 = next()
+        s2 = next()
+        s3 = next()
         if s0 | s1 | s2 | s3 == 0 { s0 = 1 }
     }
 
@@ -27,7 +30,11 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
         s3 = (s3 << 45) | (s3 >> 19)
         return result
     }
@@ -40,7 +47,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// Standard normal (Box–Muller).
     public mutating func gaussian() -> Double {
-        let u = max(unit(), 1e-300), v = unit()
+        let u = max(unit(), 1e-300)
+        let v = unit()
         return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
     }
 
@@ -49,8 +57,12 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         if m <= 0 { return 0 }
         if m > 30 { return max(0, Int((m + m.squareRoot() * gaussian()).rounded())) }
         let l = exp(-m)
-        var k = 0, p = 1.0
-        repeat { k += 1; p *= unit() } while p > l
+        var k = 0
+        var p = 1.0
+        repeat {
+            k += 1
+            p *= unit()
+        } while p > l
         return k - 1
     }
 }
@@ -63,7 +75,10 @@ struct WeightedPicker: Sendable {
         var c: [Double] = []
         c.reserveCapacity(weights.count)
         var sum = 0.0
-        for w in weights { sum += max(0, w); c.append(sum) }
+        for w in weights {
+            sum += max(0, w)
+            c.append(sum)
+        }
         cumulative = c
     }
 
@@ -72,7 +87,8 @@ struct WeightedPicker: Sendable {
 
     func pick(_ g: inout SeededGenerator) -> Int {
         let x = g.unit() * cumulative[cumulative.count - 1]
-        var lo = 0, hi = cumulative.count - 1
+        var lo = 0
+        var hi = cumulative.count - 1
         while lo < hi {
             let mid = (lo + hi) / 2
             if cumulative[mid] > x { hi = mid } else { lo = mid + 1 }

@@ -69,9 +69,11 @@ public struct Scenario: Sendable, Hashable {
     /// What `formats: [csv]` writes: one project's daily counts as pypistats gives them.
     public var csv: CountsCSV?
 
-    public init(name: String, seed: UInt64, startDay: Int64, endDay: Int64, index: String, formats: [LogFormat] = [.combined],
-                gzip: Bool = false, baseline: Baseline, downstream: [DownstreamProject] = [], incidents: [Incident] = [],
-                csv: CountsCSV? = nil) {
+    public init(
+        name: String, seed: UInt64, startDay: Int64, endDay: Int64, index: String, formats: [LogFormat] = [.combined],
+        gzip: Bool = false, baseline: Baseline, downstream: [DownstreamProject] = [], incidents: [Incident] = [],
+        csv: CountsCSV? = nil
+    ) {
         self.csv = csv
         self.name = name
         self.seed = seed
@@ -144,10 +146,12 @@ public struct Baseline: Sendable, Hashable {
     public var clients: ClientPopulation
     public var packages: [PackageSpec]
 
-    public init(dailyStart: Double, dailyEnd: Double, noise: Double = 0.04, dailyMin: Int? = nil, dailyMax: Int? = nil,
-                fixedDays: [Int64: Int] = [:], weekly: [Double] = Baseline.defaultWeekly,
-                hourly: [Double] = Baseline.bell(peak: 14, width: 4.5, floor: 0.2), traffic: OtherTraffic = OtherTraffic(),
-                clients: ClientPopulation, packages: [PackageSpec]) {
+    public init(
+        dailyStart: Double, dailyEnd: Double, noise: Double = 0.04, dailyMin: Int? = nil, dailyMax: Int? = nil,
+        fixedDays: [Int64: Int] = [:], weekly: [Double] = Baseline.defaultWeekly,
+        hourly: [Double] = Baseline.bell(peak: 14, width: 4.5, floor: 0.2), traffic: OtherTraffic = OtherTraffic(),
+        clients: ClientPopulation, packages: [PackageSpec]
+    ) {
         self.dailyStart = dailyStart
         self.dailyEnd = dailyEnd
         self.noise = noise
@@ -267,8 +271,10 @@ public struct PackageSpec: Sendable, Hashable {
     /// Whether the catalog gets documents for it (the long tail's generated packages get none).
     public var inCatalog: Bool
 
-    public init(name: String, weight: Double, kind: PackageKind = .pure, versions: [VersionSpec], requires: [String] = [],
-                summary: String? = nil, latestShare: Double = 0.85, inCatalog: Bool = true) {
+    public init(
+        name: String, weight: Double, kind: PackageKind = .pure, versions: [VersionSpec], requires: [String] = [],
+        summary: String? = nil, latestShare: Double = 0.85, inCatalog: Bool = true
+    ) {
         self.inCatalog = inCatalog
         self.name = name
         self.weight = weight
@@ -297,13 +303,17 @@ public struct LongTail: Sendable, Hashable {
         self.platformShare = platformShare
     }
 
-    static let prefixes = ["", "py", "rpi-", "adafruit-circuitpython-", "python-", "pi-", "micro", "flask-", "django-", "home-", "open", "smart-"]
-    static let words = ["sensor", "bme280", "ds18b20", "mqtt", "gpio", "led", "lcd", "servo", "camera", "stepper", "weather", "ble", "zigbee",
-                        "modbus", "can", "i2c", "spi", "oled", "neopixel", "dht", "hx711", "ads1x15", "mpu6050", "relay", "lora", "gps",
-                        "thermostat", "pwm", "sonar", "buzzer", "joystick", "keypad", "rfid", "nfc", "epaper", "inky", "unicorn", "scroll",
-                        "envirophat", "sensehat", "tinkerforge", "hue", "sonos", "kodi", "octo", "printer", "telegram", "discord", "slack",
-                        "influx", "grafana", "prometheus", "exporter", "logger", "scheduler", "cron", "backup", "sync", "vision", "speech",
-                        "audio", "midi", "radio", "tv", "display", "touch", "robot", "motor", "drone", "rover", "car", "boat", "garden"]
+    static let prefixes = [
+        "", "py", "rpi-", "adafruit-circuitpython-", "python-", "pi-", "micro", "flask-", "django-", "home-", "open", "smart-"
+    ]
+    static let words = [
+        "sensor", "bme280", "ds18b20", "mqtt", "gpio", "led", "lcd", "servo", "camera", "stepper", "weather", "ble", "zigbee",
+        "modbus", "can", "i2c", "spi", "oled", "neopixel", "dht", "hx711", "ads1x15", "mpu6050", "relay", "lora", "gps",
+        "thermostat", "pwm", "sonar", "buzzer", "joystick", "keypad", "rfid", "nfc", "epaper", "inky", "unicorn", "scroll",
+        "envirophat", "sensehat", "tinkerforge", "hue", "sonos", "kodi", "octo", "printer", "telegram", "discord", "slack",
+        "influx", "grafana", "prometheus", "exporter", "logger", "scheduler", "cron", "backup", "sync", "vision", "speech",
+        "audio", "midi", "radio", "tv", "display", "touch", "robot", "motor", "drone", "rover", "car", "boat", "garden"
+    ]
 
     /// The generated packages, deterministic (names do not depend on the seed).
     public func expand(avoiding taken: Set<String>) -> [PackageSpec] {
@@ -320,10 +330,13 @@ public struct LongTail: Sendable, Hashable {
             guard used.insert(ProjectName.normalize(name)).inserted else { continue }
             let k = out.count
             let platform = Double((k * 37) % 100) / 100 < platformShare
-            let major = k % 3, minor = (k * 7) % 10
-            out.append(PackageSpec(name: name, weight: weight * (1 / Double(k + 40)) / harmonic, kind: platform ? .platform : .pure,
-                                   versions: [VersionSpec(version: "\(major).\(minor).0"), VersionSpec(version: "\(major).\(minor).\(1 + k % 4)")],
-                                   latestShare: 0.8, inCatalog: false))
+            let major = k % 3
+            let minor = (k * 7) % 10
+            out.append(
+                PackageSpec(
+                    name: name, weight: weight * (1 / Double(k + 40)) / harmonic, kind: platform ? .platform : .pure,
+                    versions: [VersionSpec(version: "\(major).\(minor).0"), VersionSpec(version: "\(major).\(minor).\(1 + k % 4)")],
+                    latestShare: 0.8, inCatalog: false))
         }
         return out
     }
@@ -342,8 +355,10 @@ public struct VersionSpec: Sendable, Hashable {
     /// The wheel's Python tag for pure wheels (`py2.py3`, `py3`); nil: from `requires_python`.
     public var pythonTag: String?
 
-    public init(version: String, released: Int64? = nil, requiresPython: String? = nil, requires: [String]? = nil,
-                reference: [ReferenceFile]? = nil, pythonTag: String? = nil) {
+    public init(
+        version: String, released: Int64? = nil, requiresPython: String? = nil, requires: [String]? = nil,
+        reference: [ReferenceFile]? = nil, pythonTag: String? = nil
+    ) {
         self.version = version
         self.released = released
         self.requiresPython = requiresPython
@@ -378,7 +393,9 @@ public struct DownstreamRelease: Sendable, Hashable {
     /// Files on the reference index (default: sdist and wheel).
     public var files: [ReferenceFile]
 
-    public init(version: String, released: Int64, requiresPython: String? = nil, requiresDist: [String], files: [ReferenceFile] = [.sdist, .wheel]) {
+    public init(
+        version: String, released: Int64, requiresPython: String? = nil, requiresDist: [String], files: [ReferenceFile] = [.sdist, .wheel]
+    ) {
         self.version = version
         self.released = released
         self.requiresPython = requiresPython
@@ -467,8 +484,10 @@ public struct ReleaseUpgrade: Sendable, Hashable {
     /// Seconds between two downloads of one client's session.
     public var sessionGap: Int
 
-    public init(name: String, project: String, version: String, python: String?, upgrades: [Upgrade], primary: Double = 1,
-                days: [IncidentDay], sessionGap: Int = 4) {
+    public init(
+        name: String, project: String, version: String, python: String?, upgrades: [Upgrade], primary: Double = 1,
+        days: [IncidentDay], sessionGap: Int = 4
+    ) {
         self.name = name
         self.project = project
         self.version = version
@@ -527,8 +546,10 @@ public struct FreshInstall: Sendable, Hashable {
     public var project: String?
     public var version: String?
 
-    public init(name: String, ci: Bool, clients: Int, python: String, pip: String, cpus: [String], distro: String,
-                start: Int64, end: Int64, installs: Int, install: [String], project: String? = nil, version: String? = nil) {
+    public init(
+        name: String, ci: Bool, clients: Int, python: String, pip: String, cpus: [String], distro: String,
+        start: Int64, end: Int64, installs: Int, install: [String], project: String? = nil, version: String? = nil
+    ) {
         self.name = name
         self.ci = ci
         self.clients = clients
@@ -559,8 +580,10 @@ public struct Mirror: Sendable, Hashable {
     /// The packages synced (names); empty: all.
     public var packages: [String]
 
-    public init(name: String, start: Int64, hours: Double, agent: String = "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)",
-                clients: Int = 1, packages: [String] = []) {
+    public init(
+        name: String, start: Int64, hours: Double, agent: String = "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)",
+        clients: Int = 1, packages: [String] = []
+    ) {
         self.name = name
         self.start = start
         self.hours = hours
@@ -633,8 +656,10 @@ public struct SteadyClient: Sendable, Hashable {
     /// Packages it fetches (names; empty: every catalog package of the baseline).
     public var packages: [String]
 
-    public init(name: String, kind: Kind = .mirror, agent: String = "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)",
-                start: Int64, stop: Int64, daily: Int, at: Double = 2, hours: Double = 3, packages: [String] = []) {
+    public init(
+        name: String, kind: Kind = .mirror, agent: String = "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)",
+        start: Int64, stop: Int64, daily: Int, at: Double = 2, hours: Double = 3, packages: [String] = []
+    ) {
         self.name = name
         self.kind = kind
         self.agent = agent
@@ -708,7 +733,10 @@ public func isPreRelease(_ version: String) -> Bool {
     if v.contains("dev") { return true }
     var sawDigit = false
     for ch in v {
-        if ch.isNumber { sawDigit = true; continue }
+        if ch.isNumber {
+            sawDigit = true
+            continue
+        }
         if sawDigit, ch == "a" || ch == "b" || ch == "c" || ch == "r" { return true }
         if ch == "+" { return false }
     }

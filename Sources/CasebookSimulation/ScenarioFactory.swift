@@ -49,7 +49,8 @@ public enum ScenarioFactory {
         // Somewhere after the first 40% of the span (a baseline to compare with) and before its end.
         let firstDay = s.startDay + Int64(max(1, span * 2 / 5)) + Int64(g.below(max(1, span * 2 / 5)))
         let meanDaily = (s.baseline.dailyStart + s.baseline.dailyEnd) / 2
-        var expected = ExpectedOutcome(kind: kind, start: nil, end: nil, direction: nil, packages: [], pythonMajor: nil, project: nil, version: nil)
+        var expected = ExpectedOutcome(
+            kind: kind, start: nil, end: nil, direction: nil, packages: [], pythonMajor: nil, project: nil, version: nil)
         let pure = s.baseline.packages.filter { $0.kind == .pure && $0.inCatalog }
         func pickDistinct(_ n: Int, from list: [PackageSpec]) -> [PackageSpec] {
             var pool = list
@@ -66,17 +67,23 @@ public enum ScenarioFactory {
             let day = firstDay
             let factor = 0.75 + 0.1 * g.unit()
             s.incidents = [.holiday(Holiday(name: "holiday", day: day, factor: factor))]
-            expected.start = day * 86400; expected.end = (day + 1) * 86400; expected.direction = "down"
+            expected.start = day * 86400
+            expected.end = (day + 1) * 86400
+            expected.direction = "down"
         case .outage:
             let start = firstDay * 86400 + Int64(8 + g.below(6)) * 3600
             let hours = Int64(2 + g.below(5))
             s.incidents = [.outage(Outage(name: "outage", start: start, end: start + hours * 3600, factor: 0.01))]
-            expected.start = start; expected.end = start + hours * 3600; expected.direction = "down"
+            expected.start = start
+            expected.end = start + hours * 3600
+            expected.direction = "down"
         case .mirror:
             let start = firstDay * 86400 + Int64(g.below(12)) * 3600
             let hours = 2.0 + Double(g.below(4))
             s.incidents = [.mirror(Mirror(name: "mirror sync", start: start, hours: hours))]
-            expected.start = start; expected.end = start + Int64(hours * 3600); expected.direction = "up"
+            expected.start = start
+            expected.end = start + Int64(hours * 3600)
+            expected.direction = "up"
             expected.packages = s.baseline.packages.map(\.normalizedName).sorted()
         case .releaseUpgrade:
             // Which Python: one the population has.
@@ -96,25 +103,41 @@ public enum ScenarioFactory {
             let others = pickDistinct(2, from: s.baseline.packages.filter { p in p.inCatalog && !chosen.contains { $0.name == p.name } })
             let after = upgrades.map { "\($0.package)==\($0.version)" } + others.map { "\($0.name)>=0" }
             let before = chosen.map { "\($0.name)<\($0.versions.first!.version)" } + others.map { "\($0.name)>=0" }
-            s.downstream.append(DownstreamProject(name: project, releases: [
-                DownstreamRelease(version: "1.0.0", released: released - 120 * 86400, requiresPython: requiresPython, requiresDist: before),
-                DownstreamRelease(version: "2.0.0", released: released, requiresPython: requiresPython, requiresDist: after),
-            ]))
+            s.downstream.append(
+                DownstreamProject(
+                    name: project,
+                    releases: [
+                        DownstreamRelease(
+                            version: "1.0.0", released: released - 120 * 86400, requiresPython: requiresPython, requiresDist: before),
+                        DownstreamRelease(version: "2.0.0", released: released, requiresPython: requiresPython, requiresDist: after)
+                    ]))
             // Decoys: one with the same packages released long before, one released in the window for the other Python.
-            s.downstream.append(DownstreamProject(name: name("decoy-early"), decoy: true, releases: [
-                DownstreamRelease(version: "0.5.0", released: s.startDay * 86400 + 3600, requiresPython: requiresPython,
-                                  requiresDist: upgrades.prefix(2).map { "\($0.package)==\($0.version)" }),
-            ]))
-            s.downstream.append(DownstreamProject(name: name("decoy-other-python"), decoy: true, releases: [
-                DownstreamRelease(version: "3.1.0", released: released + 3600, requiresPython: major == "2" ? ">=3.6" : ">=2.7,<3",
-                                  requiresDist: [upgrades[0].package + ">=0"]),
-            ]))
+            s.downstream.append(
+                DownstreamProject(
+                    name: name("decoy-early"), decoy: true,
+                    releases: [
+                        DownstreamRelease(
+                            version: "0.5.0", released: s.startDay * 86400 + 3600, requiresPython: requiresPython,
+                            requiresDist: upgrades.prefix(2).map { "\($0.package)==\($0.version)" })
+                    ]))
+            s.downstream.append(
+                DownstreamProject(
+                    name: name("decoy-other-python"), decoy: true,
+                    releases: [
+                        DownstreamRelease(
+                            version: "3.1.0", released: released + 3600, requiresPython: major == "2" ? ">=3.6" : ">=2.7,<3",
+                            requiresDist: [upgrades[0].package + ">=0"])
+                    ]))
             let days = 1 + g.below(3)
             let excess = Int(meanDaily * (0.5 + 0.7 * g.unit())) * days
-            s.incidents = [.releaseUpgrade(ReleaseUpgrade(name: "\(project) 2.0.0 upgrades", project: project, version: "2.0.0", python: major,
-                                                          upgrades: upgrades, primary: 1,
-                                                          days: ReleaseUpgrade.decaying(downloads: excess, start: firstDay, count: days, decay: 0.7)
-                                                              .filter { $0.day <= s.endDay }))]
+            s.incidents = [
+                .releaseUpgrade(
+                    ReleaseUpgrade(
+                        name: "\(project) 2.0.0 upgrades", project: project, version: "2.0.0", python: major,
+                        upgrades: upgrades, primary: 1,
+                        days: ReleaseUpgrade.decaying(downloads: excess, start: firstDay, count: days, decay: 0.7)
+                            .filter { $0.day <= s.endDay }))
+            ]
             expected.start = firstDay * 86400
             expected.end = min(firstDay + Int64(days), s.endDay + 1) * 86400
             expected.direction = "up"
@@ -127,21 +150,31 @@ public enum ScenarioFactory {
             let chosen = pickDistinct(3 + g.below(3), from: pure)
             let project = name("app")
             let released = (firstDay - 2) * 86400 + 9 * 3600
-            s.downstream.append(DownstreamProject(name: project, releases: [
-                DownstreamRelease(version: "1.0.0", released: released, requiresPython: ">=3.6", requiresDist: chosen.map { "\($0.name)>=0" }),
-            ]))
+            s.downstream.append(
+                DownstreamProject(
+                    name: project,
+                    releases: [
+                        DownstreamRelease(
+                            version: "1.0.0", released: released, requiresPython: ">=3.6", requiresDist: chosen.map { "\($0.name)>=0" })
+                    ]))
             let days = 1 + g.below(3)
-            let closure = (try? SimulationPlan.installSet(
-                FreshInstall(name: "", ci: true, clients: 1, python: "3.7.5", pip: "20.0.2", cpus: ["x86_64"], distro: "Ubuntu 18.04 (bionic)",
-                             start: 0, end: 1, installs: 0, install: [], project: project, version: "1.0.0"),
-                scenario: s, table: FileTable(scenario: s, pythons: ["3.7.5"], cpus: ["x86_64"], seed: seed))) ?? []
+            let closure =
+                (try? SimulationPlan.installSet(
+                    FreshInstall(
+                        name: "", ci: true, clients: 1, python: "3.7.5", pip: "20.0.2", cpus: ["x86_64"], distro: "Ubuntu 18.04 (bionic)",
+                        start: 0, end: 1, installs: 0, install: [], project: project, version: "1.0.0"),
+                    scenario: s, table: FileTable(scenario: s, pythons: ["3.7.5"], cpus: ["x86_64"], seed: seed))) ?? []
             let perInstall = max(1, closure.count)
             let installs = Int(meanDaily * (0.4 + 0.6 * g.unit())) * days / perInstall
             let start = firstDay * 86400
-            s.incidents = [.freshInstall(FreshInstall(name: "\(project) CI", ci: true, clients: 2 + g.below(3), python: "3.7.5", pip: "20.0.2",
-                                                      cpus: ["x86_64", "aarch64"], distro: "Ubuntu 18.04 (bionic)", start: start,
-                                                      end: min(start + Int64(days) * 86400, (s.endDay + 1) * 86400), installs: installs,
-                                                      install: [], project: project, version: "1.0.0"))]
+            s.incidents = [
+                .freshInstall(
+                    FreshInstall(
+                        name: "\(project) CI", ci: true, clients: 2 + g.below(3), python: "3.7.5", pip: "20.0.2",
+                        cpus: ["x86_64", "aarch64"], distro: "Ubuntu 18.04 (bionic)", start: start,
+                        end: min(start + Int64(days) * 86400, (s.endDay + 1) * 86400), installs: installs,
+                        install: [], project: project, version: "1.0.0"))
+            ]
             expected.start = start
             expected.end = min(start + Int64(days) * 86400, (s.endDay + 1) * 86400)
             expected.direction = "up"

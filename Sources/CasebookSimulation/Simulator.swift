@@ -37,9 +37,11 @@ public struct Simulator: Sendable {
         }
         let plan = try SimulationPlan(scenario: scenario)
         var written: [String] = []
-        for (format, folder) in [(LogFormat.combined, "logs"), (.bigquery, "bigquery"), (.csv, "csv")] where scenario.formats.contains(format) {
+        for (format, folder) in [(LogFormat.combined, "logs"), (.bigquery, "bigquery"), (.csv, "csv")]
+        where scenario.formats.contains(format) {
             do { try fm.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true) } catch {
-                throw SimulationError("\(root.appendingPathComponent(folder).path): cannot create the directory (\(error.localizedDescription))")
+                throw SimulationError(
+                    "\(root.appendingPathComponent(folder).path): cannot create the directory (\(error.localizedDescription))")
             }
         }
         let box = ResultBox(count: scenario.dayCount)
@@ -207,7 +209,8 @@ struct SimulationPlan: Sendable {
         var traffic: [Int: TrafficPlan] = [:]
         for (k, inc) in s.incidents.enumerated() {
             guard case .packageTraffic(let pt) = inc,
-                  let p = table.packages.firstIndex(where: { $0.norm == ProjectName.normalize(pt.package) }) else { continue }
+                let p = table.packages.firstIndex(where: { $0.norm == ProjectName.normalize(pt.package) })
+            else { continue }
             let v = pt.version.flatMap { pv in table.packages[p].versions.firstIndex { $0.spec.version == pv } }
             let ws: [Double] = pool.pythons.enumerated().map { pi, py in
                 let tpi = table.pythonIndex(py)!
@@ -250,7 +253,8 @@ struct SimulationPlan: Sendable {
             guard d >= 0, d < s.dayCount else { return }
             let sec = UInt64(t - dayFloor(t, 86400) * 86400)
             seqs[d] += 1
-            fixed[d].append(Event(key: sec << 32 | seqs[d], file: file, client: Int32(client), set: 2, kind: 0, incident: UInt8(incident + 1)))
+            fixed[d].append(
+                Event(key: sec << 32 | seqs[d], file: file, client: Int32(client), set: 2, kind: 0, incident: UInt8(incident + 1)))
         }
         for (k, inc) in s.incidents.enumerated() {
             var ig = SeededGenerator(seed: s.seed, stream: 500 + UInt64(k))
@@ -261,9 +265,11 @@ struct SimulationPlan: Sendable {
                 guard let tpi = table.pythonIndex(f.python) else { continue }
                 for c in 0..<f.clients {
                     let cpu = f.cpus[c % f.cpus.count]
-                    fixedClients.append(ClientFactory.make(namespace: 50 + UInt64(k), number: c,
-                                                           traits: ClientTraits(python: f.python, pip: f.pip, cpu: cpu, distro: f.distro, ci: f.ci),
-                                                           seed: s.seed))
+                    fixedClients.append(
+                        ClientFactory.make(
+                            namespace: 50 + UInt64(k), number: c,
+                            traits: ClientTraits(python: f.python, pip: f.pip, cpu: cpu, distro: f.distro, ci: f.ci),
+                            seed: s.seed))
                 }
                 var times = (0..<f.installs).map { _ in f.start + Int64(ig.unit() * Double(f.end - f.start)) }
                 times = times.map { $0 + Int64(ig.below(3)) }
@@ -286,8 +292,9 @@ struct SimulationPlan: Sendable {
                 let version = m.agent.split(separator: "/").dropFirst().first.map { String($0.prefix { $0 != " " }) } ?? ""
                 let installer = String(m.agent.prefix { $0 != "/" })
                 for n in 0..<m.clients {
-                    var client = ClientFactory.makeTool(namespace: 80 + UInt64(k), number: n, agent: m.agent, installer: installer,
-                                                        installerVersion: version, seed: s.seed)
+                    var client = ClientFactory.makeTool(
+                        namespace: 80 + UInt64(k), number: n, agent: m.agent, installer: installer,
+                        installerVersion: version, seed: s.seed)
                     client.mirror = true
                     fixedClients.append(client)
                 }
@@ -319,15 +326,17 @@ struct SimulationPlan: Sendable {
                 switch sc.kind {
                 case .mirror:
                     let version = sc.agent.split(separator: "/").dropFirst().first.map { String($0.prefix { $0 != " " }) } ?? ""
-                    var client = ClientFactory.makeTool(namespace: 80 + UInt64(k), number: 0, agent: sc.agent,
-                                                        installer: String(sc.agent.prefix { $0 != "/" }), installerVersion: version, seed: s.seed)
+                    var client = ClientFactory.makeTool(
+                        namespace: 80 + UInt64(k), number: 0, agent: sc.agent,
+                        installer: String(sc.agent.prefix { $0 != "/" }), installerVersion: version, seed: s.seed)
                     client.mirror = true
                     fixedClients.append(client)
                     ids = chosen.flatMap { table.allFiles(package: $0) }
                 case .ci:
                     let t = SimulationPlan.runnerTraits
                     fixedClients.append(ClientFactory.make(namespace: 50 + UInt64(k), number: 0, traits: t, seed: s.seed))
-                    let tpi = table.pythonIndex(t.python)!, cpu = table.cpuIndex(t.cpu)!
+                    let tpi = table.pythonIndex(t.python)!
+                    let cpu = table.cpuIndex(t.cpu)!
                     // A fresh install of the packages, each at the newest version usable when the day starts.
                     for p in chosen {
                         guard let v = table.newestVersion(package: p, python: tpi, at: sc.start) else { continue }
@@ -356,7 +365,7 @@ struct SimulationPlan: Sendable {
             "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
             "Mozilla/5.0 (X11; Linux armv7l) AppleWebKit/537.36 (KHTML, like Gecko) Raspbian Chromium/78.0.3904.108 Chrome/78.0.3904.108 Safari/537.36",
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:73.0) Gecko/20100101 Firefox/73.0",
-            "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+            "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"
         ]
         bots = botAgents.enumerated().map { i, a in
             ClientFactory.makeTool(namespace: 90, number: i, agent: a, installer: "Browser", installerVersion: "", seed: s.seed)
@@ -369,10 +378,12 @@ struct SimulationPlan: Sendable {
         var roots: [(String, String?)] = []
         for item in f.install {
             let parts = item.components(separatedBy: "==")
-            roots.append((parts[0].trimmingCharacters(in: .whitespaces), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : nil))
+            roots.append(
+                (parts[0].trimmingCharacters(in: .whitespaces), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : nil))
         }
         let py = ClientFactory.versionParts(f.python)
-        if let project = f.project, let d = s.downstream.first(where: { ProjectName.normalize($0.name) == ProjectName.normalize(project) }) {
+        if let project = f.project, let d = s.downstream.first(where: { ProjectName.normalize($0.name) == ProjectName.normalize(project) })
+        {
             let release = d.releases.first { $0.version == f.version } ?? d.releases.last!
             if s.package(named: d.name) != nil { roots.append((d.name, release.version)) }
             for r in release.requiresDist where Requirements.applies(r, python: py) { roots.append((Requirements.name(r), nil)) }
@@ -382,10 +393,13 @@ struct SimulationPlan: Sendable {
         var queue = roots
         while !queue.isEmpty {
             let (name, pin) = queue.removeFirst()
-            guard let p = table.packages.firstIndex(where: { $0.norm == ProjectName.normalize(name) }), seen.insert(p).inserted else { continue }
+            guard let p = table.packages.firstIndex(where: { $0.norm == ProjectName.normalize(name) }), seen.insert(p).inserted else {
+                continue
+            }
             let v = pin.flatMap { pv in table.packages[p].versions.firstIndex { $0.spec.version == pv } }
             out.append((p, v))
-            let spec = v.map { table.packages[p].versions[$0].spec.requires ?? table.packages[p].spec.requires } ?? table.packages[p].spec.requires
+            let spec =
+                v.map { table.packages[p].versions[$0].spec.requires ?? table.packages[p].spec.requires } ?? table.packages[p].spec.requires
             for r in spec where Requirements.applies(r, python: py) { queue.append((Requirements.name(r), nil)) }
         }
         return out
@@ -446,11 +460,16 @@ struct SimulationPlan: Sendable {
                 let t = dayStart + Int64(sec)
                 var failing: (Int, Outage)?
                 if !ignoringOutage, let o = dayOutages.first(where: { t >= $0.1.start && t < $0.1.end }), g.unit() >= o.1.factor {
-                    guard o.1.status != nil else { incRemoved[o.0] += 1; return nil }
+                    guard o.1.status != nil else {
+                        incRemoved[o.0] += 1
+                        return nil
+                    }
                     failing = o
                 }
-                if !ignoringOutage, let d = dayDrops.first(where: { t >= $0.1.start && t < $0.1.end && pool.clients[c].country == $0.1.country }),
-                   g.unit() >= d.1.factor {
+                if !ignoringOutage,
+                    let d = dayDrops.first(where: { t >= $0.1.start && t < $0.1.end && pool.clients[c].country == $0.1.country }),
+                    g.unit() >= d.1.factor
+                {
                     incRemoved[d.0] += 1
                     return nil
                 }
@@ -469,8 +488,10 @@ struct SimulationPlan: Sendable {
                     for r in 0...o.retries {
                         if r > 1 { at += r == 2 ? g.below(2) : 1 << (r - 3) }
                         seq += 1
-                        errorEvents.append(Event(key: UInt64(min(at, 86399)) << 32 | seq, file: id, client: Int32(c), set: 0, kind: 5,
-                                                 incident: UInt8(k + 1)))
+                        errorEvents.append(
+                            Event(
+                                key: UInt64(min(at, 86399)) << 32 | seq, file: id, client: Int32(c), set: 0, kind: 5,
+                                incident: UInt8(k + 1)))
                     }
                     incRemoved[k] += 1
                     return nil
@@ -482,7 +503,10 @@ struct SimulationPlan: Sendable {
 
         var baseline = 0
         for _ in 0..<baselinePlanned[i] {
-            if let e = baselineEvent(ignoringOutage: false) { events.append(e); baseline += 1 }
+            if let e = baselineEvent(ignoringOutage: false) {
+                events.append(e)
+                baseline += 1
+            }
         }
         var incDownloads = Array(repeating: 0, count: incidentCount)
         var incClients = Array(repeating: 0, count: incidentCount)
@@ -494,7 +518,9 @@ struct SimulationPlan: Sendable {
         }
         for (k, inc) in s.incidents.enumerated() {
             switch inc {
-            case .freshInstall(let f): incClients[k] = Set(fixedEvents[i].filter { Int($0.incident) == k + 1 }.map(\.client)).count; _ = f
+            case .freshInstall(let f):
+                incClients[k] = Set(fixedEvents[i].filter { Int($0.incident) == k + 1 }.map(\.client)).count
+                _ = f
             case .mirror, .clientStops: incClients[k] = Set(fixedEvents[i].filter { Int($0.incident) == k + 1 }.map(\.client)).count
             default: break
             }
@@ -526,7 +552,8 @@ struct SimulationPlan: Sendable {
                 let primary = Int((Double(clients) * r.primary).rounded())
                 return primary * perPrimary + (clients - primary) * perExtra
             }
-            var lo = 0, hi = max(1, n)
+            var lo = 0
+            var hi = max(1, n)
             while lo < hi {
                 let mid = (lo + hi + 1) / 2
                 if total(mid) <= n { lo = mid } else { hi = mid - 1 }
@@ -540,23 +567,28 @@ struct SimulationPlan: Sendable {
             let traits = upgradeTraits(r)
             for c in 0..<clients {
                 let t = traits[g2.below(traits.count)]
-                let client = ClientFactory.make(namespace: 100 + UInt64(k) * 1000 + UInt64(i), number: c,
-                                                traits: ClientTraits(python: t.python, pip: t.pip, cpu: t.cpu, distro: t.distro, ci: false),
-                                                seed: s.seed)
+                let client = ClientFactory.make(
+                    namespace: 100 + UInt64(k) * 1000 + UInt64(i), number: c,
+                    traits: ClientTraits(python: t.python, pip: t.pip, cpu: t.cpu, distro: t.distro, ci: false),
+                    seed: s.seed)
                 let localIndex = localClients.count
                 localClients.append(client)
                 let isPrimary = c < primaryClients
                 let tpi = table.pythonIndex(client.python) ?? 0
                 let cpuIndex = table.cpuIndex(client.cpu) ?? 0
                 var sec = hourSecond(&g2)
-                if dayStart + Int64(sec) < earliest { sec = Int(earliest - dayStart) + g2.below(max(1, Int(dayStart + 86400 - earliest) - 120)) }
+                if dayStart + Int64(sec) < earliest {
+                    sec = Int(earliest - dayStart) + g2.below(max(1, Int(dayStart + 86400 - earliest) - 120))
+                }
                 for u in up where isPrimary || u.hereForExtra {
                     let id = table.file(package: u.package, version: u.version, python: tpi, cpu: cpuIndex)
                     guard id >= 0 else { continue }
                     for _ in 0..<u.repeatCount {
                         seq += 1
-                        events.append(Event(key: UInt64(min(sec, 86399)) << 32 | seq, file: id, client: Int32(localIndex), set: 1, kind: 0,
-                                            incident: UInt8(k + 1)))
+                        events.append(
+                            Event(
+                                key: UInt64(min(sec, 86399)) << 32 | seq, file: id, client: Int32(localIndex), set: 1, kind: 0,
+                                incident: UInt8(k + 1)))
                         incDownloads[k] += 1
                         incProjects[k][table.files[Int(id)].project, default: 0] += 1
                         sec += r.sessionGap / 2 + g2.below(max(1, r.sessionGap))
@@ -568,11 +600,13 @@ struct SimulationPlan: Sendable {
         // Extra downloads of one package (a ramp, a spike) by the population's clients.
         for (k, inc) in s.incidents.enumerated() {
             guard case .packageTraffic(let pt) = inc, let plan = pt.days.first(where: { $0.day == day }), let tp = trafficPlans[k],
-                  case .downloads(let n) = plan.size else { continue }
+                case .downloads(let n) = plan.size
+            else { continue }
             var g3 = SeededGenerator(seed: s.seed, stream: 3000 + UInt64(k), UInt64(i))
             let pkg = table.packages[tp.package]
             var clients = Set<Int32>()
-            var made = 0, attempts = 0
+            var made = 0
+            var attempts = 0
             while made < n, attempts < n * 8 + 16 {
                 attempts += 1
                 let pi = tp.pythons.pick(&g3)
@@ -604,13 +638,18 @@ struct SimulationPlan: Sendable {
         // Whatever did not divide into whole clients is ordinary traffic.
         var extra = 0
         while extra < remainder {
-            if let e = baselineEvent(ignoringOutage: true) { events.append(e); baseline += 1; extra += 1 }
+            if let e = baselineEvent(ignoringOutage: true) {
+                events.append(e)
+                baseline += 1
+                extra += 1
+            }
         }
         let downloads = events.count
 
         // Requests that are not downloads, and broken lines.
         let tr = s.baseline.traffic
-        var other = 0, malformed = 0
+        var other = 0
+        var malformed = 0
         for (kind, share) in [(UInt8(1), tr.indexPages), (2, tr.projectPages), (3, tr.notFound), (4, tr.malformed)] where share > 0 {
             let count = g.poisson(Double(downloads) * share)
             for _ in 0..<count {
@@ -624,13 +663,17 @@ struct SimulationPlan: Sendable {
                     malformed += 1
                 } else if kind == 2 {
                     let failing = statusOutage(dayStart + Int64(sec), dayOutages)
-                    events.append(Event(key: UInt64(sec) << 32 | seq, file: Int32(p), client: Int32(g.below(bots.count)), set: 3,
-                                        kind: failing == nil ? 2 : 7, incident: failing.map { UInt8($0 + 1) } ?? 0))
+                    events.append(
+                        Event(
+                            key: UInt64(sec) << 32 | seq, file: Int32(p), client: Int32(g.below(bots.count)), set: 3,
+                            kind: failing == nil ? 2 : 7, incident: failing.map { UInt8($0 + 1) } ?? 0))
                     other += 1
                 } else {
                     let failing = kind == 1 ? statusOutage(dayStart + Int64(sec), dayOutages) : nil
-                    events.append(Event(key: UInt64(sec) << 32 | seq, file: Int32(p), client: Int32(g.below(pool.clients.count)), set: 0,
-                                        kind: failing == nil ? kind : 6, incident: failing.map { UInt8($0 + 1) } ?? 0))
+                    events.append(
+                        Event(
+                            key: UInt64(sec) << 32 | seq, file: Int32(p), client: Int32(g.below(pool.clients.count)), set: 0,
+                            kind: failing == nil ? kind : 6, incident: failing.map { UInt8($0 + 1) } ?? 0))
                     other += 1
                 }
             }
@@ -649,7 +692,9 @@ struct SimulationPlan: Sendable {
                 case 0:
                     downloadsLeft -= 1
                     incRemoved[gap.0] += 1
-                    if e.incident == 0 { baseline -= 1 } else {
+                    if e.incident == 0 {
+                        baseline -= 1
+                    } else {
                         incDownloads[Int(e.incident) - 1] -= 1
                         incProjects[Int(e.incident) - 1][table.files[Int(e.file)].project, default: 0] -= 1
                     }
@@ -669,7 +714,8 @@ struct SimulationPlan: Sendable {
 
         var projects: [String: Int] = [:]
         var perFile = [Int32: Int]()
-        var csvDownloads = 0, csvMirror = 0
+        var csvDownloads = 0
+        var csvMirror = 0
         for e in events where e.kind == 0 {
             perFile[e.file, default: 0] += 1
             if let cp = csvPackage, table.files[Int(e.file)].package == cp {
@@ -689,10 +735,11 @@ struct SimulationPlan: Sendable {
             try LogWriter.write(bytes, gzip: s.gzip, to: "\(directory)/\(rel)")
             files.append(rel)
         }
-        return DayResult(day: day, downloads: downloadsLeft, baseline: baseline, incidentDownloads: incDownloads, incidentClients: incClients,
-                         incidentProjects: incProjects, incidentRemoved: incRemoved, incidentErrors: incErrors, csvDownloads: csvDownloads,
-                         csvMirror: csvMirror, otherRequests: other, malformed: malformed, lines: events.count, projects: projects,
-                         files: files, notes: notes)
+        return DayResult(
+            day: day, downloads: downloadsLeft, baseline: baseline, incidentDownloads: incDownloads, incidentClients: incClients,
+            incidentProjects: incProjects, incidentRemoved: incRemoved, incidentErrors: incErrors, csvDownloads: csvDownloads,
+            csvMirror: csvMirror, otherRequests: other, malformed: malformed, lines: events.count, projects: projects,
+            files: files, notes: notes)
     }
 
     /// The incident index of a status outage (a failing server) covering time `t`, if any.
@@ -712,7 +759,8 @@ struct SimulationPlan: Sendable {
     func upgradePlan(_ r: ReleaseUpgrade) -> [UpgradeItem] {
         r.upgrades.compactMap { u in
             guard let p = table.packages.firstIndex(where: { $0.norm == ProjectName.normalize(u.package) }),
-                  let v = table.packages[p].versions.firstIndex(where: { $0.spec.version == u.version }) else { return nil }
+                let v = table.packages[p].versions.firstIndex(where: { $0.spec.version == u.version })
+            else { return nil }
             let pkg = table.packages[p]
             let ref = pkg.versions[v].spec.reference ?? CatalogWriter.defaultReference(pkg.spec.kind)
             let here: Bool
@@ -733,11 +781,13 @@ struct SimulationPlan: Sendable {
         let cpus = pop.cpu.filter { !needsARM || $0.value.hasPrefix("arm") }
         var g = SeededGenerator(seed: scenario.seed, stream: 77)
         let pyP = WeightedPicker((pys.isEmpty ? pop.python : pys).map(\.weight))
-        let pipP = WeightedPicker(pop.pip.map(\.weight)), cpuP = WeightedPicker((cpus.isEmpty ? pop.cpu : cpus).map(\.weight))
+        let pipP = WeightedPicker(pop.pip.map(\.weight))
+        let cpuP = WeightedPicker((cpus.isEmpty ? pop.cpu : cpus).map(\.weight))
         let dP = WeightedPicker(pop.distro.map(\.weight))
         return (0..<512).map { _ in
-            ClientTraits(python: (pys.isEmpty ? pop.python : pys)[pyP.pick(&g)].value, pip: pop.pip[pipP.pick(&g)].value,
-                         cpu: (cpus.isEmpty ? pop.cpu : cpus)[cpuP.pick(&g)].value, distro: pop.distro[dP.pick(&g)].value, ci: false)
+            ClientTraits(
+                python: (pys.isEmpty ? pop.python : pys)[pyP.pick(&g)].value, pip: pop.pip[pipP.pick(&g)].value,
+                cpu: (cpus.isEmpty ? pop.cpu : cpus)[cpuP.pick(&g)].value, distro: pop.distro[dP.pick(&g)].value, ci: false)
         }
     }
 }

@@ -71,16 +71,29 @@ public struct SimulationSummary: Sendable {
             ("catalogDocuments", .num(catalogDocuments)),
             ("files", .array(files.map { .string($0) })),
             ("notes", .array(notes.map { .string($0) })),
-            ("incidents", .array(incidents.map { i in
-                .object([("type", .string(i.type)), ("name", .string(i.name)), ("downloads", .num(i.downloads)), ("clients", .num(i.clients)),
-                         ("removed", .num(i.removed)), ("errors", .num(i.errors)),
-                         ("days", counts(i.days)), ("projects", counts(i.projects)), ("expected", i.expected.json())])
-            })),
-            ("days", .array(days.map { d in
-                .object([("date", .string(d.date)), ("downloads", .num(d.downloads)), ("baseline", .num(d.baseline)),
-                         ("incidents", counts(d.incidents)), ("otherRequests", .num(d.otherRequests)), ("malformed", .num(d.malformed)),
-                         ("projects", counts(d.projects))])
-            })),
+            (
+                "incidents",
+                .array(
+                    incidents.map { i in
+                        .object([
+                            ("type", .string(i.type)), ("name", .string(i.name)), ("downloads", .num(i.downloads)),
+                            ("clients", .num(i.clients)),
+                            ("removed", .num(i.removed)), ("errors", .num(i.errors)),
+                            ("days", counts(i.days)), ("projects", counts(i.projects)), ("expected", i.expected.json())
+                        ])
+                    })
+            ),
+            (
+                "days",
+                .array(
+                    days.map { d in
+                        .object([
+                            ("date", .string(d.date)), ("downloads", .num(d.downloads)), ("baseline", .num(d.baseline)),
+                            ("incidents", counts(d.incidents)), ("otherRequests", .num(d.otherRequests)), ("malformed", .num(d.malformed)),
+                            ("projects", counts(d.projects))
+                        ])
+                    })
+            )
         ])
     }
 }
@@ -89,8 +102,9 @@ extension SimulationPlan {
     func summary(days: [DayResult], files: [String], catalogDocuments: Int) -> SimulationSummary {
         let s = scenario
         var incidents: [SimulationSummary.IncidentFigures] = s.incidents.map {
-            SimulationSummary.IncidentFigures(type: $0.type, name: $0.name, downloads: 0, clients: 0, days: [:], projects: [:],
-                                              expected: facts($0))
+            SimulationSummary.IncidentFigures(
+                type: $0.type, name: $0.name, downloads: 0, clients: 0, days: [:], projects: [:],
+                expected: facts($0))
         }
         var out: [SimulationSummary.Day] = []
         var lines = 0
@@ -110,20 +124,32 @@ extension SimulationPlan {
             }
             for (k, c) in d.incidentClients.enumerated() {
                 if case .freshInstall = s.incidents[k] { continue }
-                if case .mirror = s.incidents[k] { incidents[k].clients = max(incidents[k].clients, c); continue }
-                if case .clientStops = s.incidents[k] { incidents[k].clients = max(incidents[k].clients, c); continue }
+                if case .mirror = s.incidents[k] {
+                    incidents[k].clients = max(incidents[k].clients, c)
+                    continue
+                }
+                if case .clientStops = s.incidents[k] {
+                    incidents[k].clients = max(incidents[k].clients, c)
+                    continue
+                }
                 incidents[k].clients += c
             }
             lines += d.lines
             notes += d.notes.map { "\(date): \($0)" }
-            out.append(.init(date: date, downloads: d.downloads, baseline: d.baseline, incidents: byName, otherRequests: d.otherRequests,
-                             malformed: d.malformed, projects: d.projects))
+            out.append(
+                .init(
+                    date: date, downloads: d.downloads, baseline: d.baseline, incidents: byName, otherRequests: d.otherRequests,
+                    malformed: d.malformed, projects: d.projects))
         }
         for (k, inc) in s.incidents.enumerated() {
-            if case .freshInstall(let f) = inc { incidents[k].clients = min(f.clients, Set(fixedEvents.flatMap { $0 }.filter { Int($0.incident) == k + 1 }.map(\.client)).count) }
+            if case .freshInstall(let f) = inc {
+                incidents[k].clients = min(
+                    f.clients, Set(fixedEvents.flatMap { $0 }.filter { Int($0.incident) == k + 1 }.map(\.client)).count)
+            }
         }
-        return SimulationSummary(scenario: s.name, seed: s.seed, index: s.index, days: out, incidents: incidents, files: files,
-                                 catalogDocuments: catalogDocuments, lines: lines, notes: notes)
+        return SimulationSummary(
+            scenario: s.name, seed: s.seed, index: s.index, days: out, incidents: incidents, files: files,
+            catalogDocuments: catalogDocuments, lines: lines, notes: notes)
     }
 }
 
@@ -164,11 +190,13 @@ public struct IncidentFacts: Sendable, Hashable {
     public func json() -> JSONValue {
         func time(_ t: Int64?) -> JSONValue { t.map { .string(UTCTime.isoString($0)) } ?? .null }
         return .object([
-            ("type", .string(type)), ("start", time(start)), ("end", time(end)), ("direction", .string(direction)), ("shape", .string(shape)),
+            ("type", .string(type)), ("start", time(start)), ("end", time(end)), ("direction", .string(direction)),
+            ("shape", .string(shape)),
             ("packages", .array(packages.map { .string($0) })), ("versions", .array(versions.map { .string($0) })),
             ("python", .str(python)), ("clientKind", .string(clientKind)), ("clients", clients.map { .num($0) } ?? .null),
-            ("project", .str(project)), ("version", .str(version)), ("country", .str(country)), ("status", status.map { .num($0) } ?? .null),
-            ("retries", retries.map { .num($0) } ?? .null),
+            ("project", .str(project)), ("version", .str(version)), ("country", .str(country)),
+            ("status", status.map { .num($0) } ?? .null),
+            ("retries", retries.map { .num($0) } ?? .null)
         ])
     }
 }
@@ -186,8 +214,9 @@ extension SimulationPlan {
     /// The expected facts of an incident, from the scenario (and the file table for what is fetched).
     func facts(_ inc: Incident) -> IncidentFacts {
         let s = scenario
-        var f = IncidentFacts(type: inc.type, start: nil, end: nil, direction: "up", packages: [], versions: [], python: nil, clientKind: "pip",
-                              clients: nil, project: nil, version: nil, country: nil, status: nil, retries: nil, shape: "spike")
+        var f = IncidentFacts(
+            type: inc.type, start: nil, end: nil, direction: "up", packages: [], versions: [], python: nil, clientKind: "pip",
+            clients: nil, project: nil, version: nil, country: nil, status: nil, retries: nil, shape: "spike")
         func norm(_ n: String) -> String { ProjectName.normalize(n) }
         switch inc {
         case .releaseUpgrade(let r):
@@ -216,7 +245,9 @@ extension SimulationPlan {
                     return cpus.contains { table.file(package: p, version: v, python: tpi, cpu: $0) >= 0 }
                 }
                 f.packages = fetched.map { table.packages[$0.0].norm }.sorted()
-                f.versions = fetched.compactMap { p, pin in pin.map { "\(table.packages[p].norm)==\(table.packages[p].versions[$0].spec.version)" } }.sorted()
+                f.versions = fetched.compactMap { p, pin in
+                    pin.map { "\(table.packages[p].norm)==\(table.packages[p].versions[$0].spec.version)" }
+                }.sorted()
             }
         case .mirror(let m):
             f.start = m.start

@@ -44,19 +44,27 @@ struct YAMLContext {
     /// can make a small file enormous).
     static func compose(_ text: String, file: String) throws(ScenarioError) -> Node {
         guard text.utf8.count <= 4 << 20 else {
-            throw ScenarioError(file: file, path: "", message: "the scenario is larger than 4 MiB; scenarios describe traffic, they do not list it")
+            throw ScenarioError(
+                file: file, path: "", message: "the scenario is larger than 4 MiB; scenarios describe traffic, they do not list it")
         }
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
             var e = ScenarioError(file: file, path: "", message: "not valid YAML: \(error)")
-            if let y = error as? YamlError, case let .scanner(_, problem, mark, _) = y {
-                e.line = mark.line; e.column = mark.column; e.message = "not valid YAML: \(problem)"
-            } else if let y = error as? YamlError, case let .parser(_, problem, mark, _) = y {
-                e.line = mark.line; e.column = mark.column; e.message = "not valid YAML: \(problem)"
+            if let y = error as? YamlError, case .scanner(_, let problem, let mark, _) = y {
+                e.line = mark.line
+                e.column = mark.column
+                e.message = "not valid YAML: \(problem)"
+            } else if let y = error as? YamlError, case .parser(_, let problem, let mark, _) = y {
+                e.line = mark.line
+                e.column = mark.column
+                e.message = "not valid YAML: \(problem)"
             }
             throw e
         }
-        guard let root else { throw ScenarioError(file: file, path: "", message: "the scenario is empty (expected a mapping with seed, start, end, baseline, ...)") }
+        guard let root else {
+            throw ScenarioError(
+                file: file, path: "", message: "the scenario is empty (expected a mapping with seed, start, end, baseline, ...)")
+        }
         var budget = 200_000
         // An alias is the anchored node itself, so it shows up twice with the same position.
         var seen = Set<Int>()
@@ -70,14 +78,21 @@ struct YAMLContext {
             case .alias: kind = 3
             }
             if kind == 3 || n.mark.map({ !seen.insert($0.line << 24 | $0.column << 2 | kind).inserted }) == true {
-                throw ScenarioError(file: file, line: n.mark?.line, column: n.mark?.column, path: "",
-                                    message: "YAML anchors and aliases (&name, *name) are not supported in scenarios; write the values out")
+                throw ScenarioError(
+                    file: file, line: n.mark?.line, column: n.mark?.column, path: "",
+                    message: "YAML anchors and aliases (&name, *name) are not supported in scenarios; write the values out")
             }
             guard budget > 0, depth < 64 else {
-                throw ScenarioError(file: file, line: n.mark?.line, column: n.mark?.column, path: "", message: "the document is too large or too deeply nested")
+                throw ScenarioError(
+                    file: file, line: n.mark?.line, column: n.mark?.column, path: "",
+                    message: "the document is too large or too deeply nested")
             }
             switch n {
-            case .mapping(let m): for (k, v) in m { try walk(k, depth + 1); try walk(v, depth + 1) }
+            case .mapping(let m):
+                for (k, v) in m {
+                    try walk(k, depth + 1)
+                    try walk(v, depth + 1)
+                }
             case .sequence(let s): for v in s { try walk(v, depth + 1) }
             default: break
             }

@@ -17,13 +17,16 @@ import Foundation
 ///   - store: the data; ``TestEvents/store`` or any ``EventStore``.
 ///   - catalog: a catalog folder (``TestCatalog/write()``), for analyzers that read one.
 ///   - steps: earlier steps' outputs, by step id, as a playbook run would pass them.
-public func run(_ type: any Analyzer.Type, with parameters: [String: Value] = [:], store: any EventStore,
-                catalog: URL? = nil, steps: [String: [String: Value]] = [:],
-                stepID: String = "test") async throws -> AnalyzerResult {
+public func run(
+    _ type: any Analyzer.Type, with parameters: [String: Value] = [:], store: any EventStore,
+    catalog: URL? = nil, steps: [String: [String: Value]] = [:],
+    stepID: String = "test"
+) async throws -> AnalyzerResult {
     let description = type.description
     let params = try description.validatedParameters(parameters)
-    let context = AnalyzerContext(stepID: stepID, parameters: params, store: store, steps: steps,
-                                  catalogDirectory: catalog)
+    let context = AnalyzerContext(
+        stepID: stepID, parameters: params, store: store, steps: steps,
+        catalogDirectory: catalog)
     var result = try await type.init().run(context)
     try description.checkOutputs(of: &result, uses: description.name)
     return result

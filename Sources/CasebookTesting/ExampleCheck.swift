@@ -19,9 +19,12 @@ extension TestEvents {
             }
         }
         for d in data.downloads {
-            let like = Client(python: d.client.python, cpu: d.client.cpu, system: d.client.system, ci: d.client.ci,
-                              installer: d.client.installer, installerVersion: d.client.installerVersion)
-            add(d.file, days: days(d.from, d.days), perDay: d.perDay, clients: Client.many(max(1, d.clients), like: like, prefix: d.keyPrefix))
+            let like = Client(
+                python: d.client.python, cpu: d.client.cpu, system: d.client.system, ci: d.client.ci,
+                installer: d.client.installer, installerVersion: d.client.installerVersion)
+            add(
+                d.file, days: days(d.from, d.days), perDay: d.perDay,
+                clients: Client.many(max(1, d.clients), like: like, prefix: d.keyPrefix))
         }
         for r in data.requests {
             guard let start = UTCTime.parse(r.from) else { preconditionFailure("not a time: \(r.from)") }
@@ -37,7 +40,10 @@ extension TestCatalog {
     public init(_ projects: [ExampleData.CatalogProject]) {
         self.init()
         for p in projects {
-            add(p.name, p.releases.map { .init($0.version, $0.released, requiresPython: $0.requiresPython, requires: $0.requires, files: $0.files) })
+            add(
+                p.name,
+                p.releases.map { .init($0.version, $0.released, requiresPython: $0.requiresPython, requires: $0.requires, files: $0.files) }
+            )
         }
     }
 }
@@ -58,8 +64,9 @@ public func checkExample(_ example: AnalyzerExample, of type: any Analyzer.Type)
     var catalog: URL?
     if let projects = example.data.catalog { catalog = try TestCatalog(projects).write() }
     defer { if let catalog { try? FileManager.default.removeItem(at: catalog) } }
-    let result = try await run(type, with: example.parameters, store: store, catalog: catalog, steps: example.data.steps,
-                               stepID: "example")
+    let result = try await run(
+        type, with: example.parameters, store: store, catalog: catalog, steps: example.data.steps,
+        stepID: "example")
     return mismatches(of: result, against: example, analyzer: type.description)
 }
 
@@ -69,7 +76,9 @@ public func mismatches(of result: AnalyzerResult, against example: AnalyzerExamp
     var out: [String] = []
     for (output, expected) in example.outputs.sorted(by: { $0.key < $1.key }) {
         guard analyzer.output(named: output) != nil || result.outputs[output] != nil else {
-            out.append("\(name): `\(output)` is not an output of `\(analyzer.name)` (it has \(analyzer.outputs.map { "`\($0.name)`" }.joined(separator: ", ")))")
+            out.append(
+                "\(name): `\(output)` is not an output of `\(analyzer.name)` (it has \(analyzer.outputs.map { "`\($0.name)`" }.joined(separator: ", ")))"
+            )
             continue
         }
         let actual = result.outputs[output] ?? .null
@@ -79,7 +88,8 @@ public func mismatches(of result: AnalyzerResult, against example: AnalyzerExamp
     }
     if let text = example.finding, !result.findings.contains(where: { $0.title.contains(text) }) {
         let titles = result.findings.map { "\"\($0.title)\"" }
-        out.append("\(name): no finding's title contains \"\(text)\" (titles: \(titles.isEmpty ? "no findings" : titles.joined(separator: ", ")))")
+        out.append(
+            "\(name): no finding's title contains \"\(text)\" (titles: \(titles.isEmpty ? "no findings" : titles.joined(separator: ", ")))")
     }
     if example.outputs.isEmpty && example.finding == nil {
         out.append("\(name): expects nothing (give outputs to match or a finding's title)")

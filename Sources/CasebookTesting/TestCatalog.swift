@@ -38,23 +38,29 @@ public struct TestCatalog: Sendable {
             func file(_ f: String, _ r: Release) -> [String: Any] {
                 let wheel = f.hasSuffix(".whl")
                 let py = wheel ? String(f.split(separator: "-").dropLast(2).last ?? "py3") : "source"
-                return ["filename": f, "packagetype": wheel ? "bdist_wheel" : "sdist", "python_version": py,
-                        "requires_python": r.requiresPython ?? NSNull(), "upload_time_iso_8601": r.released,
-                        "upload_time": String(r.released.prefix(19)), "yanked": false, "size": 1000,
-                        "digests": ["sha256": String(repeating: "0", count: 64)]]
+                return [
+                    "filename": f, "packagetype": wheel ? "bdist_wheel" : "sdist", "python_version": py,
+                    "requires_python": r.requiresPython ?? NSNull(), "upload_time_iso_8601": r.released,
+                    "upload_time": String(r.released.prefix(19)), "yanked": false, "size": 1000,
+                    "digests": ["sha256": String(repeating: "0", count: 64)]
+                ]
             }
             func info(_ r: Release) -> [String: Any] {
-                ["name": name, "version": r.version, "requires_dist": r.requiresDist ?? NSNull(),
-                 "requires_python": r.requiresPython ?? "", "summary": "\(name) for tests"]
+                [
+                    "name": name, "version": r.version, "requires_dist": r.requiresDist ?? NSNull(),
+                    "requires_python": r.requiresPython ?? "", "summary": "\(name) for tests"
+                ]
             }
             let latest = releases.last!
             var all: [String: Any] = [:]
             for r in releases { all[r.version] = r.files.map { file($0, r) } }
-            try save(["info": info(latest), "releases": all, "urls": latest.files.map { file($0, latest) }, "last_serial": 1],
-                     dir.appendingPathComponent("json"))
+            try save(
+                ["info": info(latest), "releases": all, "urls": latest.files.map { file($0, latest) }, "last_serial": 1],
+                dir.appendingPathComponent("json"))
             for r in releases {
-                try save(["info": info(r), "urls": r.files.map { file($0, r) }, "last_serial": 1],
-                         dir.appendingPathComponent(r.version).appendingPathComponent("json"))
+                try save(
+                    ["info": info(r), "urls": r.files.map { file($0, r) }, "last_serial": 1],
+                    dir.appendingPathComponent(r.version).appendingPathComponent("json"))
             }
         }
         return root

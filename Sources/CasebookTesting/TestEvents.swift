@@ -35,8 +35,10 @@ public struct TestEvents: Sendable {
         /// The salted client key the store would keep.
         public var key: String
 
-        public init(python: String = "3.8.2", cpu: String? = "x86_64", system: String? = "Linux", ci: Bool? = nil,
-                    installer: String = "pip", installerVersion: String? = "20.0.2", key: String = "c-0") {
+        public init(
+            python: String = "3.8.2", cpu: String? = "x86_64", system: String? = "Linux", ci: Bool? = nil,
+            installer: String = "pip", installerVersion: String? = "20.0.2", key: String = "c-0"
+        ) {
             self.python = python
             self.cpu = cpu
             self.system = system
@@ -48,15 +50,21 @@ public struct TestEvents: Sendable {
 
         /// `n` distinct clients alike but for their keys (`prefix-0` … `prefix-(n-1)`).
         public static func many(_ n: Int, like client: Client = Client(), prefix: String = "c") -> [Client] {
-            (0..<n).map { var c = client; c.key = "\(prefix)-\($0)"; return c }
+            (0..<n).map {
+                var c = client
+                c.key = "\(prefix)-\($0)"
+                return c
+            }
         }
     }
 
     /// `perDay` downloads of a distribution file on each of `days` (`YYYY-MM-DD`), spread over
     /// the day's working hours and over `clients` in turn. Project, version and file type come
     /// from the file name, as ingest reads them.
-    public mutating func add(_ filename: String, days: [String], perDay: Int, clients: [Client] = [Client()],
-                             index: String = "test-index") {
+    public mutating func add(
+        _ filename: String, days: [String], perDay: Int, clients: [Client] = [Client()],
+        index: String = "test-index"
+    ) {
         precondition(!clients.isEmpty, "add(_:days:perDay:clients:) needs at least one client")
         for (d, day) in days.enumerated() {
             guard let start = UTCTime.parse(day) else { preconditionFailure("not a date: \(day)") }
@@ -82,8 +90,10 @@ public struct TestEvents: Sendable {
     /// Daily download counts of one project, as a counts CSV (`date,project,downloads`) holds
     /// them: one event per day at midnight carrying the day's count. `nil` leaves a day out
     /// (a gap in the data, not a zero).
-    public mutating func daily(_ project: String?, from firstDay: String, counts: [Int?],
-                               dimensions: [CasebookCore.Dimension: String] = [:]) {
+    public mutating func daily(
+        _ project: String?, from firstDay: String, counts: [Int?],
+        dimensions: [CasebookCore.Dimension: String] = [:]
+    ) {
         guard let start = UTCTime.parse(firstDay) else { preconditionFailure("not a date: \(firstDay)") }
         for (i, n) in counts.enumerated() {
             guard let n, n > 0 else { continue }
@@ -92,8 +102,10 @@ public struct TestEvents: Sendable {
     }
 
     /// Hourly download counts of one project from `firstHour` (an ISO 8601 time on the hour).
-    public mutating func hourly(_ project: String?, from firstHour: String, counts: [Int?],
-                                dimensions: [CasebookCore.Dimension: String] = [:]) {
+    public mutating func hourly(
+        _ project: String?, from firstHour: String, counts: [Int?],
+        dimensions: [CasebookCore.Dimension: String] = [:]
+    ) {
         guard let start = UTCTime.parse(firstHour) else { preconditionFailure("not a time: \(firstHour)") }
         for (i, n) in counts.enumerated() {
             guard let n, n > 0 else { continue }
@@ -163,7 +175,9 @@ extension DownloadEvent {
         switch dimension {
         case .project: project = ProjectName.normalize(value)
         case .version: version = value
-        case .filename: filename = value; fillFromFilename()
+        case .filename:
+            filename = value
+            fillFromFilename()
         case .fileType: fileType = value
         case .python: python = value
         case .implementation: implementation = value

@@ -40,8 +40,10 @@ public enum SafeYAML {
         /// Said after the refusal of anchors (`(or use a playbook parameter)`).
         public var anchorHint: String
 
-        public init(noun: String, maxBytes: Int, sizeHint: String = "", maxDepth: Int = 64, maxNodes: Int? = nil,
-                    expected: String, anchorHint: String = "") {
+        public init(
+            noun: String, maxBytes: Int, sizeHint: String = "", maxDepth: Int = 64, maxNodes: Int? = nil,
+            expected: String, anchorHint: String = ""
+        ) {
             self.noun = noun
             self.maxBytes = maxBytes
             self.sizeHint = sizeHint
@@ -86,15 +88,18 @@ public enum SafeYAML {
             let line = Array(rawLine.unicodeScalars)
             // Indentation (including "- " sequence markers) must be spaces.
             var i = 0
-            while i < line.count, line[i] == " " || line[i] == "\t" || (line[i] == "-" && i + 1 < line.count && (line[i + 1] == " " || line[i + 1] == "\t")) {
+            while i < line.count,
+                line[i] == " " || line[i] == "\t" || (line[i] == "-" && i + 1 < line.count && (line[i + 1] == " " || line[i + 1] == "\t"))
+            {
                 if line[i] == "\t" {
                     return YAMLProblem(line: lineNumber, column: i + 1, "found a tab in indentation; YAML indentation must use spaces")
                 }
                 i += 1
             }
             if i > 256 {
-                return YAMLProblem(line: lineNumber, column: i + 1,
-                                   "indentation deeper than 256 columns; \(rules.noun)s are limited to \(rules.maxDepth) levels of nesting")
+                return YAMLProblem(
+                    line: lineNumber, column: i + 1,
+                    "indentation deeper than 256 columns; \(rules.noun)s are limited to \(rules.maxDepth) levels of nesting")
             }
             // Flow nesting, anchors and aliases, outside quotes and comments.
             var depth = 0
@@ -104,13 +109,14 @@ public enum SafeYAML {
             while j < line.count {
                 let c = line[j]
                 if let q = quote {
-                    if c == q { quote = nil }
-                    else if c == "\\" && q == "\"" { j += 1 }
+                    if c == q { quote = nil } else if c == "\\" && q == "\"" { j += 1 }
                     j += 1
                     continue
                 }
                 switch c {
-                case "#" where j == 0 || line[j - 1] == " ": j = line.count; continue
+                case "#" where j == 0 || line[j - 1] == " ":
+                    j = line.count
+                    continue
                 case "\"", "'":
                     if previousSignificant == nil || ":-[{,?".unicodeScalars.contains(previousSignificant!) { quote = c }
                 case "[", "{":
@@ -151,7 +157,9 @@ public enum SafeYAML {
             for child in seq { if let p = walk(child, depth: depth + 1, budget: &budget, rules: rules) { return p } }
         case .mapping(let map):
             for (k, v) in map {
-                if let p = walk(k, depth: depth + 1, budget: &budget, rules: rules) ?? walk(v, depth: depth + 1, budget: &budget, rules: rules) {
+                if let p = walk(k, depth: depth + 1, budget: &budget, rules: rules)
+                    ?? walk(v, depth: depth + 1, budget: &budget, rules: rules)
+                {
                     return p
                 }
             }
@@ -163,19 +171,21 @@ public enum SafeYAML {
     static func problem(for error: YamlError, text: String) -> YAMLProblem {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .composer(let context, let problem, let mark, _):
             var message = "invalid YAML: \(problem)"
             if let context { message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
             if problem.contains("mapping values are not allowed") || problem.contains("did not find expected key")
-                || problem.contains("did not find expected '-' indicator") {
+                || problem.contains("did not find expected '-' indicator")
+            {
                 message += "; check the indentation of this line and the one before"
             }
             return YAMLProblem(line: mark.line, column: mark.column, message)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let key = duplicates.first ?? ""
             let second = secondOccurrence(of: key, after: context.mark, in: text) ?? (context.mark.line, context.mark.column)
-            return YAMLProblem(line: second.0, column: second.1,
-                               "duplicate key `\(key)`; it is already defined at line \(context.mark.line), column \(context.mark.column)")
+            return YAMLProblem(
+                line: second.0, column: second.1,
+                "duplicate key `\(key)`; it is already defined at line \(context.mark.line), column \(context.mark.column)")
         case .reader(let problem, let offset, _, _):
             return YAMLProblem("cannot read the file as UTF-8 text: \(problem)\(offset.map { " at character \($0)" } ?? "")")
         default:

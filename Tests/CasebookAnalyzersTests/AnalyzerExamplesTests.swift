@@ -30,9 +30,10 @@ import Testing
     /// The checker itself: a wrong expectation is reported, saying what differed.
     @Test func aWrongExpectationIsReported() async throws {
         let data = ExampleData(counts: [.daily("flask", from: "2020-02-01", [100, 120, 400, 110])])
-        let wrong = AnalyzerExample("Deliberately wrong", with: ["bucket": "day"], data: data,
-                                    expect: ["total": 731, "peak": .contains(["downloads": 120]), "nonsense": 1],
-                                    finding: "Uploads per day")
+        let wrong = AnalyzerExample(
+            "Deliberately wrong", with: ["bucket": "day"], data: data,
+            expect: ["total": 731, "peak": .contains(["downloads": 120]), "nonsense": 1],
+            finding: "Uploads per day")
         let problems = try await checkExample(wrong, of: SeriesAnalyzer.self)
         #expect(problems.count == 4)
         #expect(problems.contains { $0.contains("`total` should be 731, but is 730") })
@@ -40,8 +41,9 @@ import Testing
         #expect(problems.contains { $0.contains("`nonsense` is not an output of `series`") })
         #expect(problems.contains { $0.contains("no finding's title contains \"Uploads per day\"") && $0.contains("Downloads per day") })
 
-        let right = AnalyzerExample("Right", with: ["bucket": "day"], data: data,
-                                    expect: ["total": 730, "series": .contains([["downloads": 400]])], finding: "Downloads per day")
+        let right = AnalyzerExample(
+            "Right", with: ["bucket": "day"], data: data,
+            expect: ["total": 730, "series": .contains([["downloads": 400]])], finding: "Downloads per day")
         #expect(try await checkExample(right, of: SeriesAnalyzer.self) == [])
     }
 

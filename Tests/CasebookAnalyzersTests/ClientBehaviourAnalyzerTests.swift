@@ -1,5 +1,5 @@
-import CasebookAnalyzers
 import CasebookAnalysis
+import CasebookAnalyzers
 import CasebookCore
 import CasebookTesting
 import Foundation
@@ -29,8 +29,9 @@ import Testing
             e.add(day: t, project: "once-a", client: "c-\(c)")
             e.add(day: t, project: "once-b", client: "c-\(c)")
         }
-        let r = try await run(ClientBehaviourAnalyzer.self, with: ["window": lateMarchWindow, "values": ["twice", "once-a", "once-b"]],
-                              store: e.store)
+        let r = try await run(
+            ClientBehaviourAnalyzer.self, with: ["window": lateMarchWindow, "values": ["twice", "once-a", "once-b"]],
+            store: e.store)
         #expect(r.outputs["concentration"] == "many-clients")
         let repeated = try #require(r.outputs["repeated"]?.arrayValue)
         #expect(repeated.map { $0["value"] } == ["twice"])

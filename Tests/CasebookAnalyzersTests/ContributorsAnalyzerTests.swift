@@ -1,5 +1,5 @@
-import CasebookAnalyzers
 import CasebookAnalysis
+import CasebookAnalyzers
 import CasebookCore
 import CasebookTesting
 import Foundation
@@ -75,7 +75,9 @@ import Testing
         let r = try await run(ContributorsAnalyzer.self, with: ["window": window], store: e.store)
         #expect(r.outputs["shape"] == "set")
         #expect(r.outputs["broad"] == false)
-        #expect(Set(r.outputs["values"]?.arrayValue?.compactMap(\.stringValue) ?? []) == Set((0..<150).filter { $0 % 6 == 0 }.map { "pkg\($0)" }))
+        #expect(
+            Set(r.outputs["values"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                == Set((0..<150).filter { $0 % 6 == 0 }.map { "pkg\($0)" }))
         #expect(r.outputs["residualNormal"] == true)
         let finding = try #require(r.findings.first)
         #expect(finding.title == "A set of 25 project values rose together")

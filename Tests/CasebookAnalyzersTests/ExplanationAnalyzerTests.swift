@@ -1,5 +1,5 @@
-import CasebookAnalyzers
 import CasebookAnalysis
+import CasebookAnalyzers
 import CasebookCore
 import CasebookTesting
 import Foundation
@@ -17,7 +17,7 @@ import Testing
     @Test func theContributorsAccountForTheExcess() async throws {
         let steps: [String: [String: Value]] = [
             "contributors": ["shape": "few", "dimension": "project", "values": ["Flask"]],
-            "clients": ["concentration": "few-clients", "ciShare": 0.1],
+            "clients": ["concentration": "few-clients", "ciShare": 0.1]
         ]
         let r = try await run(ExplanationAnalyzer.self, with: ["window": testWindow], store: Self.store, steps: steps)
         #expect(r.outputs["explainedShare"] == 1.0)
@@ -49,8 +49,9 @@ import Testing
         let store = TestEvents {
             $0.daily("flask", from: "2020-02-19", counts: Array(repeating: 100, count: 14) + [40, 100, 100])
         }.store
-        let r = try await run(ExplanationAnalyzer.self, with: ["window": .object(window)], store: store,
-                              steps: ["health": ["verdict": "outage", "missingDownloads": 60]])
+        let r = try await run(
+            ExplanationAnalyzer.self, with: ["window": .object(window)], store: store,
+            steps: ["health": ["verdict": "outage", "missingDownloads": 60]])
         #expect(r.outputs["ledger"]?["change"] == -60)
         #expect(r.outputs["explainedShare"] == 1.0)
         #expect(r.findings.first?.summary.contains("are missing because of an outage of the server") == true)

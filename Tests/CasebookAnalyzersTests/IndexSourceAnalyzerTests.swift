@@ -1,6 +1,6 @@
+import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCore
-import CasebookAnalysis
 import CasebookPlaybooks
 import CasebookTesting
 import Foundation
@@ -13,8 +13,12 @@ import Testing
     static func catalog() throws -> URL {
         var c = TestCatalog()
         c.add("alpha", [.init("1.0", "2019-05-20T10:00:00Z", files: ["alpha-1.0-py2.py3-none-any.whl", "alpha-1.0.tar.gz"])])
-        c.add("beta", [.init("0.4", "2017-12-02T10:00:00Z", files: ["beta-0.4.tar.gz"]),
-                       .init("0.5", "2020-02-09T10:00:00Z", files: ["beta-0.5-py2.py3-none-any.whl", "beta-0.5.tar.gz"])])
+        c.add(
+            "beta",
+            [
+                .init("0.4", "2017-12-02T10:00:00Z", files: ["beta-0.4.tar.gz"]),
+                .init("0.5", "2020-02-09T10:00:00Z", files: ["beta-0.5-py2.py3-none-any.whl", "beta-0.5.tar.gz"])
+            ])
         c.add("gamma", [.init("2.0", "2019-08-01T10:00:00Z", files: ["gamma-2.0-cp27-cp27mu-manylinux1_x86_64.whl", "gamma-2.0.tar.gz"])])
         c.add("delta", [.init("1.2", "2019-08-01T10:00:00Z", files: ["delta-1.2-py3-none-any.whl", "delta-1.2.tar.gz"])])
         return try c.write()
@@ -23,8 +27,10 @@ import Testing
     /// Baseline: one download a day of each file; window: many, from Python 2.7 Raspberry Pis.
     static func events(window perDay: [String: Int]) -> Events {
         var e = Events()
-        let files = ["alpha": "alpha-1.0-py2.py3-none-any.whl", "beta": "beta-0.4-py2.py3-none-any.whl",
-                     "gamma": "gamma-2.0-cp27-cp27mu-linux_armv7l.whl", "delta": "delta-1.2-py2-none-any.whl"]
+        let files = [
+            "alpha": "alpha-1.0-py2.py3-none-any.whl", "beta": "beta-0.4-py2.py3-none-any.whl",
+            "gamma": "gamma-2.0-cp27-cp27mu-linux_armv7l.whl", "delta": "delta-1.2-py2-none-any.whl"
+        ]
         let clients = piClients(300)
         for (p, f) in files.sorted(by: { $0.key < $1.key }) {
             e.add(f, days: days("2020-02-19", 14), perDay: 1, clients: clients)
@@ -36,8 +42,9 @@ import Testing
 
     @Test func pureWheelsOnTheReferenceMeanPrimaryIndexClients() async throws {
         let e = Self.events(window: ["alpha": 300, "beta": 600, "gamma": 100])
-        let result = try await run(IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["alpha", "beta", "gamma"]],
-                                   store: e.store, catalog: try Self.catalog())
+        let result = try await run(
+            IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["alpha", "beta", "gamma"]],
+            store: e.store, catalog: try Self.catalog())
         #expect(result.outputs["primaryIndex"] == true)
         let share = try #require(result.outputs["primaryShare"]?.doubleValue)
         // alpha's excess: 3 × 300 − 3 = 897 of 897 + 1797 + 297 = 2991.
@@ -61,15 +68,19 @@ import Testing
         #expect(finding.title.contains("primary index"))
         #expect(finding.summary.contains("30%"))
         #expect(finding.summary.contains("beta-0.4-py2.py3-none-any.whl"))
-        guard case .table(let table)? = finding.evidence.first else { Issue.record("no table"); return }
+        guard case .table(let table)? = finding.evidence.first else {
+            Issue.record("no table")
+            return
+        }
         #expect(table.rows.count == 3)
     }
 
     @Test func noEquallyGoodWheelMeansTheDownloadIsExpected() async throws {
         // beta (sdist only there) and delta (a Python 3 wheel there, Python 2 clients here).
         let e = Self.events(window: ["beta": 500, "delta": 400])
-        let result = try await run(IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["beta", "delta"]],
-                                   store: e.store, catalog: try Self.catalog())
+        let result = try await run(
+            IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["beta", "delta"]],
+            store: e.store, catalog: try Self.catalog())
         #expect(result.outputs["primaryIndex"] == false)
         #expect(result.outputs["primaryShare"] == 0.0)
         #expect((result.outputs["expectedShare"]?.doubleValue ?? 0) > 0.99)
@@ -85,8 +96,9 @@ import Testing
         let modern = (0..<50).map { Events.Client(python: "2.7.16", cpu: "armv7l", installerVersion: "21.0", key: "m-\($0)") }
         e.add("alpha-1.0-py2.py3-none-any.whl", days: days("2020-02-19", 14), perDay: 1, clients: modern)
         e.add("alpha-1.0-py2.py3-none-any.whl", days: days("2020-03-04", 3), perDay: 300, clients: modern)
-        let result = try await run(IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["alpha"]],
-                                   store: e.store, catalog: try Self.catalog())
+        let result = try await run(
+            IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["alpha"]],
+            store: e.store, catalog: try Self.catalog())
         #expect(result.outputs["primaryIndex"] == false)
         #expect(result.outputs["files"]!.objects.first?["verdict"] == "unknown")
     }
@@ -100,8 +112,9 @@ import Testing
         #expect(noneMessage.contains("--catalog DIR"), "\(noneMessage)")
         #expect(noneMessage.contains("none was given"), "\(noneMessage)")
         let missing = await #expect(throws: (any Error).self) {
-            _ = try await run(IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["alpha"]], store: e.store,
-                              catalog: URL(fileURLWithPath: "/nonexistent/catalog"))
+            _ = try await run(
+                IndexSourceAnalyzer.self, ["window": testWindow, "contributors": ["alpha"]], store: e.store,
+                catalog: URL(fileURLWithPath: "/nonexistent/catalog"))
         }
         let missingMessage = "\(try #require(missing))"
         #expect(missingMessage.contains("/nonexistent/catalog"), "\(missingMessage)")

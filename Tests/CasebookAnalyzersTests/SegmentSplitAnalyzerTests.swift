@@ -1,5 +1,5 @@
-import CasebookAnalyzers
 import CasebookAnalysis
+import CasebookAnalyzers
 import CasebookCore
 import CasebookTesting
 import Foundation
@@ -13,8 +13,9 @@ import Testing
             e.add(day: day(d), project: "lib", count: 40, python: "2.7.16")
             if d >= 18 { e.add(day: day(d), project: "lib", count: 300, python: "2.7.16") }
         }
-        let r = try await run(SegmentSplitAnalyzer.self, with: ["window": lateMarchWindow, "dimensions": ["cpu", "python_major"]],
-                              store: e.store)
+        let r = try await run(
+            SegmentSplitAnalyzer.self, with: ["window": lateMarchWindow, "dimensions": ["cpu", "python_major"]],
+            store: e.store)
         let top = try #require(r.outputs["top"]?.objectValue)
         #expect(top["dimension"] == "python_major")
         #expect(top["value"] == "2")

@@ -1,5 +1,5 @@
-import CasebookAnalyzers
 import CasebookAnalysis
+import CasebookAnalyzers
 import CasebookCore
 import CasebookTesting
 import Foundation
@@ -22,7 +22,10 @@ import Testing
         #expect(series.first?["start"] == "2020-02-01T00:00:00Z")
         let finding = try #require(r.findings.first)
         #expect(finding.title == "Downloads per day")
-        #expect(finding.summary == "600 downloads (project flask) over 3 days from 2020-02-01T00:00:00Z to 2020-02-03T00:00:00Z; peak 300 at 2020-02-02T00:00:00Z.")
+        #expect(
+            finding.summary
+                == "600 downloads (project flask) over 3 days from 2020-02-01T00:00:00Z to 2020-02-03T00:00:00Z; peak 300 at 2020-02-02T00:00:00Z."
+        )
     }
 
     @Test func everythingByWeekWithinARange() async throws {

@@ -1,5 +1,5 @@
-import CasebookAnalyzers
 import CasebookAnalysis
+import CasebookAnalyzers
 import CasebookCore
 import CasebookTesting
 import Foundation

@@ -1,7 +1,7 @@
+import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCatalog
 import CasebookCore
-import CasebookAnalysis
 import CasebookPlaybooks
 import CasebookTesting
 import Foundation
@@ -38,8 +38,10 @@ let lateMarchWindow: Value = ["start": "2020-03-19T00:00:00Z", "end": "2020-03-2
 extension TestEvents {
     /// `count` downloads of `project` 1.0 (a universal wheel, no tags parsed) at `hour` of `day`,
     /// by a pip client: one event of the hand-made series.
-    mutating func add(day: Int64, hour: Int = 12, project: String, count: Int64 = 1, python: String = "3.7.3",
-                      client: String? = nil, cpu: String = "armv7l", ci: Bool? = nil) {
+    mutating func add(
+        day: Int64, hour: Int = 12, project: String, count: Int64 = 1, python: String = "3.7.3",
+        client: String? = nil, cpu: String = "armv7l", ci: Bool? = nil
+    ) {
         var e = DownloadEvent(timestamp: day + Int64(hour) * 3600, count: count)
         e.project = project
         e.version = "1.0"
@@ -56,8 +58,10 @@ extension TestEvents {
 
 /// Eight weeks of one project's daily downloads from Monday 6 January 2020: a weekly pattern
 /// (weekends at `weekend` of weekdays), slow growth, deterministic noise and `extra` on some days.
-func weeklySeries(days: Int = 56, base: Double = 1000, weekend: Double = 0.6, growth: Double = 0.004,
-                  extra: [Int: Double] = [:]) -> TestStore {
+func weeklySeries(
+    days: Int = 56, base: Double = 1000, weekend: Double = 0.6, growth: Double = 0.004,
+    extra: [Int: Double] = [:]
+) -> TestStore {
     var e = TestEvents()
     for d in 0..<days {
         let t = UTCTime.epoch(year: 2020, month: 1, day: 6) + Int64(d) * 86400  // Monday 6 January

@@ -13,7 +13,9 @@ import Testing
         init(store: String) throws {
             let output = Pipe()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-c", """
+            process.arguments = [
+                "python3", "-c",
+                """
                 import sqlite3, sys
                 c = sqlite3.connect(sys.argv[1], isolation_level=None)
                 c.execute("BEGIN IMMEDIATE")
@@ -21,7 +23,8 @@ import Testing
                 print("locked", flush=True)
                 sys.stdin.readline()
                 c.execute("ROLLBACK")
-                """, store]
+                """, store
+            ]
             process.standardInput = input
             process.standardOutput = output
             try process.run()
@@ -34,7 +37,10 @@ import Testing
         }
     }
 
-    struct CLIError: Error { var message: String; init(_ m: String) { message = m } }
+    struct CLIError: Error {
+        var message: String
+        init(_ m: String) { message = m }
+    }
 
     static func totalDownloads(_ info: CLI.Result) throws -> Int {
         let o = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
@@ -97,14 +103,16 @@ import Testing
         let big = dir.appendingPathComponent("big.log").path
         let lines = 200_000
         try KilledIngestTests.writeLog(big, lines: lines, day: 10)
-        let old = 12, new = 12 + lines
+        let old = 12
+        let new = 12 + lines
         let child = Process()
         child.executableURL = CLI.executable
         child.arguments = ["ingest", big, "--store", store]
         child.standardOutput = Pipe()
         child.standardError = FileHandle.nullDevice
         try child.run()
-        var calls = 0, sawOld = 0
+        var calls = 0
+        var sawOld = 0
         while child.isRunning || calls < 2 {
             let info = try CLI.run(["info", "--json", "--store", store])
             #expect(info.status == 0, "info during an ingest: \(info.stderr)")
@@ -115,7 +123,8 @@ import Testing
             }
             let q = try CLI.run(["query", "--by", "day", "--format", "csv", "--store", store])
             #expect(q.status == 0, "query during an ingest: \(q.stderr)")
-            let sum = q.stdout.split(separator: "\n").dropFirst().compactMap { $0.split(separator: ",").last.flatMap { Int($0) } }.reduce(0, +)
+            let sum = q.stdout.split(separator: "\n").dropFirst().compactMap { $0.split(separator: ",").last.flatMap { Int($0) } }.reduce(
+                0, +)
             #expect(sum == old || sum == new, "query saw a partial ingest: \(sum)")
             calls += 1
             if calls > 10_000 { break }

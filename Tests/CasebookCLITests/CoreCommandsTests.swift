@@ -41,7 +41,9 @@ import Testing
         #expect(fromCounts.stdout.contains("times: days only"))
         #expect(fromCounts.stdout.contains("clients: no client keys"))
         #expect(fromCounts.stdout.contains("server answers: none"))
-        #expect(fromCounts.stdout.contains("dimensions with values: project, index") || fromCounts.stdout.contains("dimensions with values: project"))
+        #expect(
+            fromCounts.stdout.contains("dimensions with values: project, index")
+                || fromCounts.stdout.contains("dimensions with values: project"))
         #expect(fromCounts.stdout.contains("dimensions without any value: version"))
     }
 
@@ -49,15 +51,18 @@ import Testing
         let dir = try temporaryDirectory()
         let store = dir.appendingPathComponent("s.sqlite").path
         try CLI.run(["ingest", example, "--store", store])
-        let top = try CLI.run(["query", "--by", "day,project", "--top", "1", "--from", "2020-03-04", "--to", "2020-03-06",
-                               "--format", "json", "--store", store])
+        let top = try CLI.run([
+            "query", "--by", "day,project", "--top", "1", "--from", "2020-03-04", "--to", "2020-03-06",
+            "--format", "json", "--store", store
+        ])
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(top.stdout.utf8)) as? [[String: Any]])
         #expect(rows.count == 2)
         #expect(rows[0]["day"] as? String == "2020-03-04")
         #expect(rows[0]["project"] as? String == "flask-login")
         #expect(rows[1]["project"] as? String == "flask-login")
         #expect(rows[1]["downloads"] as? Int == 1)
-        let notFlask = try CLI.run(["query", "--by", "python_major", "--where", "project!=Flask_Login", "--format", "csv", "--store", store])
+        let notFlask = try CLI.run(["query", "--by", "python_major", "--where", "project!=Flask_Login", "--format", "csv", "--store", store]
+        )
         #expect(notFlask.stdout.hasPrefix("python_major,downloads\n"))
         #expect(!notFlask.stdout.contains("flask"))
         let hour = try CLI.run(["query", "--by", "hour", "--where", "project=flask-login", "--format", "csv", "--store", store])
@@ -72,7 +77,8 @@ import Testing
         let missing = try CLI.run(["query", "--store", "/tmp/definitely-missing-\(UUID().uuidString).sqlite"])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("no store at"))
-        let noFile = try CLI.run(["ingest", "/nonexistent/log", "--store", try temporaryDirectory().appendingPathComponent("s.sqlite").path])
+        let noFile = try CLI.run(["ingest", "/nonexistent/log", "--store", try temporaryDirectory().appendingPathComponent("s.sqlite").path]
+        )
         #expect(noFile.status != 0)
         #expect(noFile.stderr.contains("/nonexistent/log: no such file"))
     }
@@ -113,13 +119,15 @@ import Testing
 @Suite struct KilledIngestTests {
     /// A log of `lines` downloads (one per line), big enough that ingest takes a while.
     static func writeLog(_ path: String, lines: Int, day: Int) throws {
-        let ua = #"pip/20.0.2 {\"cpu\":\"armv7l\",\"implementation\":{\"name\":\"CPython\",\"version\":\"2.7.16\"},\"installer\":{\"name\":\"pip\",\"version\":\"20.0.2\"},\"python\":\"2.7.16\",\"system\":{\"name\":\"Linux\",\"release\":\"4.19.97-v7+\"}}"#
+        let ua =
+            #"pip/20.0.2 {\"cpu\":\"armv7l\",\"implementation\":{\"name\":\"CPython\",\"version\":\"2.7.16\"},\"installer\":{\"name\":\"pip\",\"version\":\"20.0.2\"},\"python\":\"2.7.16\",\"system\":{\"name\":\"Linux\",\"release\":\"4.19.97-v7+\"}}"#
         var out = ""
         out.reserveCapacity(lines * 400)
         for i in 0..<lines {
             let s = i % 86400
             let time = String(format: "%02d/Mar/2020:%02d:%02d:%02d +0000", day, s / 3600, s / 60 % 60, s % 60)
-            out += "10.0.\(i % 200).\(i % 97) - - [\(time)] \"GET /simple/pkg-\(i % 50)/pkg_\(i % 50)-1.0-py2.py3-none-any.whl HTTP/1.1\" 200 1000 \"-\" \"\(ua)\"\n"
+            out +=
+                "10.0.\(i % 200).\(i % 97) - - [\(time)] \"GET /simple/pkg-\(i % 50)/pkg_\(i % 50)-1.0-py2.py3-none-any.whl HTTP/1.1\" 200 1000 \"-\" \"\(ua)\"\n"
         }
         try out.write(toFile: path, atomically: true, encoding: .utf8)
     }
@@ -173,20 +181,20 @@ import Testing
         let example = packageRoot.appendingPathComponent("examples/logs/access.log").path
         try CLI.run(["ingest", example, "--store", store])
         try """
-            import sys
-            sys.stdin.readline()
-            sys.stderr.write("ZeroDivisionError: division by zero\\n")
-            sys.exit(3)
-            """.write(to: dir.appendingPathComponent("crash.py"), atomically: true, encoding: .utf8)
+        import sys
+        sys.stdin.readline()
+        sys.stderr.write("ZeroDivisionError: division by zero\\n")
+        sys.exit(3)
+        """.write(to: dir.appendingPathComponent("crash.py"), atomically: true, encoding: .utf8)
         let playbook = dir.appendingPathComponent("failing.yaml").path
         try """
-            name: One step fails
-            steps:
-              - id: daily
-                uses: series
-              - id: broken
-                uses: ./crash.py
-            """.write(toFile: playbook, atomically: true, encoding: .utf8)
+        name: One step fails
+        steps:
+          - id: daily
+            uses: series
+          - id: broken
+            uses: ./crash.py
+        """.write(toFile: playbook, atomically: true, encoding: .utf8)
         let lenient = try CLI.run(["run", playbook, "--store", store, "--out", dir.appendingPathComponent("a").path, "--quiet"])
         #expect(lenient.status == 0, "\(lenient.stderr)")
         let strictOut = dir.appendingPathComponent("b")

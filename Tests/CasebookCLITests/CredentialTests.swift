@@ -16,7 +16,7 @@ import Testing
         ("postgres://u@127.0.0.1:1/db?password=hunter2&bogus=1", ["hunter2"]),
         ("postgres://u:hunter2@127.0.0.1:99999/db", ["hunter2"]),
         ("postgres://u:hun@ter2@127.0.0.1:1/db", ["hun@ter2", "ter2"]),
-        ("postgres:/u:hunter2@127.0.0.1:1/db", ["hunter2"]),
+        ("postgres:/u:hunter2@127.0.0.1:1/db", ["hunter2"])
     ]
 
     @Test func noCommandEchoesAPassword() throws {
@@ -29,7 +29,7 @@ import Testing
                 ["query", "--by", "day", "--store", location],
                 ["ingest", log, "--store", location],
                 ["run", playbook, "--store", location, "--out", dir.appendingPathComponent("out").path, "--quiet"],
-                ["query", "--by", "day", "--stor", location],  // an argument error quotes the arguments
+                ["query", "--by", "day", "--stor", location]  // an argument error quotes the arguments
             ]
             for args in runs {
                 let r = try CLI.run(args, directory: dir)
@@ -48,13 +48,16 @@ import Testing
         let cases: [(String, String)] = [
             ("postgres://u:hunter2@h/db", "postgres://u:***@h/db"),
             ("postgres://u@h/db?password=hunter2", "postgres://u@h/db?password=***"),
-            ("postgres://u@h/db?sslmode=require&sslpassword=x%20y&passfile=/p", "postgres://u@h/db?sslmode=require&sslpassword=***&passfile=***"),
+            (
+                "postgres://u@h/db?sslmode=require&sslpassword=x%20y&passfile=/p",
+                "postgres://u@h/db?sslmode=require&sslpassword=***&passfile=***"
+            ),
             ("postgres://u@h/db?PASS%57ORD=a", "postgres://u@h/db?PASS%57ORD=***"),
             ("host=h password=hunter2 dbname=d", "host=h password=*** dbname=d"),
             ("mysql://root:toor@db/x", "mysql://root:***@db/x"),
             ("cannot open store postgres://u:p@ss@h/db: refused", "cannot open store postgres://u:***@h/db: refused"),
             ("/tmp/store.sqlite", "/tmp/store.sqlite"),
-            ("postgres://u@h:5432/db?layout=piwheels", "postgres://u@h:5432/db?layout=piwheels"),
+            ("postgres://u@h:5432/db?layout=piwheels", "postgres://u@h:5432/db?layout=piwheels")
         ]
         for (input, expected) in cases { #expect(CredentialRedaction.redact(input) == expected, "\(input)") }
         #expect(Set(CredentialRedaction.secrets(in: "postgres://u:%68unter2@h/db")) == ["%68unter2", "hunter2"])
@@ -68,8 +71,11 @@ import Testing
         let store = sub.appendingPathComponent("s.sqlite").path
         try CLI.run(["ingest", packageRoot.appendingPathComponent("examples/logs/access.log").path, "--store", store])
         let out = dir.appendingPathComponent("out")
-        let r = try CLI.run(["run", packageRoot.appendingPathComponent("playbooks/outage.yaml").path, "--store", store,
-                             "--out", out.path, "--quiet"], directory: dir)
+        let r = try CLI.run(
+            [
+                "run", packageRoot.appendingPathComponent("playbooks/outage.yaml").path, "--store", store,
+                "--out", out.path, "--quiet"
+            ], directory: dir)
         let report = (try? String(contentsOf: out.appendingPathComponent("report.json"), encoding: .utf8)) ?? ""
         #expect(r.status == 0, "\(r.stderr)")
         #expect(report.contains("token=***"), "the store is recorded, redacted")

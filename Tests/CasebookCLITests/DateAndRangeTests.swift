@@ -36,9 +36,11 @@ import Testing
         let store = try Self.store()
         let playbook = packageRoot.appendingPathComponent("playbooks/downloads-spike.yaml").path
         let out = try temporaryDirectory().path
-        for (set, fragment) in [("threshold=-5", "parameter `threshold`: -5 is out of range: expected from 0.5 to 100"),
-                                ("baseline_days=0", "parameter `baseline_days`: 0 is out of range: expected from 1 to 366"),
-                                ("lookback_days=-1", "parameter `lookback_days`: -1 is out of range")] {
+        for (set, fragment) in [
+            ("threshold=-5", "parameter `threshold`: -5 is out of range: expected from 0.5 to 100"),
+            ("baseline_days=0", "parameter `baseline_days`: 0 is out of range: expected from 1 to 366"),
+            ("lookback_days=-1", "parameter `lookback_days`: -1 is out of range")
+        ] {
             let r = try CLI.run(["run", playbook, "--store", store, "--set", set, "--out", out, "--quiet"])
             #expect(r.status == 1, "\(set): \(r.stderr)")
             #expect(r.stderr.contains(fragment), "\(set): \(r.stderr)")
@@ -46,19 +48,23 @@ import Testing
     }
 
     @Test func readersRejectImpossibleDates() throws {
-        let combined = try CLI.run(["parse", "--input-format", "combined"], stdin: """
-            192.0.2.1 - - [30/Feb/2020:10:00:00 +0000] "GET /simple/a/a-1.0.tar.gz HTTP/1.1" 200 5 "-" "pip/20.0.2"
-            192.0.2.1 - - [29/Feb/2020:10:00:00 +0000] "GET /simple/a/a-1.0.tar.gz HTTP/1.1" 200 5 "-" "pip/20.0.2"
+        let combined = try CLI.run(
+            ["parse", "--input-format", "combined"],
+            stdin: """
+                192.0.2.1 - - [30/Feb/2020:10:00:00 +0000] "GET /simple/a/a-1.0.tar.gz HTTP/1.1" 200 5 "-" "pip/20.0.2"
+                192.0.2.1 - - [29/Feb/2020:10:00:00 +0000] "GET /simple/a/a-1.0.tar.gz HTTP/1.1" 200 5 "-" "pip/20.0.2"
 
-            """)
+                """)
         let lines = combined.stdout.split(separator: "\n")
         #expect(lines.count == 2)
         #expect(lines.first?.contains("\"malformed\"") == true, "\(combined.stdout)")
         #expect(lines.last?.contains("2020-02-29 10:00:00 UTC") == true, "\(combined.stdout)")
-        let bq = try CLI.run(["parse", "--input-format", "bigquery"], stdin: """
-            {"timestamp": "2020-02-30 10:00:00 UTC", "country_code": "DE", "url": "/packages/a-1.0.tar.gz", "file": {"filename": "a-1.0.tar.gz", "project": "a", "version": "1.0", "type": "sdist"}}
+        let bq = try CLI.run(
+            ["parse", "--input-format", "bigquery"],
+            stdin: """
+                {"timestamp": "2020-02-30 10:00:00 UTC", "country_code": "DE", "url": "/packages/a-1.0.tar.gz", "file": {"filename": "a-1.0.tar.gz", "project": "a", "version": "1.0", "type": "sdist"}}
 
-            """)
+                """)
         #expect(bq.stdout.contains("\"malformed\""), "\(bq.stdout)")
     }
 

@@ -1,10 +1,11 @@
-@testable import CasebookCLI
 import CasebookCore
 import CasebookPlaybooks
 import CasebookReport
 import CasebookSimulation
 import Foundation
 import Testing
+
+@testable import CasebookCLI
 
 /// The demo's scenario and playbook are built into the executable (``DemoFiles``), so an
 /// installed `casebook demo` runs from any folder. These tests keep the built-in texts equal to
@@ -13,8 +14,9 @@ import Testing
     @Test(arguments: [(DemoFiles.scenarioPath, DemoFiles.scenario), (DemoFiles.playbookPath, DemoFiles.playbook)])
     func builtInTextEqualsTheRepositoryFile(_ path: String, _ text: String) throws {
         let file = try Data(contentsOf: packageRoot.appendingPathComponent(path))
-        #expect(Data(text.utf8) == file,
-                "Sources/CasebookCLI/DemoFiles.swift differs from \(path): run `bash .ci/embed-demo-files.sh`")
+        #expect(
+            Data(text.utf8) == file,
+            "Sources/CasebookCLI/DemoFiles.swift differs from \(path): run `bash .ci/embed-demo-files.sh`")
     }
 
     @Test func builtInScenarioDecodesAsTheFileDoes() throws {
@@ -25,8 +27,9 @@ import Testing
     }
 
     @Test func builtInPlaybookValidates() async throws {
-        let book = try Playbook.parse(DemoFiles.playbook, file: DemoFiles.playbookPath,
-                                      directory: FileManager.default.temporaryDirectory)
+        let book = try Playbook.parse(
+            DemoFiles.playbook, file: DemoFiles.playbookPath,
+            directory: FileManager.default.temporaryDirectory)
         let plan = try await PlaybookValidator(registry: CasebookAnalyzerRegistry.current).validate(book)
         #expect(plan.steps.map(\.step.id).contains("attribution"))
         #expect(plan.warnings.isEmpty, "\(plan.warnings.map(\.message))")
@@ -57,8 +60,9 @@ import Testing
         let playbook = try Data(contentsOf: out.appendingPathComponent("downloads-spike.yaml"))
         #expect(playbook == Data(DemoFiles.playbook.utf8))
         let report = try ReportDocument.load(json: Data(contentsOf: out.appendingPathComponent("report.json")))
-        #expect(report.metadata.command.hasPrefix("casebook run demo-out/downloads-spike.yaml --store "),
-                "\(report.metadata.command)")
+        #expect(
+            report.metadata.command.hasPrefix("casebook run demo-out/downloads-spike.yaml --store "),
+            "\(report.metadata.command)")
         #expect(report.metadata.playbookSHA256 == SHA256.hash([UInt8](playbook)).hexString)
         #expect(report.run.steps.contains { $0.id == "spike" })
         for name in ["report.md", "report.html"] {

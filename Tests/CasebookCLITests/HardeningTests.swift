@@ -11,7 +11,8 @@ import Testing
         let dir = try temporaryDirectory()
         let store = dir.appendingPathComponent("s.sqlite").path
         let csv = dir.appendingPathComponent("f.csv").path
-        try "date,project,pkgs\n2020-03-05,Flask-Login,3\n2020-03-06,Flask-Login,4\n2020-03-06,markdown,5\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        try "date,project,pkgs\n2020-03-05,Flask-Login,3\n2020-03-06,Flask-Login,4\n2020-03-06,markdown,5\n".write(
+            toFile: csv, atomically: true, encoding: .utf8)
         let r = try CLI.run(["ingest", csv, "--input-format", "csv", "--store", store])
         #expect(r.status != 0)
         #expect(r.stdout.isEmpty, "\(r.stdout)")
@@ -44,7 +45,8 @@ import Testing
         let dir = try temporaryDirectory()
         let store = dir.appendingPathComponent("s.sqlite").path
         let csv = dir.appendingPathComponent("counts.csv").path
-        try "date,project,downloads\n2020-03-05,flask-login,100\n2020-03-07,markdown,7\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        try "date,project,downloads\n2020-03-05,flask-login,100\n2020-03-07,markdown,7\n".write(
+            toFile: csv, atomically: true, encoding: .utf8)
         #expect(try CLI.run(["ingest", example, csv, "--store", store]).status == 0)
         let list = try CLI.run(["sources", "--store", store])
         let lines = list.stdout.split(separator: "\n")
@@ -87,7 +89,8 @@ import Testing
         let dir = try temporaryDirectory()
         let store = dir.appendingPathComponent("s.sqlite").path
         let bin = dir.appendingPathComponent("blob.bin").path
-        FileManager.default.createFile(atPath: bin, contents: Data([0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x00, 0x00, 0xFF, 0xFE, 0x1B, 0x5B, 0x32, 0x4A, 0x0A]))
+        FileManager.default.createFile(
+            atPath: bin, contents: Data([0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x00, 0x00, 0xFF, 0xFE, 0x1B, 0x5B, 0x32, 0x4A, 0x0A]))
         let r = try CLI.run(["ingest", bin, "--store", store])
         #expect(r.status != 0)
         #expect(r.stderr.contains("cannot recognise the input format"), "\(r.stderr)")
@@ -104,20 +107,26 @@ import Testing
             .write(toFile: csv, atomically: true, encoding: .utf8)
         let r = try CLI.run(["ingest", csv, "--store", store])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("5 lines, 3 downloads stored, 3 malformed lines kept aside ("
-            + "2 × column `timestamp`: expected an ISO 8601 date or time such as 2020-03-05 or 2020-03-05T14:00:00Z; "
-            + "1 × column `count`: expected a whole number of downloads, 0 or more)"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                "5 lines, 3 downloads stored, 3 malformed lines kept aside ("
+                    + "2 × column `timestamp`: expected an ISO 8601 date or time such as 2020-03-05 or 2020-03-05T14:00:00Z; "
+                    + "1 × column `count`: expected a whole number of downloads, 0 or more)"), "\(r.stdout)")
     }
 
     @Test func projectOptionAndWarningsForUnknownColumns() throws {
         let dir = try temporaryDirectory()
         let store = dir.appendingPathComponent("s.sqlite").path
         let series = dir.appendingPathComponent("flask-login.csv").path
-        try "date,downloads,notes,origin\n2020-03-04,135,,x\n2020-03-05,5871,spike,x\n".write(toFile: series, atomically: true, encoding: .utf8)
+        try "date,downloads,notes,origin\n2020-03-04,135,,x\n2020-03-05,5871,spike,x\n".write(
+            toFile: series, atomically: true, encoding: .utf8)
         let r = try CLI.run(["ingest", series, "--project", "Flask_Login", "--store", store])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("6006 downloads stored"), "\(r.stdout)")
-        #expect(r.stderr.contains("warning: \(series): line 1: columns `notes`, `origin` are not dimensions Casebook knows and were ignored (known: "), "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "warning: \(series): line 1: columns `notes`, `origin` are not dimensions Casebook knows and were ignored (known: "),
+            "\(r.stderr)")
         let q = try CLI.run(["query", "--by", "day,project", "--format", "csv", "--store", store])
         #expect(q.stdout == "day,project,downloads\n2020-03-04,flask-login,135\n2020-03-05,flask-login,5871\n", "\(q.stdout)")
 
@@ -125,7 +134,10 @@ import Testing
         try "date,project,downloads\n2020-03-04,markdown,1\n".write(toFile: withColumn, atomically: true, encoding: .utf8)
         let e = try CLI.run(["ingest", withColumn, "--project", "flask-login", "--store", store])
         #expect(e.status != 0)
-        #expect(e.stderr.contains("projects.csv:1: the CSV header cannot be used: column `project`: expected no project column, since a project was given for every row (--project is for files without one)"), "\(e.stderr)")
+        #expect(
+            e.stderr.contains(
+                "projects.csv:1: the CSV header cannot be used: column `project`: expected no project column, since a project was given for every row (--project is for files without one)"
+            ), "\(e.stderr)")
         let log = try CLI.run(["ingest", example, "--project", "flask-login", "--store", store])
         #expect(log.status != 0)
         #expect(log.stderr.contains("--project flask-login is for CSV files of counts"), "\(log.stderr)")
@@ -146,7 +158,9 @@ import Testing
     }
 
     @Test func parsePrintsHeldMirrorRowsAtTheEnd() throws {
-        let r = try CLI.run(["parse", "--input-format", "csv"], stdin: "category,date,downloads\nwith_mirrors,2020-03-05,10\nwithout_mirrors,2020-03-05,8\n")
+        let r = try CLI.run(
+            ["parse", "--input-format", "csv"], stdin: "category,date,downloads\nwith_mirrors,2020-03-05,10\nwithout_mirrors,2020-03-05,8\n"
+        )
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n")
         #expect(lines.count == 5, "\(r.stdout)")

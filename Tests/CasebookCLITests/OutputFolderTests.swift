@@ -1,7 +1,8 @@
-@testable import CasebookCLI
 import CasebookAnalysis
 import Foundation
 import Testing
+
+@testable import CasebookCLI
 
 /// `--out` is checked before any step runs, and Foundation errors read as sentences.
 @Suite struct OutputFolderTests {
@@ -12,18 +13,18 @@ import Testing
         try CLI.run(["ingest", packageRoot.appendingPathComponent("examples/logs/access.log").path, "--store", store])
         let marker = dir.appendingPathComponent("step-ran")
         try """
-            import sys
-            open(\(String(reflecting: marker.path)), "w").write("ran")
-            sys.stdin.readline()
-            print('{"type": "result", "findings": []}')
-            """.write(to: dir.appendingPathComponent("mark.py"), atomically: true, encoding: .utf8)
+        import sys
+        open(\(String(reflecting: marker.path)), "w").write("ran")
+        sys.stdin.readline()
+        print('{"type": "result", "findings": []}')
+        """.write(to: dir.appendingPathComponent("mark.py"), atomically: true, encoding: .utf8)
         let playbook = dir.appendingPathComponent("p.yaml").path
         try """
-            name: Marks that it ran
-            steps:
-              - id: mark
-                uses: ./mark.py
-            """.write(toFile: playbook, atomically: true, encoding: .utf8)
+        name: Marks that it ran
+        steps:
+          - id: mark
+            uses: ./mark.py
+        """.write(toFile: playbook, atomically: true, encoding: .utf8)
         return (dir, store, playbook, marker)
     }
 

@@ -31,8 +31,10 @@ struct SeededRandom: RandomNumberGenerator {
 
     /// A malformed line with addresses placed anywhere (never a parseable download).
     static func malformedLine(_ g: inout SeededRandom, addresses: inout [String]) -> String {
-        let words = ["GET", "/simple/pkg/", "pip/20.0", "-", "vhost.example", "\"", "[05/Mar/2020:14:03:11", "+0000]",
-                     "200", "1.2.3", "x-forwarded-for:", "HTTP/1.1", "ref=", "ua", "(", ")", "2020-03-05"]
+        let words = [
+            "GET", "/simple/pkg/", "pip/20.0", "-", "vhost.example", "\"", "[05/Mar/2020:14:03:11", "+0000]",
+            "200", "1.2.3", "x-forwarded-for:", "HTTP/1.1", "ref=", "ua", "(", ")", "2020-03-05"
+        ]
         let prefixes = ["", " ", "  ", "vhost.example:443 ", "- ", "\t", "[", "proxy "]
         let arounds: [(String, String)] = [(" ", " "), ("[", "]"), ("[", "]:8080"), ("\"", "\""), ("for=", ";"), ("(", ")"), (" ", ":443 ")]
         var line = prefixes.randomElement(using: &g)!
@@ -84,7 +86,8 @@ struct SeededRandom: RandomNumberGenerator {
         for a in Set(addresses) {
             let a = a.lowercased()
             if stored.contains(a) || info.stdout.lowercased().contains(a) || infoJSON.stdout.lowercased().contains(a)
-                || ingest.stdout.contains(a) || ingest.stderr.contains(a) {
+                || ingest.stdout.contains(a) || ingest.stderr.contains(a)
+            {
                 leaked.append(a)
             }
         }
@@ -94,9 +97,12 @@ struct SeededRandom: RandomNumberGenerator {
     @Test func strictErrorsDoNotQuoteAddresses() throws {
         let dir = try temporaryDirectory()
         let log = dir.appendingPathComponent("access.log")
-        try "203.0.113.9 - - [05/Mar/2020:14:03:11 +0000] \"GET /x HTTP/1.1\" 200 5 \"-\" \"ua\"\n203.0.113.9 - - [198.51.100.23 2001:db8::99] \"GET /x HTTP/1.1\" 200 5\n"
+        try
+            "203.0.113.9 - - [05/Mar/2020:14:03:11 +0000] \"GET /x HTTP/1.1\" 200 5 \"-\" \"ua\"\n203.0.113.9 - - [198.51.100.23 2001:db8::99] \"GET /x HTTP/1.1\" 200 5\n"
             .write(to: log, atomically: true, encoding: .utf8)
-        let r = try CLI.run(["ingest", log.path, "--strict", "--input-format", "combined", "--store", dir.appendingPathComponent("s.sqlite").path])
+        let r = try CLI.run([
+            "ingest", log.path, "--strict", "--input-format", "combined", "--store", dir.appendingPathComponent("s.sqlite").path
+        ])
         #expect(r.status != 0)
         #expect(r.stderr.contains("access.log:2"), "\(r.stderr)")
         for a in ["198.51.100.23", "2001:db8::99"] { #expect(!r.stderr.contains(a) && !r.stdout.contains(a)) }

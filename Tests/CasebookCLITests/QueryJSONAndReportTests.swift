@@ -11,11 +11,11 @@ import Testing
         try CLI.run(["ingest", packageRoot.appendingPathComponent("examples/logs/access.log").path, "--store", store])
         let playbook = dir.appendingPathComponent("p.yaml").path
         try """
-            name: Daily series
-            steps:
-              - id: daily
-                uses: series
-            """.write(toFile: playbook, atomically: true, encoding: .utf8)
+        name: Daily series
+        steps:
+          - id: daily
+            uses: series
+        """.write(toFile: playbook, atomically: true, encoding: .utf8)
         return (dir, store, playbook)
     }
     @Test func jsonKeysFollowTheDocumentedColumnOrder() throws {
@@ -66,7 +66,9 @@ import Testing
 
     @Test func syntaxCheckPositions() {
         func problem(_ s: String) -> String? { JSONSyntaxCheck.firstProblem(in: Data(s.utf8))?.description }
-        #expect(problem("{\"a\": [1, 2") == "line 1, column 12: expected `,` or `]` closing the array, found the end of the file (is it truncated?)")
+        #expect(
+            problem("{\"a\": [1, 2")
+                == "line 1, column 12: expected `,` or `]` closing the array, found the end of the file (is it truncated?)")
         #expect(problem("{\n  \"a\": tru\n}") == "line 2, column 11: expected `true`, found byte 0x0A")
         #expect(problem("{\"a\": \"é\" x}") == "line 1, column 11: expected `,` or `}` closing the object, found `x`")
         #expect(problem("[1, {\"b\": null}]") == nil)

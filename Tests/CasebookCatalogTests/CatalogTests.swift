@@ -1,6 +1,7 @@
 import CasebookCore
 import Foundation
 import Testing
+
 @testable import CasebookCatalog
 
 @Suite struct CatalogTests {
@@ -22,7 +23,7 @@ import Testing
         let r = try catalog.releases(of: "Flask_Login")
         #expect(r.map(\.versionText) == ["0.2.11", "0.3.0", "0.4.1", "0.5.0"])
         #expect(r[2].uploadTime.map(UTCTime.dateString) == "2017-12-02")
-        #expect(r[0].uploadTime.map(UTCTime.isoString) == "2014-05-02T23:24:14Z") // no upload_time_iso_8601
+        #expect(r[0].uploadTime.map(UTCTime.isoString) == "2014-05-02T23:24:14Z")  // no upload_time_iso_8601
         #expect(!r[2].hasWheel && r[3].hasWheel)
         let sv = try catalog.releases(of: "semantic-version")
         #expect(sv.map(\.versionText) == ["2.6.0", "2.8.3", "2.8.4", "2.8.5"])
@@ -54,7 +55,9 @@ import Testing
         #expect(plat.kind == .platform && plat.rank == 0 && plat.file.filename == "netifaces-0.10.9-cp27-cp27mu-linux_armv7l.whl")
         #expect(try catalog.hasCompatibleWheel(project: "netifaces", version: "0.10.9", for: pi37) == nil)
         let x86 = ClientEnvironment(python: "3.7.5", cpu: "x86_64", system: "Linux", glibc: "2.27")
-        #expect(try catalog.hasCompatibleWheel(project: "netifaces", version: "0.10.9", for: x86)?.file.filename == "netifaces-0.10.9-cp37-cp37m-manylinux1_x86_64.whl")
+        #expect(
+            try catalog.hasCompatibleWheel(project: "netifaces", version: "0.10.9", for: x86)?.file.filename
+                == "netifaces-0.10.9-cp37-cp37m-manylinux1_x86_64.whl")
         // Yanked files are skipped unless asked.
         #expect(try catalog.hasCompatibleWheel(project: "semantic_version", version: "2.8.3", for: pi27) == nil)
         #expect(try catalog.hasCompatibleWheel(project: "semantic_version", version: "2.8.3", for: pi27, includeYanked: true) != nil)
@@ -94,11 +97,12 @@ import Testing
 
     @Test func requirementDiff() throws {
         let d = try #require(try catalog.requirementDiff(project: "octoprint", from: "1.3.12", to: "1.4.0"))
-        let changed = Dictionary(uniqueKeysWithValues: d.changed.map { ($0.to.normalizedName, "\($0.from.specifier) → \($0.to.specifier)") })
+        let changed = Dictionary(
+            uniqueKeysWithValues: d.changed.map { ($0.to.normalizedName, "\($0.from.specifier) → \($0.to.specifier)") })
         #expect(changed["flask-login"] == "<0.3,>=0.2.11 → <0.5,>=0.4.1")
         #expect(changed["sentry-sdk"] == "==0.7.7 → ==0.13.2")
         #expect(changed["semantic-version"] == "<2.7,>=2.6 → <2.9,>=2.8")
-        #expect(changed["futures"] == "<3.3,>=3.2 → <3.4,>=3.3") // marker added too
+        #expect(changed["futures"] == "<3.3,>=3.2 → <3.4,>=3.3")  // marker added too
         #expect(d.added.map(\.normalizedName).contains("blinker"))
         #expect(d.removed.map(\.normalizedName) == ["flask-principal"])
         #expect(d.unchanged.map(\.normalizedName).contains("tornado"))
@@ -110,13 +114,16 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let p = dir.appendingPathComponent("pypi/Odd.Name")
         try FileManager.default.createDirectory(at: p, withIntermediateDirectories: true)
-        try #"{"info":{"name":"Odd.Name","version":"1.0","requires_dist":null,"new_field":{"x":1}},"releases":{"1.0":[{"filename":"odd.name-1.0.tar.gz","upload_time":"2020-01-01T00:00:00","yanked":true}]},"urls":null}"#
+        try
+            #"{"info":{"name":"Odd.Name","version":"1.0","requires_dist":null,"new_field":{"x":1}},"releases":{"1.0":[{"filename":"odd.name-1.0.tar.gz","upload_time":"2020-01-01T00:00:00","yanked":true}]},"urls":null}"#
             .write(to: p.appendingPathComponent("json"), atomically: true, encoding: .utf8)
         let c = try Catalog(directory: dir)
         #expect(c.projects() == ["odd-name"])
         #expect(try c.releases(of: "odd_name").first?.yanked == true)
         try #"{"info":{"name":7}}"#.write(to: p.appendingPathComponent("json"), atomically: true, encoding: .utf8)
         let e = #expect(throws: CatalogError.self) { try Catalog(directory: dir) }
-        #expect(e?.description.hasSuffix("field 'info.name': expected a string or null, found a number") == true, "\(e.map(String.init(describing:)) ?? "")")
+        #expect(
+            e?.description.hasSuffix("field 'info.name': expected a string or null, found a number") == true,
+            "\(e.map(String.init(describing:)) ?? "")")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CasebookCatalog
 
 /// A loopback JSON API (Fixtures/server.py) started for one test and stopped after it.
@@ -50,7 +51,10 @@ final class LoopbackIndex: @unchecked Sendable {
 }
 
 func fetchError(_ body: () async throws(FetchError) -> Void) async -> FetchError? {
-    do { try await body(); return nil } catch { return error }
+    do {
+        try await body()
+        return nil
+    } catch { return error }
 }
 
 func temporaryDirectory() -> URL {
@@ -74,7 +78,9 @@ func temporaryDirectory() -> URL {
         #expect(first.map(\.status) == [.downloaded, .notFound, .notFound, .downloaded, .downloaded])
         #expect(first[0].path.hasSuffix("pypi/flask-login/json"))
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("pypi/flask-login/0.5.0/json").path))
-        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("pypi/flask-login/json.meta"))) as! [String: String]
+        let meta =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("pypi/flask-login/json.meta")))
+            as! [String: String]
         #expect(meta["etag"]?.hasPrefix("\"") == true)
         #expect(meta["last_modified"] == "Wed, 04 Mar 2020 10:53:00 GMT")
         let second = try await f.fetch(project: "flask-login")
@@ -95,7 +101,9 @@ func temporaryDirectory() -> URL {
         await #expect(throws: FetchError.noSuchProject(name: "missing", index: server.base.absoluteString)) {
             try await fetcher(server, dir).fetch(project: "missing")
         }
-        #expect(FetchError.noSuchProject(name: "missing", index: "http://x/pypi").description == "no such project 'missing' on http://x/pypi (HTTP 404)")
+        #expect(
+            FetchError.noSuchProject(name: "missing", index: "http://x/pypi").description
+                == "no such project 'missing' on http://x/pypi (HTTP 404)")
     }
 
     @Test func retriesAfter500And429() async throws {
@@ -137,7 +145,8 @@ func temporaryDirectory() -> URL {
         server.stop()
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let f = try CatalogFetcher(indexURL: URL(string: "http://127.0.0.1:\(port)/pypi")!, catalogDirectory: dir, timeout: 2, maxRetries: 1, baseDelay: 0.01)
+        let f = try CatalogFetcher(
+            indexURL: URL(string: "http://127.0.0.1:\(port)/pypi")!, catalogDirectory: dir, timeout: 2, maxRetries: 1, baseDelay: 0.01)
         let error = await fetchError { () async throws(FetchError) in _ = try await f.fetch(project: "flask-login") }
         switch error {
         case .offline(let url, _)?:
@@ -149,7 +158,9 @@ func temporaryDirectory() -> URL {
 
     @Test func indexURLComesFromArgumentOrEnvironment() throws {
         #expect(throws: FetchError.noIndexURL) { try CatalogFetcher.indexURL(explicit: nil, environment: [:]) }
-        #expect(try CatalogFetcher.indexURL(explicit: nil, environment: ["CASEBOOK_INDEX_URL": "http://127.0.0.1:1/pypi"]).absoluteString == "http://127.0.0.1:1/pypi")
+        #expect(
+            try CatalogFetcher.indexURL(explicit: nil, environment: ["CASEBOOK_INDEX_URL": "http://127.0.0.1:1/pypi"]).absoluteString
+                == "http://127.0.0.1:1/pypi")
         #expect(throws: FetchError.invalidIndexURL("file:///tmp")) {
             try CatalogFetcher(indexURL: URL(string: "file:///tmp")!, catalogDirectory: URL(fileURLWithPath: "/tmp"))
         }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import CasebookCatalog
 
 /// The awkward cases of PEP 440, 508, 427 and 503, written out by hand.
@@ -9,8 +10,10 @@ import Testing
         #expect(try Version("v1!2.0-ALPHA.3+Ubuntu-1").description == "1!2.0a3+ubuntu.1")
         #expect(try Version("1.0-1").post == 1)
         #expect(try Version("1.0") == Version("1.0.0"))
-        let ordered = ["1.0.dev456", "1.0a1", "1.0a2.dev456", "1.0a12", "1.0b2.post345.dev456", "1.0b2.post345",
-                       "1.0rc1", "1.0", "1.0+abc.5", "1.0+abc.7", "1.0+5", "1.0.post456.dev34", "1.0.post456", "1.1.dev1", "1!0.1"]
+        let ordered = [
+            "1.0.dev456", "1.0a1", "1.0a2.dev456", "1.0a12", "1.0b2.post345.dev456", "1.0b2.post345",
+            "1.0rc1", "1.0", "1.0+abc.5", "1.0+abc.7", "1.0+5", "1.0.post456.dev34", "1.0.post456", "1.1.dev1", "1!0.1"
+        ]
         let versions = try ordered.map { try Version($0) }
         #expect(versions == versions.shuffled().sorted())
         #expect(try Version("1.0.post1.dev2") < Version("1.0.post1"))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CasebookCatalog
 
 /// Checks CasebookCatalog against every case that `packaging` (the reference implementation)
@@ -20,7 +21,12 @@ import Testing
             total += 1
             var c = perCategory[category] ?? (0, 0)
             c.1 += 1
-            if ok { agree += 1; c.0 += 1 } else { mismatches.append("[\(category)] \(what())") }
+            if ok {
+                agree += 1
+                c.0 += 1
+            } else {
+                mismatches.append("[\(category)] \(what())")
+            }
             perCategory[category] = c
         }
     }
@@ -36,8 +42,12 @@ import Testing
             let input = c["input"] as! String
             let v = Version.parse(input)
             if c["valid"] as! Bool {
-                guard let v else { t.check("version", false, "'\(input)' should parse"); continue }
-                let ok = v.description == c["normalized"] as! String
+                guard let v else {
+                    t.check("version", false, "'\(input)' should parse")
+                    continue
+                }
+                let ok =
+                    v.description == c["normalized"] as! String
                     && v.publicVersion.description == c["public"] as! String
                     && v.baseVersion.description == c["base"] as! String
                     && v.isPrerelease == c["is_prerelease"] as! Bool
@@ -50,10 +60,12 @@ import Testing
             }
         }
         for c in doc["comparisons"] as! [[String: Any]] {
-            let a = try Version(c["a"] as! String), b = try Version(c["b"] as! String)
+            let a = try Version(c["a"] as! String)
+            let b = try Version(c["b"] as! String)
             let got = Version.compare(a, b)
-            t.check("ordering", got == c["cmp"] as! Int && (a == b) == (got == 0) && (got != 0 || a.hashValue == b.hashValue),
-                    "\(a) vs \(b): \(got), expected \(c["cmp"]!)")
+            t.check(
+                "ordering", got == c["cmp"] as! Int && (a == b) == (got == 0) && (got != 0 || a.hashValue == b.hashValue),
+                "\(a) vs \(b): \(got), expected \(c["cmp"]!)")
         }
         let pool = doc["sorted"] as! [String]
         let sorted = pool.map { try! Version($0) }.enumerated().sorted { ($0.1, pool[$0.0]) < ($1.1, pool[$1.0]) }.map { pool[$0.0] }
@@ -63,8 +75,9 @@ import Testing
             let input = c["input"] as! String
             let s = try? SpecifierSet(input)
             if c["valid"] as! Bool {
-                t.check("specifier", s?.description == c["normalized"] as? String && s?.impliesPrereleases == c["prereleases"] as? Bool,
-                        "'\(input)' → \(s?.description ?? "invalid") expected \(c["normalized"]!)")
+                t.check(
+                    "specifier", s?.description == c["normalized"] as? String && s?.impliesPrereleases == c["prereleases"] as? Bool,
+                    "'\(input)' → \(s?.description ?? "invalid") expected \(c["normalized"]!)")
             } else {
                 t.check("specifier", s == nil, "'\(input)' should be invalid")
             }
@@ -73,8 +86,9 @@ import Testing
             let spec = try SpecifierSet(c["spec"] as! String)
             let pre = Self.opt(c["prereleases"]) as? Bool
             let got = spec.contains(c["version"] as! String, prereleases: pre)
-            t.check("contains", got == c["result"] as! Bool,
-                    "'\(spec)'.contains('\(c["version"]!)', prereleases: \(pre.map(String.init) ?? "nil")) = \(got)")
+            t.check(
+                "contains", got == c["result"] as! Bool,
+                "'\(spec)'.contains('\(c["version"]!)', prereleases: \(pre.map(String.init) ?? "nil")) = \(got)")
         }
         for c in doc["filters"] as! [[String: Any]] {
             let spec = try SpecifierSet(c["spec"] as! String)
@@ -87,8 +101,12 @@ import Testing
             let input = c["input"] as! String
             let r = try? Requirement(input)
             if c["valid"] as! Bool {
-                guard let r else { t.check("requirement", false, "'\(input)' should parse"); continue }
-                let ok = r.name == c["name"] as! String && r.extras == c["extras"] as! [String]
+                guard let r else {
+                    t.check("requirement", false, "'\(input)' should parse")
+                    continue
+                }
+                let ok =
+                    r.name == c["name"] as! String && r.extras == c["extras"] as! [String]
                     && r.specifier.description == c["specifier"] as! String && r.url == Self.opt(c["url"]) as? String
                     && r.marker?.description == Self.opt(c["marker"]) as? String && r.description == c["str"] as! String
                 t.check("requirement", ok, "'\(input)' → '\(r)' expected '\(c["str"]!)'")
@@ -101,25 +119,36 @@ import Testing
             let input = c["input"] as! String
             let m = try? Marker(input)
             guard c["valid"] as! Bool else {
-                t.check("marker", m == nil, "'\(input)' should be invalid"); continue
+                t.check("marker", m == nil, "'\(input)' should be invalid")
+                continue
             }
-            guard let m else { t.check("marker", false, "'\(input)' should parse"); continue }
+            guard let m else {
+                t.check("marker", false, "'\(input)' should parse")
+                continue
+            }
             t.check("marker", m.description == c["str"] as! String, "'\(input)' prints '\(m)' expected '\(c["str"]!)'")
             for r in c["results"] as! [[String: Any]] {
                 var env = envs[r["env"] as! Int]
                 if let e = Self.opt(r["extra"]) as? String { env["extra"] = e }
                 let want = Self.opt(r["result"]) as? Bool
                 let got = try? m.evaluate(env)
-                t.check("marker evaluation", got == want, "'\(m)' in \(env["python_full_version"]!)/\(env["sys_platform"]!) extra=\(env["extra"] ?? "-") = \(String(describing: got)), expected \(String(describing: want))")
+                t.check(
+                    "marker evaluation", got == want,
+                    "'\(m)' in \(env["python_full_version"]!)/\(env["sys_platform"]!) extra=\(env["extra"] ?? "-") = \(String(describing: got)), expected \(String(describing: want))"
+                )
             }
         }
         for c in doc["wheels"] as! [[String: Any]] {
             let input = c["input"] as! String
             let w = try? WheelFilename(input)
             if c["valid"] as! Bool {
-                guard let w else { t.check("wheel filename", false, "'\(input)' should parse"); continue }
+                guard let w else {
+                    t.check("wheel filename", false, "'\(input)' should parse")
+                    continue
+                }
                 let build = Self.opt(c["build"]) as? [Any]
-                let ok = w.name == c["name"] as! String && w.version.description == c["version"] as! String
+                let ok =
+                    w.name == c["name"] as! String && w.version.description == c["version"] as! String
                     && w.tags.map(\.description).sorted() == c["tags"] as! [String]
                     && (build == nil ? w.build == nil : (w.build?.number == build?[0] as? Int && w.build?.suffix == build?[1] as? String))
                 t.check("wheel filename", ok, "'\(input)' → \(w.name) \(w.version) \(w.tags.map(\.description).sorted())")
@@ -128,19 +157,27 @@ import Testing
             }
         }
         for c in doc["supported_tags"] as! [[String: Any]] {
-            let got = ClientEnvironment.supportedTags(implementation: c["implementation"] as! String, pythonVersion: c["python"] as! [Int],
-                                                      abis: c["abis"] as! [String], platforms: c["platforms"] as! [String]).map(\.description)
-            t.check("supported tags", got == c["tags"] as! [String], "\(c["python"]!) \(c["platforms"]!): \(got.prefix(6))... vs \((c["tags"] as! [String]).prefix(6))")
+            let got = ClientEnvironment.supportedTags(
+                implementation: c["implementation"] as! String, pythonVersion: c["python"] as! [Int],
+                abis: c["abis"] as! [String], platforms: c["platforms"] as! [String]
+            ).map(\.description)
+            t.check(
+                "supported tags", got == c["tags"] as! [String],
+                "\(c["python"]!) \(c["platforms"]!): \(got.prefix(6))... vs \((c["tags"] as! [String]).prefix(6))")
         }
         for c in doc["manylinux"] as! [[String: Any]] {
             let g = c["glibc"] as! [Int]
             let got = ClientEnvironment.manylinuxTags(archs: c["archs"] as! [String], glibc: (g[0], g[1]))
-            t.check("manylinux tags", got == c["tags"] as! [String], "\(c["archs"]!) glibc \(g): \(got.prefix(4)) vs \((c["tags"] as! [String]).prefix(4))")
+            t.check(
+                "manylinux tags", got == c["tags"] as! [String],
+                "\(c["archs"]!) glibc \(g): \(got.prefix(4)) vs \((c["tags"] as! [String]).prefix(4))")
         }
         for c in doc["mac_platforms"] as! [[String: Any]] {
             let v = c["version"] as! [Int]
             let got = ClientEnvironment.macPlatforms(version: (v[0], v[1]), arch: c["arch"] as! String)
-            t.check("mac platforms", got == c["tags"] as! [String], "\(v) \(c["arch"]!): \(got.prefix(4)) vs \((c["tags"] as! [String]).prefix(4))")
+            t.check(
+                "mac platforms", got == c["tags"] as! [String],
+                "\(v) \(c["arch"]!): \(got.prefix(4)) vs \((c["tags"] as! [String]).prefix(4))")
         }
 
         let lines = t.perCategory.keys.sorted().map { "  \($0): \(t.perCategory[$0]!.0)/\(t.perCategory[$0]!.1)" }

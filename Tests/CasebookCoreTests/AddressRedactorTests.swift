@@ -7,10 +7,11 @@ import Testing
 
     @Test(arguments: [
         "192.0.2.7", "0.0.0.0", "255.255.255.255", "::1", "2001:db8::7", "2001:0db8:0000:0000:0000:0000:0000:0001",
-        "fe80::1", "::ffff:1.2.3.4", "64:ff9b::192.0.2.33", "2001:DB8:A::", "1::",
+        "fe80::1", "::ffff:1.2.3.4", "64:ff9b::192.0.2.33", "2001:DB8:A::", "1::"
     ])
     func replacesEveryAddressForm(address: String) {
-        for (before, after) in [("", ""), (" ", " "), ("[", "]:443"), ("\"", "\""), ("for=", ";"), ("x ", " y"), ("(", ")."), ("", "%eth0")] {
+        for (before, after) in [("", ""), (" ", " "), ("[", "]:443"), ("\"", "\""), ("for=", ";"), ("x ", " y"), ("(", ")."), ("", "%eth0")]
+        {
             let text = "\(before)\(address)\(after)"
             let out = redactor.redact(text)
             #expect(out == "\(before)\(keyer.key(for: address))\(after)", "\(text) → \(out)")
@@ -34,7 +35,8 @@ import Testing
     }
 
     @Test func addressesAnywhereInALine() {
-        let line = #" vhost.example 10.0.0.1 - - [05/Mar/2020:14:03:11 +0000] "GET /x HTTP/1.1" 200 5 "http://[2001:db8::7]:80/ref?ip=172.16.0.9" "pip/20.0 (from ::ffff:192.168.1.1)""#
+        let line =
+            #" vhost.example 10.0.0.1 - - [05/Mar/2020:14:03:11 +0000] "GET /x HTTP/1.1" 200 5 "http://[2001:db8::7]:80/ref?ip=172.16.0.9" "pip/20.0 (from ::ffff:192.168.1.1)""#
         let out = redactor.redact(line)
         for a in ["10.0.0.1", "2001:db8::7", "172.16.0.9", "192.168.1.1", "::ffff"] {
             #expect(!out.contains(a), "\(out)")
@@ -47,7 +49,7 @@ import Testing
     @Test(arguments: [
         "pip/20.0.2", "numpy-1.18.1-cp37-cp37m-manylinux1_x86_64.whl", "version 1.2.3", "1.2.300.4", "1.2.3.4.5",
         "14:03:11", "2020:14:03:11", "cafe:babe", "deadbeef", "Foo::bar", "sha256:abcdef0123", "a.b.c.d", "10.5",
-        "CPython 3.7.3", "1234.5.6.7",
+        "CPython 3.7.3", "1234.5.6.7"
     ])
     func leavesNonAddressesAlone(text: String) {
         #expect(redactor.redact(text) == text)

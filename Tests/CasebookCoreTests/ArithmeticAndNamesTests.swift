@@ -4,7 +4,7 @@ import Testing
 @Suite struct FloorDivTests {
     @Test(arguments: [
         (Int64(7), Int64(2), Int64(3)), (-7, 2, -4), (7, -2, -4), (-7, -2, 3), (6, 3, 2), (-6, 3, -2), (0, 5, 0),
-        (-1, 86400, -1), (86399, 86400, 0), (-86400, 86400, -1), (-86401, 86400, -2),
+        (-1, 86400, -1), (86399, 86400, 0), (-86400, 86400, -1), (-86401, 86400, -2)
     ])
     func roundsTowardNegativeInfinity(_ a: Int64, _ b: Int64, _ expected: Int64) {
         #expect(floorDiv(a, b) == expected)
@@ -20,7 +20,7 @@ import Testing
 @Suite struct EditDistanceTests {
     @Test(arguments: [
         ("", "", 0), ("", "day", 3), ("week", "", 4), ("projct", "project", 1), ("kitten", "sitting", 3),
-        ("flaw", "lawn", 2), ("same", "same", 0), ("Day", "day", 1),
+        ("flaw", "lawn", 2), ("same", "same", 0), ("Day", "day", 1)
     ])
     func levenshtein(_ a: String, _ b: String, _ expected: Int) {
         #expect(EditDistance.between(a, b) == expected)

@@ -5,7 +5,7 @@ import Testing
     @Test(arguments: [
         ("Flask_Login", "flask-login"), ("flask.login", "flask-login"), ("FLASK--login", "flask-login"),
         ("semantic_version", "semantic-version"), ("zope.interface", "zope-interface"), ("a-_.b", "a-b"),
-        ("Markdown", "markdown"), ("-x-", "-x-"),
+        ("Markdown", "markdown"), ("-x-", "-x-")
     ])
     func pep503(_ input: String, _ expected: String) {
         #expect(ProjectName.normalize(input) == expected)
@@ -33,7 +33,7 @@ import Testing
     @Test(arguments: [
         ("sentry-sdk-0.13.2.tar.gz", "sentry-sdk", "0.13.2"), ("python-dateutil-2.8.1.tar.gz", "python-dateutil", "2.8.1"),
         ("Flask-Login-0.4.1.tar.gz", "flask-login", "0.4.1"), ("my-pkg-1.0.zip", "my-pkg", "1.0"),
-        ("backports.ssl_match_hostname-3.7.0.1.tar.gz", "backports-ssl-match-hostname", "3.7.0.1"),
+        ("backports.ssl_match_hostname-3.7.0.1.tar.gz", "backports-ssl-match-hostname", "3.7.0.1")
     ])
     func sdist(_ name: String, _ project: String, _ version: String) throws {
         let f = try #require(DistributionFilename(name))
@@ -63,7 +63,7 @@ import Testing
         ("2020-03-05", 1_583_366_400), ("2020-03-05T14:03:11Z", 1_583_416_991),
         ("2020-03-05 14:03:11 UTC", 1_583_416_991), ("2020-03-05T15:03:11+01:00", 1_583_416_991),
         ("2020-03-05T14:03:11.250Z", 1_583_416_991), ("2020-03-05T14:03", 1_583_416_980),
-        ("2020-03-05T13:03:11-0100", 1_583_416_991),
+        ("2020-03-05T13:03:11-0100", 1_583_416_991)
     ])
     func parses(_ text: String, _ expected: Int64) {
         #expect(UTCTime.parse(text) == expected)
@@ -88,7 +88,7 @@ import Testing
     @Test(arguments: [
         ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
         ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     ])
     func nistVectors(_ input: String, _ hex: String) {
         #expect(SHA256.hash(Array(input.utf8)).hexString == hex)
@@ -104,7 +104,9 @@ import Testing
     @Test func incrementalEqualsOneShot() {
         var h = SHA256()
         let data = Array((0..<1000).map { UInt8($0 % 251) })
-        h.update(data[0..<10]); data[10..<700].withUnsafeBytes { h.update(buffer: $0) }; h.update(data[700...])
+        h.update(data[0..<10])
+        data[10..<700].withUnsafeBytes { h.update(buffer: $0) }
+        h.update(data[700...])
         #expect(h.finalize() == SHA256.hash(data))
     }
 
@@ -115,7 +117,8 @@ import Testing
     }
 
     @Test func clientKeysArePseudonymousAndStable() {
-        let a = ClientKeyer(salt: Array("salt-a".utf8)), b = ClientKeyer(salt: Array("salt-b".utf8))
+        let a = ClientKeyer(salt: Array("salt-a".utf8))
+        let b = ClientKeyer(salt: Array("salt-b".utf8))
         #expect(a.key(for: "192.0.2.1") == a.key(for: "192.0.2.1"))
         #expect(a.key(for: "192.0.2.1") != b.key(for: "192.0.2.1"))
         #expect(a.key(for: "192.0.2.1") != a.key(for: "192.0.2.2"))
@@ -133,7 +136,8 @@ import Testing
         let events = [e(0, "a", 3), e(0, "b"), e(1, "b", 2), e(1, nil, 5), e(1, "a")]
         let t = ReferenceAggregator.aggregate(AggregateQuery(bucket: .hour, dimensions: [.project], top: 1), over: events)
         #expect(t.rows.map(\.values) == [["a"], [nil]])
-        let f = ReferenceAggregator.aggregate(AggregateQuery(dimensions: [.project], filters: [DimensionFilter(.project, .notIn, ["a"])]), over: events)
+        let f = ReferenceAggregator.aggregate(
+            AggregateQuery(dimensions: [.project], filters: [DimensionFilter(.project, .notIn, ["a"])]), over: events)
         #expect(f.rows.map(\.values) == [[nil], ["b"]])
         #expect(f.total == 8)
     }

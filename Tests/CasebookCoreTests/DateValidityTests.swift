@@ -2,8 +2,10 @@ import CasebookCore
 import Testing
 
 @Suite struct DateValidityTests {
-    @Test(arguments: ["2020-02-30", "2019-02-29", "2020-04-31", "1900-02-29", "2020-13-01", "2020-00-10", "2020-06-00",
-                      "2020-02-30T12:00:00Z", "2021-09-31 10:00:00 UTC"])
+    @Test(arguments: [
+        "2020-02-30", "2019-02-29", "2020-04-31", "1900-02-29", "2020-13-01", "2020-00-10", "2020-06-00",
+        "2020-02-30T12:00:00Z", "2021-09-31 10:00:00 UTC"
+    ])
     func impossibleDatesAreRejectedNotRolledOver(text: String) {
         #expect(UTCTime.parse(text) == nil, "\(text) must not become another day")
         #expect(UTCTime.impossibleDate(text) != nil)

@@ -21,10 +21,12 @@ import Testing
         "CasebookAnalyzers": ["CasebookCore", "CasebookCatalog", "CasebookAnalysis"],
         // The report renders a run; it does not know the playbook engine.
         "CasebookReport": ["CasebookCore", "CasebookAnalysis"],
-        "CasebookPlaybooks": ["CasebookCore", "CasebookCatalog", "CasebookAnalysis", "CasebookYAML", "Yams"],
+        "CasebookPlaybooks": ["CasebookCore", "CasebookCatalog", "CasebookAnalysis", "CasebookYAML", "Yams"]
     ]
-    static let alwaysAllowed: Set<String> = ["Foundation", "FoundationEssentials", "Dispatch", "Glibc", "Darwin", "Musl",
-                                             "Synchronization", "os", "FoundationNetworking"]
+    static let alwaysAllowed: Set<String> = [
+        "Foundation", "FoundationEssentials", "Dispatch", "Glibc", "Darwin", "Musl",
+        "Synchronization", "os", "FoundationNetworking"
+    ]
 
     static var sources: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -43,11 +45,14 @@ import Testing
             let text = try String(contentsOf: file, encoding: .utf8)
             for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let words = line.split(separator: " ")
-                guard let i = words.firstIndex(of: "import"), words[..<i].allSatisfy({ $0.hasPrefix("@") || $0 == "public" || $0 == "internal" }),
-                      i + 1 < words.count else { continue }
+                guard let i = words.firstIndex(of: "import"),
+                    words[..<i].allSatisfy({ $0.hasPrefix("@") || $0 == "public" || $0 == "internal" }),
+                    i + 1 < words.count
+                else { continue }
                 let imported = String(words[i + 1].split(separator: ".").first!)
-                #expect(allowed.contains(imported),
-                        "\(module)/\(file.lastPathComponent):\(n + 1) imports \(imported), which \(module) may not depend on")
+                #expect(
+                    allowed.contains(imported),
+                    "\(module)/\(file.lastPathComponent):\(n + 1) imports \(imported), which \(module) may not depend on")
             }
         }
     }

@@ -1,7 +1,8 @@
 import CasebookCore
-@testable import CasebookIngest
 import Foundation
 import Testing
+
+@testable import CasebookIngest
 
 /// Feeds a fixture (or a string) to a reader line by line, through the `LineReader` protocol,
 /// the way the ingest pipeline does: split on `\n`, line terminator removed, numbers 1-based.
@@ -37,12 +38,12 @@ enum LineFeed {
 
 extension LineOutcome {
     var downloadedEvent: DownloadEvent? {
-        if case let .download(e) = self { return e }
+        if case .download(let e) = self { return e }
         return nil
     }
 
     var malformedReason: String? {
-        if case let .malformed(reason, _) = self { return reason }
+        if case .malformed(let reason, _) = self { return reason }
         return nil
     }
 }
@@ -144,7 +145,9 @@ struct BigQueryReaderTests {
         let outcomes = try LineFeed.run(&reader, fixture: "bigquery/malformed.ndjson")
         let reasons = outcomes.map { $0.malformedReason ?? "NOT MALFORMED: \($0)" }
         #expect(reasons.count == 10)
-        #expect(reasons[0].hasPrefix("invalid JSON at column 122: expected ',' or '}' after the value of \"filename\", found the end of the line"))
+        #expect(
+            reasons[0].hasPrefix(
+                "invalid JSON at column 122: expected ',' or '}' after the value of \"filename\", found the end of the line"))
         #expect(reasons[1] == "missing field `timestamp`: expected a time such as \"2020-03-05 14:03:11 UTC\", found no such field")
         #expect(reasons[2].hasPrefix("missing field `timestamp` at column 14: expected a time such as"))
         #expect(reasons[2].hasSuffix("found null"))
@@ -154,10 +157,12 @@ struct BigQueryReaderTests {
         #expect(reasons[6].hasPrefix("invalid JSON at column 64: expected the end of the line after the row's closing '}', found 't'"))
         #expect(reasons[7].hasPrefix("field `timestamp` at column 14: expected a time such as"))
         #expect(reasons[7].hasSuffix("found the string \"yesterday\""))
-        #expect(reasons[8] == "field `file` at column 70: expected an object or null, found a string (\"sentry_sdk-0.13.2-py2.py3-none-any.whl\")")
+        #expect(
+            reasons[8]
+                == "field `file` at column 70: expected an object or null, found a string (\"sentry_sdk-0.13.2-py2.py3-none-any.whl\")")
         #expect(reasons[9] == "field `count` at column 71: expected a whole number of downloads, 0 or more, found \"-1\"")
         // BigQuery rows hold no client address: the line is kept as it was.
-        if case let .malformed(_, kept) = outcomes[1] {
+        if case .malformed(_, let kept) = outcomes[1] {
             #expect(kept.hasPrefix("{\"country_code\":\"DE\""))
         }
     }
@@ -167,13 +172,17 @@ struct BigQueryReaderTests {
         func outcome(_ s: String) -> LineOutcome { LineFeed.one(&reader, s) }
         #expect(outcome("   \t") == .skip)
         #expect(outcome("{\"timestamp\":\"2020-03-05 14:03:11 UTC\"}\r").downloadedEvent != nil)
-        #expect(outcome("{ \"timestamp\" : \"2020-03-05 14:03:11 UTC\" , \"extra\" : [1, {\"a\": [true, null]}, -2.5e3] }").downloadedEvent != nil)
+        #expect(
+            outcome("{ \"timestamp\" : \"2020-03-05 14:03:11 UTC\" , \"extra\" : [1, {\"a\": [true, null]}, -2.5e3] }").downloadedEvent
+                != nil)
         #expect(outcome("\u{FEFF}{\"timestamp\":\"2020-03-05 14:03:11 UTC\"}").downloadedEvent != nil)  // BOM on line 1
         let escaped = outcome(#"{"timestamp":"2020-03-05 14:03:11 UTC","details":{"distro":{"name":"A\"B\\C\/D\u00e9\ud83d\ude00\n"}}}"#)
         #expect(escaped.downloadedEvent?.distro == "A\"B\\C/D\u{e9}\u{1F600}\n")
         #expect(outcome(#"{"timestamp":"2020-03-05 14:03:11 UTC","project":"x\q"}"#).malformedReason?.contains("a valid escape") == true)
         #expect(outcome(#"{"timestamp":"2020-03-05 14:03:11 UTC","project":"x\ud800"}"#).malformedReason?.contains("low surrogate") == true)
-        #expect(outcome("{\"timestamp\":\"2020-03-05 14:03:11 UTC\",\"project\":\"unterminated}").malformedReason?.contains("closing '\"'") == true)
+        #expect(
+            outcome("{\"timestamp\":\"2020-03-05 14:03:11 UTC\",\"project\":\"unterminated}").malformedReason?.contains("closing '\"'")
+                == true)
         #expect(outcome("{\"timestamp\":\"2020-03-05 14:03:11 UTC\",}").malformedReason?.contains("a field name in double quotes") == true)
         #expect(outcome("{\"timestamp\":\"2020-03-05 14:03:11 UTC\",\"x\":tru}").malformedReason?.contains("a JSON value") == true)
         #expect(outcome("{\"timestamp\":\"2020-03-05 14:03:11 UTC\",\"x\":01.}").malformedReason != nil)
@@ -186,7 +195,10 @@ struct BigQueryReaderTests {
 
     @Test func urlSuppliesTheFilenameWhenFileIsNull() {
         var reader = BigQueryReader()
-        let e = LineFeed.one(&reader, #"{"timestamp":"2020-03-05 14:03:11 UTC","url":"/packages/py2.py3/M/Markdown/Markdown-3.1.1-py2.py3-none-any.whl?x=1","file":null}"#).downloadedEvent
+        let e = LineFeed.one(
+            &reader,
+            #"{"timestamp":"2020-03-05 14:03:11 UTC","url":"/packages/py2.py3/M/Markdown/Markdown-3.1.1-py2.py3-none-any.whl?x=1","file":null}"#
+        ).downloadedEvent
         #expect(e?.filename == "Markdown-3.1.1-py2.py3-none-any.whl")
         #expect(e?.project == "markdown")
         #expect(e?.projectDisplay == "Markdown")
@@ -214,7 +226,8 @@ struct BigQueryRowWriterTests {
         e.python = "2.7.16"
         e.ci = false
         e.fillFromFilename()
-        let expected = #"{"timestamp":"2020-03-05 14:03:11 UTC","country_code":null,"url":null,"project":"flask-login","#
+        let expected =
+            #"{"timestamp":"2020-03-05 14:03:11 UTC","country_code":null,"url":null,"project":"flask-login","#
             + #""file":{"filename":"Flask-Login-0.4.1.tar.gz","project":"flask-login","version":"0.4.1","type":"sdist"},"#
             + #""details":{"installer":{"name":"pip","version":"20.0.2"},"python":"2.7.16","#
             + #""implementation":{"name":null,"version":null},"distro":{"name":null,"version":null,"id":null,"#

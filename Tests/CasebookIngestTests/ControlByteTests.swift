@@ -1,7 +1,8 @@
 import CasebookCore
-@testable import CasebookIngest
 import Foundation
 import Testing
+
+@testable import CasebookIngest
 
 /// A NUL (or another control byte) used to cut values short: `GET /simple/nul\0pkg/...` was
 /// stored as project and file `nul`. Such lines are malformed, and the reason names where.
@@ -41,7 +42,8 @@ import Testing
 
     @Test func bigQueryValuesWithAnEscapedControlCharacterAreMalformedNamingTheField() throws {
         var reader = BigQueryReader()
-        let row = #"{"timestamp":"2020-03-05 14:03:11 UTC","country_code":"US","project":"nul\u0000pkg","file":{"filename":"nul-1.0.tar.gz","project":"nul","version":"1.0","type":"sdist"}}"#
+        let row =
+            #"{"timestamp":"2020-03-05 14:03:11 UTC","country_code":"US","project":"nul\u0000pkg","file":{"filename":"nul-1.0.tar.gz","project":"nul","version":"1.0","type":"sdist"}}"#
         let r = try #require(reason(LineFeed.one(&reader, row)))
         #expect(r.contains("`project`") || r.contains("project"), "\(r)")
         #expect(r.contains(#"\x00 in "nul\x00pkg""#), "\(r)")
@@ -62,7 +64,10 @@ import Testing
         // Random lines mostly of printable text, with now and then a tab, a control byte, DEL or
         // a byte over 0x7F, at every offset and length: the same answer as a plain byte loop.
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
         for _ in 0..<20_000 {
             let count = Int(next() % 40)
             let line: [UInt8] = (0..<count).map { _ in

@@ -1,7 +1,8 @@
 import CasebookCore
-@testable import CasebookIngest
 import Foundation
 import Testing
+
+@testable import CasebookIngest
 
 @Suite("Counts CSV reader")
 struct CountsCSVReaderTests {
@@ -83,9 +84,14 @@ struct CountsCSVReaderTests {
         let reasons = outcomes.map { $0.malformedReason }
         #expect(reasons[1] == "column `count`: expected a whole number of downloads, 0 or more, found \"-3\"")
         #expect(reasons[2] == "column `count`: expected a whole number of downloads, 0 or more, found \"1.5\"")
-        #expect(reasons[3] == "column `timestamp`: expected an ISO 8601 date or time such as 2020-03-05 or 2020-03-05T14:00:00Z, found \"03/05/2020\"")
+        #expect(
+            reasons[3]
+                == "column `timestamp`: expected an ISO 8601 date or time such as 2020-03-05 or 2020-03-05T14:00:00Z, found \"03/05/2020\"")
         #expect(reasons[4] == "expected 4 fields, like the header (timestamp,project,ci,count), found 3 fields")
-        #expect(reasons[5] == "expected a closing quote for the field opened at character 22 (fields cannot span lines: the input is read line by line), found the end of the line")
+        #expect(
+            reasons[5]
+                == "expected a closing quote for the field opened at character 22 (fields cannot span lines: the input is read line by line), found the end of the line"
+        )
         #expect(reasons[6] == "column `ci`: expected true, false, 1 or 0, found \"maybe\"")
         #expect(reasons[7] == "expected ',' after the quoted field ending at character 34, found 'x,true,4'")
         #expect(reasons[8] == "column `count`: expected a whole number of downloads, 0 or more, found an empty cell")
@@ -97,7 +103,10 @@ struct CountsCSVReaderTests {
         let outcomes = try LineFeed.run(&reader, fixture: "csv/bad-header.csv")
         #expect(outcomes.count == 3)
         let header = try #require(outcomes[0].malformedReason)
-        #expect(header == "expected a header naming a time column (`timestamp` or `date`) and a count column (`count`, `downloads`, `download_count`), found columns: day, project, n")
+        #expect(
+            header
+                == "expected a header naming a time column (`timestamp` or `date`) and a count column (`count`, `downloads`, `download_count`), found columns: day, project, n"
+        )
         for o in outcomes.dropFirst() {
             #expect(o.malformedReason == "no usable header (line 1): " + header)
         }
@@ -107,15 +116,18 @@ struct CountsCSVReaderTests {
         #expect(events.map(\.count) == [4, 5])
         // An override that is not in the header is reported by its name.
         var wrong = CountsCSVReader(timeColumn: "when")
-        #expect(LineFeed.one(&wrong, "day,project,count")
-            .malformedReason?.hasPrefix("expected a header naming a time column (`when`) and a count column") == true)
+        #expect(
+            LineFeed.one(&wrong, "day,project,count")
+                .malformedReason?.hasPrefix("expected a header naming a time column (`when`) and a count column") == true)
         var semicolons = CountsCSVReader()
         #expect(LineFeed.one(&semicolons, "date;project;downloads").malformedReason?.contains("expects commas") == true)
     }
 
     @Test func headerEdgeCases() {
         var dup = CountsCSVReader()
-        #expect(LineFeed.one(&dup, "date,project,Project,count").malformedReason == "column `project`: expected each column named once, found `project` as columns 2 and 3")
+        #expect(
+            LineFeed.one(&dup, "date,project,Project,count").malformedReason
+                == "column `project`: expected each column named once, found `project` as columns 2 and 3")
         var bom = CountsCSVReader()
         let outcomes = LineFeed.run(&bom, text: "\u{FEFF}date,downloads\r\n\r\n2020-03-05,3\r\n")
         #expect(outcomes == [.skip, .skip, .download(DownloadEvent(timestamp: UTCTime.epoch(year: 2020, month: 3, day: 5), count: 3))])
@@ -128,14 +140,18 @@ struct CountsCSVReaderTests {
 
     @Test func mostPrecisePythonColumnWins() {
         var reader = CountsCSVReader()
-        let e = LineFeed.run(&reader, text: "python,python_major,python_minor,date,count\n2.7.16,2,2.7,2020-03-05,1\n,3,3.8,2020-03-05,1\n,3,,2020-03-05,1\n").compactMap(\.downloadedEvent)
+        let e = LineFeed.run(
+            &reader, text: "python,python_major,python_minor,date,count\n2.7.16,2,2.7,2020-03-05,1\n,3,3.8,2020-03-05,1\n,3,,2020-03-05,1\n"
+        ).compactMap(\.downloadedEvent)
         #expect(e.map(\.python) == ["2.7.16", "3.8", "3"])
     }
 
     @Test func allDimensionColumns() throws {
         var reader = CountsCSVReader(index: "piwheels")
-        let header = "date,count,project,version,filename,file_type,python,implementation,installer,installer_version,distro,distro_version,system,cpu,ci,country,index"
-        let row = "2020-03-05,2,Flask-Login,,Flask_Login-0.5.0-py2.py3-none-any.whl,,2.7.16,CPython,pip,20.0.2,Raspbian GNU/Linux,10,Linux,armv7l,1,GB,pypi"
+        let header =
+            "date,count,project,version,filename,file_type,python,implementation,installer,installer_version,distro,distro_version,system,cpu,ci,country,index"
+        let row =
+            "2020-03-05,2,Flask-Login,,Flask_Login-0.5.0-py2.py3-none-any.whl,,2.7.16,CPython,pip,20.0.2,Raspbian GNU/Linux,10,Linux,armv7l,1,GB,pypi"
         let e = try #require(LineFeed.run(&reader, text: header + "\n" + row + "\n")[1].downloadedEvent)
         #expect(reader.warnings.isEmpty)
         #expect(e.version == "0.5.0")  // from the filename
@@ -157,7 +173,10 @@ struct CountsCSVReaderTests {
         #expect(outcomes[1].downloadedEvent?.client == "c-0123456789abcdef")
         #expect(outcomes[2].downloadedEvent?.client == nil)
         #expect(plain.warnings == [.clientValuesDropped(column: "client")])
-        guard case let .malformed(_, kept) = outcomes[3] else { Issue.record("expected malformed"); return }
+        guard case .malformed(_, let kept) = outcomes[3] else {
+            Issue.record("expected malformed")
+            return
+        }
         #expect(kept == "2020-03-05T14:00:00Z,flask-login,-,-1")
 
         let keyer = ClientKeyer(salt: Array("salt".utf8))
@@ -165,13 +184,19 @@ struct CountsCSVReaderTests {
         let keyedOutcomes = try LineFeed.run(&keyed, fixture: "csv/clients.csv")
         #expect(keyedOutcomes[2].downloadedEvent?.client == keyer.key(for: "192.0.2.17"))
         #expect(keyed.warnings.isEmpty)
-        guard case let .malformed(_, keyedKept) = keyedOutcomes[3] else { Issue.record("expected malformed"); return }
+        guard case .malformed(_, let keyedKept) = keyedOutcomes[3] else {
+            Issue.record("expected malformed")
+            return
+        }
         #expect(keyedKept == "2020-03-05T14:00:00Z,flask-login,\(keyer.key(for: "192.0.2.17")),-1")
 
         // A line that cannot be split is withheld when the file has a client column.
         var split = CountsCSVReader()
         let withheld = LineFeed.run(&split, text: "timestamp,client,count\n2020-03-05,\"192.0.2.1,1\n")
-        guard case let .malformed(_, line) = withheld[1] else { Issue.record("expected malformed"); return }
+        guard case .malformed(_, let line) = withheld[1] else {
+            Issue.record("expected malformed")
+            return
+        }
         #expect(!line.contains("192.0.2.1"))
     }
 }

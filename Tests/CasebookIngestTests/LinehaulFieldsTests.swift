@@ -1,7 +1,8 @@
 import CasebookCore
-@testable import CasebookIngest
 import Foundation
 import Testing
+
+@testable import CasebookIngest
 
 /// linehaul's `details` fields that Casebook once dropped: `distro.libc`, `openssl_version`,
 /// `setuptools_version` and `rustc_version`, from user agents to `casebook parse`'s rows and back.
@@ -10,14 +11,17 @@ struct LinehaulFieldsTests {
     let keyer = ClientKeyer(salt: Array("salt".utf8))
 
     /// pip 23.0.1 on Debian 12, as pip writes it (compact JSON, keys sorted; `rustc_version` since pip 21.2).
-    static let pipAgent = #"pip/23.0.1 {"ci":null,"cpu":"x86_64","distro":{"id":"bookworm","libc":{"lib":"glibc","version":"2.36"},"name":"Debian GNU/Linux","version":"12"},"implementation":{"name":"CPython","version":"3.11.2"},"installer":{"name":"pip","version":"23.0.1"},"openssl_version":"OpenSSL 3.0.9 30 May 2023","python":"3.11.2","rustc_version":"1.70.0","setuptools_version":"66.1.1","system":{"name":"Linux","release":"6.1.0-10-amd64"}}"#
+    static let pipAgent =
+        #"pip/23.0.1 {"ci":null,"cpu":"x86_64","distro":{"id":"bookworm","libc":{"lib":"glibc","version":"2.36"},"name":"Debian GNU/Linux","version":"12"},"implementation":{"name":"CPython","version":"3.11.2"},"installer":{"name":"pip","version":"23.0.1"},"openssl_version":"OpenSSL 3.0.9 30 May 2023","python":"3.11.2","rustc_version":"1.70.0","setuptools_version":"66.1.1","system":{"name":"Linux","release":"6.1.0-10-amd64"}}"#
     /// uv 0.4.18 in an Alpine container (musl), as uv writes it.
-    static let uvAgent = #"uv/0.4.18 {"installer":{"name":"uv","version":"0.4.18"},"python":"3.12.6","implementation":{"name":"CPython","version":"3.12.6"},"distro":{"name":"Alpine Linux","version":"3.20.3","id":null,"libc":{"lib":"musl","version":"1.2.5"}},"system":{"name":"Linux","release":"6.8.0-45-generic"},"cpu":"x86_64","openssl_version":null,"setuptools_version":null,"rustc_version":null,"ci":null}"#
+    static let uvAgent =
+        #"uv/0.4.18 {"installer":{"name":"uv","version":"0.4.18"},"python":"3.12.6","implementation":{"name":"CPython","version":"3.12.6"},"distro":{"name":"Alpine Linux","version":"3.20.3","id":null,"libc":{"lib":"musl","version":"1.2.5"}},"system":{"name":"Linux","release":"6.8.0-45-generic"},"cpu":"x86_64","openssl_version":null,"setuptools_version":null,"rustc_version":null,"ci":null}"#
 
     /// A combined log line downloading a wheel with `agent`, escaped as Apache writes it.
     static func logLine(agent: String, address: String = "192.0.2.1") -> String {
         let escaped = agent.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        return "\(address) - - [05/Mar/2024:14:03:11 +0000] \"GET /simple/requests/requests-2.31.0-py3-none-any.whl HTTP/1.1\" 200 62574 \"-\" \"\(escaped)\""
+        return
+            "\(address) - - [05/Mar/2024:14:03:11 +0000] \"GET /simple/requests/requests-2.31.0-py3-none-any.whl HTTP/1.1\" 200 62574 \"-\" \"\(escaped)\""
     }
 
     /// What `casebook parse` prints for one combined log line, as a JSON object.

@@ -1,7 +1,8 @@
 import CasebookCore
-@testable import CasebookIngest
 import Foundation
 import Testing
+
+@testable import CasebookIngest
 
 /// `ingest --project` for pypistats' per-project exports, and `pypistats overall`'s overlapping
 /// `with_mirrors`/`without_mirrors` rows, which used to be summed (counting direct downloads twice).
@@ -19,7 +20,10 @@ import Testing
         let reader = CountsCSVReader(project: "flask-login")
         #expect(throws: CountsCSVError.self) { try reader.checkHeader(line: Array("date,project,downloads".utf8), number: 1) }
         let error = #expect(throws: CountsCSVError.self) { try reader.checkHeader(line: Array("date,Project,downloads".utf8), number: 1) }
-        #expect(try #require(error).description == "column `Project`: expected no project column, since a project was given for every row (--project is for files without one), found a project column (the file names its projects itself)")
+        #expect(
+            try #require(error).description
+                == "column `Project`: expected no project column, since a project was given for every row (--project is for files without one), found a project column (the file names its projects itself)"
+        )
         // Without --project the same header is fine.
         try CountsCSVReader().checkHeader(line: Array("date,project,downloads".utf8), number: 1)
     }
@@ -34,7 +38,10 @@ import Testing
         #expect(events.reduce(0) { $0 + $1.count } == withMirrors)
         let byInstaller = ReferenceAggregator.aggregate(AggregateQuery(bucket: .day, dimensions: [.installer]), over: events)
         let day5 = UTCTime.epoch(year: 2020, month: 3, day: 5)
-        #expect(byInstaller.rows.filter { $0.bucketStart == day5 }.map { "\($0.values[0] ?? "-")=\($0.downloads)" } == ["-=8333", "bandersnatch=77"])
+        #expect(
+            byInstaller.rows.filter { $0.bucketStart == day5 }.map { "\($0.values[0] ?? "-")=\($0.downloads)" } == [
+                "-=8333", "bandersnatch=77"
+            ])
         #expect(events.allSatisfy { $0.project == "flask-login" && $0.index == "pypi" })
         // Reading again starts afresh.
         #expect(reader.finish().isEmpty)
@@ -57,17 +64,22 @@ import Testing
         #expect(outcomes.allSatisfy { $0 == .skip })
         let events = reader.finish().compactMap(\.downloadedEvent)
         let summary = events.map { "\(UTCTime.dateString($0.timestamp)) \($0.project ?? "-") \($0.installer ?? "-") \($0.count)" }
-        #expect(summary == [
-            "2020-03-04 markdown - 90", "2020-03-04 markdown bandersnatch 10",
-            "2020-03-05 markdown - 50", "2020-03-06 markdown - 20", "2020-03-07 markdown - 7", "2020-03-04 flask - 3",
-        ])
-        #expect(reader.warnings == [
-            .mirrorRowUnpaired(category: "with_mirrors", rows: 1, firstLine: 4),
-            .mirrorRowUnpaired(category: "without_mirrors", rows: 2, firstLine: 5),
-            .mirrorCountsInconsistent(rows: 1, firstLine: 6),
-            .totalRowsSkipped(rows: 1, firstLine: 9),
-        ])
-        #expect(reader.warnings[0].description == "1 `with_mirrors` row (the first on line 4) had no `without_mirrors` row for the same date and values and was stored as it is (mirror downloads included, not told apart)")
+        #expect(
+            summary == [
+                "2020-03-04 markdown - 90", "2020-03-04 markdown bandersnatch 10",
+                "2020-03-05 markdown - 50", "2020-03-06 markdown - 20", "2020-03-07 markdown - 7", "2020-03-04 flask - 3"
+            ])
+        #expect(
+            reader.warnings == [
+                .mirrorRowUnpaired(category: "with_mirrors", rows: 1, firstLine: 4),
+                .mirrorRowUnpaired(category: "without_mirrors", rows: 2, firstLine: 5),
+                .mirrorCountsInconsistent(rows: 1, firstLine: 6),
+                .totalRowsSkipped(rows: 1, firstLine: 9)
+            ])
+        #expect(
+            reader.warnings[0].description
+                == "1 `with_mirrors` row (the first on line 4) had no `without_mirrors` row for the same date and values and was stored as it is (mirror downloads included, not told apart)"
+        )
     }
 
     @Test func otherCategoryValuesAreIgnoredWithAWarning() throws {
@@ -76,6 +88,8 @@ import Testing
         #expect(events.count == 5)
         #expect(reader.finish().isEmpty)
         #expect(reader.warnings == [.ignoredColumns(["category"], line: 1)])
-        #expect(reader.warnings[0].description.hasPrefix("line 1: column `category` is not a dimension Casebook knows and was ignored (known: project, version,"))
+        #expect(
+            reader.warnings[0].description.hasPrefix(
+                "line 1: column `category` is not a dimension Casebook knows and was ignored (known: project, version,"))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CasebookIngest
 
 // MARK: - Fixture loading
@@ -56,7 +57,9 @@ struct LinehaulFixtureTests {
         for c in cases {
             let got = UserAgentParser.classify(c.ua)
             if !c.matches(got) {
-                failures.append("\(c.label) \(c.ua.debugDescription): expected \(c.expected.kind) \(c.expected.info.map { "\($0)" } ?? ""), got \(describe(got))")
+                failures.append(
+                    "\(c.label) \(c.ua.debugDescription): expected \(c.expected.kind) \(c.expected.info.map { "\($0)" } ?? ""), got \(describe(got))"
+                )
             }
         }
         print("linehaul fixture cases passing: \(cases.count - failures.count) / \(cases.count)")
@@ -82,7 +85,8 @@ struct LinehaulFixtureTests {
         for c in cases {
             let got = UserAgentParser.classify(c.ua)
             if !c.matches(got) {
-                failures.append("\(c.ua.debugDescription): expected \(c.expected.kind) \(c.expected.info.map { "\($0)" } ?? ""), got \(describe(got))")
+                failures.append(
+                    "\(c.ua.debugDescription): expected \(c.expected.kind) \(c.expected.info.map { "\($0)" } ?? ""), got \(describe(got))")
             }
         }
         print("linehaul differential cases passing: \(cases.count - failures.count) / \(cases.count)")
@@ -124,25 +128,36 @@ struct UserAgentBehaviourTests {
             #expect(UserAgentParser.parse(ua) == .unknown)
         }
         // When pip's JSON fails, the later parsers still get their turn.
-        #expect(UserAgentParser.parse("pip/19.0.3 no JSON UA pex/2.0") == .known(UserAgentInfo(installerName: "pex", installerVersion: "2.0")))
+        #expect(
+            UserAgentParser.parse("pip/19.0.3 no JSON UA pex/2.0") == .known(UserAgentInfo(installerName: "pex", installerVersion: "2.0")))
     }
 
     @Test("values become text the way Python's str() writes them")
     func pythonStringConversion() {
-        let ua = #"pip/20.0 {"python":3.10,"cpu":[1,"a",null,true],"ci":"false","openssl_version":{"b":1,"a":"it's"},"setuptools_version":1e16,"rustc_version":-0}"#
-        #expect(UserAgentParser.parse(ua) == .known(UserAgentInfo(
-            python: "3.1", cpu: "[1, 'a', None, True]", opensslVersion: #"{'b': 1, 'a': "it's"}"#,
-            setuptoolsVersion: "1e+16", rustcVersion: "0", ci: true)))
+        let ua =
+            #"pip/20.0 {"python":3.10,"cpu":[1,"a",null,true],"ci":"false","openssl_version":{"b":1,"a":"it's"},"setuptools_version":1e16,"rustc_version":-0}"#
+        #expect(
+            UserAgentParser.parse(ua)
+                == .known(
+                    UserAgentInfo(
+                        python: "3.1", cpu: "[1, 'a', None, True]", opensslVersion: #"{'b': 1, 'a': "it's"}"#,
+                        setuptoolsVersion: "1e+16", rustcVersion: "0", ci: true)))
     }
 
     @Test("pip 1.4 to 5 form, with Unknown parts left out")
     func pipOldForm() {
-        #expect(UserAgentParser.parse("pip/1.4.1 CPython/2.7.14 Darwin/17.7.0") == .known(UserAgentInfo(
-            installerName: "pip", installerVersion: "1.4.1", python: "2.7.14",
-            implementationName: "CPython", implementationVersion: "2.7.14",
-            systemName: "Darwin", systemRelease: "17.7.0")))
-        #expect(UserAgentParser.parse("pip/1.5.6 unknown/UNKNOWN Unknown/unknown") == .known(UserAgentInfo(
-            installerName: "pip", installerVersion: "1.5.6")))
+        #expect(
+            UserAgentParser.parse("pip/1.4.1 CPython/2.7.14 Darwin/17.7.0")
+                == .known(
+                    UserAgentInfo(
+                        installerName: "pip", installerVersion: "1.4.1", python: "2.7.14",
+                        implementationName: "CPython", implementationVersion: "2.7.14",
+                        systemName: "Darwin", systemRelease: "17.7.0")))
+        #expect(
+            UserAgentParser.parse("pip/1.5.6 unknown/UNKNOWN Unknown/unknown")
+                == .known(
+                    UserAgentInfo(
+                        installerName: "pip", installerVersion: "1.5.6")))
         #expect(UserAgentParser.parse("pip/1.3.9 CPython/2.7 Linux/3.2") == .unknown)
         #expect(UserAgentParser.parse("pip/6.0a1 CPython/2.7 Linux/3.2") == .unknown)
     }
@@ -173,8 +188,10 @@ struct PiwheelsSampleTests {
         installerName: "pip", distroName: "Raspbian GNU/Linux", distroVersion: "9", distroID: "stretch",
         libcLib: "glibc", libcVersion: "2.24", systemName: "Linux", cpu: "armv7l")
 
-    static func pip(_ installer: String, python: String, release: String, openssl: String = "OpenSSL 1.1.0j  20 Nov 2018",
-                    setuptools: String? = nil, cpu: String = "armv7l") -> UserAgentParseResult {
+    static func pip(
+        _ installer: String, python: String, release: String, openssl: String = "OpenSSL 1.1.0j  20 Nov 2018",
+        setuptools: String? = nil, cpu: String = "armv7l"
+    ) -> UserAgentParseResult {
         var info = raspbianStretch
         info.installerVersion = installer
         info.python = python
@@ -205,13 +222,14 @@ struct PiwheelsSampleTests {
         browser,  // Wget/1.20.3 (linux-gnu)
         .known(UserAgentInfo(installerName: "requests", installerVersion: "2.22.0")),
         .unknown,  // Mythic HTTP monitor check: not on linehaul's ignore list
-        .known(UserAgentInfo(
-            installerName: "pip", installerVersion: "20.1.1", python: "3.5.4",
-            implementationName: "CPython", implementationVersion: "3.5.4",
-            distroName: "Raspbian GNU/Linux", distroVersion: "10", distroID: "buster",
-            libcLib: "glibc", libcVersion: "2.28", systemName: "Linux", systemRelease: "4.19.97-v7l+",
-            cpu: "armv7l", opensslVersion: "OpenSSL 1.1.1d  10 Sep 2019", setuptoolsVersion: "41.4.0")),
-        browser, browser, browser, browser,
+        .known(
+            UserAgentInfo(
+                installerName: "pip", installerVersion: "20.1.1", python: "3.5.4",
+                implementationName: "CPython", implementationVersion: "3.5.4",
+                distroName: "Raspbian GNU/Linux", distroVersion: "10", distroID: "buster",
+                libcLib: "glibc", libcVersion: "2.28", systemName: "Linux", systemRelease: "4.19.97-v7l+",
+                cpu: "armv7l", opensslVersion: "OpenSSL 1.1.1d  10 Sep 2019", setuptoolsVersion: "41.4.0")),
+        browser, browser, browser, browser
     ]
 
     static func userAgents(_ log: String) -> [String] {
@@ -263,10 +281,12 @@ struct UserAgentFuzzTests {
         let seeds = [
             #"pip/20.1.1 {"ci":null,"cpu":"armv7l","distro":{"id":"buster","libc":{"lib":"glibc","version":"2.28"}},"python":"3.5.4"}"#,
             "pip/1.5.6 CPython/2.7.6 Linux/3.13", "uv/0.1.22 {}", #"Hatch/1.0 {"a":[1,2.5e3,"\u00e9"]} HTTPX/1"#,
-            "Homebrew/1.0 (Macintosh; Intel Mac OS X 10.9) curl/7", "Mozilla/5.0", "(null)",
+            "Homebrew/1.0 (Macintosh; Intel Mac OS X 10.9) curl/7", "Mozilla/5.0", "(null)"
         ]
-        let pieces = ["{", "}", "[", "]", "\"", "\\", "\\u", "\\ud800", ":", ",", "-", "1e", "NaN", "\u{1F}", "\u{85}",
-                      "\u{2028}", "\u{FEFF}", "\u{301}", "\u{212A}", "😀", "\n", "\r", " ", "pip/", "pex/1", "null", "0"]
+        let pieces = [
+            "{", "}", "[", "]", "\"", "\\", "\\u", "\\ud800", ":", ",", "-", "1e", "NaN", "\u{1F}", "\u{85}",
+            "\u{2028}", "\u{FEFF}", "\u{301}", "\u{212A}", "😀", "\n", "\r", " ", "pip/", "pex/1", "null", "0"
+        ]
         var count = 0
         for _ in 0..<3000 {
             let input: String

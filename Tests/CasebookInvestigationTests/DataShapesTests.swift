@@ -1,7 +1,7 @@
+import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCore
 import CasebookIngest
-import CasebookAnalysis
 import CasebookPlaybooks
 import CasebookSQLite
 import Foundation

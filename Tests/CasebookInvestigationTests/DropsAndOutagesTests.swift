@@ -2,10 +2,11 @@ import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCore
 import CasebookIngest
-@testable import CasebookPlaybooks
 import CasebookSQLite
 import Foundation
 import Testing
+
+@testable import CasebookPlaybooks
 
 /// Writes three weeks of an index's access log in the combined format: every hour, downloads of
 /// a few wheels by a few hundred clients plus index pages, with `hourOverride` changing hours
@@ -13,7 +14,8 @@ import Testing
 /// a day on.
 struct AccessLogWriter: Sendable {
     static let start = UTCTime.epoch(year: 2020, month: 2, day: 3)  // a Monday
-    static let agent = #"pip/20.0.2 {\"ci\":null,\"cpu\":\"armv7l\",\"distro\":{\"id\":\"buster\",\"libc\":{\"lib\":\"glibc\",\"version\":\"2.28\"},\"name\":\"Raspbian GNU/Linux\",\"version\":\"10\"},\"implementation\":{\"name\":\"CPython\",\"version\":\"3.7.3\"},\"installer\":{\"name\":\"pip\",\"version\":\"20.0.2\"},\"openssl_version\":\"OpenSSL 1.1.1d  10 Sep 2019\",\"python\":\"3.7.3\",\"setuptools_version\":\"40.8.0\",\"system\":{\"name\":\"Linux\",\"release\":\"4.19.97-v7+\"}}"#
+    static let agent =
+        #"pip/20.0.2 {\"ci\":null,\"cpu\":\"armv7l\",\"distro\":{\"id\":\"buster\",\"libc\":{\"lib\":\"glibc\",\"version\":\"2.28\"},\"name\":\"Raspbian GNU/Linux\",\"version\":\"10\"},\"implementation\":{\"name\":\"CPython\",\"version\":\"3.7.3\"},\"installer\":{\"name\":\"pip\",\"version\":\"20.0.2\"},\"openssl_version\":\"OpenSSL 1.1.1d  10 Sep 2019\",\"python\":\"3.7.3\",\"setuptools_version\":\"40.8.0\",\"system\":{\"name\":\"Linux\",\"release\":\"4.19.97-v7+\"}}"#
     static let mirrorAgent = "bandersnatch/3.6.0 (cpython 3.7.3-final0, Linux x86_64)"
 
     enum Hour { case normal, silent, answered503, quiet }
@@ -32,8 +34,10 @@ struct AccessLogWriter: Sendable {
             let s = Int(t % 86400)
             return String(format: "%02d/%@/%04d:%02d:%02d:%02d +0000", d, months[m - 1], y, s / 3600, (s % 3600) / 60, s % 60)
         }
-        let packages = ["numpy/numpy-1.18.1-cp37-cp37m-linux_armv7l.whl", "requests/requests-2.23.0-py2.py3-none-any.whl",
-                        "gpiozero/gpiozero-1.5.1-py2.py3-none-any.whl", "six/six-1.14.0-py2.py3-none-any.whl"]
+        let packages = [
+            "numpy/numpy-1.18.1-cp37-cp37m-linux_armv7l.whl", "requests/requests-2.23.0-py2.py3-none-any.whl",
+            "gpiozero/gpiozero-1.5.1-py2.py3-none-any.whl", "six/six-1.14.0-py2.py3-none-any.whl"
+        ]
         for d in 0..<days {
             for h in 0..<24 {
                 let hourStart = Self.start + Int64(d) * 86400 + Int64(h) * 3600
@@ -46,15 +50,18 @@ struct AccessLogWriter: Sendable {
                     let client = "10.0.\((d * 7 + h * 13 + i) % 200).\(i % 250 + 1)"
                     let path = "/simple/" + packages[(i + h) % packages.count]
                     let status = kind == .answered503 ? 503 : 200
-                    out += "\(client) - - [\(time(t))] \"GET \(path) HTTP/1.1\" \(status) \(status == 200 ? 123456 : 299) \"-\" \"\(Self.agent)\"\n"
+                    out +=
+                        "\(client) - - [\(time(t))] \"GET \(path) HTTP/1.1\" \(status) \(status == 200 ? 123456 : 299) \"-\" \"\(Self.agent)\"\n"
                     if i % 5 == 0 {
-                        out += "\(client) - - [\(time(t))] \"GET /simple/\(packages[i % packages.count].split(separator: "/")[0])/ HTTP/1.1\" \(status) 512 \"-\" \"\(Self.agent)\"\n"
+                        out +=
+                            "\(client) - - [\(time(t))] \"GET /simple/\(packages[i % packages.count].split(separator: "/")[0])/ HTTP/1.1\" \(status) 512 \"-\" \"\(Self.agent)\"\n"
                     }
                 }
                 if kind != .answered503, kind != .quiet, mirrorStops.map({ hourStart < $0 }) ?? false {
                     for i in 0..<30 {
                         let t = hourStart + Int64(i * 120)
-                        out += "192.0.2.77 - - [\(time(t))] \"GET /simple/\(packages[i % packages.count]) HTTP/1.1\" 200 123456 \"-\" \"\(Self.mirrorAgent)\"\n"
+                        out +=
+                            "192.0.2.77 - - [\(time(t))] \"GET /simple/\(packages[i % packages.count]) HTTP/1.1\" 200 123456 \"-\" \"\(Self.mirrorAgent)\"\n"
                     }
                 }
             }
@@ -76,8 +83,10 @@ struct AccessLogWriter: Sendable {
 /// is said to have "made" a shortfall.
 @Suite(.serialized) struct DropsAndOutagesTests {
     static let day18 = AccessLogWriter.start + 15 * 86400  // Tuesday 18 February
-    static let window: Value = .object(["start": .string(UTCTime.isoString(day18)), "end": .string(UTCTime.isoString(day18 + 86400)),
-                                        "direction": "down"])
+    static let window: Value = .object([
+        "start": .string(UTCTime.isoString(day18)), "end": .string(UTCTime.isoString(day18 + 86400)),
+        "direction": "down"
+    ])
 
     static func run(_ writer: AccessLogWriter, _ body: (SQLiteEventStore) async throws -> Void) async throws {
         let dir = try temporaryDirectory()
@@ -147,7 +156,8 @@ struct AccessLogWriter: Sendable {
             #expect(finding.title == "One client that was busy before is missing")
             #expect(finding.summary.contains("of the shortfall"))
             #expect(!finding.summary.contains("made"))
-            let segments = try await runAnalyzer(SegmentSplitAnalyzer.self, store: store, ["window": Self.window, "dimensions": ["installer"]])
+            let segments = try await runAnalyzer(
+                SegmentSplitAnalyzer.self, store: store, ["window": Self.window, "dimensions": ["installer"]])
             #expect(segments.outputs["top"]?["value"] == "bandersnatch")
             #expect(segments.findings.first?.summary.contains("of the window's shortfall was in installer = bandersnatch") == true)
         }
@@ -173,13 +183,16 @@ struct AccessLogWriter: Sendable {
 @Suite struct ReportProblemsTests {
     @Test func theCheckCatchesWhatItLooksFor() {
         let window: Value = .object(["direction": "down"])
-        let spike = RunReport.StepReport(id: "spike", name: nil, uses: "spike-detection", status: .succeeded, reason: nil,
-                                         outputs: ["window": window], findings: [], seconds: 0)
+        let spike = RunReport.StepReport(
+            id: "spike", name: nil, uses: "spike-detection", status: .succeeded, reason: nil,
+            outputs: ["window": window], findings: [], seconds: 0)
         let clients = RunReport.StepReport(
             id: "clients", name: nil, uses: "client-behaviour", status: .succeeded, reason: nil, outputs: [:],
-            findings: [Finding(title: "One client made most of it", summary: "For 1 values, one client made 100% of the excess.")], seconds: 0)
-        let skipped = RunReport.StepReport(id: "later", name: nil, uses: "x", status: .skipped,
-                                           reason: "condition `steps.spike.outputs.windows` is false ([{\"actual\": 3}])", outputs: [:], findings: [], seconds: 0)
+            findings: [Finding(title: "One client made most of it", summary: "For 1 values, one client made 100% of the excess.")],
+            seconds: 0)
+        let skipped = RunReport.StepReport(
+            id: "later", name: nil, uses: "x", status: .skipped,
+            reason: "condition `steps.spike.outputs.windows` is false ([{\"actual\": 3}])", outputs: [:], findings: [], seconds: 0)
         let report = RunReport(playbook: .init(name: "t", file: "t.yaml", description: "", params: [:]), steps: [spike, clients, skipped])
         let problems = reportProblems(report)
         #expect(problems.contains { $0.hasPrefix("clients: a drop described") && $0.contains("made most of it") })

@@ -1,5 +1,5 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import CasebookPlaybooks
 import CasebookSimulation
 import Foundation
@@ -12,8 +12,9 @@ import Testing
 /// what is missing: it fails loudly the day it is reached, and never passes by accident.
 @Suite(.serialized) struct IncidentShapesTests {
     static func run(_ name: String, project: String? = nil) async throws -> RunReport {
-        try await investigate(try Scenario.load(path: packageRoot.appendingPathComponent("examples/scenarios/\(name).yaml").path),
-                              project: project)
+        try await investigate(
+            try Scenario.load(path: packageRoot.appendingPathComponent("examples/scenarios/\(name).yaml").path),
+            project: project)
     }
 
     /// The largest window `spike` found, or nil when it found none (it must have succeeded).
@@ -104,8 +105,11 @@ import Testing
         let values = Set(try #require(try succeeded(r, "contributors").outputs["values"]?.arrayValue).compactMap(\.stringValue))
         #expect(values == ["requests", "jinja2"])
         let ranking = try #require(try succeeded(r, "segments").outputs["ranking"]?.arrayValue)
-        #expect(ranking.contains { $0["dimension"] == "python_major" && $0["topValue"] == "3" && ($0["topExcessShare"]?.doubleValue ?? 0) >= 0.95 },
-                "\(ranking)")
+        #expect(
+            ranking.contains {
+                $0["dimension"] == "python_major" && $0["topValue"] == "3" && ($0["topExcessShare"]?.doubleValue ?? 0) >= 0.95
+            },
+            "\(ranking)")
         let top = try #require(try succeeded(r, "attribution").outputs["top"]?.objectValue)
         #expect(top["kind"] == "release")
         #expect(top["project"] == "sensor-hub")
@@ -138,7 +142,9 @@ import Testing
         let attribution = try #require(try succeeded(r, "attribution").findings.first)
         #expect(!attribution.title.hasPrefix("Most likely cause"), "\(attribution.title)")
         let ledger = try succeeded(r, "ledger")
-        withKnownIssue("versions are not split within a contributor yet (localisation, issue 15): the explanation is not narrowed to Werkzeug 0.16.0") {
+        withKnownIssue(
+            "versions are not split within a contributor yet (localisation, issue 15): the explanation is not narrowed to Werkzeug 0.16.0"
+        ) {
             #expect(ledger.outputs["ledger"]?["explanations"]?[0]?["pairs"]?["version"] == "0.16.0")
         }
     }
@@ -151,7 +157,9 @@ import Testing
         #expect(ranking.contains { $0["dimension"] == "python_major" && $0["topValue"] == "3" }, "\(ranking)")
         #expect(try succeeded(r, "attribution").findings.first?.title == "No hypothesis explains the excess")
         let ledger = try succeeded(r, "ledger")
-        withKnownIssue("versions are not split within a contributor yet (localisation, issue 15): the explanation is not narrowed to the pre-release 2.0.0rc1") {
+        withKnownIssue(
+            "versions are not split within a contributor yet (localisation, issue 15): the explanation is not narrowed to the pre-release 2.0.0rc1"
+        ) {
             #expect(ledger.outputs["ledger"]?["explanations"]?[0]?["pairs"]?["version"] == "2.0.0rc1")
         }
     }

@@ -1,10 +1,10 @@
+import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCore
 import CasebookIngest
-import CasebookAnalysis
 import CasebookPlaybooks
-import CasebookSimulation
 import CasebookSQLite
+import CasebookSimulation
 import CasebookTesting
 import Foundation
 import Testing
@@ -48,8 +48,11 @@ func investigate(_ scenario: Scenario, project: String? = nil) async throws -> R
         for (folder, format) in [("logs", InputFormat.combined), ("bigquery", .bigquery), ("csv", .csv)] {
             let url = dir.appendingPathComponent(folder)
             guard FileManager.default.fileExists(atPath: url.path) else { continue }
-            let ingestor = try Ingestor(target: store, options: IngestOptions(format: format, index: scenario.index,
-                                                                               project: format == .csv ? project : nil))
+            let ingestor = try Ingestor(
+                target: store,
+                options: IngestOptions(
+                    format: format, index: scenario.index,
+                    project: format == .csv ? project : nil))
             for f in try FileManager.default.contentsOfDirectory(atPath: url.path).sorted() {
                 _ = try ingestor.ingest(path: url.appendingPathComponent(f).path)
             }
@@ -68,27 +71,34 @@ func investigate(_ scenario: Scenario, project: String? = nil) async throws -> R
 }
 
 /// The steps of `playbooks/downloads-spike.yaml`, in order.
-let spikePlaybookSteps = ["spike", "health", "contributors", "segments", "clients", "index_source", "dependency_gap", "attribution", "ledger"]
+let spikePlaybookSteps = [
+    "spike", "health", "contributors", "segments", "clients", "index_source", "dependency_gap", "attribution", "ledger"
+]
 
 /// The step `id` of `report`, which must have run and succeeded: its outputs and findings are
 /// then what its analyzer computed, never absent (or `nil`, or empty) because the step was
 /// skipped or failed. The failure names the step's status and reason. Read every output and
 /// finding of an investigation through this (or through `skipped` when a skip is the point).
 @discardableResult
-func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> RunReport.StepReport {
-    let step = try #require(report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
-    try #require(step.status == .succeeded, "step `\(id)` \(step.status.rawValue): \(step.reason ?? "(no reason given)")",
-                 sourceLocation: sourceLocation)
+func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> RunReport.StepReport
+{
+    let step = try #require(
+        report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
+    try #require(
+        step.status == .succeeded, "step `\(id)` \(step.status.rawValue): \(step.reason ?? "(no reason given)")",
+        sourceLocation: sourceLocation)
     return step
 }
 
 /// The reason of step `id` of `report`, which must have been skipped (and say why).
 @discardableResult
 func skipped(_ report: RunReport, _ id: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> String {
-    let step = try #require(report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
-    try #require(step.status == .skipped,
-                 "step `\(id)` \(step.status.rawValue), expected skipped: \(step.reason ?? "") \(step.findings.map(\.title))",
-                 sourceLocation: sourceLocation)
+    let step = try #require(
+        report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
+    try #require(
+        step.status == .skipped,
+        "step `\(id)` \(step.status.rawValue), expected skipped: \(step.reason ?? "") \(step.findings.map(\.title))",
+        sourceLocation: sourceLocation)
     return try #require(step.reason, "step `\(id)` was skipped without a reason", sourceLocation: sourceLocation)
 }
 
@@ -120,9 +130,11 @@ func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async t
 /// with their nouns. Returns each problem with the step and the sentence.
 func reportProblems(_ report: RunReport) -> [String] {
     var problems: [String] = []
-    let direction = report.step("spike")?.outputs["window"]?["direction"]?.stringValue
+    let direction =
+        report.step("spike")?.outputs["window"]?["direction"]?.stringValue
         ?? report.step("hours")?.outputs["window"]?["direction"]?.stringValue
-    let grammar = try! NSRegularExpression(pattern: #"(^|[^\d.,])1 (values|clients|projects|downloads|hours|requests|lines|packages|days)\b"#)
+    let grammar = try! NSRegularExpression(
+        pattern: #"(^|[^\d.,])1 (values|clients|projects|downloads|hours|requests|lines|packages|days)\b"#)
     for step in report.steps {
         var texts = step.findings.flatMap { [$0.title, $0.summary] }
         if let reason = step.reason { texts.append(reason) }

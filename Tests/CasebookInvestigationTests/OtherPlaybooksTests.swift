@@ -1,10 +1,10 @@
+import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCore
 import CasebookIngest
-import CasebookAnalysis
 import CasebookPlaybooks
-import CasebookSimulation
 import CasebookSQLite
+import CasebookSimulation
 import Foundation
 import Testing
 
@@ -46,8 +46,9 @@ import Testing
     }
 
     @Test func anOutageShowsInHours() async throws {
-        let r = ScenarioFactory.randomized(base: try Scenario.load(path: packageRoot.appendingPathComponent("examples/scenarios/quiet.yaml").path),
-                                           kind: .outage, seed: 42)
+        let r = ScenarioFactory.randomized(
+            base: try Scenario.load(path: packageRoot.appendingPathComponent("examples/scenarios/quiet.yaml").path),
+            kind: .outage, seed: 42)
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let store: SQLiteEventStore = try await offThePool {

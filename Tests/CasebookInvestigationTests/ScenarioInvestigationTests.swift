@@ -1,5 +1,5 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import CasebookPlaybooks
 import CasebookSimulation
 import Foundation
@@ -16,14 +16,16 @@ import Testing
     /// The unusual windows `spike` found (it must have succeeded and given its list, maybe empty).
     static func windows(_ report: RunReport, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> [[String: Value]] {
         let spike = try succeeded(report, "spike", sourceLocation: sourceLocation)
-        let windows = try #require(spike.outputs["windows"]?.arrayValue, "spike gave no list of windows: \(spike.outputs)",
-                                   sourceLocation: sourceLocation)
+        let windows = try #require(
+            spike.outputs["windows"]?.arrayValue, "spike gave no list of windows: \(spike.outputs)",
+            sourceLocation: sourceLocation)
         return windows.compactMap(\.objectValue)
     }
 
     static func overlaps(_ w: [String: Value], _ start: Int64?, _ end: Int64?) -> Bool {
         guard let s = w["start"]?.stringValue.flatMap({ UTCTime.parse($0) }), let e = w["end"]?.stringValue.flatMap({ UTCTime.parse($0) }),
-              let start, let end else { return false }
+            let start, let end
+        else { return false }
         return s < end && start < e
     }
 
@@ -67,8 +69,9 @@ import Testing
         if independent.isEmpty {
             #expect(gap.outputs["gap"] == false)
             let title = gap.findings.first?.title
-            #expect(title == "Every dependency is itself a contributor" || title == "No dependencies to compare",
-                    "\(gap.outputs) \(gap.findings.map(\.summary))")
+            #expect(
+                title == "Every dependency is itself a contributor" || title == "No dependencies to compare",
+                "\(gap.outputs) \(gap.findings.map(\.summary))")
         } else {
             #expect(gap.outputs["gap"] == true, "\(gap.outputs) \(gap.findings.map(\.summary))")
         }

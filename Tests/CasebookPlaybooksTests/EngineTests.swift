@@ -1,34 +1,34 @@
+import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCore
-import CasebookAnalysis
 import CasebookPlaybooks
 import Foundation
 import Testing
 
 @Suite struct EngineTests {
     static let multiStep = """
-    name: Spike check
-    description: Daily series, unusual days, then what the next step received.
-    params:
-      threshold: {default: 500, type: int, description: Unusual above this.}
-      dim: {default: project, type: dimension}
-    steps:
-      - id: daily
-        uses: series
-        with: {bucket: day}
-      - id: spike
-        uses: threshold-windows
-        with:
-          series: ${{ steps.daily.outputs.series }}
-          threshold: ${{ params.threshold }}
-      - id: who
-        uses: echo
-        if: steps.spike.outputs.windows
-        with:
-          value: ${{ steps.spike.outputs.windows[0] }}
-          text: "first window starts ${{ steps.spike.outputs.windows[0].start }} (${{ steps.spike.outputs.count }} windows)"
-          dimension: ${{ params.dim }}
-    """
+        name: Spike check
+        description: Daily series, unusual days, then what the next step received.
+        params:
+          threshold: {default: 500, type: int, description: Unusual above this.}
+          dim: {default: project, type: dimension}
+        steps:
+          - id: daily
+            uses: series
+            with: {bucket: day}
+          - id: spike
+            uses: threshold-windows
+            with:
+              series: ${{ steps.daily.outputs.series }}
+              threshold: ${{ params.threshold }}
+          - id: who
+            uses: echo
+            if: steps.spike.outputs.windows
+            with:
+              value: ${{ steps.spike.outputs.windows[0] }}
+              text: "first window starts ${{ steps.spike.outputs.windows[0].start }} (${{ steps.spike.outputs.count }} windows)"
+              dimension: ${{ params.dim }}
+        """
 
     @Test func multiStepPlaybookPassesOutputsAlong() async throws {
         let report = try await Support.run(Self.multiStep)
@@ -44,7 +44,7 @@ import Testing
         #expect(echoed["value"]?["downloads"] == .int(900 + 140))
         #expect(echoed["text"] == .string("first window starts 2020-03-04T00:00:00Z (1 windows)"))
         #expect(echoed["dimension"] == .string("project"))
-        #expect(echoed["limit"] == .int(10))   // default applied
+        #expect(echoed["limit"] == .int(10))  // default applied
         #expect(report.playbook.params["threshold"] == .int(500))
     }
 
@@ -60,23 +60,23 @@ import Testing
 
     @Test func aSkippedStepSaysWhyInWordsNeverWithWholeValues() async throws {
         let book = """
-        name: Skips
-        params:
-          dim: {default: project, type: dimension}
-        steps:
-          - id: daily
-            uses: series
-            with: {bucket: day}
-          - id: compared
-            uses: echo
-            if: steps.daily.outputs.series && params.dim == "version"
-            with: {value: 1}
-          - id: explained
-            uses: echo
-            if: params.dim == "version"
-            skip-reason: it splits versions, and this run splits projects
-            with: {value: 1}
-        """
+            name: Skips
+            params:
+              dim: {default: project, type: dimension}
+            steps:
+              - id: daily
+                uses: series
+                with: {bucket: day}
+              - id: compared
+                uses: echo
+                if: steps.daily.outputs.series && params.dim == "version"
+                with: {value: 1}
+              - id: explained
+                uses: echo
+                if: params.dim == "version"
+                skip-reason: it splits versions, and this run splits projects
+                with: {value: 1}
+            """
         let report = try await Support.run(book)
         #expect(report.steps.map(\.status) == [.succeeded, .skipped, .skipped])
         // The part of the condition that does not hold, with the value it found; the list that
@@ -87,7 +87,10 @@ import Testing
 
     @Test func badOverridesAreValidationErrors() async {
         let unknown = await Support.errors(Self.multiStep, overrides: [("treshold", "3")])
-        #expect(unknown.map(\.description) == ["--set treshold=3: error: the playbook test.yaml has no parameter `treshold`; did you mean `threshold`? (parameters: threshold, dim)"])
+        #expect(
+            unknown.map(\.description) == [
+                "--set treshold=3: error: the playbook test.yaml has no parameter `treshold`; did you mean `threshold`? (parameters: threshold, dim)"
+            ])
         let wrong = await Support.errors(Self.multiStep, overrides: [("threshold", "lots")])
         #expect(wrong.first?.message.contains("expected an int, found string") == true)
         let dim = await Support.errors(Self.multiStep, overrides: [("dim", "pyton_major")])
@@ -95,20 +98,21 @@ import Testing
     }
 
     @Test func failedStepDoesNotStopOthersAndDependentsAreSkipped() async throws {
-        let report = try await Support.run("""
-        name: Failing
-        steps:
-          - id: broken
-            uses: failing
-          - id: after
-            uses: echo
-            with: {value: "${{ steps.broken.outputs.x }}"}
-          - id: independent
-            uses: series
-          - id: onfailure
-            uses: echo
-            if: steps.broken.status == 'failed'
-        """)
+        let report = try await Support.run(
+            """
+            name: Failing
+            steps:
+              - id: broken
+                uses: failing
+              - id: after
+                uses: echo
+                with: {value: "${{ steps.broken.outputs.x }}"}
+              - id: independent
+                uses: series
+              - id: onfailure
+                uses: echo
+                if: steps.broken.status == 'failed'
+            """)
         #expect(report.steps.map(\.status) == [.failed, .skipped, .succeeded, .succeeded])
         #expect(report.step("broken")?.reason == "the data has no March")
         #expect(report.step("after")?.reason == "step `broken` failed, and this step uses its outputs.")
@@ -142,8 +146,10 @@ import Testing
     }
 
     @Test func expressions() throws {
-        let values: [PlaybookExpression.Target: Value] = [.stepOutput(step: "a", output: "w"): .array([]), .param("n"): 3,
-                                                  .stepOutput(step: "a", output: "s"): "Up"]
+        let values: [PlaybookExpression.Target: Value] = [
+            .stepOutput(step: "a", output: "w"): .array([]), .param("n"): 3,
+            .stepOutput(step: "a", output: "s"): "Up"
+        ]
         func eval(_ text: String) throws -> Value {
             try PlaybookExpression.parse(text).evaluate { values[$0] }
         }

@@ -1,5 +1,5 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import CasebookPlaybooks
 import Foundation
 import Testing
@@ -31,34 +31,37 @@ import Testing
     }
 
     @Test func protocolRoundTripWithQueries() async throws {
-        let report = try await Support.run("""
-        name: Direct protocol
-        steps:
-          - id: daily
-            uses: series
-          - id: sums
-            uses: ./analyzers/sum_by_project.py
-            with: {top: 2}
-        """)
+        let report = try await Support.run(
+            """
+            name: Direct protocol
+            steps:
+              - id: daily
+                uses: series
+              - id: sums
+                uses: ./analyzers/sum_by_project.py
+                with: {top: 2}
+            """)
         try succeeded(report, "daily")
         let sums = try succeeded(report, "sums")
         #expect(sums.outputs["totals"] == ["flask": 2400, "numpy": 1120])
         #expect(sums.outputs["seen"]?["id"] == 7)
         #expect(sums.outputs["seen"]?["step"] == "sums")
-        #expect(sums.outputs["seen"]?["refused"]?.stringValue?.contains("did you mean \"project\"") == true
-            || sums.outputs["seen"]?["refused"]?.stringValue?.contains("did you mean `project`") == true)
+        #expect(
+            sums.outputs["seen"]?["refused"]?.stringValue?.contains("did you mean \"project\"") == true
+                || sums.outputs["seen"]?["refused"]?.stringValue?.contains("did you mean `project`") == true)
         #expect(sums.outputs["seen"]?["inputs"]?["daily"]?["total"] == 4420)
         #expect(sums.findings.first?.confidence == .high)
     }
 
     @Test func describedProgramsAreValidated() async {
-        await Support.expectError("""
-        name: x
-        steps:
-          - id: sums
-            uses: ./analyzers/sum_by_project.py
-            with: {tpo: 2}
-        """, at: 5, 12, "unknown parameter `tpo` for analyzer `sum-by-project`; did you mean `top`?")
+        await Support.expectError(
+            """
+            name: x
+            steps:
+              - id: sums
+                uses: ./analyzers/sum_by_project.py
+                with: {tpo: 2}
+            """, at: 5, 12, "unknown parameter `tpo` for analyzer `sum-by-project`; did you mean `top`?")
     }
 
     @Test func crash() async throws {
@@ -89,7 +92,10 @@ import Testing
 
     @Test func garbage() async throws {
         let reason = try await Self.failure("./analyzers/garbage.py")
-        #expect(reason.contains("`./analyzers/garbage.py` printed something that is not a casebook-analyzer/1 JSON message on stdout (line 1: `Hello! I am not JSON`)"))
+        #expect(
+            reason.contains(
+                "`./analyzers/garbage.py` printed something that is not a casebook-analyzer/1 JSON message on stdout (line 1: `Hello! I am not JSON`)"
+            ))
     }
 
     @Test func tooMuch() async throws {
@@ -99,7 +105,8 @@ import Testing
 
     @Test func wrongShape() async throws {
         let reason = try await Self.failure("./analyzers/wrongshape.py")
-        #expect(reason.contains("`./analyzers/wrongshape.py` answered a wrong-shaped result: findings[0] is not a finding (missing `title`"))
+        #expect(
+            reason.contains("`./analyzers/wrongshape.py` answered a wrong-shaped result: findings[0] is not a finding (missing `title`"))
     }
 
     /// The Python example under examples/python-analyzer, end to end through the helper module.
@@ -126,12 +133,14 @@ import Testing
     }
 
     @Test func aggregateQueryJSON() throws {
-        let q = try AggregateQueryJSON.query(from: ["bucket": "day", "dimensions": ["project"],
+        let q = try AggregateQueryJSON.query(from: [
+            "bucket": "day", "dimensions": ["project"],
             "filters": [["dimension": "python-major", "op": "not_in", "values": ["3", nil]]],
-            "from": "2020-03-01", "to": 1583625600, "top": 3])
+            "from": "2020-03-01", "to": 1_583_625_600, "top": 3
+        ])
         #expect(q.bucket == .day)
         #expect(q.filters == [DimensionFilter(.pythonMajor, .notIn, ["3", nil])])
-        #expect(q.range == TimeRange(from: 1583020800, to: 1583625600))
+        #expect(q.range == TimeRange(from: 1_583_020_800, to: 1_583_625_600))
         #expect(q.top == 3)
         #expect(throws: AggregateQueryJSON.Problem.self) { try AggregateQueryJSON.query(from: ["bukket": "day"]) }
     }
@@ -169,7 +178,9 @@ import Testing
     @Test func anUnlimitedOutputLimitDoesNotOverflow() async throws {
         let (report, _) = try await Self.run("./analyzers/crash.py", maxOutputBytes: Int.max)
         #expect(report.step("ext")?.status == .failed)
-        #expect(report.step("ext")?.reason?.hasPrefix("`./analyzers/crash.py` exited with status 3") == true, "\(report.step("ext")?.reason ?? "")")
+        #expect(
+            report.step("ext")?.reason?.hasPrefix("`./analyzers/crash.py` exited with status 3") == true,
+            "\(report.step("ext")?.reason ?? "")")
     }
 
     @Test func theTerminalShowsWhatStderrSaid() async throws {

@@ -1,6 +1,6 @@
+import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCore
-import CasebookAnalysis
 import CasebookPlaybooks
 import Foundation
 import Testing
@@ -12,25 +12,26 @@ struct ThresholdWindows: Analyzer {
         parameters: [
             ParameterSpec("series", .list(.object), doc: "A series output ({start, downloads})."),
             ParameterSpec("threshold", .int, doc: "Downloads above which a bucket is unusual."),
-            ParameterSpec("label", .string, default: "spike", doc: "Label for windows."),
+            ParameterSpec("label", .string, default: "spike", doc: "Label for windows.")
         ],
         outputs: [
             OutputSpec("windows", .list(.object), doc: "{start, end, downloads, label} for each bucket above the threshold."),
-            OutputSpec("count", .int, doc: "Number of windows."),
+            OutputSpec("count", .int, doc: "Number of windows.")
         ])
-    init() {}
     func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
         let threshold = try context.int("threshold")
         let label = try context.string("label")
         var windows: [Value] = []
         for point in try context.list("series") {
             guard let n = point["downloads"]?.intValue, n > threshold, let start = point["start"]?.stringValue,
-                  let t = UTCTime.parse(start) else { continue }
+                let t = UTCTime.parse(start)
+            else { continue }
             windows.append(["start": .string(start), "end": .time(t + 86400), "downloads": .int(n), "label": .string(label)])
         }
-        let finding = Finding(title: "\(windows.count) unusual days", summary: "Days above \(threshold).",
-                              evidence: [.count("threshold", threshold)], confidence: .medium,
-                              openQuestions: windows.isEmpty ? [] : ["What caused them?"])
+        let finding = Finding(
+            title: "\(windows.count) unusual days", summary: "Days above \(threshold).",
+            evidence: [.count("threshold", threshold)], confidence: .medium,
+            openQuestions: windows.isEmpty ? [] : ["What caused them?"])
         return AnalyzerResult(outputs: ["windows": .array(windows), "count": .int(Int64(windows.count))], findings: [finding])
     }
 }
@@ -43,10 +44,9 @@ struct Echo: Analyzer {
             ParameterSpec("value", .any, optional: true, doc: "Anything."),
             ParameterSpec("text", .string, optional: true, doc: "A text."),
             ParameterSpec("dimension", .dimension, default: "project", doc: "A dimension."),
-            ParameterSpec("limit", .int, default: 10, doc: "A number."),
+            ParameterSpec("limit", .int, default: 10, doc: "A number.")
         ],
         outputs: [OutputSpec("params", .object, doc: "The parameters received.")])
-    init() {}
     func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
         AnalyzerResult(outputs: ["params": .object(context.parameters)])
     }
@@ -55,7 +55,6 @@ struct Echo: Analyzer {
 /// Always throws.
 struct Failing: Analyzer {
     static let description = AnalyzerDescription(name: "failing", summary: "Throws.", outputs: [OutputSpec("x", .int, doc: "never")])
-    init() {}
     func run(_ context: AnalyzerContext) async throws -> AnalyzerResult { throw AnalyzerError("the data has no March") }
 }
 
@@ -63,10 +62,13 @@ struct Failing: Analyzer {
 /// then what its analyzer computed, never absent because the step was skipped or failed. The
 /// failure names the step's status and reason.
 @discardableResult
-func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> RunReport.StepReport {
-    let step = try #require(report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
-    try #require(step.status == .succeeded, "step `\(id)` \(step.status.rawValue): \(step.reason ?? "(no reason given)")",
-                 sourceLocation: sourceLocation)
+func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> RunReport.StepReport
+{
+    let step = try #require(
+        report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
+    try #require(
+        step.status == .succeeded, "step `\(id)` \(step.status.rawValue): \(step.reason ?? "(no reason given)")",
+        sourceLocation: sourceLocation)
     return step
 }
 
@@ -83,14 +85,17 @@ enum Support {
             let t = start + Int64(d) * 86400 + 3600 * 12
             let weekend = d % 7 >= 5
             var e = DownloadEvent(timestamp: t, count: weekend ? 50 : 100)
-            e.project = "flask"; e.python = "3.7.3"
+            e.project = "flask"
+            e.python = "3.7.3"
             events.append(e)
             var n = DownloadEvent(timestamp: t + 60, count: 40)
-            n.project = "numpy"; n.python = "3.7.3"
+            n.project = "numpy"
+            n.python = "3.7.3"
             events.append(n)
         }
         var spike = DownloadEvent(timestamp: UTCTime.epoch(year: 2020, month: 3, day: 4, hour: 9), count: 900)
-        spike.project = "flask-login"; spike.python = "2.7.16"
+        spike.project = "flask-login"
+        spike.python = "2.7.16"
         events.append(spike)
         return InMemoryEventStore(events: events)
     }()
@@ -99,7 +104,8 @@ enum Support {
         try Playbook.parse(yaml, file: file, directory: fixtures)
     }
 
-    static func plan(_ yaml: String, overrides: [(String, String)] = [], limits: ExternalAnalyzerLimits = fast) async throws -> PlaybookPlan {
+    static func plan(_ yaml: String, overrides: [(String, String)] = [], limits: ExternalAnalyzerLimits = fast) async throws -> PlaybookPlan
+    {
         try await PlaybookValidator(registry: registry, limits: limits).validate(try parse(yaml), overrides: overrides)
     }
 
@@ -125,11 +131,15 @@ enum Support {
     }
 
     /// The single diagnostic, checked for position and message fragments.
-    static func expectError(_ yaml: String, at line: Int, _ column: Int, _ fragments: String..., overrides: [(String, String)] = [],
-                            sourceLocation: Testing.SourceLocation = #_sourceLocation) async {
+    static func expectError(
+        _ yaml: String, at line: Int, _ column: Int, _ fragments: String..., overrides: [(String, String)] = [],
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) async {
         let diagnostics = await errors(yaml, overrides: overrides)
         guard let d = diagnostics.first(where: { $0.location.line == line && $0.location.column == column }) else {
-            Issue.record("no error at \(line):\(column); got:\n\(diagnostics.map(\.description).joined(separator: "\n"))", sourceLocation: sourceLocation)
+            Issue.record(
+                "no error at \(line):\(column); got:\n\(diagnostics.map(\.description).joined(separator: "\n"))",
+                sourceLocation: sourceLocation)
             return
         }
         for f in fragments {

@@ -1,9 +1,10 @@
 import CasebookAnalysis
 import CasebookCore
-@testable import CasebookPostgres
 import CasebookSQLite
 import Foundation
 import Testing
+
+@testable import CasebookPostgres
 
 /// The same aggregate queries against both backends (and the reference semantics): identical
 /// rows, in the identical order.
@@ -44,12 +45,14 @@ import Testing
         AggregateQuery(dimensions: [.cpu], filters: [DimensionFilter(.cpu, .notIn, [nil])]),
         AggregateQuery(dimensions: [.python], filters: [DimensionFilter(.python, .in, ["2.7.16", nil])]),
         AggregateQuery(dimensions: [.ci, .client], filters: [DimensionFilter(.project, .in, ["six", "markdown"])], top: 4),
-        AggregateQuery(bucket: .day, dimensions: [.version],
-                       range: TimeRange(from: UTCTime.epoch(year: 2020, month: 3, day: 1), to: UTCTime.epoch(year: 2020, month: 3, day: 5))),
+        AggregateQuery(
+            bucket: .day, dimensions: [.version],
+            range: TimeRange(from: UTCTime.epoch(year: 2020, month: 3, day: 1), to: UTCTime.epoch(year: 2020, month: 3, day: 5))),
         AggregateQuery(dimensions: [.project], filters: [DimensionFilter(.project, .in, [])]),
         AggregateQuery(dimensions: [.project, .cpu, .python]),
-        AggregateQuery(bucket: .week, dimensions: [.project, .pythonMinor, .ci], filters: [DimensionFilter(.cpu, .notIn, ["AMD64", nil])], top: 5),
-        AggregateQuery(dimensions: [.filename, .fileType, .installer], range: TimeRange(from: UTCTime.epoch(year: 2020, month: 3, day: 3))),
+        AggregateQuery(
+            bucket: .week, dimensions: [.project, .pythonMinor, .ci], filters: [DimensionFilter(.cpu, .notIn, ["AMD64", nil])], top: 5),
+        AggregateQuery(dimensions: [.filename, .fileType, .installer], range: TimeRange(from: UTCTime.epoch(year: 2020, month: 3, day: 3)))
     ]
 
     @Test func bothBackendsGiveTheReferenceAnswers() async throws {
@@ -79,8 +82,11 @@ import Testing
             e.python = python
             events.append(e)
         }
-        add(2, 1, "numpy", "3.7.3"); add(2, 1, "numpy", "2.7.16"); add(2, 23, "six", "2.7.16")
-        add(3, 0, "six", nil, count: 5); add(9, 12, "numpy", "3.7.3")  // 9 March is the next ISO week
+        add(2, 1, "numpy", "3.7.3")
+        add(2, 1, "numpy", "2.7.16")
+        add(2, 23, "six", "2.7.16")
+        add(3, 0, "six", nil, count: 5)
+        add(9, 12, "numpy", "3.7.3")  // 9 March is the next ISO week
         try await TestServer.withSchema(base) { schema in
             let store = try PostgresEventStore(url: TestServer.with(base, "schema=\(schema)"))
             try load(events, into: store)
@@ -115,7 +121,9 @@ import Testing
             #expect(info.eventRows == 0)
             if let password = try PostgresURL(url).secret { #expect(!info.location.contains(password)) }
             let c = try PGConnection(url: PostgresURL(url))
-            #expect(try c.execute("SELECT version FROM \(schema).schema_migrations ORDER BY version").rows == (1...PostgresSchema.currentVersion).map { [String($0)] })
+            #expect(
+                try c.execute("SELECT version FROM \(schema).schema_migrations ORDER BY version").rows
+                    == (1...PostgresSchema.currentVersion).map { [String($0)] })
         }
     }
 }

@@ -1,14 +1,16 @@
 import CasebookAnalysis
 import CasebookCore
-@testable import CasebookPostgres
 import Foundation
 import Testing
+
+@testable import CasebookPostgres
 
 /// Wrong URLs, refused connections, bad passwords and missing databases give errors that say
 /// what to fix, and never a password.
 @Suite struct URLTests {
     @Test func urlsAreParsedAndRedacted() throws {
-        let u = try PostgresURL("postgresql://casebook:s3cr%40t@db.example:5433/downloads?layout=piwheels&table=public.downloads&salt-file=/tmp/s")
+        let u = try PostgresURL(
+            "postgresql://casebook:s3cr%40t@db.example:5433/downloads?layout=piwheels&table=public.downloads&salt-file=/tmp/s")
         #expect(u.user == "casebook")
         #expect(u.secret == "s3cr@t")
         #expect(u.host == "db.example")
@@ -28,7 +30,7 @@ import Testing
         ("postgres://u:pw@host:99999/db", "port"),
         ("postgres://u:pw@host/db?layout=mysql", "layout=mysql"),
         ("postgres://u:pw@host/db?schema=bad;drop", "schema="),
-        ("postgres://u:pw@host/db?colour=blue", "unknown option"),
+        ("postgres://u:pw@host/db?colour=blue", "unknown option")
     ])
     func wrongURLsSayWhatToFix(_ url: String, _ expected: String) {
         do {
@@ -63,7 +65,10 @@ import Testing
             _ = try PostgresEventStore(url: url)
             Issue.record("expected an authentication error (does the test server use password authentication? see .ci/postgres.sh)")
         } catch let e as PostgresStoreError {
-            guard case .authenticationFailed = e else { Issue.record("unexpected \(e)"); return }
+            guard case .authenticationFailed = e else {
+                Issue.record("unexpected \(e)")
+                return
+            }
             #expect(!e.description.contains(wrong))
             #expect(e.description.contains("PGPASSWORD"))
         }

@@ -1,22 +1,26 @@
+import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCore
 import CasebookIngest
-import CasebookAnalysis
 import CasebookPlaybooks
-@testable import CasebookPostgres
-import CasebookSimulation
 import CasebookSQLite
+import CasebookSimulation
 import Foundation
 import Testing
+
+@testable import CasebookPostgres
 
 /// The step `id` of `report`, which must have run and succeeded: outputs compared between
 /// backends are then what each computed, never two absent outputs of steps that did not run.
 /// The failure names the step's status and reason.
 @discardableResult
-func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> RunReport.StepReport {
-    let step = try #require(report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
-    try #require(step.status == .succeeded, "step `\(id)` \(step.status.rawValue): \(step.reason ?? "(no reason given)")",
-                 sourceLocation: sourceLocation)
+func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> RunReport.StepReport
+{
+    let step = try #require(
+        report.step(id), "the report has no step `\(id)` (steps: \(report.steps.map(\.id)))", sourceLocation: sourceLocation)
+    try #require(
+        step.status == .succeeded, "step `\(id)` \(step.status.rawValue): \(step.reason ?? "(no reason given)")",
+        sourceLocation: sourceLocation)
     return step
 }
 
@@ -68,7 +72,9 @@ func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.Source
         _ = try Simulator(scenario: r.scenario).run(to: dir.path)
         try? FileManager.default.removeItem(at: dir.appendingPathComponent("scenario-summary.json"))
         let logsDir = dir.appendingPathComponent("logs")
-        let logs = try FileManager.default.contentsOfDirectory(atPath: logsDir.path).sorted().map { logsDir.appendingPathComponent($0).path }
+        let logs = try FileManager.default.contentsOfDirectory(atPath: logsDir.path).sorted().map {
+            logsDir.appendingPathComponent($0).path
+        }
         let catalog = dir.appendingPathComponent("catalog")
 
         // 1. The logs, in SQLite.
@@ -98,7 +104,8 @@ func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.Source
             let admin = try PGConnection(url: PostgresURL(piwheelsBase))
             try createPiwheelsTable(admin, schema: schema, rows: rows)
             let piwheels = try PiwheelsEventStore(
-                url: PostgresURL(TestServer.with(piwheelsBase, "layout=piwheels&table=\(schema).downloads&index=\(r.scenario.index)")), salt: salt)
+                url: PostgresURL(TestServer.with(piwheelsBase, "layout=piwheels&table=\(schema).downloads&index=\(r.scenario.index)")),
+                salt: salt)
             let fromPiwheels = try await Self.run(piwheels, catalog: catalog)
             // The same incident window, the same explaining packages, the same segment and client behaviour.
             #expect(fromPiwheels.steps.map(\.status) == fromSQLite.steps.map(\.status))
@@ -123,17 +130,22 @@ func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.Source
 @Suite(.enabled(if: TestServer.shouldRun), .serialized) struct DemoFromPiwheelsTableTests {
     @Test func theDemoFromAPiwheelsTableConcludesAsFromTheLogs() async throws {
         let piwheelsBase = try TestServer.requirePiwheelsURL()
-        let scenario = try Scenario.load(path: InvestigationParityTests.packageRoot.appendingPathComponent("examples/piwheels-2020-03/scenario.yaml").path)
+        let scenario = try Scenario.load(
+            path: InvestigationParityTests.packageRoot.appendingPathComponent("examples/piwheels-2020-03/scenario.yaml").path)
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         _ = try Simulator(scenario: scenario).run(to: dir.path)
         try? FileManager.default.removeItem(at: dir.appendingPathComponent("scenario-summary.json"))
         let logsDir = dir.appendingPathComponent("logs")
-        let logs = try FileManager.default.contentsOfDirectory(atPath: logsDir.path).sorted().map { logsDir.appendingPathComponent($0).path }
+        let logs = try FileManager.default.contentsOfDirectory(atPath: logsDir.path).sorted().map {
+            logsDir.appendingPathComponent($0).path
+        }
         let catalog = dir.appendingPathComponent("catalog")
 
         let sqlite = try SQLiteEventStore(path: dir.appendingPathComponent("store.sqlite").path)
-        for log in logs { _ = try Ingestor(target: sqlite, options: IngestOptions(format: .combined, index: scenario.index)).ingest(path: log) }
+        for log in logs {
+            _ = try Ingestor(target: sqlite, options: IngestOptions(format: .combined, index: scenario.index)).ingest(path: log)
+        }
         let fromLogs = try await InvestigationParityTests.run(sqlite, catalog: catalog)
         // The demo's investigation runs to the end from the logs (see FoundingCaseTests).
         #expect(fromLogs.steps.map(\.id) == InvestigationParityTests.steps)
@@ -147,7 +159,8 @@ func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.Source
             try createPiwheelsTable(admin, schema: schema, rows: rows)
             rows = []
             let piwheels = try PiwheelsEventStore(
-                url: PostgresURL(TestServer.with(piwheelsBase, "layout=piwheels&table=\(schema).downloads&index=\(scenario.index)")), salt: salt)
+                url: PostgresURL(TestServer.with(piwheelsBase, "layout=piwheels&table=\(schema).downloads&index=\(scenario.index)")),
+                salt: salt)
             let fromTable = try await InvestigationParityTests.run(piwheels, catalog: catalog)
 
             #expect(fromTable.steps.map(\.status) == fromLogs.steps.map(\.status))
@@ -165,7 +178,9 @@ func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.Source
             #expect(hypothesis["project"]?.stringValue.map(ProjectName.normalize) == "octoprint")
             #expect(hypothesis["version"] == "1.4.0")
             #expect(try succeeded(fromTable, "health").outputs["verdict"] == "unknown")
-            #expect(InvestigationParityTests.titles(fromTable, without: "health") == InvestigationParityTests.titles(fromLogs, without: "health"))
+            #expect(
+                InvestigationParityTests.titles(fromTable, without: "health")
+                    == InvestigationParityTests.titles(fromLogs, without: "health"))
         }
     }
 }

@@ -1,10 +1,11 @@
 import CasebookAnalysis
 import CasebookCore
 import CasebookIngest
-@testable import CasebookPostgres
 import CasebookSQLite
 import Foundation
 import Testing
+
+@testable import CasebookPostgres
 
 /// A piwheels-style `downloads` table, read as it is: the same aggregates as from the logs the
 /// rows came from, client keys included (same salt), and nothing written to that database.
@@ -13,17 +14,20 @@ import Testing
 
     /// Every dimension a piwheels table can answer, alone and combined.
     static let queries: [AggregateQuery] = {
-        let dims: [CasebookCore.Dimension] = [.project, .version, .filename, .fileType, .python, .pythonMajor, .pythonMinor, .implementation,
-                                 .installer, .installerVersion, .distro, .distroVersion, .system, .cpu, .client]
+        let dims: [CasebookCore.Dimension] = [
+            .project, .version, .filename, .fileType, .python, .pythonMajor, .pythonMinor, .implementation,
+            .installer, .installerVersion, .distro, .distroVersion, .system, .cpu, .client
+        ]
         var q = dims.map { AggregateQuery(dimensions: [$0]) }
         q += [
             AggregateQuery(bucket: .day),
             AggregateQuery(bucket: .hour, dimensions: [.project, .pythonMinor]),
             AggregateQuery(bucket: .week, dimensions: [.project], top: 2),
             AggregateQuery(bucket: .day, dimensions: [.client, .project], filters: [DimensionFilter(.fileType, .notIn, ["sdist"])]),
-            AggregateQuery(dimensions: [.cpu, .pythonMajor], filters: [.equals(.project, "flask-login")],
-                           range: TimeRange(from: UTCTime.epoch(year: 2020, month: 3, day: 5), to: UTCTime.epoch(year: 2020, month: 3, day: 6))),
-            AggregateQuery(dimensions: [.project], filters: [DimensionFilter(.python, .in, ["2.7.16", nil])]),
+            AggregateQuery(
+                dimensions: [.cpu, .pythonMajor], filters: [.equals(.project, "flask-login")],
+                range: TimeRange(from: UTCTime.epoch(year: 2020, month: 3, day: 5), to: UTCTime.epoch(year: 2020, month: 3, day: 6))),
+            AggregateQuery(dimensions: [.project], filters: [DimensionFilter(.python, .in, ["2.7.16", nil])])
         ]
         return q
     }()
@@ -41,17 +45,22 @@ import Testing
     func aggregatesEqualThoseFromTheLogs(schema016: Bool) async throws {
         let base = try TestServer.requirePiwheelsURL()
         let keyer = ClientKeyer(salt: Self.salt)
-        let rows = try eventsWithAddresses(fromLog: fixture("march.log"), keyer: keyer)
+        let rows =
+            try eventsWithAddresses(fromLog: fixture("march.log"), keyer: keyer)
             + eventsWithAddresses(fromLog: fixture("piwheels-sample.log"), keyer: keyer)
         #expect(rows.count == 12)
         try await TestServer.withSchema(base) { schema in
             let admin = try PGConnection(url: PostgresURL(base))
             try createPiwheelsTable(admin, schema: schema, rows: rows, version016: schema016)
-            let store = try PiwheelsEventStore(url: PostgresURL(TestServer.with(base, "layout=piwheels&table=\(schema).downloads")), salt: Self.salt)
+            let store = try PiwheelsEventStore(
+                url: PostgresURL(TestServer.with(base, "layout=piwheels&table=\(schema).downloads")), salt: Self.salt)
             #expect(store.hasInstallerColumns == schema016)
             let events = rows.map { e in
                 var v = Self.piwheelsView(e.event)
-                if !schema016 { v.installer = nil; v.installerVersion = nil }
+                if !schema016 {
+                    v.installer = nil
+                    v.installerVersion = nil
+                }
                 return v
             }
             for (i, q) in Self.queries.enumerated() {
@@ -71,7 +80,8 @@ import Testing
         try await TestServer.withSchema(base) { schema in
             let admin = try PGConnection(url: PostgresURL(base))
             try createPiwheelsTable(admin, schema: schema, rows: rows)
-            let store = try PiwheelsEventStore(url: PostgresURL(TestServer.with(base, "layout=piwheels&table=\(schema).downloads")), salt: Self.salt)
+            let store = try PiwheelsEventStore(
+                url: PostgresURL(TestServer.with(base, "layout=piwheels&table=\(schema).downloads")), salt: Self.salt)
             let keys = Set(try store.aggregateSync(AggregateQuery(dimensions: [.client])).rows.compactMap { $0.values[0] })
             #expect(keys == Set(rows.map { keyer.key(for: $0.address) }))
         }
@@ -104,10 +114,15 @@ import Testing
         try await TestServer.withSchema(base) { schema in
             let admin = try PGConnection(url: PostgresURL(base))
             try createPiwheelsTable(admin, schema: schema, rows: rows)
-            let store = try PiwheelsEventStore(url: PostgresURL(TestServer.with(base, "layout=piwheels&table=\(schema).downloads")), salt: Self.salt)
-            #expect(try store.aggregateSync(AggregateQuery(dimensions: [.project], filters: [.equals(.project, "new-project")])).rows.isEmpty)
-            try admin.execute("INSERT INTO \(schema).downloads (filename, accessed_by, accessed_at) VALUES ('New_Project-2.0-py3-none-any.whl', '198.18.0.9', '2020-03-07 10:00:00')")
-            let t = try store.aggregateSync(AggregateQuery(dimensions: [.project, .version, .fileType], filters: [.equals(.project, "new-project")]))
+            let store = try PiwheelsEventStore(
+                url: PostgresURL(TestServer.with(base, "layout=piwheels&table=\(schema).downloads")), salt: Self.salt)
+            #expect(
+                try store.aggregateSync(AggregateQuery(dimensions: [.project], filters: [.equals(.project, "new-project")])).rows.isEmpty)
+            try admin.execute(
+                "INSERT INTO \(schema).downloads (filename, accessed_by, accessed_at) VALUES ('New_Project-2.0-py3-none-any.whl', '198.18.0.9', '2020-03-07 10:00:00')"
+            )
+            let t = try store.aggregateSync(
+                AggregateQuery(dimensions: [.project, .version, .fileType], filters: [.equals(.project, "new-project")]))
             #expect(t.rows == [AggregateRow(bucketStart: nil, values: ["new-project", "2.0", "bdist_wheel"], downloads: 1)])
         }
     }
@@ -122,7 +137,10 @@ import Testing
                 _ = try PiwheelsEventStore(url: PostgresURL(url), salt: Self.salt)
                 Issue.record("expected an error")
             } catch let e as PostgresStoreError {
-                guard case .tableMissing = e else { Issue.record("unexpected \(e)"); return }
+                guard case .tableMissing = e else {
+                    Issue.record("unexpected \(e)")
+                    return
+                }
                 #expect(e.description.contains("\(schema).downloads"))
             }
             try admin.execute("CREATE TABLE \(schema).downloads (filename text, accessed_at timestamp)")

@@ -1,10 +1,11 @@
 import CasebookAnalysis
 import CasebookCore
 import CasebookIngest
-@testable import CasebookPostgres
 import CasebookSQLite
 import Foundation
 import Testing
+
+@testable import CasebookPostgres
 
 /// The embedded store's ingest guarantees, on PostgreSQL: the same counts as SQLite for the same
 /// log, sources recognised by content, growth-only re-ingest, all-or-nothing per file.
@@ -27,9 +28,11 @@ import Testing
             let queries = [
                 AggregateQuery(bucket: .day),
                 AggregateQuery(bucket: .hour, dimensions: [.project, .version, .fileType]),
-                AggregateQuery(dimensions: [.installer, .installerVersion, .python, .pythonMajor, .pythonMinor, .implementation,
-                                            .distro, .distroVersion, .system, .cpu, .ci, .country, .index]),
-                AggregateQuery(dimensions: [.filename], filters: [DimensionFilter(.fileType, .notIn, ["sdist"])], top: 3),
+                AggregateQuery(dimensions: [
+                    .installer, .installerVersion, .python, .pythonMajor, .pythonMinor, .implementation,
+                    .distro, .distroVersion, .system, .cpu, .ci, .country, .index
+                ]),
+                AggregateQuery(dimensions: [.filename], filters: [DimensionFilter(.fileType, .notIn, ["sdist"])], top: 3)
             ]
             for q in queries {
                 #expect(try pg.aggregateSync(q) == sqlite.aggregateSync(q))
@@ -77,7 +80,8 @@ import Testing
         try await TestServer.withSchema(base) { schema in
             let store = try PostgresEventStore(url: TestServer.with(base, "schema=\(schema)"))
             let dir = try temporaryDirectory()
-            let lines = try String(contentsOfFile: fixture("march.log"), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            let lines = try String(contentsOfFile: fixture("march.log"), encoding: .utf8).split(
+                separator: "\n", omittingEmptySubsequences: false)
             let path = dir.appendingPathComponent("access.log").path
             try (lines[0..<5].joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
             #expect(try ingest(store, path).downloads == 5)
@@ -87,7 +91,8 @@ import Testing
             #expect(second.linesRead == 11)
             #expect(second.downloads == 3)
             let days = try store.aggregateSync(AggregateQuery(bucket: .day))
-            #expect(Dictionary(uniqueKeysWithValues: days.rows.map { (UTCTime.dateString($0.bucketStart!), $0.downloads) })
+            #expect(
+                Dictionary(uniqueKeysWithValues: days.rows.map { (UTCTime.dateString($0.bucketStart!), $0.downloads) })
                     == ["2020-03-04": 2, "2020-03-05": 5, "2020-03-06": 1])
             #expect(try ingest(store, path).alreadyIngested)
             #expect(try store.quarantinedLines().map(\.line) == [12, 13, 14, 15])
@@ -158,7 +163,10 @@ import Testing
             #expect(try store.aggregateSync(q) == ReferenceAggregator.aggregate(q, over: events))
             #expect(try store.aggregateSync(AggregateQuery(dimensions: [.client])).rows.count == 5000)
             let c = try PGConnection(url: PostgresURL(TestServer.with(base, "schema=\(schema)")))
-            #expect(try c.execute("SELECT DISTINCT system_release FROM \(schema).profiles").rows == [["tab\there, newline\nhere, backslash\\ here"]])
+            #expect(
+                try c.execute("SELECT DISTINCT system_release FROM \(schema).profiles").rows == [
+                    ["tab\there, newline\nhere, backslash\\ here"]
+                ])
         }
     }
 }

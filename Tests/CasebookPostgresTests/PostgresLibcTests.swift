@@ -1,15 +1,18 @@
 import CasebookCore
 import CasebookIngest
-@testable import CasebookPostgres
 import CasebookSQLite
 import Foundation
 import Testing
 
+@testable import CasebookPostgres
+
 /// The `libc`, `libc_version` and `openssl` dimensions (schema 5) on PostgreSQL: the same answers
 /// as the embedded store for the same log, and stores of schema 4 migrated.
 @Suite(.enabled(if: TestServer.shouldRun)) struct PostgresLibcTests {
-    static let pipAgent = #"pip/23.0.1 {"ci":null,"cpu":"x86_64","distro":{"id":"bookworm","libc":{"lib":"glibc","version":"2.36"},"name":"Debian GNU/Linux","version":"12"},"implementation":{"name":"CPython","version":"3.11.2"},"installer":{"name":"pip","version":"23.0.1"},"openssl_version":"OpenSSL 3.0.9 30 May 2023","python":"3.11.2","rustc_version":"1.70.0","setuptools_version":"66.1.1","system":{"name":"Linux","release":"6.1.0-10-amd64"}}"#
-    static let uvAgent = #"uv/0.4.18 {"installer":{"name":"uv","version":"0.4.18"},"python":"3.12.6","implementation":{"name":"CPython","version":"3.12.6"},"distro":{"name":"Alpine Linux","version":"3.20.3","id":null,"libc":{"lib":"musl","version":"1.2.5"}},"system":{"name":"Linux","release":"6.8.0-45-generic"},"cpu":"x86_64","openssl_version":null,"setuptools_version":null,"rustc_version":null,"ci":null}"#
+    static let pipAgent =
+        #"pip/23.0.1 {"ci":null,"cpu":"x86_64","distro":{"id":"bookworm","libc":{"lib":"glibc","version":"2.36"},"name":"Debian GNU/Linux","version":"12"},"implementation":{"name":"CPython","version":"3.11.2"},"installer":{"name":"pip","version":"23.0.1"},"openssl_version":"OpenSSL 3.0.9 30 May 2023","python":"3.11.2","rustc_version":"1.70.0","setuptools_version":"66.1.1","system":{"name":"Linux","release":"6.1.0-10-amd64"}}"#
+    static let uvAgent =
+        #"uv/0.4.18 {"installer":{"name":"uv","version":"0.4.18"},"python":"3.12.6","implementation":{"name":"CPython","version":"3.12.6"},"distro":{"name":"Alpine Linux","version":"3.20.3","id":null,"libc":{"lib":"musl","version":"1.2.5"}},"system":{"name":"Linux","release":"6.8.0-45-generic"},"cpu":"x86_64","openssl_version":null,"setuptools_version":null,"rustc_version":null,"ci":null}"#
     static let oldPipAgent = #"pip/19.3.1 {"installer":{"name":"pip","version":"19.3.1"},"python":"2.7.16"}"#
 
     static func log(_ agents: [String], first minute: Int = 0) throws -> String {
@@ -27,7 +30,7 @@ import Testing
         AggregateQuery(bucket: .day, dimensions: [.libc, .libcVersion]),
         AggregateQuery(dimensions: [.openssl, .installer]),
         AggregateQuery(bucket: .hour, dimensions: [.libcVersion], filters: [DimensionFilter(.libc, .in, ["musl", nil])]),
-        AggregateQuery(dimensions: [.openssl], filters: [DimensionFilter(.openssl, .notIn, [nil])]),
+        AggregateQuery(dimensions: [.openssl], filters: [DimensionFilter(.openssl, .notIn, [nil])])
     ]
 
     @Test func libcAndOpenSSLGiveTheSameAnswersAsSQLite() async throws {
@@ -53,7 +56,8 @@ import Testing
             _ = try Ingestor(target: try PostgresEventStore(url: url), options: IngestOptions()).ingest(path: Self.log([Self.oldPipAgent]))
             // Back to schema 4, as Casebook wrote it before the libc columns.
             let c = try PGConnection(url: PostgresURL(url))
-            try c.execute("""
+            try c.execute(
+                """
                 DROP VIEW \(schema).downloads;
                 ALTER TABLE \(schema).profiles DROP COLUMN libc, DROP COLUMN libc_version, DROP COLUMN openssl, DROP COLUMN openssl_version;
                 \(PostgresSchema.downloadsViewSQL(schema: schema, libc: false))

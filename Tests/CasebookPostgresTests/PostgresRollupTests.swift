@@ -1,8 +1,9 @@
 import CasebookAnalysis
 import CasebookCore
-@testable import CasebookPostgres
 import Foundation
 import Testing
+
+@testable import CasebookPostgres
 
 /// PostgreSQL keeps the same rollups as the embedded store: every answer read from them must
 /// equal the answer read from the events, after several ingests, a failed one, and a migration.
@@ -14,10 +15,11 @@ import Testing
         let march = TimeRange(from: UTCTime.epoch(year: 2020, month: 3, day: 1), to: UTCTime.epoch(year: 2020, month: 3, day: 8))
         return AggregateParityTests.queries + [
             AggregateQuery(bucket: .day, dimensions: [.project], range: march, top: 3),
-            AggregateQuery(bucket: .day, dimensions: [.pythonMajor], filters: [DimensionFilter(.project, .in, ["numpy", "six"])], range: march),
+            AggregateQuery(
+                bucket: .day, dimensions: [.pythonMajor], filters: [DimensionFilter(.project, .in, ["numpy", "six"])], range: march),
             AggregateQuery(bucket: .week, dimensions: [.project, .cpu], filters: [DimensionFilter(.ci, .notIn, ["true"])]),
             AggregateQuery(bucket: .hour, range: march),
-            AggregateQuery(dimensions: [.client], filters: [DimensionFilter(.project, .in, ["markdown"])], range: march),
+            AggregateQuery(dimensions: [.client], filters: [DimensionFilter(.project, .in, ["markdown"])], range: march)
         ]
     }
 
@@ -26,14 +28,15 @@ import Testing
             c.execute("SELECT hour, downloads, events FROM \(schema).rollup_hour ORDER BY 1").rows,
             c.execute("SELECT day, profile_id, downloads FROM \(schema).rollup_day_profile ORDER BY 1, 2").rows,
             c.execute("SELECT day, file_id, downloads FROM \(schema).rollup_day_file ORDER BY 1, 2").rows,
-            c.execute("SELECT day, file_id, profile_id, downloads FROM \(schema).rollup_day_file_profile ORDER BY 1, 2, 3").rows,
+            c.execute("SELECT day, file_id, profile_id, downloads FROM \(schema).rollup_day_file_profile ORDER BY 1, 2, 3").rows
         ]
     }
 
     static func expectSameAnswers(_ pg: PostgresEventStore, _ raw: PostgresEventStore, _ events: [DownloadEvent]) throws {
         for (i, q) in queries.enumerated() {
             let expected = ReferenceAggregator.aggregate(q, over: events)
-            #expect(try pg.aggregateSync(q) == expected, "query \(i) with rollups (\(RollupTable.choose(for: q).table?.rawValue ?? "events"))")
+            #expect(
+                try pg.aggregateSync(q) == expected, "query \(i) with rollups (\(RollupTable.choose(for: q).table?.rawValue ?? "events"))")
             #expect(try raw.aggregateSync(q) == expected, "query \(i) from events")
         }
     }
@@ -77,7 +80,8 @@ import Testing
             try load(events, into: try PostgresEventStore(url: url))
             // Back to schema 1, as a store written before the rollups existed.
             let c = try PGConnection(url: PostgresURL(url))
-            try c.execute("""
+            try c.execute(
+                """
                 DROP TABLE \(schema).rollup_hour, \(schema).rollup_day_profile, \(schema).rollup_day_file, \(schema).rollup_day_file_profile;
                 ALTER TABLE \(schema).sources DROP COLUMN head_hash;
                 DROP TABLE \(schema).request_counts;

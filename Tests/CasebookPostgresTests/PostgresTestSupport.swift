@@ -1,10 +1,11 @@
 import CasebookAnalysis
 import CasebookCore
 import CasebookIngest
-@testable import CasebookPostgres
 import CasebookSQLite
 import Foundation
 import Testing
+
+@testable import CasebookPostgres
 
 /// The test server: `CASEBOOK_TEST_POSTGRES_URL` (see `.ci/postgres.sh`). Without it the suites
 /// are skipped, except under `CI=true`, where a missing server is a failure.
@@ -73,10 +74,10 @@ struct SplitMix {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
+        state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
 }
@@ -98,9 +99,11 @@ func eventsWithAddresses(fromLog path: String, keyer: ClientKeyer) throws -> [(e
 }
 
 /// Creates a piwheels schema 0.16 (or 0.15) `downloads` table in `schema` and fills it.
-func createPiwheelsTable(_ c: PGConnection, schema: String, rows: [(event: DownloadEvent, address: String)], version016: Bool = true) throws {
+func createPiwheelsTable(_ c: PGConnection, schema: String, rows: [(event: DownloadEvent, address: String)], version016: Bool = true) throws
+{
     try c.execute("CREATE SCHEMA \(schema)")
-    try c.execute("""
+    try c.execute(
+        """
         CREATE TABLE \(schema).downloads (
             filename VARCHAR(255) NOT NULL, accessed_by INET NOT NULL, accessed_at TIMESTAMP NOT NULL,
             arch VARCHAR(100) DEFAULT NULL, distro_name VARCHAR(100) DEFAULT NULL, distro_version VARCHAR(100) DEFAULT NULL,
@@ -113,12 +116,19 @@ func createPiwheelsTable(_ c: PGConnection, schema: String, rows: [(event: Downl
     try c.execute("CREATE INDEX ON \(schema).downloads (accessed_at DESC)")
     var buf = CopyBuffer()
     for (e, address) in rows {
-        buf.text(e.filename); buf.text(address); buf.text(UTCTime.isoString(e.timestamp))
+        buf.text(e.filename)
+        buf.text(address)
+        buf.text(UTCTime.isoString(e.timestamp))
         for v in [e.cpu, e.distro, e.distroVersion, e.system, e.systemRelease, e.implementation, e.python] { buf.text(v) }
-        if version016 { buf.text(e.installer); buf.text(e.installerVersion); buf.text(nil) }
+        if version016 {
+            buf.text(e.installer)
+            buf.text(e.installerVersion)
+            buf.text(nil)
+        }
         buf.endRow()
     }
-    let cols = "filename, accessed_by, accessed_at, arch, distro_name, distro_version, os_name, os_version, py_name, py_version"
+    let cols =
+        "filename, accessed_by, accessed_at, arch, distro_name, distro_version, os_name, os_version, py_name, py_version"
         + (version016 ? ", installer_name, installer_version, setuptools_version" : "")
     try c.copyIn("COPY \(schema).downloads (\(cols)) FROM STDIN", buf.bytes)
 }

@@ -1,11 +1,12 @@
+import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCore
 import CasebookIngest
-import CasebookAnalysis
 import CasebookPlaybooks
 import CasebookSQLite
 import Foundation
 import Testing
+
 @testable import CasebookReport
 
 /// Headless Chromium, when installed (`apt-get install chromium`; `.ci/run` installs it).
@@ -29,9 +30,13 @@ enum Chromium {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         // As root Chromium needs --no-sandbox; a private profile lets tests run side by side.
-        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-                       "--user-data-dir=\(profile.path)"] + arguments
-        let out = Pipe(), err = Pipe()
+        p.arguments =
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+                "--user-data-dir=\(profile.path)"
+            ] + arguments
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
@@ -65,7 +70,8 @@ enum Chromium {
         let spikeDay = days[17]
         func ua(distro: String) -> String {
             // pip's JSON user agent as Apache logs it (quotes escaped with a backslash).
-            let json = "{\"cpu\":\"armv7l\",\"distro\":{\"id\":\"buster\",\"name\":\"\(distro)\",\"version\":\"10\"},\"implementation\":{\"name\":\"CPython\",\"version\":\"3.7.3\"},\"installer\":{\"name\":\"pip\",\"version\":\"20.0.2\"},\"python\":\"3.7.3\",\"system\":{\"name\":\"Linux\",\"release\":\"5.10.17-v7+\"}}"
+            let json =
+                "{\"cpu\":\"armv7l\",\"distro\":{\"id\":\"buster\",\"name\":\"\(distro)\",\"version\":\"10\"},\"implementation\":{\"name\":\"CPython\",\"version\":\"3.7.3\"},\"installer\":{\"name\":\"pip\",\"version\":\"20.0.2\"},\"python\":\"3.7.3\",\"system\":{\"name\":\"Linux\",\"release\":\"5.10.17-v7+\"}}"
             return "pip/20.0.2 " + json.replacingOccurrences(of: "\"", with: "\\\"")
         }
         func logTime(_ t: Int64) -> String {
@@ -80,15 +86,23 @@ enum Chromium {
             for i in 0..<(hostileDay ? 420 : 20) {
                 let t = day + Int64(i * 97 % 86400)
                 let distro = hostileDay ? fromLog : "Raspbian GNU/Linux"
-                log += "10.0.\(i / 250).\(i % 250 + 1) - - [\(logTime(t))] \"GET /simple/numpy/numpy-1.20.0-cp37-cp37m-linux_armv7l.whl HTTP/1.1\" 200 123 \"-\" \"\(ua(distro: distro))\"\n"
+                log +=
+                    "10.0.\(i / 250).\(i % 250 + 1) - - [\(logTime(t))] \"GET /simple/numpy/numpy-1.20.0-cp37-cp37m-linux_armv7l.whl HTTP/1.1\" 200 123 \"-\" \"\(ua(distro: distro))\"\n"
                 let bqDistro = hostileDay ? fromBigQuery : "Ubuntu"
                 let project = hostileDay ? "evil\"><img src=x onerror=alert('bq-project')>" : "six"
-                let row: Value = ["timestamp": .string(UTCTime.bigQueryString(t)), "country_code": "DE", "project": .string(project),
-                                  "file": ["filename": "six-1.15.0-py2.py3-none-any.whl", "project": .string(project), "version": "1.15.0", "type": "bdist_wheel"],
-                                  "details": ["installer": ["name": "pip", "version": "21.0"], "python": "3.8.5",
-                                              "implementation": ["name": "CPython", "version": "3.8.5"],
-                                              "distro": ["name": .string(bqDistro), "version": "20.04", "id": "focal"],
-                                              "system": ["name": "Linux", "release": "5.4"], "cpu": "x86_64", "ci": .null]]
+                let row: Value = [
+                    "timestamp": .string(UTCTime.bigQueryString(t)), "country_code": "DE", "project": .string(project),
+                    "file": [
+                        "filename": "six-1.15.0-py2.py3-none-any.whl", "project": .string(project), "version": "1.15.0",
+                        "type": "bdist_wheel"
+                    ],
+                    "details": [
+                        "installer": ["name": "pip", "version": "21.0"], "python": "3.8.5",
+                        "implementation": ["name": "CPython", "version": "3.8.5"],
+                        "distro": ["name": .string(bqDistro), "version": "20.04", "id": "focal"],
+                        "system": ["name": "Linux", "release": "5.4"], "cpu": "x86_64", "ci": .null
+                    ]
+                ]
                 ndjson += row.jsonString + "\n"
             }
         }
@@ -98,9 +112,11 @@ enum Chromium {
             if day == spikeDay { csv += "\(UTCTime.dateString(day)),\"numpy\",\"\(fromCSV)\",3000\n" }
         }
         // File names carry hostile text too (they appear in the sources table).
-        let files = [("access\"><img src=x onerror=alert('file')>.log", log, InputFormat.combined),
-                     ("rows<svg onload=alert('file')>.ndjson", ndjson, .bigquery),
-                     ("counts.csv", csv, .csv)]
+        let files = [
+            ("access\"><img src=x onerror=alert('file')>.log", log, InputFormat.combined),
+            ("rows<svg onload=alert('file')>.ndjson", ndjson, .bigquery),
+            ("counts.csv", csv, .csv)
+        ]
         let store = try SQLiteEventStore(path: dir.appendingPathComponent("store.sqlite").path)
         for (name, text, format) in files {
             let url = dir.appendingPathComponent(name)
@@ -109,7 +125,8 @@ enum Chromium {
             #expect(summary.downloads > 0, "\(format) ingested nothing")
         }
         let playbook = dir.appendingPathComponent("hostile.yaml")
-        try Data("""
+        try Data(
+            """
             name: "Hostile \(title)"
             description: "\\"><img src=x onerror=alert('playbook')>"
             steps:
@@ -133,23 +150,31 @@ enum Chromium {
                 if: steps.spike.outputs.windows
                 with: {window: "${{ steps.spike.outputs.window }}", dimensions: [distro, installer], baseline_days: 7}
 
-            """.utf8).write(to: playbook)
+            """.utf8
+        ).write(to: playbook)
         let registry = BuiltinAnalyzers.registry()
         let plan = try await PlaybookValidator(registry: registry).validate(try Playbook.load(from: playbook))
         let run = await PlaybookRunner(store: store).run(plan)
         var summaries: [String: String] = [:]
         for step in plan.steps { summaries[step.step.uses] = step.analyzer.description?.summary }
-        let doc = ReportDocument(run: run, metadata: .make(command: "casebook run '\(title)'", playbookFile: playbook,
-                                                             store: try await store.info(), analyzers: summaries))
+        let doc = ReportDocument(
+            run: run,
+            metadata: .make(
+                command: "casebook run '\(title)'", playbookFile: playbook,
+                store: try await store.info(), analyzers: summaries))
         let html = dir.appendingPathComponent("report.html")
         try Data(HTMLRenderer().render(doc).utf8).write(to: html)
         return (html, doc)
     }
 
-    @Test(.enabled(if: Chromium.path != nil || Chromium.isCI, "chromium is not installed (apt-get install chromium); set CI=true to make this a failure"))
+    @Test(
+        .enabled(
+            if: Chromium.path != nil || Chromium.isCI,
+            "chromium is not installed (apt-get install chromium); set CI=true to make this a failure"))
     func hostileDataStaysTextInARealBrowser() async throws {
         guard Chromium.path != nil else {
-            Issue.record("CI=true but no chromium on PATH: .ci/run must install Debian's `chromium` package (or set CHROMIUM=/path/to/chromium)")
+            Issue.record(
+                "CI=true but no chromium on PATH: .ci/run must install Debian's `chromium` package (or set CHROMIUM=/path/to/chromium)")
             return
         }
         let dir = try temporaryDirectory()

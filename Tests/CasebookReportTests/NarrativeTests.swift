@@ -1,8 +1,9 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import CasebookPlaybooks
 import Foundation
 import Testing
+
 @testable import CasebookReport
 
 @Suite struct NarrativeTests {
@@ -27,7 +28,8 @@ import Testing
     static func stripHTML(_ s: String) -> String {
         s.replacingOccurrences(of: "<[^>]+>", with: " ", options: .regularExpression)
             .replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(of: "&quot;", with: "\"")
-            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
+            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(
+                of: "&amp;", with: "&")
     }
 
     @Test(arguments: ["sample", "hostile", "quiet", "outage", "broad"])
@@ -58,7 +60,10 @@ import Testing
         #expect(n.points[0].others == ["A mild drop, 2020-01-01"])
         #expect(n.notRun.isEmpty)
         let md = MarkdownRenderer().render(doc).markdown
-        #expect(md.contains("**In short.** A major spike, 2020-03-04 – 2020-03-06. flask-login, semantic-version, markdown and sentry-sdk explain the spike."))
+        #expect(
+            md.contains(
+                "**In short.** A major spike, 2020-03-04 – 2020-03-06. flask-login, semantic-version, markdown and sentry-sdk explain the spike."
+            ))
     }
 
     @Test func aQuietPeriodSaysSoAndListsTheSkippedSteps() throws {
@@ -102,7 +107,8 @@ import Testing
         #expect(files.count >= 5)
         for file in files {
             let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8).lowercased()
-            for word in ["flask", "sentry", "semantic", "octoprint", "piwheels", "raspbian", "2020", "24,256", "56,225", "60,324", "58,448"] {
+            for word in ["flask", "sentry", "semantic", "octoprint", "piwheels", "raspbian", "2020", "24,256", "56,225", "60,324", "58,448"]
+            {
                 #expect(!text.contains(word), "\(file) mentions \(word)")
             }
         }
@@ -117,31 +123,74 @@ import Testing
         default: break
         }
         func step(_ id: String, _ name: String, _ uses: String, _ status: String, reason: String? = nil, findings: [Value]) -> Value {
-            ["id": .string(id), "name": .string(name), "uses": .string(uses), "status": .string(status),
-             "reason": reason.map(Value.string) ?? .null, "outputs": [:], "findings": .array(findings), "seconds": 0]
+            [
+                "id": .string(id), "name": .string(name), "uses": .string(uses), "status": .string(status),
+                "reason": reason.map(Value.string) ?? .null, "outputs": [:], "findings": .array(findings), "seconds": 0
+            ]
         }
         let skipReason = "condition `steps.spike.outputs.windows` is false (steps.spike.outputs.windows is empty)"
         var steps: [Value]
         switch name {
         case "quiet":
-            steps = [step("spike", "Unusual windows", "spike-detection", "succeeded", findings: [
-                        ["title": "No unusual window", "summary": "Daily downloads stayed within 4 robust deviations of their expected level over 91 days.", "confidence": 0.8]]),
-                     step("contributors", "What explains it", "contributors", "skipped", reason: skipReason, findings: []),
-                     step("segments", "Who made it", "segment-split", "skipped", reason: skipReason, findings: [])]
+            steps = [
+                step(
+                    "spike", "Unusual windows", "spike-detection", "succeeded",
+                    findings: [
+                        [
+                            "title": "No unusual window",
+                            "summary": "Daily downloads stayed within 4 robust deviations of their expected level over 91 days.",
+                            "confidence": 0.8
+                        ]
+                    ]),
+                step("contributors", "What explains it", "contributors", "skipped", reason: skipReason, findings: []),
+                step("segments", "Who made it", "segment-split", "skipped", reason: skipReason, findings: [])
+            ]
         case "outage":
-            steps = [step("spike", "Unusual windows", "spike-detection", "succeeded", findings: [
-                        ["title": "A major drop, 2021-06-01", "summary": "Downloads fell 2021-06-01: 1,204 against 31,877 expected, a shortfall of 30,673 (-96%); 9 hours had none.", "confidence": 0.97]]),
-                     step("contributors", "What explains it", "contributors", "succeeded", findings: [
-                        ["title": "Every project value fell alike", "summary": "No value explains the shortfall; all fell by 90% to 98%.", "confidence": 0.7]])]
+            steps = [
+                step(
+                    "spike", "Unusual windows", "spike-detection", "succeeded",
+                    findings: [
+                        [
+                            "title": "A major drop, 2021-06-01",
+                            "summary":
+                                "Downloads fell 2021-06-01: 1,204 against 31,877 expected, a shortfall of 30,673 (-96%); 9 hours had none.",
+                            "confidence": 0.97
+                        ]
+                    ]),
+                step(
+                    "contributors", "What explains it", "contributors", "succeeded",
+                    findings: [
+                        [
+                            "title": "Every project value fell alike",
+                            "summary": "No value explains the shortfall; all fell by 90% to 98%.", "confidence": 0.7
+                        ]
+                    ])
+            ]
         default:
-            steps = [step("spike", "Unusual windows", "spike-detection", "succeeded", findings: [
-                        ["title": "A moderate spike, 2022-11-07 – 2022-11-08", "summary": "Downloads rose: 88,000 against 61,500 expected (+43%).", "confidence": 0.9]]),
-                     step("contributors", "What explains it", "contributors", "succeeded", findings: [
-                        ["title": "A broad rise: no small set of project values explains it", "summary": "The 8 largest values explain only 21% of the excess of 26,500 downloads.", "confidence": 0.8,
-                         "openQuestions": ["Is it a mirror re-syncing everything?"]]])]
+            steps = [
+                step(
+                    "spike", "Unusual windows", "spike-detection", "succeeded",
+                    findings: [
+                        [
+                            "title": "A moderate spike, 2022-11-07 – 2022-11-08",
+                            "summary": "Downloads rose: 88,000 against 61,500 expected (+43%).", "confidence": 0.9
+                        ]
+                    ]),
+                step(
+                    "contributors", "What explains it", "contributors", "succeeded",
+                    findings: [
+                        [
+                            "title": "A broad rise: no small set of project values explains it",
+                            "summary": "The 8 largest values explain only 21% of the excess of 26,500 downloads.", "confidence": 0.8,
+                            "openQuestions": ["Is it a mirror re-syncing everything?"]
+                        ]
+                    ])
+            ]
         }
-        let run: Value = ["playbook": ["name": "Downloads spike", "file": "playbooks/downloads-spike.yaml", "description": "", "params": [:]],
-                          "steps": .array(steps)]
+        let run: Value = [
+            "playbook": ["name": "Downloads spike", "file": "playbooks/downloads-spike.yaml", "description": "", "params": [:]],
+            "steps": .array(steps)
+        ]
         return ReportDocument(run: try JSONDecoder().decode(RunReport.self, from: JSONEncoder().encode(run)), metadata: ReportMetadata())
     }
 }

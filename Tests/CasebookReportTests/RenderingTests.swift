@@ -1,8 +1,9 @@
-import CasebookCore
 import CasebookAnalysis
+import CasebookCore
 import CasebookPlaybooks
 import Foundation
 import Testing
+
 @testable import CasebookReport
 
 @Suite struct EscapeTests {
@@ -111,7 +112,10 @@ import Testing
                 if line.hasPrefix(f) && line.allSatisfy({ $0 == "`" }) { fence = nil }
                 continue
             }
-            if line.hasPrefix("```") { fence = String(line.prefix { $0 == "`" }); continue }
+            if line.hasPrefix("```") {
+                fence = String(line.prefix { $0 == "`" })
+                continue
+            }
             lines.append(line)
         }
         return lines
@@ -123,34 +127,59 @@ import Testing
         var out = ""
         var i = 0
         while i < chars.count {
-            if chars[i] == "\\", i + 1 < chars.count { out.append(chars[i]); out.append(chars[i + 1]); i += 2; continue }
+            if chars[i] == "\\", i + 1 < chars.count {
+                out.append(chars[i])
+                out.append(chars[i + 1])
+                i += 2
+                continue
+            }
             if chars[i] == "`" {
                 var n = 0
                 while i + n < chars.count, chars[i + n] == "`" { n += 1 }
                 // Find the closing run of exactly n backticks.
-                var j = i + n, close: Int?
+                var j = i + n
+                var close: Int?
                 while j < chars.count {
                     if chars[j] == "`" {
                         var m = 0
                         while j + m < chars.count, chars[j + m] == "`" { m += 1 }
-                        if m == n { close = j; break }
+                        if m == n {
+                            close = j
+                            break
+                        }
                         j += m
-                    } else { j += 1 }
+                    } else {
+                        j += 1
+                    }
                 }
-                if let close { out += "CODE"; i = close + n; continue }
-                out += String(repeating: "`", count: n); i += n; continue
+                if let close {
+                    out += "CODE"
+                    i = close + n
+                    continue
+                }
+                out += String(repeating: "`", count: n)
+                i += n
+                continue
             }
-            out.append(chars[i]); i += 1
+            out.append(chars[i])
+            i += 1
         }
         return out
     }
 
     /// Characters in `line` at positions not preceded by an escaping backslash.
     static func unescaped(_ line: String, _ c: Character) -> Int {
-        var n = 0, escaped = false
+        var n = 0
+        var escaped = false
         for x in line {
-            if escaped { escaped = false; continue }
-            if x == "\\" { escaped = true; continue }
+            if escaped {
+                escaped = false
+                continue
+            }
+            if x == "\\" {
+                escaped = true
+                continue
+            }
             if x == c { n += 1 }
         }
         return n
@@ -176,9 +205,14 @@ import Testing
         var expected: Int?
         var tables = 0
         for line in Self.prose(md) {
-            guard line.hasPrefix("|") else { expected = nil; continue }
+            guard line.hasPrefix("|") else {
+                expected = nil
+                continue
+            }
             let pipes = Self.unescaped(line, "|")
-            if let e = expected { #expect(pipes == e, "row has \(pipes) cell separators, header \(e): \(line)") } else {
+            if let e = expected {
+                #expect(pipes == e, "row has \(pipes) cell separators, header \(e): \(line)")
+            } else {
                 expected = pipes
                 tables += 1
             }
@@ -202,8 +236,12 @@ import Testing
 @Suite struct RoundTripTests {
     @Test func jsonRoundTripsToIdenticalReports() throws {
         for doc in [try Fixtures.sampleDocument(), try Fixtures.hostileDocument()] {
-            let a = try temporaryDirectory(), b = try temporaryDirectory()
-            defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+            let a = try temporaryDirectory()
+            let b = try temporaryDirectory()
+            defer {
+                try? FileManager.default.removeItem(at: a)
+                try? FileManager.default.removeItem(at: b)
+            }
             try ReportWriter().write(doc, to: a)
             // What `casebook report DIR/report.json --out B` does.
             let loaded = try ReportDocument.load(json: Data(contentsOf: a.appendingPathComponent("report.json")))
@@ -216,9 +254,12 @@ import Testing
             }
             let charts = try FileManager.default.contentsOfDirectory(atPath: a.appendingPathComponent("report-charts").path).sorted()
             #expect(!charts.isEmpty)
-            #expect(charts == (try FileManager.default.contentsOfDirectory(atPath: b.appendingPathComponent("report-charts").path).sorted()))
+            #expect(
+                charts == (try FileManager.default.contentsOfDirectory(atPath: b.appendingPathComponent("report-charts").path).sorted()))
             for c in charts {
-                #expect(try Data(contentsOf: a.appendingPathComponent("report-charts/\(c)")) == Data(contentsOf: b.appendingPathComponent("report-charts/\(c)")))
+                #expect(
+                    try Data(contentsOf: a.appendingPathComponent("report-charts/\(c)"))
+                        == Data(contentsOf: b.appendingPathComponent("report-charts/\(c)")))
             }
         }
     }
@@ -261,9 +302,13 @@ import Testing
     }
 
     @Test func hypothesesKeepTheirOutputShape() throws {
-        let h = Hypothesis(kind: .freshInstall, project: "p", score: 0.5, released: 86400, matched: ["m"],
-                           components: ["time": 1], rejected: false)
-        #expect(h.value.jsonString == #"{"components":{"time":1},"kind":"fresh-install","matched":["m"],"missing":[],"project":"p","reasons":[],"rejected":false,"released":"1970-01-02T00:00:00Z","score":0.5,"version":null}"#)
+        let h = Hypothesis(
+            kind: .freshInstall, project: "p", score: 0.5, released: 86400, matched: ["m"],
+            components: ["time": 1], rejected: false)
+        #expect(
+            h.value.jsonString
+                == #"{"components":{"time":1},"kind":"fresh-install","matched":["m"],"missing":[],"project":"p","reasons":[],"rejected":false,"released":"1970-01-02T00:00:00Z","score":0.5,"version":null}"#
+        )
         #expect(try Hypothesis(value: h.value) == h)
         #expect(try Value(encoding: h).jsonString == h.value.jsonString)
         let other = try Hypothesis(value: ["kind": "weather", "score": 0.2])

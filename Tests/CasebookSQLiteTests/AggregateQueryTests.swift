@@ -49,9 +49,10 @@ import Testing
         AggregateQuery(dimensions: [.cpu], filters: [DimensionFilter(.cpu, .notIn, [nil])]),
         AggregateQuery(dimensions: [.python], filters: [DimensionFilter(.python, .in, ["2.7.16", nil])]),
         AggregateQuery(dimensions: [.ci, .client], filters: [DimensionFilter(.project, .in, ["six", "markdown"])], top: 4),
-        AggregateQuery(bucket: .day, dimensions: [.version],
-                       range: TimeRange(from: UTCTime.epoch(year: 2020, month: 3, day: 1), to: UTCTime.epoch(year: 2020, month: 3, day: 5))),
-        AggregateQuery(dimensions: [.project], filters: [DimensionFilter(.project, .in, [])]),
+        AggregateQuery(
+            bucket: .day, dimensions: [.version],
+            range: TimeRange(from: UTCTime.epoch(year: 2020, month: 3, day: 1), to: UTCTime.epoch(year: 2020, month: 3, day: 5))),
+        AggregateQuery(dimensions: [.project], filters: [DimensionFilter(.project, .in, [])])
     ]
 
     @Test(arguments: queries.indices)
@@ -72,8 +73,11 @@ import Testing
             e.python = python
             events.append(e)
         }
-        add(2, 1, "numpy", "3.7.3"); add(2, 1, "numpy", "2.7.16"); add(2, 23, "six", "2.7.16")
-        add(3, 0, "six", nil, count: 5); add(9, 12, "numpy", "3.7.3")  // 9 March is the next ISO week
+        add(2, 1, "numpy", "3.7.3")
+        add(2, 1, "numpy", "2.7.16")
+        add(2, 23, "six", "2.7.16")
+        add(3, 0, "six", nil, count: 5)
+        add(9, 12, "numpy", "3.7.3")  // 9 March is the next ISO week
         let store = try Self.load(events)
         #expect(try dailyTotals(store) == ["2020-03-02": 3, "2020-03-03": 5, "2020-03-09": 1])
         let weeks = try store.aggregateSync(AggregateQuery(bucket: .week))
@@ -92,10 +96,10 @@ struct SplitMix {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
+        state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
 }

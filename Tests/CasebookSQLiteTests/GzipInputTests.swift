@@ -1,9 +1,10 @@
+import CZlib
 import CasebookCore
 import CasebookIngest
-@testable import CasebookSQLite
-import CZlib
 import Foundation
 import Testing
+
+@testable import CasebookSQLite
 
 /// Compressed logs are inflated on a thread of their own, chunks ahead of the parser: these
 /// logs span many chunks, so the hand-over between the threads is exercised, not just a first read.
@@ -18,8 +19,10 @@ import Testing
             let t = start + Int64(i)
             let (y, m, d) = UTCTime.civilFromDays(t / 86400)
             let s = Int(t % 86400)
-            let time = String(format: "%02d/%@/%04d:%02d:%02d:%02d +0000", d, ["Jan", "Feb", "Mar"][m - 1], y, s / 3600, s / 60 % 60, s % 60)
-            return "192.0.2.\(i % 300 % 250) - - [\(time)] \"GET /simple/markdown/Markdown-3.2.\(i % 7)-py2.py3-none-any.whl HTTP/1.1\" 200 \(80000 + i % 999) \"-\" \"\(agent)"
+            let time = String(
+                format: "%02d/%@/%04d:%02d:%02d:%02d +0000", d, ["Jan", "Feb", "Mar"][m - 1], y, s / 3600, s / 60 % 60, s % 60)
+            return
+                "192.0.2.\(i % 300 % 250) - - [\(time)] \"GET /simple/markdown/Markdown-3.2.\(i % 7)-py2.py3-none-any.whl HTTP/1.1\" 200 \(80000 + i % 999) \"-\" \"\(agent)"
         }
     }
 
@@ -51,7 +54,8 @@ import Testing
         #expect(b.tailHash == a.tailHash)
         let q = AggregateQuery(bucket: .hour, dimensions: [.version, .client])
         #expect(try gzStore.aggregateSync(q).rows.count == plainStore.aggregateSync(q).rows.count)
-        #expect(try gzStore.aggregateSync(AggregateQuery(bucket: .hour, dimensions: [.version])).rows
+        #expect(
+            try gzStore.aggregateSync(AggregateQuery(bucket: .hour, dimensions: [.version])).rows
                 == plainStore.aggregateSync(AggregateQuery(bucket: .hour, dimensions: [.version])).rows)
         // The compressed copy is the same source.
         #expect(try ingest(plainStore, gz).alreadyIngested)
@@ -81,11 +85,13 @@ import Testing
         #expect(seqs == Array(1...Int64(seqs.count)))
         // Ids remembered from ingest to ingest never point at rows the failed ingest rolled back.
         let dangling = try store.dbQueue.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM events e WHERE (e.client_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM clients c WHERE c.id = e.client_id))
-                    OR NOT EXISTS (SELECT 1 FROM files f WHERE f.id = e.file_id)
-                    OR NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = e.profile_id)
-                """)
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM events e WHERE (e.client_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM clients c WHERE c.id = e.client_id))
+                        OR NOT EXISTS (SELECT 1 FROM files f WHERE f.id = e.file_id)
+                        OR NOT EXISTS (SELECT 1 FROM profiles p WHERE p.id = e.profile_id)
+                    """)
         }
         #expect(dangling == 0)
     }
@@ -151,7 +157,8 @@ import Testing
         #expect(try shared.aggregateSync(q) == separate.aggregateSync(q))
         // Client keys differ between stores (each has its own salt); their counts must not.
         let clients = AggregateQuery(dimensions: [.client])
-        #expect(try shared.aggregateSync(clients).rows.map(\.downloads).sorted()
+        #expect(
+            try shared.aggregateSync(clients).rows.map(\.downloads).sorted()
                 == separate.aggregateSync(clients).rows.map(\.downloads).sorted())
         #expect(try shared.aggregateSync(clients).rows.count == 250)
         #expect(try shared.infoSync().sources.count == 3)

@@ -1,9 +1,10 @@
+import CZlib
 import CasebookCore
 import CasebookIngest
-@testable import CasebookSQLite
-import CZlib
 import Foundation
 import Testing
+
+@testable import CasebookSQLite
 
 /// Issue 20 (ingest side): long lines, source removal, fingerprints.
 @Suite struct IngestHardeningTests {
@@ -102,7 +103,8 @@ import Testing
         let y = (1...9).map { _ in rows("markdown-xx", 1...28, 2) }.joined()
         let shared = (1...8).map { _ in rows("sentry-sdk", 1...28, 3) }.joined()
         #expect(x.utf8.count == y.utf8.count && x.utf8.count > 4096 && shared.utf8.count > 4096)
-        let aPath = dir.appendingPathComponent("a.csv").path, bPath = dir.appendingPathComponent("b.csv").path
+        let aPath = dir.appendingPathComponent("a.csv").path
+        let bPath = dir.appendingPathComponent("b.csv").path
         try (header + x + shared).write(toFile: aPath, atomically: true, encoding: .utf8)
         try (header + y + shared + rows("semantic-version", 1...3, 5)).write(toFile: bPath, atomically: true, encoding: .utf8)
         let a = try ingest(store, aPath)
@@ -111,7 +113,8 @@ import Testing
         #expect(b.downloads == 9 * 28 * 2 + 8 * 28 * 3 + 15)
         let total = try store.infoSync().downloads
         #expect(a.downloads + b.downloads == total)
-        let small1 = dir.appendingPathComponent("s1.csv").path, small2 = dir.appendingPathComponent("s2.csv").path
+        let small1 = dir.appendingPathComponent("s1.csv").path
+        let small2 = dir.appendingPathComponent("s2.csv").path
         try (header + "2020-01-01,flask,1\n").write(toFile: small1, atomically: true, encoding: .utf8)
         try (header + "2020-01-01,flask,2\n").write(toFile: small2, atomically: true, encoding: .utf8)
         _ = try ingest(store, small1)
@@ -136,7 +139,8 @@ import Testing
     @Test func aShorterCopyOfAKnownSourceIsStoredWithAWarning() throws {
         let (store, dir) = try freshStore()
         let lines = try GzipInputTests.lines(40)
-        let full = dir.appendingPathComponent("access.log").path, older = dir.appendingPathComponent("access.log.old").path
+        let full = dir.appendingPathComponent("access.log").path
+        let older = dir.appendingPathComponent("access.log.old").path
         try (lines.joined(separator: "\n") + "\n").write(toFile: full, atomically: true, encoding: .utf8)
         try (lines[..<20].joined(separator: "\n") + "\n").write(toFile: older, atomically: true, encoding: .utf8)
         #expect(try ingest(store, full).downloads == 40)

@@ -19,8 +19,10 @@ import Testing
         let byProject = try store.aggregateSync(AggregateQuery(dimensions: [.project, .version]))
         #expect(byProject.rows.map { $0.values } == [["foo", "0.1"], ["foo", "0.2"], ["markupsafe", "1.1.1"], ["pyyaml", "3.13"]])
         // Line 3: pip 9.0.1 on CPython 3.5.3, armv7l Raspbian.
-        let t = try store.aggregateSync(AggregateQuery(dimensions: [.installer, .installerVersion, .python, .pythonMajor, .cpu, .distro],
-                                                       filters: [.equals(.project, "markupsafe")]))
+        let t = try store.aggregateSync(
+            AggregateQuery(
+                dimensions: [.installer, .installerVersion, .python, .pythonMajor, .cpu, .distro],
+                filters: [.equals(.project, "markupsafe")]))
         #expect(t.rows.first?.values == ["pip", "9.0.1", "3.5.3", "3", "armv7l", "Raspbian GNU/Linux"])
     }
 
@@ -36,13 +38,16 @@ import Testing
         let projects = try store.aggregateSync(AggregateQuery(dimensions: [.project]))
         #expect(projects.rows.first?.values == ["flask-login"])
         #expect(projects.rows.first?.downloads == 3)
-        #expect(Set(projects.rows.map { $0.values[0]! }) == ["flask-login", "markdown", "numpy", "semantic-version", "sentry-sdk", "my-pkg"])
+        #expect(
+            Set(projects.rows.map { $0.values[0]! }) == ["flask-login", "markdown", "numpy", "semantic-version", "sentry-sdk", "my-pkg"])
         // nginx's \x22 escaping: the Python 3 client on line 3.
         let py3 = try store.aggregateSync(AggregateQuery(dimensions: [.python, .installerVersion], filters: [.equals(.pythonMajor, "3")]))
         #expect(py3.rows.map(\.values) == [["3.7.3", "20.0.2"]])
         // The old pip user agent form.
-        let old = try store.aggregateSync(AggregateQuery(dimensions: [.installer, .installerVersion, .python, .implementation, .system],
-                                                         filters: [.equals(.project, "numpy")]))
+        let old = try store.aggregateSync(
+            AggregateQuery(
+                dimensions: [.installer, .installerVersion, .python, .implementation, .system],
+                filters: [.equals(.project, "numpy")]))
         #expect(old.rows.map(\.values) == [["pip", "1.4.1", "2.7.14", "CPython", "Darwin"]])
         // File types and wheel tags from the file names.
         let types = try store.aggregateSync(AggregateQuery(dimensions: [.fileType]))
@@ -103,7 +108,8 @@ import Testing
 
     @Test func aGrowingLogAddsOnlyItsNewLines() throws {
         let (store, dir) = try freshStore()
-        let lines = try String(contentsOfFile: fixture("march.log"), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = try String(contentsOfFile: fixture("march.log"), encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
         let path = dir.appendingPathComponent("access.log").path
         try (lines[0..<5].joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let first = try ingest(store, path)

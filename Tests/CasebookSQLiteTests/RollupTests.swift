@@ -1,9 +1,10 @@
 import CasebookCore
 import CasebookIngest
-@testable import CasebookSQLite
 import Foundation
 import GRDB
 import Testing
+
+@testable import CasebookSQLite
 
 /// The rollups are a speedup only: every answer read from a rollup must equal the answer read
 /// from the raw events (the same store opened with `useRollups: false`) and the reference loop.
@@ -12,8 +13,10 @@ import Testing
 
     /// Events over ~40 days (a few before 1970, to check floors), with unknown values, weights
     /// 0–3, and many dimension values (C and TLS libraries unless `libc` is false: schema 1 kept none).
-    static func randomEvents(count: Int, seed: UInt64, days: Int64 = 40, start: Int64 = UTCTime.epoch(year: 2020, month: 2, day: 10),
-                             libc: Bool = true) -> [DownloadEvent] {
+    static func randomEvents(
+        count: Int, seed: UInt64, days: Int64 = 40, start: Int64 = UTCTime.epoch(year: 2020, month: 2, day: 10),
+        libc: Bool = true
+    ) -> [DownloadEvent] {
         var rng = SplitMix(seed: seed)
         func pick<T>(_ xs: [T]) -> T { xs[Int(rng.next() % UInt64(xs.count))] }
         let projects: [String?] = ["numpy", "flask-login", "markdown", "pycparser", "six", "sentry-sdk", nil]
@@ -63,7 +66,7 @@ import Testing
             .python: ["2.7.16", "3.7.3", nil], .pythonMajor: ["2", "3", nil], .pythonMinor: ["2.7", "3.8", nil],
             .cpu: ["armv7l", nil], .ci: ["true", "false", nil], .installer: ["pip", nil], .country: ["GB", nil],
             .index: ["pypi"], .client: ["c-1", "c-2", nil], .system: ["Linux", nil],
-            .libc: ["musl", nil], .libcVersion: ["2.17", "1.2.3"], .openssl: ["OpenSSL 1.0.2g", nil],
+            .libc: ["musl", nil], .libcVersion: ["2.17", "1.2.3"], .openssl: ["OpenSSL 1.0.2g", nil]
         ]
         let dims: [CasebookCore.Dimension] = CasebookCore.Dimension.allCases
         let day0 = UTCTime.epoch(year: 2020, month: 2, day: 10)
@@ -97,12 +100,16 @@ import Testing
                 switch rng.next() % 5 {
                 case 0: return nil
                 case 1, 2: return day0 + Int64(rng.next() % 40) * 86400  // whole days
-                case 3: return day0 + Int64(rng.next() % 960) * 3600      // whole hours
+                case 3: return day0 + Int64(rng.next() % 960) * 3600  // whole hours
                 default: return day0 + Int64(rng.next() % (40 * 86400))  // any second
                 }
             }
-            if rng.next() % 6 == 0 { q.dimensions = []; q.filters = [] }  // totals
-            var from = boundary(), to = boundary()
+            if rng.next() % 6 == 0 {
+                q.dimensions = []
+                q.filters = []
+            }  // totals
+            var from = boundary()
+            var to = boundary()
             if let f = from, let t = to, f > t { swap(&from, &to) }
             q.range = TimeRange(from: from, to: to)
             if rng.next() % 4 == 0 { q.top = 1 + Int(rng.next() % 4) }
@@ -112,8 +119,10 @@ import Testing
 
     /// Checks every query three ways; returns how many the rollups answered.
     @discardableResult
-    static func expectSameAnswers(_ store: SQLiteEventStore, _ events: [DownloadEvent], _ queries: [AggregateQuery],
-                                  sourceLocation: SourceLocation = #_sourceLocation) throws -> [SQLiteTable: Int] {
+    static func expectSameAnswers(
+        _ store: SQLiteEventStore, _ events: [DownloadEvent], _ queries: [AggregateQuery],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> [SQLiteTable: Int] {
         let raw = try SQLiteEventStore(path: store.path, useRollups: false)
         var used: [SQLiteTable: Int] = [:]
         for q in queries {
@@ -132,10 +141,15 @@ import Testing
         try store.dbQueue.read { db in
             var out: [String] = []
             for t in SQLiteTable.rollups {
-                out += try String.fetchAll(db, sql: "SELECT group_concat(x, ';') FROM (SELECT quote(\(t.timeColumn)) || ',' || " +
-                    (t == .hourTotals ? "downloads || ',' || events" : t == .dayFile ? "file_id || ',' || downloads"
-                        : t == .dayProfile ? "profile_id || ',' || downloads" : "file_id || ',' || profile_id || ',' || downloads")
-                    + " AS x FROM \(t.rawValue) ORDER BY 1)")
+                out += try String.fetchAll(
+                    db,
+                    sql: "SELECT group_concat(x, ';') FROM (SELECT quote(\(t.timeColumn)) || ',' || "
+                        + (t == .hourTotals
+                            ? "downloads || ',' || events"
+                            : t == .dayFile
+                                ? "file_id || ',' || downloads"
+                                : t == .dayProfile ? "profile_id || ',' || downloads" : "file_id || ',' || profile_id || ',' || downloads")
+                        + " AS x FROM \(t.rawValue) ORDER BY 1)")
             }
             return out
         }
@@ -154,7 +168,8 @@ import Testing
 
     @Test func thePlannerPicksTheSmallestTableThatAnswersExactly() throws {
         let (store, _) = try freshStore()
-        let d1 = UTCTime.epoch(year: 2020, month: 3, day: 1), d8 = UTCTime.epoch(year: 2020, month: 3, day: 8)
+        let d1 = UTCTime.epoch(year: 2020, month: 3, day: 1)
+        let d8 = UTCTime.epoch(year: 2020, month: 3, day: 8)
         let cases: [(AggregateQuery, SQLiteTable)] = [
             (AggregateQuery(bucket: .day), .hourTotals),
             (AggregateQuery(bucket: .hour, range: TimeRange(from: d1 + 3600, to: d8)), .hourTotals),
@@ -162,14 +177,17 @@ import Testing
             (AggregateQuery(dimensions: [.cpu], range: TimeRange(from: d1, to: d8)), .dayProfile),
             (AggregateQuery(bucket: .day, dimensions: [.project], top: 10), .dayFile),
             (AggregateQuery(dimensions: [.project], filters: [DimensionFilter(.version, .notIn, [nil])]), .dayFile),
-            (AggregateQuery(dimensions: [.pythonMajor], filters: [.equals(.project, "flask-login")], range: TimeRange(from: d1, to: d8)), .dayFileProfile),
+            (
+                AggregateQuery(dimensions: [.pythonMajor], filters: [.equals(.project, "flask-login")], range: TimeRange(from: d1, to: d8)),
+                .dayFileProfile
+            ),
             (AggregateQuery(bucket: .week, dimensions: [.project, .installer]), .dayFileProfile),
             // Only the events know clients, hours per file or profile, and unaligned ranges.
             (AggregateQuery(dimensions: [.client], range: TimeRange(from: d1, to: d8)), .events),
             (AggregateQuery(filters: [.equals(.client, "c-1")]), .events),
             (AggregateQuery(bucket: .hour, dimensions: [.project]), .events),
             (AggregateQuery(dimensions: [.project], range: TimeRange(from: d1 + 3600, to: d8)), .events),
-            (AggregateQuery(bucket: .day, range: TimeRange(from: d1 + 1, to: d8)), .events),
+            (AggregateQuery(bucket: .day, range: TimeRange(from: d1 + 1, to: d8)), .events)
         ]
         for (q, table) in cases {
             let plan = store.plan(for: q)
@@ -182,7 +200,9 @@ import Testing
 
     @Test func manyFlushesAndSeveralIngestsAddUp() throws {
         // A tiny flush threshold makes every ingest upsert into rows an earlier flush wrote.
-        let a = Self.randomEvents(count: 1500, seed: 1), b = Self.randomEvents(count: 1500, seed: 2), c = Self.randomEvents(count: 700, seed: 3)
+        let a = Self.randomEvents(count: 1500, seed: 1)
+        let b = Self.randomEvents(count: 1500, seed: 2)
+        let c = Self.randomEvents(count: 700, seed: 3)
         let (store, _) = try freshStore()
         store.rollupFlushThreshold = 7
         try Self.ingestEvents(store, a, name: "a")
@@ -223,9 +243,11 @@ import Testing
         var rng = SplitMix(seed: seed)
         let months = ["Jan", "Feb", "Mar"]
         let projects = ["numpy", "Flask_Login", "Markdown", "six", "sentry_sdk"]
-        let agents = [#"pip/18.1 {\"cpu\":\"armv7l\",\"implementation\":{\"name\":\"CPython\",\"version\":\"2.7.13\"},\"installer\":{\"name\":\"pip\",\"version\":\"18.1\"},\"python\":\"2.7.13\",\"system\":{\"name\":\"Linux\",\"release\":\"4.19.97-v7+\"}}"#,
-                      #"pip/20.0.2 {\"ci\":true,\"cpu\":\"aarch64\",\"implementation\":{\"name\":\"CPython\",\"version\":\"3.7.3\"},\"installer\":{\"name\":\"pip\",\"version\":\"20.0.2\"},\"python\":\"3.7.3\"}"#,
-                      "Wget/1.20.1 (linux-gnu)"]
+        let agents = [
+            #"pip/18.1 {\"cpu\":\"armv7l\",\"implementation\":{\"name\":\"CPython\",\"version\":\"2.7.13\"},\"installer\":{\"name\":\"pip\",\"version\":\"18.1\"},\"python\":\"2.7.13\",\"system\":{\"name\":\"Linux\",\"release\":\"4.19.97-v7+\"}}"#,
+            #"pip/20.0.2 {\"ci\":true,\"cpu\":\"aarch64\",\"implementation\":{\"name\":\"CPython\",\"version\":\"3.7.3\"},\"installer\":{\"name\":\"pip\",\"version\":\"20.0.2\"},\"python\":\"3.7.3\"}"#,
+            "Wget/1.20.1 (linux-gnu)"
+        ]
         var t = UTCTime.epoch(year: 2020, month: 2, day: 25)
         return (0..<count).map { _ in
             t += Int64(rng.next() % 900)
@@ -233,7 +255,9 @@ import Testing
             let s = t % 86400
             let time = String(format: "%02d/%@/2020:%02d:%02d:%02d +0000", d, months[m - 1], s / 3600, s / 60 % 60, s % 60)
             let p = projects[Int(rng.next() % UInt64(projects.count))]
-            let path = rng.next() % 10 == 0 ? "/simple/\(p.lowercased())/" : "/simple/\(p.lowercased())/\(p)-1.\(rng.next() % 3)-py2.py3-none-any.whl"
+            let path =
+                rng.next() % 10 == 0
+                ? "/simple/\(p.lowercased())/" : "/simple/\(p.lowercased())/\(p)-1.\(rng.next() % 3)-py2.py3-none-any.whl"
             return "10.0.0.\(rng.next() % 30) - - [\(time)] \"GET \(path) HTTP/1.1\" 200 1234 \"-\" \"\(agents[Int(rng.next() % 3)])\""
         }
     }
@@ -249,8 +273,10 @@ import Testing
             _ = try ingest(store, path)
             reference = Array(lines[0..<end])
             let raw = try SQLiteEventStore(path: store.path, useRollups: false)
-            for q in Self.randomQueries(count: 40, seed: UInt64(end)) + [AggregateQuery(bucket: .day, dimensions: [.project]),
-                                                                        AggregateQuery(bucket: .week, dimensions: [.pythonMajor, .project])] {
+            for q in Self.randomQueries(count: 40, seed: UInt64(end)) + [
+                AggregateQuery(bucket: .day, dimensions: [.project]),
+                AggregateQuery(bucket: .week, dimensions: [.pythonMajor, .project])
+            ] {
                 #expect(try store.aggregateSync(q) == raw.aggregateSync(q), "\(store.plan(for: q))")
             }
         }
@@ -276,8 +302,10 @@ import Testing
         #expect(used[.dayFileProfile, default: 0] > 0)
         // v3: events are keyed by (time, sequence), numbered on from the old row ids.
         let (keys, nextSeq) = try store.dbQueue.read { db in
-            (try Row.fetchAll(db, sql: "SELECT ts, seq FROM events").map { [$0[0] as Int64, $0[1] as Int64] },
-             try Int64.fetchOne(db, sql: "SELECT value FROM casebook_meta WHERE key = 'next_event_seq'"))
+            (
+                try Row.fetchAll(db, sql: "SELECT ts, seq FROM events").map { [$0[0] as Int64, $0[1] as Int64] },
+                try Int64.fetchOne(db, sql: "SELECT value FROM casebook_meta WHERE key = 'next_event_seq'")
+            )
         }
         #expect(keys == keys.sorted { $0[0] != $1[0] ? $0[0] < $1[0] : $0[1] < $1[1] })
         #expect(Set(keys.map { $0[1] }) == Set(1...2500))
@@ -290,4 +318,3 @@ import Testing
         #expect(Set(seqs) == Set(1...3300))
     }
 }
-

@@ -1,8 +1,9 @@
 import CasebookCore
 import CasebookIngest
-@testable import CasebookSQLite
 import Foundation
 import Testing
+
+@testable import CasebookSQLite
 
 /// Apache's `vhost_combined` lines start with `HOST:PORT`: they used to be read as combined
 /// lines whose client was the virtual host.
@@ -27,11 +28,19 @@ import Testing
 
     @Test func detection() {
         let ua = #""-" "pip/19.3.1""#
-        #expect(Ingestor.detectFormat(firstLine: #"www.piwheels.org:443 1.2.3.4 - - [05/Mar/2020:14:03:11 +0000] "GET / HTTP/1.1" 200 1 "# + ua) == .vhostCombined)
-        #expect(Ingestor.detectFormat(firstLine: #"pypi.example:8080 2001:db8::1 - - [05/Mar/2020:14:03:11 +0000] "GET / HTTP/1.1" 200 1 "# + ua) == .vhostCombined)
+        #expect(
+            Ingestor.detectFormat(firstLine: #"www.piwheels.org:443 1.2.3.4 - - [05/Mar/2020:14:03:11 +0000] "GET / HTTP/1.1" 200 1 "# + ua)
+                == .vhostCombined)
+        #expect(
+            Ingestor.detectFormat(
+                firstLine: #"pypi.example:8080 2001:db8::1 - - [05/Mar/2020:14:03:11 +0000] "GET / HTTP/1.1" 200 1 "# + ua)
+                == .vhostCombined)
         // An IPv6 client of a combined log ends like a port, but the next field is the identity.
-        #expect(Ingestor.detectFormat(firstLine: #"2a00:1098:0:80:1000:3b:1:1 - - [18/Mar/2019:14:24:56 +0000] "GET / HTTP/1.1" 200 1 "# + ua) == .combined)
-        #expect(Ingestor.detectFormat(firstLine: #"192.0.2.1 - frank [05/Mar/2020:14:03:11 +0000] "GET / HTTP/1.1" 200 1 "# + ua) == .combined)
+        #expect(
+            Ingestor.detectFormat(firstLine: #"2a00:1098:0:80:1000:3b:1:1 - - [18/Mar/2019:14:24:56 +0000] "GET / HTTP/1.1" 200 1 "# + ua)
+                == .combined)
+        #expect(
+            Ingestor.detectFormat(firstLine: #"192.0.2.1 - frank [05/Mar/2020:14:03:11 +0000] "GET / HTTP/1.1" 200 1 "# + ua) == .combined)
     }
 
     @Test func aCombinedLineReadAsVhostIsMalformedWithoutItsAddress() throws {

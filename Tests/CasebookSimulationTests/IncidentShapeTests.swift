@@ -1,9 +1,10 @@
 import CasebookCore
 import CasebookIngest
 import CasebookSQLite
-@testable import CasebookSimulation
 import Foundation
 import Testing
+
+@testable import CasebookSimulation
 
 /// Helpers for the incident-shape scenarios of `examples/scenarios`.
 enum Shapes {
@@ -63,29 +64,39 @@ enum Shapes {
         """
 
     func error(_ yaml: String) -> ScenarioError? {
-        do { _ = try Scenario.parse(yaml: Self.head + yaml, file: "t.yaml"); return nil } catch { return error }
+        do {
+            _ = try Scenario.parse(yaml: Self.head + yaml, file: "t.yaml")
+            return nil
+        } catch { return error }
     }
 
     @Test func newIncidentTypesParse() throws {
-        let s = try Scenario.parse(yaml: Self.head + """
-            formats: [combined, csv]
-            csv: {project: requests, shape: overall}
-            incidents:
-              - {type: outage, start: "2020-03-02T10:00:00Z", end: "2020-03-02T12:00:00Z", status: 503}
-              - {type: log-gap, start: "2020-03-03T08:00:00Z", end: "2020-03-03T14:00:00Z"}
-              - {type: client-stops, stop: "2020-03-05T00:00:00Z", daily: 40, at: 1, hours: 2}
-              - {type: client-stops, client: ci, stop: "2020-03-05T00:00:00Z", daily: 40, packages: [six]}
-              - {type: country-drop, country: de, start: "2020-03-02T00:00:00Z", end: "2020-03-04T00:00:00Z", factor: 10%}
-              - {type: ramp, package: six, start: 2020-03-02, days: 4, downloads: 100}
-              - {type: package-spike, package: requests, version: 3.0.0rc1, python: "3", days: {2020-03-04: 50, 2020-03-05: 20}}
-              - {type: mirror, start: "2020-03-02T01:00:00Z", clients: 5, packages: [six]}
-            """)
+        let s = try Scenario.parse(
+            yaml: Self.head + """
+                formats: [combined, csv]
+                csv: {project: requests, shape: overall}
+                incidents:
+                  - {type: outage, start: "2020-03-02T10:00:00Z", end: "2020-03-02T12:00:00Z", status: 503}
+                  - {type: log-gap, start: "2020-03-03T08:00:00Z", end: "2020-03-03T14:00:00Z"}
+                  - {type: client-stops, stop: "2020-03-05T00:00:00Z", daily: 40, at: 1, hours: 2}
+                  - {type: client-stops, client: ci, stop: "2020-03-05T00:00:00Z", daily: 40, packages: [six]}
+                  - {type: country-drop, country: de, start: "2020-03-02T00:00:00Z", end: "2020-03-04T00:00:00Z", factor: 10%}
+                  - {type: ramp, package: six, start: 2020-03-02, days: 4, downloads: 100}
+                  - {type: package-spike, package: requests, version: 3.0.0rc1, python: "3", days: {2020-03-04: 50, 2020-03-05: 20}}
+                  - {type: mirror, start: "2020-03-02T01:00:00Z", clients: 5, packages: [six]}
+                """)
         #expect(s.formats == [.combined, .csv])
         #expect(s.csv == CountsCSV(project: "requests", shape: .overall))
-        #expect(s.incidents.map(\.type) == ["outage", "log-gap", "client-stops", "client-stops", "country-drop", "ramp", "package-spike", "mirror"])
-        guard case .outage(let o) = s.incidents[0], case .countryDrop(let c) = s.incidents[4], case .packageTraffic(let ramp) = s.incidents[5],
-              case .clientStops(let ci) = s.incidents[3], case .mirror(let m) = s.incidents[7] else {
-            Issue.record("wrong incident kinds"); return
+        #expect(
+            s.incidents.map(\.type) == [
+                "outage", "log-gap", "client-stops", "client-stops", "country-drop", "ramp", "package-spike", "mirror"
+            ])
+        guard case .outage(let o) = s.incidents[0], case .countryDrop(let c) = s.incidents[4],
+            case .packageTraffic(let ramp) = s.incidents[5],
+            case .clientStops(let ci) = s.incidents[3], case .mirror(let m) = s.incidents[7]
+        else {
+            Issue.record("wrong incident kinds")
+            return
         }
         #expect(o.status == 503)
         #expect(c.country == "DE" && c.factor == 0.1)
@@ -93,42 +104,74 @@ enum Shapes {
         #expect(m.clients == 5 && m.packages == ["six"])
         // A ramp grows by a quarter of its size a day for four days, then stays until the end of the scenario.
         #expect(ramp.days.map { if case .downloads(let n) = $0.size { n } else { -1 } } == [25, 50, 75, 100, 100, 100])
-        #expect(isPreRelease("3.0.0rc1") && isPreRelease("1.0a2") && isPreRelease("2.0.dev3") && !isPreRelease("2019.11.28") && !isPreRelease("1.0.post1"))
+        #expect(
+            isPreRelease("3.0.0rc1") && isPreRelease("1.0a2") && isPreRelease("2.0.dev3") && !isPreRelease("2019.11.28")
+                && !isPreRelease("1.0.post1"))
     }
 
     @Test func newKeysAreCheckedWithPositions() {
         let cases: [(String, [String])] = [
-            ("incidents:\n  - {type: outage, start: \"2020-03-02T10:00:00Z\", end: \"2020-03-02T12:00:00Z\", status: 200}\n",
-             ["t.yaml:", "incidents[0].status", "expected an HTTP error status", "found '200'"]),
-            ("incidents:\n  - {type: outage, start: \"2020-03-02T10:00:00Z\", end: \"2020-03-02T12:00:00Z\", retries: 5}\n",
-             ["incidents[0].retries", "no retries without a status"]),
-            ("incidents:\n  - {type: log-gap, start: \"2020-03-02T10:00:00Z\", ned: \"2020-03-02T12:00:00Z\"}\n",
-             ["incidents[0].ned", "did you mean 'end'"]),
-            ("incidents:\n  - {type: log-gap, start: \"2020-03-02T10:00:00Z\", end: \"2020-03-02T09:00:00Z\"}\n",
-             ["incidents[0].end", "expected a time after start"]),
+            (
+                "incidents:\n  - {type: outage, start: \"2020-03-02T10:00:00Z\", end: \"2020-03-02T12:00:00Z\", status: 200}\n",
+                ["t.yaml:", "incidents[0].status", "expected an HTTP error status", "found '200'"]
+            ),
+            (
+                "incidents:\n  - {type: outage, start: \"2020-03-02T10:00:00Z\", end: \"2020-03-02T12:00:00Z\", retries: 5}\n",
+                ["incidents[0].retries", "no retries without a status"]
+            ),
+            (
+                "incidents:\n  - {type: log-gap, start: \"2020-03-02T10:00:00Z\", ned: \"2020-03-02T12:00:00Z\"}\n",
+                ["incidents[0].ned", "did you mean 'end'"]
+            ),
+            (
+                "incidents:\n  - {type: log-gap, start: \"2020-03-02T10:00:00Z\", end: \"2020-03-02T09:00:00Z\"}\n",
+                ["incidents[0].end", "expected a time after start"]
+            ),
             ("formats: [csv]\n", ["formats", "needs a 'csv' key"]),
-            ("formats: [csv]\ncsv: {project: requests, shape: weekly}\n", ["csv.shape", "expected daily (date,downloads) or overall", "found 'weekly'"]),
+            (
+                "formats: [csv]\ncsv: {project: requests, shape: weekly}\n",
+                ["csv.shape", "expected daily (date,downloads) or overall", "found 'weekly'"]
+            ),
             ("formats: [csv]\ncsv: {project: numpy}\n", ["csv.project", "unknown package 'numpy'"]),
             ("formats: [tsv]\n", ["formats[0]", "expected combined, bigquery or csv"]),
-            ("incidents:\n  - {type: country-drop, country: XX, start: \"2020-03-02T00:00:00Z\", end: \"2020-03-03T00:00:00Z\"}\n",
-             ["incidents[0].country", "a country code", "found 'XX'"]),
-            ("incidents:\n  - {type: client-stops, client: ci, stop: \"2020-03-05T00:00:00Z\", daily: 10}\n",
-             ["incidents[0]", "'packages'"]),
-            ("incidents:\n  - {type: client-stops, client: robot, stop: \"2020-03-05T00:00:00Z\", daily: 10}\n",
-             ["incidents[0].client", "expected mirror or ci", "found 'robot'"]),
-            ("incidents:\n  - {type: client-stops, stop: \"2020-04-05T00:00:00Z\", daily: 10}\n",
-             ["incidents[0].stop", "a time within the scenario"]),
-            ("incidents:\n  - {type: ramp, package: six, start: 2020-03-02, days: 0, downloads: 10}\n",
-             ["incidents[0].days", "a number of days >= 1"]),
-            ("incidents:\n  - {type: package-spike, package: requests, version: 9.9, start: 2020-03-02, downloads: 10}\n",
-             ["incidents[0].version", "no version '9.9'"]),
-            ("incidents:\n  - {type: package-spike, package: reqests, start: 2020-03-02, downloads: 10}\n",
-             ["incidents[0].package", "unknown package 'reqests'"]),
-            ("incidents:\n  - {type: log-gapp, start: \"2020-03-02T10:00:00Z\"}\n",
-             ["incidents[0].type", "log-gap, client-stops, country-drop, ramp, package-spike"]),
+            (
+                "incidents:\n  - {type: country-drop, country: XX, start: \"2020-03-02T00:00:00Z\", end: \"2020-03-03T00:00:00Z\"}\n",
+                ["incidents[0].country", "a country code", "found 'XX'"]
+            ),
+            (
+                "incidents:\n  - {type: client-stops, client: ci, stop: \"2020-03-05T00:00:00Z\", daily: 10}\n",
+                ["incidents[0]", "'packages'"]
+            ),
+            (
+                "incidents:\n  - {type: client-stops, client: robot, stop: \"2020-03-05T00:00:00Z\", daily: 10}\n",
+                ["incidents[0].client", "expected mirror or ci", "found 'robot'"]
+            ),
+            (
+                "incidents:\n  - {type: client-stops, stop: \"2020-04-05T00:00:00Z\", daily: 10}\n",
+                ["incidents[0].stop", "a time within the scenario"]
+            ),
+            (
+                "incidents:\n  - {type: ramp, package: six, start: 2020-03-02, days: 0, downloads: 10}\n",
+                ["incidents[0].days", "a number of days >= 1"]
+            ),
+            (
+                "incidents:\n  - {type: package-spike, package: requests, version: 9.9, start: 2020-03-02, downloads: 10}\n",
+                ["incidents[0].version", "no version '9.9'"]
+            ),
+            (
+                "incidents:\n  - {type: package-spike, package: reqests, start: 2020-03-02, downloads: 10}\n",
+                ["incidents[0].package", "unknown package 'reqests'"]
+            ),
+            (
+                "incidents:\n  - {type: log-gapp, start: \"2020-03-02T10:00:00Z\"}\n",
+                ["incidents[0].type", "log-gap, client-stops, country-drop, ramp, package-spike"]
+            )
         ]
         for (yaml, parts) in cases {
-            guard let e = error(yaml) else { Issue.record("no error for \(yaml)"); continue }
+            guard let e = error(yaml) else {
+                Issue.record("no error for \(yaml)")
+                continue
+            }
             #expect(e.line != nil, "\(e.description)")
             for p in parts { #expect(e.description.contains(p), "\(e.description) lacks \(p)") }
         }
@@ -182,7 +225,8 @@ enum Shapes {
     @Test func holidayIsADayLevelDip() throws {
         let (dir, summary) = try Shapes.run(try Shapes.load("holiday-dip"), "holiday")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let holiday = try #require(summary.day("2020-05-01")), before = try #require(summary.day("2020-04-24"))
+        let holiday = try #require(summary.day("2020-05-01"))
+        let before = try #require(summary.day("2020-04-24"))
         #expect(Double(holiday.downloads) < 0.85 * Double(before.downloads))
         #expect(summary.incidents[0].expected.direction == "down")
         #expect(summary.incidents[0].expected.start == UTCTime.parse("2020-05-01"))
@@ -238,9 +282,11 @@ enum Shapes {
         let seconds = lines.compactMap(Shapes.second)
         #expect(!seconds.contains { (28800..<50400).contains($0) })
         // Normal lines around it: the hour before and the hour after look like a week earlier.
-        let before = seconds.filter { (25200..<28800).contains($0) }.count, after = seconds.filter { (50400..<54000).contains($0) }.count
+        let before = seconds.filter { (25200..<28800).contains($0) }.count
+        let after = seconds.filter { (50400..<54000).contains($0) }.count
         let weekSeconds = try Shapes.lines(dir, "2020-02-13").compactMap(Shapes.second)
-        let weekBefore = weekSeconds.filter { (25200..<28800).contains($0) }.count, weekAfter = weekSeconds.filter { (50400..<54000).contains($0) }.count
+        let weekBefore = weekSeconds.filter { (25200..<28800).contains($0) }.count
+        let weekAfter = weekSeconds.filter { (50400..<54000).contains($0) }.count
         #expect(before > weekBefore / 2 && before < weekBefore * 2)
         #expect(after > weekAfter / 2 && after < weekAfter * 2)
         #expect(lines.allSatisfy { Shapes.status($0) != 503 })
@@ -271,7 +317,9 @@ enum Shapes {
         let inc = summary.incidents[0]
         #expect(inc.clients == 1)
         #expect(Set(inc.projects.keys).count > 100)  // many projects, a little each
-        #expect(inc.expected.start == UTCTime.parse("2020-02-24T00:00:00Z") && inc.expected.direction == "down" && inc.expected.clientKind == "mirror")
+        #expect(
+            inc.expected.start == UTCTime.parse("2020-02-24T00:00:00Z") && inc.expected.direction == "down"
+                && inc.expected.clientKind == "mirror")
     }
 
     @Test func ciFarmInstallsTheWholeClosure() throws {
@@ -287,7 +335,9 @@ enum Shapes {
         #expect(inc.expected.packages.count == 25 && inc.expected.clientKind == "ci")
         #expect(try s.expectedFacts() == [inc.expected])
         // The catalog has the project and its dependencies, with their requirements.
-        let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/catalog/pypi/fleetctl/1.3.0/json"))) as? [String: Any]
+        let doc =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/catalog/pypi/fleetctl/1.3.0/json")))
+            as? [String: Any]
         let info = try #require(doc?["info"] as? [String: Any])
         #expect((info["requires_dist"] as? [String])?.count == 10)
         for p in inc.projects.keys { #expect(FileManager.default.fileExists(atPath: "\(dir)/catalog/pypi/\(p)/json"), "\(p)") }
@@ -313,9 +363,12 @@ enum Shapes {
         let first = try Shapes.lines(dir, "2020-02-25").filter { $0.contains("/Jinja2-2.11.1-") && $0.contains("\\\"python\\\":\\\"3") }
         #expect(first.filter { (Shapes.second($0) ?? 0) >= 57600 }.count > 500)
         let store = try Support.ingest(dir, files: summary.files.filter { $0.contains("2020-02-2") })
-        let py = try store.aggregateSync(AggregateQuery(dimensions: [.pythonMajor], filters: [.equals(.project, "jinja2"), .equals(.version, "2.11.1")],
-                                                        range: TimeRange(from: UTCTime.parse("2020-02-25")!, to: UTCTime.parse("2020-02-28")!)))
-        let three = py.rows.first { $0.values[0] == "3" }?.downloads ?? 0, two = py.rows.first { $0.values[0] == "2" }?.downloads ?? 0
+        let py = try store.aggregateSync(
+            AggregateQuery(
+                dimensions: [.pythonMajor], filters: [.equals(.project, "jinja2"), .equals(.version, "2.11.1")],
+                range: TimeRange(from: UTCTime.parse("2020-02-25")!, to: UTCTime.parse("2020-02-28")!)))
+        let three = py.rows.first { $0.values[0] == "3" }?.downloads ?? 0
+        let two = py.rows.first { $0.values[0] == "2" }?.downloads ?? 0
         #expect(three > 1000 && two * 10 < three)
     }
 
@@ -339,7 +392,8 @@ enum Shapes {
         func count(_ date: String, _ file: String) throws -> Int { try Shapes.lines(dir, date).filter { $0.contains(file) }.count }
         #expect(try count("2020-02-25", "/Werkzeug-0.16.0-") > 800)
         #expect(try count("2020-02-11", "/Werkzeug-0.16.0-") < 20)
-        let newBefore = try count("2020-02-11", "/Werkzeug-1.0.0-"), newDuring = try count("2020-02-25", "/Werkzeug-1.0.0-")
+        let newBefore = try count("2020-02-11", "/Werkzeug-1.0.0-")
+        let newDuring = try count("2020-02-25", "/Werkzeug-1.0.0-")
         #expect(newDuring < newBefore * 2 + 10)
         #expect(inc.clients > 200)
     }
@@ -357,7 +411,8 @@ enum Shapes {
         #expect(try rows("2020-02-18", "DE") > 200)
         #expect(try rows("2020-02-21", "DE") == 0)
         #expect(try rows("2020-02-25", "DE") > 200)
-        let gbBefore = try rows("2020-02-18", "GB"), gbDuring = try rows("2020-02-19", "GB")
+        let gbBefore = try rows("2020-02-18", "GB")
+        let gbDuring = try rows("2020-02-19", "GB")
         #expect(Double(gbDuring) > 0.8 * Double(gbBefore))
         #expect(summary.incidents[0].removed > 800)
         #expect(summary.incidents[0].expected.country == "DE")
@@ -395,7 +450,9 @@ enum Shapes {
         let stableDuring = try Shapes.lines(dir, "2020-02-25").filter { $0.contains("/Flask-1.1.1-") }.count
         #expect(stableDuring < stableBefore * 2 + 10)
         // PyPI's project document names the newest stable release.
-        let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/catalog/pypi/flask/json"))) as? [String: Any]
+        let doc =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/catalog/pypi/flask/json")))
+            as? [String: Any]
         #expect((doc?["info"] as? [String: Any])?["version"] as? String == "1.1.1")
         #expect(summary.incidents[0].expected.versions == ["flask==2.0.0rc1"])
     }
@@ -412,7 +469,8 @@ enum Shapes {
         for (row, day) in zip(rows.dropFirst(), summary.days) {
             #expect(row == "\(day.date),\(day.projects["requests"] ?? 0)")
         }
-        let spike = try #require(summary.day("2020-02-25")?.projects["requests"]), before = try #require(summary.day("2020-02-18")?.projects["requests"])
+        let spike = try #require(summary.day("2020-02-25")?.projects["requests"])
+        let before = try #require(summary.day("2020-02-18")?.projects["requests"])
         #expect(spike > before + 300)
         // The counts file ingests to the same totals.
         let store = try Support.ingest(dir, files: summary.files)
@@ -427,11 +485,21 @@ enum Shapes {
         let rows = try String(contentsOfFile: "\(dir)/csv/requests.csv", encoding: .utf8).split(separator: "\n")
         #expect(rows.first == "category,date,downloads")
         #expect(rows.count == 2 * s.dayCount + 1)
-        var with: [String: Int] = [:], without: [String: Int] = [:]
+        var with: [String: Int] = [:]
+        var without: [String: Int] = [:]
         for r in rows.dropFirst() {
             let f = r.split(separator: ",")
-            guard f.count == 3, let n = Int(f[2]) else { Issue.record("bad row \(r)"); continue }
-            if f[0] == "with_mirrors" { with[String(f[1])] = n } else if f[0] == "without_mirrors" { without[String(f[1])] = n } else { Issue.record("\(r)") }
+            guard f.count == 3, let n = Int(f[2]) else {
+                Issue.record("bad row \(r)")
+                continue
+            }
+            if f[0] == "with_mirrors" {
+                with[String(f[1])] = n
+            } else if f[0] == "without_mirrors" {
+                without[String(f[1])] = n
+            } else {
+                Issue.record("\(r)")
+            }
         }
         #expect(with.count == s.dayCount && without.count == s.dayCount)
         for (date, w) in with {

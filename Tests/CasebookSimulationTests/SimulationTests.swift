@@ -1,9 +1,10 @@
 import CasebookCore
 import CasebookIngest
 import CasebookSQLite
-@testable import CasebookSimulation
 import Foundation
 import Testing
+
+@testable import CasebookSimulation
 
 /// Shared helpers: a small scenario, temporary directories, the repository's examples.
 enum Support {
@@ -93,10 +94,16 @@ enum Support {
         #expect(s.formats == [.combined, .bigquery])
         #expect(s.baseline.packages.count == 6)
         #expect(s.incidents.map(\.type) == ["release-upgrade", "mirror", "outage", "ci-farm"])
-        guard case .releaseUpgrade(let r) = s.incidents[0] else { Issue.record("not a release upgrade"); return }
+        guard case .releaseUpgrade(let r) = s.incidents[0] else {
+            Issue.record("not a release upgrade")
+            return
+        }
         #expect(r.upgrades[0].repeatCount == 2)
-        #expect(r.days == [IncidentDay(day: UTCTime.parse("2020-03-04")! / 86400, size: .total(2500)),
-                           IncidentDay(day: UTCTime.parse("2020-03-05")! / 86400, size: .downloads(800))])
+        #expect(
+            r.days == [
+                IncidentDay(day: UTCTime.parse("2020-03-04")! / 86400, size: .total(2500)),
+                IncidentDay(day: UTCTime.parse("2020-03-05")! / 86400, size: .downloads(800))
+            ])
         #expect(s.downstream[0].releases[0].released == UTCTime.parse("2020-03-03T15:28:00Z"))
     }
 
@@ -123,14 +130,20 @@ enum Support {
 
     @Test func unknownPackagesInIncidentsAreRefused() {
         let yaml = Support.small.replacingOccurrences(of: "{package: Markdown, version: 3.1.1}", with: "{package: Markdwn, version: 3.1.1}")
-        do { _ = try Scenario.parse(yaml: yaml); Issue.record("expected an error") } catch {
+        do {
+            _ = try Scenario.parse(yaml: yaml)
+            Issue.record("expected an error")
+        } catch {
             #expect(error.description.contains("unknown package 'Markdwn'"))
         }
     }
 
     @Test func aliasesAreRefused() {
         let yaml = "seed: &s 1\nstart: 2020-01-01\nend: 2020-01-02\nbaseline: *s\n"
-        do { _ = try Scenario.parse(yaml: yaml); Issue.record("expected an error") } catch {
+        do {
+            _ = try Scenario.parse(yaml: yaml)
+            Issue.record("expected an error")
+        } catch {
             #expect(error.description.contains("anchors and aliases"))
         }
     }
@@ -138,7 +151,12 @@ enum Support {
     @Test func everyExampleScenarioParses() throws {
         let dir = Support.examples.appendingPathComponent("scenarios")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
-        #expect(Set(names).isSuperset(of: ["ci-farm.yaml", "mirror.yaml", "outage.yaml", "python3-release.yaml", "quiet.yaml", "holiday-dip.yaml", "outage-5xx.yaml", "log-gap.yaml", "mirror-stops.yaml", "ci-closure.yaml", "python3-two-packages.yaml", "overlapping.yaml", "one-version.yaml", "country-drop.yaml", "ramp.yaml", "prerelease.yaml", "one-package-csv.yaml", "one-package-mirror-split.yaml"]))
+        #expect(
+            Set(names).isSuperset(of: [
+                "ci-farm.yaml", "mirror.yaml", "outage.yaml", "python3-release.yaml", "quiet.yaml", "holiday-dip.yaml", "outage-5xx.yaml",
+                "log-gap.yaml", "mirror-stops.yaml", "ci-closure.yaml", "python3-two-packages.yaml", "overlapping.yaml", "one-version.yaml",
+                "country-drop.yaml", "ramp.yaml", "prerelease.yaml", "one-package-csv.yaml", "one-package-mirror-split.yaml"
+            ]))
         for n in names { _ = try Scenario.load(path: dir.appendingPathComponent(n).path) }
         let demo = try Scenario.load(path: Support.examples.appendingPathComponent("piwheels-2020-03/scenario.yaml").path)
         #expect(demo.dayCount == 70)
@@ -161,11 +179,16 @@ enum Support {
 @Suite(.serialized) struct SimulatorTests {
     @Test func sameSeedGivesIdenticalBytes() throws {
         let s = try Scenario.parse(yaml: Support.small)
-        let a = Support.tempDir("det-a"), b = Support.tempDir("det-b")
-        defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
+        let a = Support.tempDir("det-a")
+        let b = Support.tempDir("det-b")
+        defer {
+            try? FileManager.default.removeItem(atPath: a)
+            try? FileManager.default.removeItem(atPath: b)
+        }
         try Simulator(scenario: s).run(to: a)
         try Simulator(scenario: s).run(to: b)
-        let fa = Support.files(under: a), fb = Support.files(under: b)
+        let fa = Support.files(under: a)
+        let fb = Support.files(under: b)
         #expect(fa.count > 20)
         #expect(fa.keys.sorted() == fb.keys.sorted())
         for (k, v) in fa { #expect(fb[k] == v, "\(k) differs") }
@@ -199,10 +222,13 @@ enum Support {
         let upgrade = summary.incidents[0]
         #expect(upgrade.downloads > 0)
         #expect(upgrade.days["2020-03-05"] == 800)
-        let fl = upgrade.projects["flask-login"] ?? 0, md = upgrade.projects["markdown"] ?? 0
+        let fl = upgrade.projects["flask-login"] ?? 0
+        let md = upgrade.projects["markdown"] ?? 0
         #expect(fl > 2 * md)  // extra-index clients add Flask-Login (sdist-only on PyPI) but not Markdown
-        let md5 = try store.aggregateSync(AggregateQuery(dimensions: [.pythonMinor], filters: [.equals(.project, "markdown"), .equals(.version, "3.1.1")],
-                                                         range: TimeRange(from: UTCTime.parse("2020-03-04")!, to: UTCTime.parse("2020-03-06")!)))
+        let md5 = try store.aggregateSync(
+            AggregateQuery(
+                dimensions: [.pythonMinor], filters: [.equals(.project, "markdown"), .equals(.version, "3.1.1")],
+                range: TimeRange(from: UTCTime.parse("2020-03-04")!, to: UTCTime.parse("2020-03-06")!)))
         let py27 = md5.rows.first { $0.values[0] == "2.7" }?.downloads ?? 0
         #expect(Int(py27) >= md)
         // Mirror: one client, every file once.
@@ -211,8 +237,12 @@ enum Support {
         let installers = try store.aggregateSync(AggregateQuery(dimensions: [.installer], filters: [.equals(.installer, "bandersnatch")]))
         #expect(Int(installers.total) == mirror.downloads)
         // Outage: 10:00-13:00 almost empty.
-        let hours = try store.aggregateSync(AggregateQuery(bucket: .hour, range: TimeRange(from: UTCTime.parse("2020-03-06T10:00:00Z")!,
-                                                                                            to: UTCTime.parse("2020-03-06T13:00:00Z")!)))
+        let hours = try store.aggregateSync(
+            AggregateQuery(
+                bucket: .hour,
+                range: TimeRange(
+                    from: UTCTime.parse("2020-03-06T10:00:00Z")!,
+                    to: UTCTime.parse("2020-03-06T13:00:00Z")!)))
         #expect(hours.total < 10)
         // CI farm: ci true, x86_64, Flask-Login plus its dependencies (Flask, Werkzeug).
         let ci = try store.aggregateSync(AggregateQuery(dimensions: [.project], filters: [.equals(.ci, "true")]))
@@ -318,11 +348,16 @@ enum Support {
         switch name {
         case "quiet":
             #expect(summary.incidents.allSatisfy { $0.downloads == 0 })
-            let friday = try #require(summary.day("2020-04-10")), thursday = try #require(summary.day("2020-04-09"))
+            let friday = try #require(summary.day("2020-04-10"))
+            let thursday = try #require(summary.day("2020-04-09"))
             #expect(Double(friday.downloads) < 0.9 * Double(thursday.downloads))
         case "outage":
-            let hours = try store.aggregateSync(AggregateQuery(bucket: .hour, range: TimeRange(from: UTCTime.parse("2020-02-18T09:00:00Z")!,
-                                                                                                to: UTCTime.parse("2020-02-18T14:00:00Z")!)))
+            let hours = try store.aggregateSync(
+                AggregateQuery(
+                    bucket: .hour,
+                    range: TimeRange(
+                        from: UTCTime.parse("2020-02-18T09:00:00Z")!,
+                        to: UTCTime.parse("2020-02-18T14:00:00Z")!)))
             #expect(hours.total < 20)
         case "ci-farm":
             let ci = summary.incidents[0]
@@ -330,7 +365,9 @@ enum Support {
             #expect(ci.downloads > 2000)
             let rows = try store.aggregateSync(AggregateQuery(dimensions: [.client], filters: [.equals(.ci, "true")]))
             #expect(rows.rows.count == 3)
-            #expect(Set(ci.projects.keys).isSuperset(of: ["influxdb", "paho-mqtt", "schedule", "pyserial", "requests", "urllib3", "six", "pytz"]))
+            #expect(
+                Set(ci.projects.keys).isSuperset(of: ["influxdb", "paho-mqtt", "schedule", "pyserial", "requests", "urllib3", "six", "pytz"]
+                ))
         case "mirror":
             let m = summary.incidents[0]
             #expect(m.clients == 1 && m.downloads > 1500)
@@ -339,8 +376,10 @@ enum Support {
             let u = summary.incidents[0]
             // What does not divide into whole clients (under one set a day, 3 days) is baseline traffic.
             #expect((5391...5400).contains(u.downloads))
-            let py = try store.aggregateSync(AggregateQuery(dimensions: [.pythonMajor], filters: [.equals(.project, "paho-mqtt"), .equals(.version, "1.5.0")],
-                                                            range: TimeRange(from: UTCTime.parse("2020-03-10")!, to: UTCTime.parse("2020-03-13")!)))
+            let py = try store.aggregateSync(
+                AggregateQuery(
+                    dimensions: [.pythonMajor], filters: [.equals(.project, "paho-mqtt"), .equals(.version, "1.5.0")],
+                    range: TimeRange(from: UTCTime.parse("2020-03-10")!, to: UTCTime.parse("2020-03-13")!)))
             #expect((py.rows.first { $0.values[0] == "3" }?.downloads ?? 0) > 1000)
             // Half the clients use piwheels as an extra index: they fetch paho-mqtt (sdist-only on PyPI) and RPi.GPIO
             // (no ARM wheel there) but not requests or influxdb (pure wheels on PyPI).
@@ -359,7 +398,8 @@ enum Support {
     @Test func sameSeedSameDraw() throws {
         let b = try Self.base()
         for kind in IncidentKind.allCases {
-            let x = ScenarioFactory.randomized(base: b, kind: kind, seed: 42), y = ScenarioFactory.randomized(base: b, kind: kind, seed: 42)
+            let x = ScenarioFactory.randomized(base: b, kind: kind, seed: 42)
+            let y = ScenarioFactory.randomized(base: b, kind: kind, seed: 42)
             #expect(x.scenario == y.scenario)
             #expect(x.expected == y.expected)
         }

@@ -60,8 +60,9 @@ public struct BigQueryReader: LineReader, Sendable {
 
     private func parseRow(_ c: inout JSONCursor) throws -> DownloadEvent? {
         guard c.peek == UInt8(ascii: "{") else {
-            throw BigQueryRowError(kind: .syntax, field: nil, column: c.column,
-                                   expected: "a JSON object (one BigQuery row per line)", found: c.describeToken())
+            throw BigQueryRowError(
+                kind: .syntax, field: nil, column: c.column,
+                expected: "a JSON object (one BigQuery row per line)", found: c.describeToken())
         }
         var event = DownloadEvent(timestamp: 0)
         var timestamp: Int64?
@@ -100,12 +101,14 @@ public struct BigQueryReader: LineReader, Sendable {
         }
         c.skipWhitespace()
         guard c.atEnd else {
-            throw BigQueryRowError(kind: .syntax, field: nil, column: c.column,
-                                   expected: "the end of the line after the row's closing '}'", found: c.describeToken())
+            throw BigQueryRowError(
+                kind: .syntax, field: nil, column: c.column,
+                expected: "the end of the line after the row's closing '}'", found: c.describeToken())
         }
         guard let timestamp else {
-            throw BigQueryRowError(kind: .missingField, field: "timestamp", column: nil,
-                                   expected: "a time such as \"2020-03-05 14:03:11 UTC\"", found: "no such field")
+            throw BigQueryRowError(
+                kind: .missingField, field: "timestamp", column: nil,
+                expected: "a time such as \"2020-03-05 14:03:11 UTC\"", found: "no such field")
         }
         if count == 0 { return nil }
         event.timestamp = timestamp
@@ -196,12 +199,14 @@ public struct BigQueryReader: LineReader, Sendable {
             case "true": return true
             case "false": return false
             default:
-                throw BigQueryRowError(kind: .badValue, field: path, column: column,
-                                       expected: "true, false or null", found: "the string \(JSONCursor.quoted(s))")
+                throw BigQueryRowError(
+                    kind: .badValue, field: path, column: column,
+                    expected: "true, false or null", found: "the string \(JSONCursor.quoted(s))")
             }
         default:
-            throw BigQueryRowError(kind: .wrongType, field: path, column: column,
-                                   expected: "true, false or null", found: c.describeToken())
+            throw BigQueryRowError(
+                kind: .wrongType, field: path, column: column,
+                expected: "true, false or null", found: c.describeToken())
         }
     }
 
@@ -214,16 +219,19 @@ public struct BigQueryReader: LineReader, Sendable {
             let s = try c.string()
             if let t = UTCTime.parse(s) { return t }
             if let t = epochFromNumber(text: s.trimmingWhitespace) { return t }
-            throw BigQueryRowError(kind: .badValue, field: "timestamp", column: column,
-                                   expected: expected, found: "the string \(JSONCursor.quoted(s))")
+            throw BigQueryRowError(
+                kind: .badValue, field: "timestamp", column: column,
+                expected: expected, found: "the string \(JSONCursor.quoted(s))")
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let text = try c.numberText()
             if let t = epochFromNumber(text: text) { return t }
-            throw BigQueryRowError(kind: .badValue, field: "timestamp", column: column,
-                                   expected: expected + " (between years 1 and 9999)", found: "the number \(text)")
+            throw BigQueryRowError(
+                kind: .badValue, field: "timestamp", column: column,
+                expected: expected + " (between years 1 and 9999)", found: "the number \(text)")
         default:
-            throw BigQueryRowError(kind: c.peek == UInt8(ascii: "n") ? .missingField : .wrongType,
-                                   field: "timestamp", column: column, expected: expected, found: c.describeToken())
+            throw BigQueryRowError(
+                kind: c.peek == UInt8(ascii: "n") ? .missingField : .wrongType,
+                field: "timestamp", column: column, expected: expected, found: c.describeToken())
         }
     }
 
@@ -263,13 +271,13 @@ public struct BigQueryReader: LineReader, Sendable {
     }
 }
 
-private extension Int64 {
+extension Int64 {
     /// Self when it is a time between the years 1 and 9999, else nil.
-    var inRange: Int64? { (-62_135_596_800 ..< 253_402_300_800).contains(self) ? self : nil }
+    fileprivate var inRange: Int64? { (-62_135_596_800..<253_402_300_800).contains(self) ? self : nil }
 }
 
-private extension String {
-    var trimmingWhitespace: String {
+extension String {
+    fileprivate var trimmingWhitespace: String {
         String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }
@@ -340,19 +348,23 @@ enum FastUTC {
             return v
         }
         guard let y = digits(i, 4), i + 10 <= b.count, b[i + 4] == 45, let mo = digits(i + 5, 2), b[i + 7] == 45,
-              let d = digits(i + 8, 2), (1...12).contains(mo), d >= 1, d <= UTCTime.daysInMonth(year: y, month: mo) else { return nil }
+            let d = digits(i + 8, 2), (1...12).contains(mo), d >= 1, d <= UTCTime.daysInMonth(year: y, month: mo)
+        else { return nil }
         i += 10
         var secondOfDay = 0
         if i < b.count, b[i] == 0x20 || b[i] == UInt8(ascii: "T") {
             let tee = b[i] == UInt8(ascii: "T")
             guard let h = digits(i + 1, 2), b.count > i + 3, b[i + 3] == 58, let m = digits(i + 4, 2),
-                  b.count > i + 6, b[i + 6] == 58, let s = digits(i + 7, 2), h < 24, m < 60, s < 61 else { return nil }
+                b.count > i + 6, b[i + 6] == 58, let s = digits(i + 7, 2), h < 24, m < 60, s < 61
+            else { return nil }
             secondOfDay = h * 3600 + m * 60 + s
             i += 9
             if tee {
                 guard i < b.count, b[i] == UInt8(ascii: "Z") else { return nil }
                 i += 1
-            } else if i + 4 <= b.count, b[i] == 0x20, b[i + 1] == UInt8(ascii: "U"), b[i + 2] == UInt8(ascii: "T"), b[i + 3] == UInt8(ascii: "C") {
+            } else if i + 4 <= b.count, b[i] == 0x20, b[i + 1] == UInt8(ascii: "U"), b[i + 2] == UInt8(ascii: "T"),
+                b[i + 3] == UInt8(ascii: "C")
+            {
                 i += 4
             }
         }

@@ -57,25 +57,40 @@ public struct CombinedLogReader: LineReader {
             let v = token()
             guard !v.isEmpty, v.contains(where: { b[$0] == 58 }) else {
                 // The field is not quoted: it may be a client address (a combined line).
-                return malformed(b, host: nil, "expected the virtual host and port (`www.example.org:443`) at column 1, found a field without `:PORT` (a combined log? use --input-format combined)")
+                return malformed(
+                    b, host: nil,
+                    "expected the virtual host and port (`www.example.org:443`) at column 1, found a field without `:PORT` (a combined log? use --input-format combined)"
+                )
             }
-            if let c = control, v.contains(c) { return malformed(b, host: nil, "control byte in the virtual host, found \(InputText.byteName(b[c])) at character \(c + 1)") }
+            if let c = control, v.contains(c) {
+                return malformed(b, host: nil, "control byte in the virtual host, found \(InputText.byteName(b[c])) at character \(c + 1)")
+            }
             skipSpaces()
         }
         // %h %l %u
         let hostColumn = i + 1
         let host = token()
-        guard !host.isEmpty else { return malformed(b, host: nil, "expected the client address at column \(hostColumn), found \(i < n ? "a space" : "the end of the line")") }
+        guard !host.isEmpty else {
+            return malformed(
+                b, host: nil, "expected the client address at column \(hostColumn), found \(i < n ? "a space" : "the end of the line")")
+        }
         if vhost, host.count == 1, b[host.lowerBound] == 45 {
-            return malformed(b, host: nil, "expected the client address after the virtual host, found '-' (a combined log whose client is an IPv6 address? use --input-format combined)")
+            return malformed(
+                b, host: nil,
+                "expected the client address after the virtual host, found '-' (a combined log whose client is an IPv6 address? use --input-format combined)"
+            )
         }
         let clientKey = clientKey(b, host)
         if let c = control, host.contains(c) { return controlByteLine(b, host: host, clientKey, c, "the client address") }
-        skipSpaces(); _ = token(); skipSpaces()
+        skipSpaces()
+        _ = token()
+        skipSpaces()
         // The user field may contain spaces in odd logs; the time field starts at the next " [".
         while i < n, b[i] != 91 { i += 1 }
         if let c = control, c < i { return controlByteLine(b, host: host, clientKey, c, "the identity and user fields") }
-        guard i < n else { return malformed(b, host: host, "expected the time in brackets, like [05/Mar/2020:14:03:11 +0000], found none", clientKey) }
+        guard i < n else {
+            return malformed(b, host: host, "expected the time in brackets, like [05/Mar/2020:14:03:11 +0000], found none", clientKey)
+        }
         i += 1
         let timeStart = i
         while i < n, b[i] != 93 { i += 1 }
@@ -83,8 +98,13 @@ public struct CombinedLogReader: LineReader {
         guard let ts = Self.parseTime(b, timeStart..<i) else {
             return malformed(b, host: host, "expected a time like 05/Mar/2020:14:03:11 +0000, found '\(text(b, timeStart..<i))'", clientKey)
         }
-        i += 1; skipSpaces()
-        guard i < n, b[i] == 34 else { return malformed(b, host: host, "expected the quoted request (\"GET /path HTTP/1.1\") after the time, found '\(text(b, i..<min(n, i + 20)))'", clientKey) }
+        i += 1
+        skipSpaces()
+        guard i < n, b[i] == 34 else {
+            return malformed(
+                b, host: host,
+                "expected the quoted request (\"GET /path HTTP/1.1\") after the time, found '\(text(b, i..<min(n, i + 20)))'", clientKey)
+        }
         i += 1
         guard let request = quoted(b, &i) else { return malformed(b, host: host, "the quoted request has no closing quote", clientKey) }
         if let c = control, c < i { return controlByteLine(b, host: host, clientKey, c, "the request") }
@@ -96,12 +116,16 @@ public struct CombinedLogReader: LineReader {
         skipSpaces()
         let sizeRange = token()
         guard !sizeRange.isEmpty, (sizeRange.count == 1 && b[sizeRange.lowerBound] == 45) || Self.number(b, sizeRange) != nil else {
-            return malformed(b, host: host, "expected the response size (digits or '-') after the status, found '\(text(b, sizeRange))'", clientKey)
+            return malformed(
+                b, host: host, "expected the response size (digits or '-') after the status, found '\(text(b, sizeRange))'", clientKey)
         }
         skipSpaces()
         var agent: Range<Int>?
         if i < n {
-            guard b[i] == 34 else { return malformed(b, host: host, "expected the quoted referer after the size, found '\(text(b, i..<min(n, i + 20)))'", clientKey) }
+            guard b[i] == 34 else {
+                return malformed(
+                    b, host: host, "expected the quoted referer after the size, found '\(text(b, i..<min(n, i + 20)))'", clientKey)
+            }
             i += 1
             guard quoted(b, &i) != nil else { return malformed(b, host: host, "the quoted referer has no closing quote", clientKey) }
             if let c = control, c < i { return controlByteLine(b, host: host, clientKey, c, "the referer") }
@@ -129,8 +153,12 @@ public struct CombinedLogReader: LineReader {
         var q = pathStart
         while q < pathEnd, b[q] != 63, b[q] != 35 { q += 1 }  // strip ?query and #fragment
         pathEnd = q
-        if request.isEmpty || (request.count == 1 && b[request.lowerBound] == 45) { return .notDownload(kind: "empty-request", time: ts, status: status) }
-        guard Self.equals(b, method, "GET") else { return .notDownload(kind: status == 200 ? "non-get" : Self.statusKind(status), time: ts, status: status) }
+        if request.isEmpty || (request.count == 1 && b[request.lowerBound] == 45) {
+            return .notDownload(kind: "empty-request", time: ts, status: status)
+        }
+        guard Self.equals(b, method, "GET") else {
+            return .notDownload(kind: status == 200 ? "non-get" : Self.statusKind(status), time: ts, status: status)
+        }
         if status != 200 { return .notDownload(kind: Self.statusKind(status), time: ts, status: status) }
         let path = pathStart..<pathEnd
         var lastSlash = pathEnd - 1
@@ -143,7 +171,10 @@ public struct CombinedLogReader: LineReader {
         } else {
             let filename = nameRange.isEmpty ? "" : Self.percentDecoded(b, nameRange)
             if let c = InputText.firstControlByte(filename.utf8) {
-                return malformed(b, host: host, "control byte in the file name of the request (percent-encoded; no distribution file name holds one), found \(InputText.byteName(Array(filename.utf8)[c.offset]))", clientKey)
+                return malformed(
+                    b, host: host,
+                    "control byte in the file name of the request (percent-encoded; no distribution file name holds one), found \(InputText.byteName(Array(filename.utf8)[c.offset]))",
+                    clientKey)
             }
             guard DistributionFilename.isDistribution(filename) else {
                 files.put(UnsafeBufferPointer(rebasing: b[path]), SharedFields<FileFields>?.none)
@@ -181,13 +212,23 @@ public struct CombinedLogReader: LineReader {
         var p = ClientProfile()
         p.index = index
         if r != nil, case .known(let info) = UserAgentParser.parse(Self.unescape(slice)) {
-            p.installer = info.installerName; p.installerVersion = info.installerVersion
+            p.installer = info.installerName
+            p.installerVersion = info.installerVersion
             p.python = info.python ?? info.implementationVersion
-            p.implementation = info.implementationName; p.implementationVersion = info.implementationVersion
-            p.distro = info.distroName; p.distroVersion = info.distroVersion; p.distroID = info.distroID
-            p.libc = info.libcLib; p.libcVersion = info.libcVersion; p.opensslVersion = info.opensslVersion
-            p.setuptoolsVersion = info.setuptoolsVersion; p.rustcVersion = info.rustcVersion
-            p.system = info.systemName; p.systemRelease = info.systemRelease; p.cpu = info.cpu; p.ci = info.ci
+            p.implementation = info.implementationName
+            p.implementationVersion = info.implementationVersion
+            p.distro = info.distroName
+            p.distroVersion = info.distroVersion
+            p.distroID = info.distroID
+            p.libc = info.libcLib
+            p.libcVersion = info.libcVersion
+            p.opensslVersion = info.opensslVersion
+            p.setuptoolsVersion = info.setuptoolsVersion
+            p.rustcVersion = info.rustcVersion
+            p.system = info.systemName
+            p.systemRelease = info.systemRelease
+            p.cpu = info.cpu
+            p.ci = info.ci
         }
         let shared = SharedFields(p)
         agents.put(slice, shared)
@@ -201,7 +242,10 @@ public struct CombinedLogReader: LineReader {
         let n = b.count
         while i < n {
             let c = b[i]
-            if c == 92 { i += 2; continue }
+            if c == 92 {
+                i += 2
+                continue
+            }
             if c == 34 {
                 let r = s..<i
                 i += 1
@@ -239,7 +283,8 @@ public struct CombinedLogReader: LineReader {
         var k = 0
         if let base = b.baseAddress {
             let raw = UnsafeRawPointer(base)
-            let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let high: UInt64 = 0x8080_8080_8080_8080
             while k + 8 <= n {
                 let x = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self)
                 let del = x ^ 0x7F7F_7F7F_7F7F_7F7F
@@ -256,8 +301,13 @@ public struct CombinedLogReader: LineReader {
         return nil
     }
 
-    private func controlByteLine(_ b: UnsafeBufferPointer<UInt8>, host: Range<Int>, _ key: String, _ at: Int, _ field: String) -> LineOutcome {
-        malformed(b, host: host, "control byte in \(field) (Apache and nginx write them escaped, like \\x00), found \(InputText.byteName(b[at])) at character \(at + 1)", key)
+    private func controlByteLine(_ b: UnsafeBufferPointer<UInt8>, host: Range<Int>, _ key: String, _ at: Int, _ field: String)
+        -> LineOutcome
+    {
+        malformed(
+            b, host: host,
+            "control byte in \(field) (Apache and nginx write them escaped, like \\x00), found \(InputText.byteName(b[at])) at character \(at + 1)",
+            key)
     }
 
     static func pageKind(_ b: UnsafeBufferPointer<UInt8>, _ path: Range<Int>) -> String {
@@ -307,10 +357,15 @@ public struct CombinedLogReader: LineReader {
         let s = r.lowerBound
         func d(_ k: Int, _ len: Int) -> Int? { number(b, (s + k)..<(s + k + len)) }
         guard let day = d(0, 2), b[s + 2] == 47, b[s + 6] == 47, let year = d(7, 4), b[s + 11] == 58,
-              let hh = d(12, 2), b[s + 14] == 58, let mm = d(15, 2), b[s + 17] == 58, let ss = d(18, 2) else { return nil }
-        let m0 = b[s + 3] | 0x20, m1 = b[s + 4] | 0x20, m2 = b[s + 5] | 0x20
-        let months: [(UInt8, UInt8, UInt8)] = [(106, 97, 110), (102, 101, 98), (109, 97, 114), (97, 112, 114), (109, 97, 121), (106, 117, 110),
-                                               (106, 117, 108), (97, 117, 103), (115, 101, 112), (111, 99, 116), (110, 111, 118), (100, 101, 99)]
+            let hh = d(12, 2), b[s + 14] == 58, let mm = d(15, 2), b[s + 17] == 58, let ss = d(18, 2)
+        else { return nil }
+        let m0 = b[s + 3] | 0x20
+        let m1 = b[s + 4] | 0x20
+        let m2 = b[s + 5] | 0x20
+        let months: [(UInt8, UInt8, UInt8)] = [
+            (106, 97, 110), (102, 101, 98), (109, 97, 114), (97, 112, 114), (109, 97, 121), (106, 117, 110),
+            (106, 117, 108), (97, 117, 103), (115, 101, 112), (111, 99, 116), (110, 111, 118), (100, 101, 99)
+        ]
         guard let mi = months.firstIndex(where: { $0 == (m0, m1, m2) }) else { return nil }
         guard day >= 1, day <= UTCTime.daysInMonth(year: year, month: mi + 1), hh < 24, mm < 60, ss < 61 else { return nil }
         var offset = 0
@@ -337,14 +392,34 @@ public struct CombinedLogReader: LineReader {
                 switch e {
                 case 120 where i + 3 < s.count:  // \xHH
                     if let h = hex(s[i + 2]), let l = hex(s[i + 3]) {
-                        out.append(h << 4 | l); i += 4; continue
+                        out.append(h << 4 | l)
+                        i += 4
+                        continue
                     }
-                case 110: out.append(10); i += 2; continue
-                case 116: out.append(9); i += 2; continue
-                case 114: out.append(13); i += 2; continue
-                case 98: out.append(8); i += 2; continue
-                case 118: out.append(11); i += 2; continue
-                case 34, 92: out.append(e); i += 2; continue
+                case 110:
+                    out.append(10)
+                    i += 2
+                    continue
+                case 116:
+                    out.append(9)
+                    i += 2
+                    continue
+                case 114:
+                    out.append(13)
+                    i += 2
+                    continue
+                case 98:
+                    out.append(8)
+                    i += 2
+                    continue
+                case 118:
+                    out.append(11)
+                    i += 2
+                    continue
+                case 34, 92:
+                    out.append(e)
+                    i += 2
+                    continue
                 default: break
                 }
             }
@@ -370,9 +445,11 @@ public struct CombinedLogReader: LineReader {
         while k < r.upperBound {
             let c = b[k]
             if c == 37, k + 2 < r.upperBound, let h = hex(b[k + 1]), let l = hex(b[k + 2]) {
-                out.append(h << 4 | l); k += 3
+                out.append(h << 4 | l)
+                k += 3
             } else {
-                out.append(c); k += 1
+                out.append(c)
+                k += 1
             }
         }
         return String(decoding: out, as: UTF8.self)
@@ -382,25 +459,32 @@ public struct CombinedLogReader: LineReader {
 /// A small cache from byte strings to values, keyed by a 64-bit hash and checked byte by byte,
 /// so that a hit allocates nothing. Cleared when it reaches its limit.
 struct ByteCache<Value> {
-    private struct Entry { var bytes: [UInt8]; var value: Value }
+    private struct Entry {
+        var bytes: [UInt8]
+        var value: Value
+    }
     private var table: [UInt64: Entry] = [:]
     private let limit: Int
 
     init(limit: Int) { self.limit = limit }
 
     static func hash(_ s: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0x9E3779B97F4A7C15 ^ UInt64(s.count)
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(s.count)
         let raw = UnsafeRawBufferPointer(s)
         var i = 0
         while i + 8 <= s.count {
-            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xbf58476d1ce4e5b9
+            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xbf58_476d_1ce4_e5b9
             h ^= h >> 29
             i += 8
         }
         var last: UInt64 = 0
         var shift: UInt64 = 0
-        while i < s.count { last |= UInt64(s[i]) << shift; shift += 8; i += 1 }
-        h = (h ^ last) &* 0x94d049bb133111eb
+        while i < s.count {
+            last |= UInt64(s[i]) << shift
+            shift += 8
+            i += 1
+        }
+        h = (h ^ last) &* 0x94d0_49bb_1331_11eb
         return h ^ (h >> 31)
     }
 

@@ -78,14 +78,17 @@ public struct CountsCSVReader: LineReader, Sendable {
         var line: Int
     }
 
-    public init(index: String? = nil, timeColumn: String? = nil, countColumn: String? = nil,
-                dimensionColumns: [String: Dimension] = [:], clientKeyer: ClientKeyer? = nil, project: String? = nil) {
+    public init(
+        index: String? = nil, timeColumn: String? = nil, countColumn: String? = nil,
+        dimensionColumns: [String: Dimension] = [:], clientKeyer: ClientKeyer? = nil, project: String? = nil
+    ) {
         self.project = project
         self.index = index
         self.timeColumn = timeColumn
         self.countColumn = countColumn
-        self.dimensionColumns = Dictionary(dimensionColumns.map { (Self.normalizeName($0.key), $0.value) },
-                                           uniquingKeysWith: { a, _ in a })
+        self.dimensionColumns = Dictionary(
+            dimensionColumns.map { (Self.normalizeName($0.key), $0.value) },
+            uniquingKeysWith: { a, _ in a })
         self.clientKeyer = clientKeyer
     }
 
@@ -165,9 +168,10 @@ public struct CountsCSVReader: LineReader, Sendable {
         var seen: [String: Int] = [:]
         for (i, n) in names.enumerated() where !n.isEmpty {
             if let j = seen[n] {
-                throw CountsCSVError(line: number, column: n,
-                                     expected: "each column named once",
-                                     found: "`\(n)` as columns \(j + 1) and \(i + 1)")
+                throw CountsCSVError(
+                    line: number, column: n,
+                    expected: "each column named once",
+                    found: "`\(n)` as columns \(j + 1) and \(i + 1)")
             }
             seen[n] = i
         }
@@ -184,9 +188,11 @@ public struct CountsCSVReader: LineReader, Sendable {
             if raw.count == 1, text.contains(";") || text.contains("\t") {
                 found += " (one column: this reader expects commas between fields, not ';' or tabs)"
             }
-            throw CountsCSVError(line: number, column: nil,
-                                 expected: "a header naming a time column (\(timeNames.joined(separator: " or "))) and a count column (\(countNames.joined(separator: ", ")))",
-                                 found: found)
+            throw CountsCSVError(
+                line: number, column: nil,
+                expected:
+                    "a header naming a time column (\(timeNames.joined(separator: " or "))) and a count column (\(countNames.joined(separator: ", ")))",
+                found: found)
         }
         var dims: [(Int, Dimension)] = []
         var ignored: [String] = []
@@ -195,9 +201,10 @@ public struct CountsCSVReader: LineReader, Sendable {
         for (i, n) in names.enumerated() where i != time && i != count {
             if let d = dimensionColumns[n] ?? Dimension(rawValue: n) {
                 if d == .project, project != nil {
-                    throw CountsCSVError(line: number, column: raw[i].trimmingSpaces,
-                                         expected: "no project column, since a project was given for every row (--project is for files without one)",
-                                         found: "a project column (the file names its projects itself)")
+                    throw CountsCSVError(
+                        line: number, column: raw[i].trimmingSpaces,
+                        expected: "no project column, since a project was given for every row (--project is for files without one)",
+                        found: "a project column (the file names its projects itself)")
                 }
                 dims.append((i, d))
                 if d == .client { client = i }
@@ -221,37 +228,42 @@ public struct CountsCSVReader: LineReader, Sendable {
             warnings.append(.ignoredColumns(ignored, line: number))
         }
         headerLine = number
-        return Layout(names: names, time: time, count: count, dimensions: dims.map { (column: $0.0, dimension: $0.1) }, client: client,
-                      category: category)
+        return Layout(
+            names: names, time: time, count: count, dimensions: dims.map { (column: $0.0, dimension: $0.1) }, client: client,
+            category: category)
     }
 
     // MARK: Rows
 
     private mutating func makeEvent(_ fields: [String], layout: Layout, line: Int) throws(CountsCSVError) -> DownloadEvent? {
         guard fields.count == layout.names.count else {
-            throw CountsCSVError(line: line, column: nil,
-                                 expected: "\(layout.names.count) fields, like the header (\(layout.names.joined(separator: ",")))",
-                                 found: "\(fields.count) field\(fields.count == 1 ? "" : "s")")
+            throw CountsCSVError(
+                line: line, column: nil,
+                expected: "\(layout.names.count) fields, like the header (\(layout.names.joined(separator: ",")))",
+                found: "\(fields.count) field\(fields.count == 1 ? "" : "s")")
         }
         for (i, field) in fields.enumerated() {
             // No real cell holds a control byte (a NUL would cut the value short where stored).
             if let c = InputText.firstControlByte(field.utf8) {
-                throw CountsCSVError(line: line, column: layout.names[i].isEmpty ? "column \(i + 1)" : layout.names[i],
-                                     expected: "a value without control characters",
-                                     found: "\(InputText.byteName(Array(field.utf8)[c.offset])) in \"\(InputText.escaped(String(field.prefix(60))))\"")
+                throw CountsCSVError(
+                    line: line, column: layout.names[i].isEmpty ? "column \(i + 1)" : layout.names[i],
+                    expected: "a value without control characters",
+                    found: "\(InputText.byteName(Array(field.utf8)[c.offset])) in \"\(InputText.escaped(String(field.prefix(60))))\"")
             }
         }
         let timeText = fields[layout.time].trimmingSpaces
         guard let time = Self.parseTime(timeText) else {
-            throw CountsCSVError(line: line, column: layout.names[layout.time],
-                                 expected: "an ISO 8601 date or time such as 2020-03-05 or 2020-03-05T14:00:00Z",
-                                 found: timeText.isEmpty ? "an empty cell" : "\"\(timeText)\"")
+            throw CountsCSVError(
+                line: line, column: layout.names[layout.time],
+                expected: "an ISO 8601 date or time such as 2020-03-05 or 2020-03-05T14:00:00Z",
+                found: timeText.isEmpty ? "an empty cell" : "\"\(timeText)\"")
         }
         let countText = fields[layout.count].trimmingSpaces
         guard let count = Self.parseCount(countText) else {
-            throw CountsCSVError(line: line, column: layout.names[layout.count],
-                                 expected: "a whole number of downloads, 0 or more",
-                                 found: countText.isEmpty ? "an empty cell" : "\"\(countText)\"")
+            throw CountsCSVError(
+                line: line, column: layout.names[layout.count],
+                expected: "a whole number of downloads, 0 or more",
+                found: countText.isEmpty ? "an empty cell" : "\"\(countText)\"")
         }
         if count == 0, layout.category == nil { return nil }
         var event = DownloadEvent(timestamp: time, count: count)
@@ -289,8 +301,9 @@ public struct CountsCSVReader: LineReader, Sendable {
                 case "true", "1": event.ci = true
                 case "false", "0": event.ci = false
                 default:
-                    throw CountsCSVError(line: line, column: layout.names[column],
-                                         expected: "true, false, 1 or 0", found: "\"\(value)\"")
+                    throw CountsCSVError(
+                        line: line, column: layout.names[column],
+                        expected: "true, false, 1 or 0", found: "\"\(value)\"")
                 }
             case .client:
                 event.client = clientKey(value)
@@ -351,17 +364,17 @@ public struct CountsCSVReader: LineReader, Sendable {
                 out.append(.download(e))
             }
             switch (row.withMirrors, row.withoutMirrors) {
-            case let (with?, without?):
+            case (let with?, let without?):
                 store(without)
                 if with >= without {
                     store(with - without, installer: "bandersnatch")
                 } else {
                     inconsistent = (count: (inconsistent?.count ?? 0) + 1, first: inconsistent?.first ?? row.line)
                 }
-            case let (with?, nil):
+            case (let with?, nil):
                 store(with)
                 unpaired["with_mirrors", default: (0, row.line)].count += 1
-            case let (nil, without?):
+            case (nil, let without?):
                 store(without)
                 unpaired["without_mirrors", default: (0, row.line)].count += 1
             case (nil, nil):
@@ -452,24 +465,32 @@ public struct CountsCSVReader: LineReader, Sendable {
                 while j < u.count {
                     if u[j] == UInt8(ascii: "\"") {
                         if j + 1 < u.count, u[j + 1] == UInt8(ascii: "\"") {
-                            value.append(u[j]); j += 2; continue
+                            value.append(u[j])
+                            j += 2
+                            continue
                         }
-                        closed = true; j += 1; break
+                        closed = true
+                        j += 1
+                        break
                     }
-                    value.append(u[j]); j += 1
+                    value.append(u[j])
+                    j += 1
                 }
                 guard closed else {
-                    throw CountsCSVError(line: number, column: nil,
-                                         expected: "a closing quote for the field opened at character \(open + 1) (fields cannot span lines: the input is read line by line)",
-                                         found: "the end of the line")
+                    throw CountsCSVError(
+                        line: number, column: nil,
+                        expected:
+                            "a closing quote for the field opened at character \(open + 1) (fields cannot span lines: the input is read line by line)",
+                        found: "the end of the line")
                 }
                 while j < u.count, u[j] == 0x20 { j += 1 }
                 fields.append(String(decoding: value, as: UTF8.self))
                 if j == u.count { return fields }
                 guard u[j] == UInt8(ascii: ",") else {
-                    throw CountsCSVError(line: number, column: nil,
-                                         expected: "',' after the quoted field ending at character \(j)",
-                                         found: "'\(String(decoding: u[j...].prefix(10), as: UTF8.self))'")
+                    throw CountsCSVError(
+                        line: number, column: nil,
+                        expected: "',' after the quoted field ending at character \(j)",
+                        found: "'\(String(decoding: u[j...].prefix(10), as: UTF8.self))'")
                 }
                 i = j + 1
             } else {
@@ -520,31 +541,31 @@ public enum CountsCSVWarning: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .ignoredColumns(names, line):
+        case .ignoredColumns(let names, let line):
             let one = names.count == 1
             return "line \(line): column\(one ? "" : "s") \(names.map { "`\($0)`" }.joined(separator: ", ")) "
                 + "\(one ? "is not a dimension" : "are not dimensions") Casebook knows and \(one ? "was" : "were") ignored "
                 + "(known: \(Dimension.allNames.joined(separator: ", ")))"
-        case let .mirrorRowUnpaired(category, rows, firstLine):
+        case .mirrorRowUnpaired(let category, let rows, let firstLine):
             return "\(rows) `\(category)` row\(rows == 1 ? "" : "s") (the first on line \(firstLine)) had no "
                 + "`\(category == "with_mirrors" ? "without_mirrors" : "with_mirrors")` row for the same date and values "
                 + "and \(rows == 1 ? "was" : "were") stored as \(rows == 1 ? "it is" : "they are")"
                 + (category == "with_mirrors" ? " (mirror downloads included, not told apart)" : " (mirror downloads not included)")
-        case let .mirrorCountsInconsistent(rows, firstLine):
+        case .mirrorCountsInconsistent(let rows, let firstLine):
             return "\(rows) date\(rows == 1 ? "" : "s") (the first on line \(firstLine)) had fewer `with_mirrors` than "
                 + "`without_mirrors` downloads: only `without_mirrors` was stored"
-        case let .totalRowsSkipped(rows, firstLine):
+        case .totalRowsSkipped(let rows, let firstLine):
             return "\(rows) `Total` row\(rows == 1 ? "" : "s") (the first on line \(firstLine)) skipped: "
                 + "\(rows == 1 ? "it sums" : "they sum") the other rows"
-        case let .clientValuesDropped(column):
+        case .clientValuesDropped(let column):
             return "column `\(column)`: values that are not client keys (c-<16 hex digits>) were dropped, "
                 + "since no client keyer was given; raw addresses are never stored"
         }
     }
 }
 
-private extension String {
-    var trimmingSpaces: String {
+extension String {
+    fileprivate var trimmingSpaces: String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }

@@ -128,9 +128,10 @@ struct JSONCursor {
             // (and a NUL would cut the value short where it is stored); an escaped line break
             // (`\n`) may come from a user agent's JSON and is kept.
             if let c = InputText.firstControlByte(s.utf8, allowingLineBreaks: true) {
-                throw BigQueryRowError(kind: .badValue, field: path(), column: at,
-                                       expected: "a value without control characters",
-                                       found: "\(InputText.byteName(Array(s.utf8)[c.offset])) in \(JSONCursor.quoted(s))")
+                throw BigQueryRowError(
+                    kind: .badValue, field: path(), column: at,
+                    expected: "a value without control characters",
+                    found: "\(InputText.byteName(Array(s.utf8)[c.offset])) in \(JSONCursor.quoted(s))")
             }
             return s
         case UInt8(ascii: "n"):
@@ -167,7 +168,10 @@ struct JSONCursor {
             position += 1
             while position < bytes.count {
                 let b = bytes[position]
-                if b == UInt8(ascii: "\"") { position += 1; return }
+                if b == UInt8(ascii: "\"") {
+                    position += 1
+                    return
+                }
                 if b < 0x20 { throw syntaxError("no control characters inside a string (escape them)", found: describeCharacter()) }
                 if b == UInt8(ascii: "\\") {
                     // Let the decoder judge (and describe) the escape.
@@ -206,9 +210,18 @@ struct JSONCursor {
             for i in 0..<n where bytes[position + i] != w[i] { return false }
             return true
         }
-        if matches("true") { position += 4; return true }
-        if matches("false") { position += 5; return false }
-        if matches("null") { position += 4; return nil }
+        if matches("true") {
+            position += 4
+            return true
+        }
+        if matches("false") {
+            position += 5
+            return false
+        }
+        if matches("null") {
+            position += 4
+            return nil
+        }
         throw syntaxError("a JSON value", found: describeCharacter())
     }
 
@@ -288,15 +301,20 @@ struct JSONCursor {
                     }
                     position += 2
                     let low = try hex4()
-                    guard (0xDC00..<0xE000).contains(low) else { throw syntaxError("a low surrogate \\uDC00-\\uDFFF after a high surrogate", found: describeCharacter()) }
+                    guard (0xDC00..<0xE000).contains(low) else {
+                        throw syntaxError("a low surrogate \\uDC00-\\uDFFF after a high surrogate", found: describeCharacter())
+                    }
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 }
-                guard let u = Unicode.Scalar(scalar) else { throw syntaxError("a Unicode scalar value (not a lone surrogate)", found: describeCharacter()) }
+                guard let u = Unicode.Scalar(scalar) else {
+                    throw syntaxError("a Unicode scalar value (not a lone surrogate)", found: describeCharacter())
+                }
                 out.append(contentsOf: String(Character(u)).utf8)
             default:
                 position -= 2
-                throw syntaxError("a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)",
-                                  found: "the escape \\\(Character(Unicode.Scalar(e)))")
+                throw syntaxError(
+                    "a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)",
+                    found: "the escape \\\(Character(Unicode.Scalar(e)))")
             }
         }
         position = start - 1
@@ -344,8 +362,14 @@ struct JSONCursor {
                     skipWhitespace()
                     try skipValue()
                     skipWhitespace()
-                    if peek == UInt8(ascii: ",") { position += 1; continue }
-                    if peek == UInt8(ascii: "]") { position += 1; break }
+                    if peek == UInt8(ascii: ",") {
+                        position += 1
+                        continue
+                    }
+                    if peek == UInt8(ascii: "]") {
+                        position += 1
+                        break
+                    }
                     throw syntaxError("',' or ']' in an array")
                 }
             }

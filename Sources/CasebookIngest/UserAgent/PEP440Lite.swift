@@ -10,7 +10,8 @@ import Foundation
 /// module's full PEP 440 implementation.
 struct PEP440Lite: Sendable {
     enum Phase: Int, Comparable {
-        case a = 0, b, rc
+        case a = 0
+        case b, rc
         static func < (l: Phase, r: Phase) -> Bool { l.rawValue < r.rawValue }
     }
 
@@ -31,10 +32,10 @@ struct PEP440Lite: Sendable {
     // packaging's VERSION_PATTERN (whose letters match ASCII only, ignoring case).
     private static let pattern = PyRegex(
         #"\A[vV]?(?:(?:(?<epoch>[0-9]+)!)?(?<release>[0-9]+(?:\.[0-9]+)*)"#
-        + #"(?<pre>[._-]?(?<prel>(?i:alpha|a|beta|b|preview|pre|c|rc))[._-]?(?<pren>[0-9]+)?)?"#
-        + #"(?<post>(?:-(?<postn1>[0-9]+))|(?:[._-]?(?<postl>(?i:post|rev|r))[._-]?(?<postn2>[0-9]+)?))?"#
-        + #"(?<dev>[._-]?(?<devl>(?i:dev))[._-]?(?<devn>[0-9]+)?)?)"#
-        + #"(?:\+(?<local>(?i:[a-z0-9]+(?:[._-][a-z0-9]+)*)))?\z"#
+            + #"(?<pre>[._-]?(?<prel>(?i:alpha|a|beta|b|preview|pre|c|rc))[._-]?(?<pren>[0-9]+)?)?"#
+            + #"(?<post>(?:-(?<postn1>[0-9]+))|(?:[._-]?(?<postl>(?i:post|rev|r))[._-]?(?<postn2>[0-9]+)?))?"#
+            + #"(?<dev>[._-]?(?<devl>(?i:dev))[._-]?(?<devn>[0-9]+)?)?)"#
+            + #"(?:\+(?<local>(?i:[a-z0-9]+(?:[._-][a-z0-9]+)*)))?\z"#
     )
 
     /// `packaging.version.Version(text)`, or nil where it raises (including Python's
@@ -43,7 +44,8 @@ struct PEP440Lite: Sendable {
         // The pattern's letters are ASCII-only; anything else cannot match. Checking first
         // also keeps ICU's wider case folding out of the picture.
         guard text.unicodeScalars.allSatisfy(\.isASCII),
-              let g = Self.pattern.search(text) else { return nil }
+            let g = Self.pattern.search(text)
+        else { return nil }
         func num(_ s: String?) -> String? {
             guard let s else { return nil }
             let trimmed = s.drop(while: { $0 == "0" })
@@ -55,11 +57,12 @@ struct PEP440Lite: Sendable {
         epoch = num(group("epoch")) ?? "0"
         release = (group("release") ?? "0").split(separator: ".").map { num(String($0))! }
         if let l = group("prel")?.lowercased() {
-            let phase: Phase = switch l {
-            case "a", "alpha": .a
-            case "b", "beta": .b
-            default: .rc
-            }
+            let phase: Phase =
+                switch l {
+                case "a", "alpha": .a
+                case "b", "beta": .b
+                default: .rc
+                }
             pre = (phase, num(group("pren")) ?? "0")
         }
         if group("post") != nil {
@@ -96,7 +99,8 @@ struct PEP440Lite: Sendable {
     /// packaging's sort key, compared part by part (local labels left out).
     private static func comparePublic(_ x: PEP440Lite, _ y: PEP440Lite) -> Int {
         if case let c = cmp(x.epoch, y.epoch), c != 0 { return c }
-        let rx = x.trimmedRelease, ry = y.trimmedRelease
+        let rx = x.trimmedRelease
+        let ry = y.trimmedRelease
         for (a, b) in zip(rx, ry) where cmp(a, b) != 0 { return cmp(a, b) }
         if rx.count != ry.count { return rx.count < ry.count ? -1 : 1 }
         // Pre-release: a dev release without pre or post sorts before any pre-release.
@@ -105,7 +109,8 @@ struct PEP440Lite: Sendable {
             if v.post == nil && v.dev != nil { return (0, .a, "0") }
             return (2, .a, "0")
         }
-        let px = preKey(x), py = preKey(y)
+        let px = preKey(x)
+        let py = preKey(y)
         if px.0 != py.0 { return px.0 < py.0 ? -1 : 1 }
         if px.1 != py.1 { return px.1 < py.1 ? -1 : 1 }
         if case let c = cmp(px.2, py.2), c != 0 { return c }
@@ -114,14 +119,14 @@ struct PEP440Lite: Sendable {
         case (nil, nil): break
         case (nil, _): return -1
         case (_, nil): return 1
-        case let (a?, b?): if case let c = cmp(a, b), c != 0 { return c }
+        case (let a?, let b?): if case let c = cmp(a, b), c != 0 { return c }
         }
         // Dev: none sorts last.
         switch (x.dev, y.dev) {
         case (nil, nil): return 0
         case (nil, _): return 1
         case (_, nil): return -1
-        case let (a?, b?): return cmp(a, b)
+        case (let a?, let b?): return cmp(a, b)
         }
     }
 

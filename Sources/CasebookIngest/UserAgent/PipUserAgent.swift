@@ -17,7 +17,8 @@ enum PipUserAgent {
 
     private static func jsonAfterVersion(_ ua: String, prefix: String, minimum: PEP440Lite) -> PyValue? {
         guard PyText.hasPrefix(ua, prefix),
-              let token = PyText.firstToken(ua) else { return nil }
+            let token = PyText.firstToken(ua)
+        else { return nil }
         // user_agent.split()[0].split("/", 1)[1]
         guard let slash = token.firstIndex(of: "/") else { return nil }
         let versionText = String(String.UnicodeScalarView(token[token.index(after: slash)...]))
@@ -46,13 +47,14 @@ enum PipUserAgent {
     /// linehaul's `Pip1_4UserAgent`: `pip/1.4.1 CPython/2.7.14 Darwin/17.7.0` for
     /// 1.4 ≤ pip < 6; `Unknown` parts (any case) are left out, and a CPython version is also
     /// the Python version.
-    static func pip1_4(_ ua: String) -> PyValue? {
+    static func pip1dot4(_ ua: String) -> PyValue? {
         guard let g = pip14.search(ua),
-              let version = g["version"] ?? nil, let implName = g["implName"] ?? nil,
-              let implVersion = g["implVersion"] ?? nil, let systemName = g["systemName"] ?? nil,
-              let systemRelease = g["systemRelease"] ?? nil,
-              let parsed = PEP440Lite(version),
-              parsed.isAtLeast(.onePointFour), parsed.isBelow(.six) else { return nil }
+            let version = g["version"] ?? nil, let implName = g["implName"] ?? nil,
+            let implVersion = g["implVersion"] ?? nil, let systemName = g["systemName"] ?? nil,
+            let systemRelease = g["systemRelease"] ?? nil,
+            let parsed = PEP440Lite(version),
+            parsed.isAtLeast(.onePointFour), parsed.isBelow(.six)
+        else { return nil }
         func known(_ s: String) -> Bool { !PyText.equal(s.lowercased(), "unknown") }
         var implementation: [(String, PyValue)] = []
         var system: [(String, PyValue)] = []

@@ -17,7 +17,7 @@ enum PyText {
     static func isSpace(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
         case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029,
-             0x202F, 0x205F, 0x3000:
+            0x202F, 0x205F, 0x3000:
             return true
         default:
             return false
@@ -40,7 +40,8 @@ enum PyText {
 
     /// Python's `needle in haystack` for strings (a substring test on code points).
     static func contains(_ haystack: PyString, _ needle: String) -> Bool {
-        let h = haystack.codes, n = needle.unicodeScalars.map(\.value)
+        let h = haystack.codes
+        let n = needle.unicodeScalars.map(\.value)
         if n.isEmpty { return true }
         if n.count > h.count { return false }
         for start in 0...(h.count - n.count) where h[start] == n[0] {
@@ -83,7 +84,8 @@ struct PyRegex: @unchecked Sendable {
     static let spaceSet = #"\t\n\x{0B}\f\r\x{1C}-\x{20}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}"#
 
     init(_ pattern: String) {
-        let translated = pattern
+        let translated =
+            pattern
             .replacingOccurrences(of: "⟨S⟩", with: "[^\(Self.spaceSet)]")
             .replacingOccurrences(of: "⟨s⟩", with: "[\(Self.spaceSet)]")
             .replacingOccurrences(of: "⟨.⟩", with: #"[^\n]"#)
@@ -119,7 +121,8 @@ struct PyRegex: @unchecked Sendable {
         while let r = rest.range(of: "(?<") {
             let after = rest[r.upperBound...]
             if let first = after.first, first != "=", first != "!",
-               let close = after.firstIndex(of: ">") {
+                let close = after.firstIndex(of: ">")
+            {
                 names.append(String(after[..<close]))
             }
             rest = after
@@ -133,8 +136,12 @@ struct PyRegex: @unchecked Sendable {
         var out = ""
         for s in literal.unicodeScalars {
             let c = Character(s)
-            guard c.isASCII, c.isLetter else { out.unicodeScalars.append(s); continue }
-            let lower = c.lowercased(), upper = c.uppercased()
+            guard c.isASCII, c.isLetter else {
+                out.unicodeScalars.append(s)
+                continue
+            }
+            let lower = c.lowercased()
+            let upper = c.uppercased()
             var cls = "[" + lower + upper
             switch lower {
             case "i": cls += #"\x{130}\x{131}"#
@@ -186,7 +193,8 @@ indirect enum PyValue: Sendable, Equatable {
     }
 
     static func dict(_ pairs: [(PyString, PyValue)]) -> PyValue {
-        var keys: [PyString] = [], values: [PyString: PyValue] = [:]
+        var keys: [PyString] = []
+        var values: [PyString: PyValue] = [:]
         for (k, v) in pairs {
             if values[k] == nil { keys.append(k) }
             values[k] = v
@@ -248,7 +256,9 @@ indirect enum PyValue: Sendable, Equatable {
                 continue
             }
             switch c {
-            case quote, "\\": out.append("\\"); out.append(c)
+            case quote, "\\":
+                out.append("\\")
+                out.append(c)
             case "\t": out.append(contentsOf: "\\t".unicodeScalars)
             case "\n": out.append(contentsOf: "\\n".unicodeScalars)
             case "\r": out.append(contentsOf: "\\r".unicodeScalars)
@@ -279,7 +289,7 @@ indirect enum PyValue: Sendable, Equatable {
     private static func isPrintable(_ c: Unicode.Scalar) -> Bool {
         switch c.properties.generalCategory {
         case .control, .format, .surrogate, .privateUse, .unassigned,
-             .lineSeparator, .paragraphSeparator, .spaceSeparator:
+            .lineSeparator, .paragraphSeparator, .spaceSeparator:
             return false
         default:
             return true
@@ -431,7 +441,10 @@ struct PythonJSON {
         var out: [UInt32] = []
         while true {
             guard let c = at(i) else { throw Failure() }
-            if c == "\"" { i += 1; return PyString(codes: out) }
+            if c == "\"" {
+                i += 1
+                return PyString(codes: out)
+            }
             if c == "\\" {
                 i += 1
                 guard let e = at(i) else { throw Failure() }

@@ -50,8 +50,10 @@ public enum UserAgentParser {
 
     /// A parser built from regexes (tried in turn, first match wins) and a handler of the named
     /// groups, like linehaul's `regex_ua_parser`.
-    private static func regex(_ name: String, _ patterns: [String], ignoringCase: Bool = false,
-                              _ handler: @escaping @Sendable ([String: String?]) -> PyValue?) -> Parser {
+    private static func regex(
+        _ name: String, _ patterns: [String], ignoringCase: Bool = false,
+        _ handler: @escaping @Sendable ([String: String?]) -> PyValue?
+    ) -> Parser {
         let compiled = patterns.map { PyRegex($0) }
         return Parser(name: name) { ua in
             for r in compiled {
@@ -80,17 +82,24 @@ public enum UserAgentParser {
 
     static let parsers: [Parser] = [
         Parser(name: "Pip6UserAgent", parse: PipUserAgent.pip6),
-        Parser(name: "Pip1_4UserAgent", parse: PipUserAgent.pip1_4),
+        Parser(name: "Pip1_4UserAgent", parse: PipUserAgent.pip1dot4),
         regex("DistributeUserAgent", [#"^Python-urllib/(?<python>\d\.\d) distribute/(?<version>⟨S⟩+)⟨$⟩"#]) { g in
-            .dict([("installer", .dict([("name", .str("distribute")), ("version", text(g, "version"))])),
-                   ("python", text(g, "python"))])
+            .dict([
+                ("installer", .dict([("name", .str("distribute")), ("version", text(g, "version"))])),
+                ("python", text(g, "python"))
+            ])
         },
-        regex("SetuptoolsUserAgent", [
-            #"^Python-urllib/(?<python>\d\.\d) setuptools/(?<version>⟨S⟩+)⟨$⟩"#,
-            #"^setuptools/(?<version>⟨S⟩+) Python-urllib/(?<python>\d\.\d)⟨$⟩"#,
-        ]) { g in
-            .dict([("installer", .dict([("name", .str("setuptools")), ("version", text(g, "version"))])),
-                   ("python", text(g, "python"))])
+        regex(
+            "SetuptoolsUserAgent",
+            [
+                #"^Python-urllib/(?<python>\d\.\d) setuptools/(?<version>⟨S⟩+)⟨$⟩"#,
+                #"^setuptools/(?<version>⟨S⟩+) Python-urllib/(?<python>\d\.\d)⟨$⟩"#
+            ]
+        ) { g in
+            .dict([
+                ("installer", .dict([("name", .str("setuptools")), ("version", text(g, "version"))])),
+                ("python", text(g, "python"))
+            ])
         },
         simple("PexUserAgent", "pex", #"pex/(?<version>⟨S⟩+)⟨$⟩"#),
         simple("CondaUserAgent", "conda", #"^conda/(?<version>⟨S⟩+)(?: ⟨.⟩+)?⟨$⟩"#),
@@ -103,19 +112,28 @@ public enum UserAgentParser {
         simple("PEP381ClientUserAgent", "pep381client", #"^pep381client(?:-proxy)?/(?<version>⟨S⟩+)⟨$⟩"#),
         simple("MaturinUserAgent", "maturin", #"^maturin/(?<version>⟨S⟩+)⟨$⟩"#),
         regex("PDMUserAgent", [#"^pdm/(?<version>⟨S⟩+) (?<implName>⟨S⟩+)/(?<implVersion>⟨S⟩+)⟨$⟩"#]) { g in
-            .dict([("installer", .dict([("name", .str("pdm")), ("version", text(g, "version"))])),
-                   ("implementation", .dict([("name", text(g, "implName")), ("version", text(g, "implVersion"))]))])
+            .dict([
+                ("installer", .dict([("name", .str("pdm")), ("version", text(g, "version"))])),
+                ("implementation", .dict([("name", text(g, "implName")), ("version", text(g, "implVersion"))]))
+            ])
         },
-        regex("PoetryUserAgent", [
-            #"^poetry/(?<version>⟨S⟩+) (?<implName>⟨S⟩+)/(?<implVersion>⟨S⟩+) (?<systemName>⟨S⟩+)/(?<systemRelease>⟨S⟩+)?⟨$⟩"#,
-        ]) { g in
-            .dict([("installer", .dict([("name", .str("poetry")), ("version", text(g, "version"))])),
-                   ("implementation", .dict([("name", text(g, "implName")), ("version", text(g, "implVersion"))])),
-                   ("system", .dict([("name", text(g, "systemName")), ("release", text(g, "systemRelease"))]))])
+        regex(
+            "PoetryUserAgent",
+            [
+                #"^poetry/(?<version>⟨S⟩+) (?<implName>⟨S⟩+)/(?<implVersion>⟨S⟩+) (?<systemName>⟨S⟩+)/(?<systemRelease>⟨S⟩+)?⟨$⟩"#
+            ]
+        ) { g in
+            .dict([
+                ("installer", .dict([("name", .str("poetry")), ("version", text(g, "version"))])),
+                ("implementation", .dict([("name", text(g, "implName")), ("version", text(g, "implVersion"))])),
+                ("system", .dict([("name", text(g, "systemName")), ("release", text(g, "systemRelease"))]))
+            ])
         },
         regex("TwineUserAgent", [#"^twine/(?<version>⟨S⟩+)(?: ⟨.⟩+)? (?<implName>⟨S⟩+)/(?<implVersion>⟨S⟩+)⟨$⟩"#]) { g in
-            .dict([("installer", .dict([("name", .str("twine")), ("version", text(g, "version"))])),
-                   ("implementation", .dict([("name", text(g, "implName")), ("version", text(g, "implVersion"))]))])
+            .dict([
+                ("installer", .dict([("name", .str("twine")), ("version", text(g, "version"))])),
+                ("implementation", .dict([("name", text(g, "implName")), ("version", text(g, "implVersion"))]))
+            ])
         },
         Parser(name: "UvUserAgent", parse: PipUserAgent.uv),
         Parser(name: "HatchUserAgent", parse: PipUserAgent.hatch),
@@ -123,17 +141,25 @@ public enum UserAgentParser {
             .dict([("python", text(g, "python"))])
         },
         simple("RequestsUserAgent", "requests", #"^python-requests/(?<version>⟨S⟩+)(?: ⟨.⟩+)?⟨$⟩"#),
-        regex("HomebrewUserAgent", [
-            #"^Homebrew/(?<version>⟨S⟩+) \(Macintosh; Intel (?:Mac OS X|macOS) (?<osx>[^)]+)\)(?: ⟨.⟩+)?⟨$⟩"#,
-        ]) { g in
-            .dict([("installer", .dict([("name", .str("Homebrew")), ("version", text(g, "version"))])),
-                   ("distro", .dict([("name", .str("OS X")), ("version", text(g, "osx"))]))])
+        regex(
+            "HomebrewUserAgent",
+            [
+                #"^Homebrew/(?<version>⟨S⟩+) \(Macintosh; Intel (?:Mac OS X|macOS) (?<osx>[^)]+)\)(?: ⟨.⟩+)?⟨$⟩"#
+            ]
+        ) { g in
+            .dict([
+                ("installer", .dict([("name", .str("Homebrew")), ("version", text(g, "version"))])),
+                ("distro", .dict([("name", .str("OS X")), ("version", text(g, "osx"))]))
+            ])
         },
-        regex("OSUserAgent", [
-            #"(?:^fetch libfetch/⟨S⟩+⟨$⟩|^libfetch/⟨S⟩+⟨$⟩|^OpenBSD ftp⟨$⟩|^MacPorts/?|^NetBSD-ftp/|^slapt-get"#
-                + #"|^pypi-install/|^slackrepo⟨$⟩|^PTXdist|^GARstow/|^xbps/)"#,
-        ]) { _ in installer("OS", nil) },
-        regex("BrowserUserAgent", [browserPattern]) { _ in installer("Browser", nil) },
+        regex(
+            "OSUserAgent",
+            [
+                #"(?:^fetch libfetch/⟨S⟩+⟨$⟩|^libfetch/⟨S⟩+⟨$⟩|^OpenBSD ftp⟨$⟩|^MacPorts/?|^NetBSD-ftp/|^slapt-get"#
+                    + #"|^pypi-install/|^slackrepo⟨$⟩|^PTXdist|^GARstow/|^xbps/)"#
+            ]
+        ) { _ in installer("OS", nil) },
+        regex("BrowserUserAgent", [browserPattern]) { _ in installer("Browser", nil) }
     ]
 
     /// linehaul's browser and download-tool pattern, compiled with `re.IGNORECASE`.
@@ -143,7 +169,7 @@ public enum UserAgentParser {
             c("Mozilla"), c("Safari"), c("wget"), c("curl"), c("Opera"), c("aria2"),
             c("AndroidDownloadManager"), c("com") + #"\."# + c("apple") + #"\."# + c("WebKit") + #"\."# + c("Networking") + "/",
             c("FDM") + " ⟨S⟩+", c("URL") + "/" + c("Emacs"), c("Firefox") + "/", c("UCWEB"), c("Links"),
-            "^" + c("okhttp"), "^" + c("Apache-HttpClient"),
+            "^" + c("okhttp"), "^" + c("Apache-HttpClient")
         ]
         return "^(?:" + alternatives.joined(separator: "|") + ")(?:/|⟨$⟩)"
     }()

@@ -28,10 +28,10 @@ public struct LogGenerator {
     var rng: UInt64 = 0x5EED
 
     public mutating func next() -> UInt64 {
-        rng &+= 0x9E3779B97F4A7C15
+        rng &+= 0x9E37_79B9_7F4A_7C15
         var z = rng
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
 
@@ -47,10 +47,13 @@ public struct LogGenerator {
     lazy var agents: [String] = {
         var out: [String] = []
         for pip in ["9.0.1", "18.1", "19.3.1", "20.0.2"] {
-            for (py, cpu, distro, rel) in [("2.7.13", "armv7l", "9", "4.19.97-v7+"), ("3.5.3", "armv7l", "9", "4.19.97-v7+"),
-                                           ("3.7.3", "armv7l", "10", "4.19.118-v7l+"), ("2.7.16", "armv6l", "10", "4.19.66+"),
-                                           ("3.7.3", "aarch64", "10", "5.4.51-v8+")] {
-                let json = #"{"cpu":"\#(cpu)","distro":{"id":"buster","libc":{"lib":"glibc","version":"2.28"},"name":"Raspbian GNU/Linux","version":"\#(distro)"},"implementation":{"name":"CPython","version":"\#(py)"},"installer":{"name":"pip","version":"\#(pip)"},"openssl_version":"OpenSSL 1.1.1d  10 Sep 2019","python":"\#(py)","setuptools_version":"40.8.0","system":{"name":"Linux","release":"\#(rel)"}}"#
+            for (py, cpu, distro, rel) in [
+                ("2.7.13", "armv7l", "9", "4.19.97-v7+"), ("3.5.3", "armv7l", "9", "4.19.97-v7+"),
+                ("3.7.3", "armv7l", "10", "4.19.118-v7l+"), ("2.7.16", "armv6l", "10", "4.19.66+"),
+                ("3.7.3", "aarch64", "10", "5.4.51-v8+")
+            ] {
+                let json =
+                    #"{"cpu":"\#(cpu)","distro":{"id":"buster","libc":{"lib":"glibc","version":"2.28"},"name":"Raspbian GNU/Linux","version":"\#(distro)"},"implementation":{"name":"CPython","version":"\#(py)"},"installer":{"name":"pip","version":"\#(pip)"},"openssl_version":"OpenSSL 1.1.1d  10 Sep 2019","python":"\#(py)","setuptools_version":"40.8.0","system":{"name":"Linux","release":"\#(rel)"}}"#
                 out.append("pip/\(pip) " + json.replacingOccurrences(of: "\"", with: "\\\""))
             }
         }
@@ -91,7 +94,10 @@ extension LogGenerator {
         let span = Int64(90 * 86400)
         for i in 0..<lines {
             chunk += gen.line(at: start + Int64(i) * span / Int64(lines)) + "\n"
-            if chunk.utf8.count > 1 << 20 { handle.write(Data(chunk.utf8)); chunk = "" }
+            if chunk.utf8.count > 1 << 20 {
+                handle.write(Data(chunk.utf8))
+                chunk = ""
+            }
         }
         handle.write(Data(chunk.utf8))
         try handle.close()

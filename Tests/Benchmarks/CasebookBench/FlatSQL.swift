@@ -18,9 +18,16 @@ enum FlatSQL {
     }
 
     static func sql(_ q: AggregateQuery) -> String {
-        var select: [String] = [], group: [String] = []
-        if let b = q.bucket { select.append("\(bucket(b)) AS bucket"); group.append("bucket") }
-        for (i, d) in q.dimensions.enumerated() { select.append("\(quoted(d)) AS d\(i)"); group.append("d\(i)") }
+        var select: [String] = []
+        var group: [String] = []
+        if let b = q.bucket {
+            select.append("\(bucket(b)) AS bucket")
+            group.append("bucket")
+        }
+        for (i, d) in q.dimensions.enumerated() {
+            select.append("\(quoted(d)) AS d\(i)")
+            group.append("d\(i)")
+        }
         select.append("SUM(count) AS downloads")
         var wheres: [String] = []
         if let from = q.range.from { wheres.append("timestamp >= \(from)") }
@@ -49,7 +56,8 @@ enum FlatSQL {
         if let top = q.top {
             let partition = q.bucket != nil ? "PARTITION BY bucket " : ""
             let cols = (q.bucket != nil ? ["bucket"] : []) + q.dimensions.indices.map { "d\($0)" } + ["downloads"]
-            sql = "SELECT \(cols.joined(separator: ", ")) FROM (SELECT *, ROW_NUMBER() OVER (\(partition)ORDER BY \((["downloads DESC"] + valueOrder).joined(separator: ", "))) AS rank FROM (\(sql))) WHERE rank <= \(top)"
+            sql =
+                "SELECT \(cols.joined(separator: ", ")) FROM (SELECT *, ROW_NUMBER() OVER (\(partition)ORDER BY \((["downloads DESC"] + valueOrder).joined(separator: ", "))) AS rank FROM (\(sql))) WHERE rank <= \(top)"
         }
         // A sum over no rows is one NULL row in SQL; Casebook returns no row.
         if q.bucket == nil && q.dimensions.isEmpty { sql = "SELECT * FROM (\(sql)) WHERE downloads IS NOT NULL" }

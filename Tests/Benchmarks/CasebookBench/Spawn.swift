@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What one measured child process used: wall seconds, CPU seconds (user + system, its own
@@ -25,7 +26,9 @@ struct SpawnError: Error, CustomStringConvertible {
 /// Peak memory comes from GNU time (`/usr/bin/time -f %M`) when present: Linux starts a
 /// spawned child's peak at its parent's size, and this harness is larger than a `casebook query`.
 func measure(_ argv: [String], env: [String: String] = [:], scratch: String, check: Bool = true) throws -> Measured {
-    let outPath = scratch + "/.spawn-stdout", errPath = scratch + "/.spawn-stderr", timePath = scratch + "/.spawn-time"
+    let outPath = scratch + "/.spawn-stdout"
+    let errPath = scratch + "/.spawn-stderr"
+    let timePath = scratch + "/.spawn-time"
     let gnuTime = FileManager.default.isExecutableFile(atPath: "/usr/bin/time")
     try? FileManager.default.removeItem(atPath: timePath)
     let argv = gnuTime ? ["/usr/bin/time", "-f", "%M", "-o", timePath] + argv : argv
@@ -38,7 +41,9 @@ func measure(_ argv: [String], env: [String: String] = [:], scratch: String, che
     for (k, v) in env { environment[k] = v }
     let cArgs = argv.map { strdup($0) } + [nil]
     let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { cArgs.forEach { free($0) }; cEnv.forEach { free($0) } }
+    defer {
+        for pointer in cArgs + cEnv { free(pointer) }
+    }
     var pid: pid_t = 0
     let started = DispatchTime.now().uptimeNanoseconds
     let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, cEnv)
@@ -49,13 +54,17 @@ func measure(_ argv: [String], env: [String: String] = [:], scratch: String, che
         guard errno == EINTR else { throw SpawnError(description: "wait4 failed for \(argv[0])") }
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-    let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+    let cpu =
+        Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
         + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     let exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-    let timed = (try? String(contentsOfFile: timePath, encoding: .utf8))?.split(separator: "\n").last.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-    let m = Measured(seconds: seconds, cpu: cpu, peakMiB: (timed ?? Double(usage.ru_maxrss)) / 1024, status: exit,
-                     stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                     stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    let timed = (try? String(contentsOfFile: timePath, encoding: .utf8))?.split(separator: "\n").last.flatMap {
+        Double($0.trimmingCharacters(in: .whitespaces))
+    }
+    let m = Measured(
+        seconds: seconds, cpu: cpu, peakMiB: (timed ?? Double(usage.ru_maxrss)) / 1024, status: exit,
+        stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
     if check && exit != 0 {
         throw SpawnError(description: "\(argv.joined(separator: " ")) exited with \(exit):\n\(m.stderr.suffix(2000))")
     }

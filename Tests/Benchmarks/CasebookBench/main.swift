@@ -1,7 +1,7 @@
+import BenchmarkSupport
 import CasebookCore
 import CasebookIngest
 import CasebookSQLite
-import BenchmarkSupport
 import Foundation
 
 // casebook-bench: generates a realistic combined access log with pip user agents, ingests it
@@ -62,11 +62,15 @@ if args.gzip {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = ["gzip", "-1", logPath]
-    try p.run(); p.waitUntilExit()
+    try p.run()
+    p.waitUntilExit()
     input = logPath + ".gz"
 }
 let size = (try FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
-print(String(format: "generated %d lines (%.1f MiB%@) in %.1f s", args.lines, Double(size) / 1048576, args.gzip ? ", gzip" : "", Date().timeIntervalSince(genStart)))
+print(
+    String(
+        format: "generated %d lines (%.1f MiB%@) in %.1f s", args.lines, Double(size) / 1_048_576, args.gzip ? ", gzip" : "",
+        Date().timeIntervalSince(genStart)))
 
 let memBefore = peakMemoryMiB()
 let store = try SQLiteEventStore(path: storePath)
@@ -76,10 +80,14 @@ let summary = try Ingestor(target: store).ingest(path: input)
 let seconds = Date().timeIntervalSince(t0)
 let cpu = cpuSeconds() - cpu0
 print("workload                     lines        seconds   lines/s     downloads   peak MiB   CPU s (both threads)")
-print(String(format: "ingest combined→SQLite   %10d   %9.2f   %9.0f   %10d   %8.0f   %6.2f",
-             summary.linesRead, seconds, Double(summary.linesRead) / seconds, summary.downloads, peakMemoryMiB(), cpu))
+print(
+    String(
+        format: "ingest combined→SQLite   %10d   %9.2f   %9.0f   %10d   %8.0f   %6.2f",
+        summary.linesRead, seconds, Double(summary.linesRead) / seconds, summary.downloads, peakMemoryMiB(), cpu))
 print(String(format: "(peak memory before ingest: %.0f MiB, generator included)", memBefore))
 let q0 = Date()
 let daily = try store.aggregateSync(AggregateQuery(bucket: .day))
 print(String(format: "query daily totals: %d days in %.3f s", daily.rows.count, Date().timeIntervalSince(q0)))
-if !args.keep { for p in [logPath, input, storePath, storePath + "-wal", storePath + "-shm"] { try? FileManager.default.removeItem(atPath: p) } }
+if !args.keep {
+    for p in [logPath, input, storePath, storePath + "-wal", storePath + "-shm"] { try? FileManager.default.removeItem(atPath: p) }
+}

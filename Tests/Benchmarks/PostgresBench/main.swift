@@ -1,12 +1,12 @@
+import BenchmarkSupport
+import CasebookAnalysis
 import CasebookAnalyzers
 import CasebookCore
 import CasebookIngest
-import CasebookAnalysis
 import CasebookPlaybooks
 import CasebookPostgres
-import CasebookSimulation
 import CasebookSQLite
-import BenchmarkSupport
+import CasebookSimulation
 import Foundation
 
 // casebook-pg-bench: the same data into both backends (SQLite and PostgreSQL): ingest rate, an
@@ -19,7 +19,9 @@ import Foundation
 // (`bench_<pid>`), dropped at the end. Figures, not assertions.
 
 struct Args {
-    var url = ProcessInfo.processInfo.environment["CASEBOOK_BENCH_POSTGRES_URL"] ?? ProcessInfo.processInfo.environment["CASEBOOK_TEST_POSTGRES_URL"]
+    var url =
+        ProcessInfo.processInfo.environment["CASEBOOK_BENCH_POSTGRES_URL"]
+        ?? ProcessInfo.processInfo.environment["CASEBOOK_TEST_POSTGRES_URL"]
     var lines = 1_000_000
     var demo = false
     var generated = true
@@ -39,7 +41,9 @@ struct Args {
             case "--scenario": scenario = it.next() ?? scenario
             case "--playbook": playbook = it.next() ?? playbook
             case "-h", "--help":
-                say("usage: casebook-pg-bench [--url postgres://...] [--lines N] [--demo] [--no-generated] [--scenario FILE] [--playbook FILE] [--dir DIR]")
+                say(
+                    "usage: casebook-pg-bench [--url postgres://...] [--lines N] [--demo] [--no-generated] [--scenario FILE] [--playbook FILE] [--dir DIR]"
+                )
                 exit(0)
             default:
                 FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8))
@@ -71,7 +75,7 @@ let workload: [AggregateQuery] = [
     AggregateQuery(bucket: .hour, dimensions: [.installerVersion], filters: [.equals(.project, "numpy")]),
     AggregateQuery(dimensions: [.client], top: 20),
     AggregateQuery(dimensions: [.project, .version], filters: [DimensionFilter(.pythonMajor, .notIn, ["3"])], top: 50),
-    AggregateQuery(bucket: .day, dimensions: [.distro, .distroVersion], range: TimeRange(from: UTCTime.epoch(year: 2020, month: 2, day: 1))),
+    AggregateQuery(bucket: .day, dimensions: [.distro, .distroVersion], range: TimeRange(from: UTCTime.epoch(year: 2020, month: 2, day: 1)))
 ]
 
 func runWorkload(_ store: any EventStore, rounds: Int = 3) async throws -> (Double, [AggregateTable]) {
@@ -91,14 +95,21 @@ func comparable(_ tables: [AggregateTable]) -> [AggregateTable] {
     tables.map { t in
         guard let i = t.dimensions.firstIndex(of: .client) else { return t }
         var t = t
-        t.rows = t.rows.map { var r = $0; r.values[i] = "client"; return r }
+        t.rows = t.rows.map {
+            var r = $0
+            r.values[i] = "client"
+            return r
+        }
         return t
     }
 }
 
-func ingestAll(_ files: [String], into target: some IngestTarget, index: String?) throws -> (lines: Int64, downloads: Int64, seconds: Double) {
+func ingestAll(_ files: [String], into target: some IngestTarget, index: String?) throws -> (
+    lines: Int64, downloads: Int64, seconds: Double
+) {
     let ingestor = try Ingestor(target: target, options: IngestOptions(format: .combined, index: index))
-    var lines: Int64 = 0, downloads: Int64 = 0
+    var lines: Int64 = 0
+    var downloads: Int64 = 0
     let s = try seconds {
         for f in files {
             let r = try ingestor.ingest(path: f)
@@ -116,7 +127,9 @@ func row(_ label: String, _ lines: Int64, _ secs: Double, _ downloads: Int64) {
 
 let args = Args()
 guard let url = args.url else {
-    say("casebook-pg-bench: no PostgreSQL URL: give --url postgres://USER@HOST:PORT/DB or set CASEBOOK_BENCH_POSTGRES_URL (bash .ci/postgres.sh start)")
+    say(
+        "casebook-pg-bench: no PostgreSQL URL: give --url postgres://USER@HOST:PORT/DB or set CASEBOOK_BENCH_POSTGRES_URL (bash .ci/postgres.sh start)"
+    )
     exit(2)
 }
 let schemaName = "bench_\(getpid())"
@@ -139,8 +152,10 @@ func benchGenerated(_ args: Args, pgURL: String) async throws {
     row("ingest → PostgreSQL (COPY)", b.lines, b.seconds, b.downloads)
     let (ts, rs) = try await runWorkload(sqlite)
     let (tp, rp) = try await runWorkload(pg)
-    say(String(format: "aggregate workload (%d queries, best of 3): SQLite %.3f s, PostgreSQL %.3f s; same answers: %@",
-                 workload.count, ts, tp, comparable(rs) == comparable(rp) ? "yes" : "NO"))
+    say(
+        String(
+            format: "aggregate workload (%d queries, best of 3): SQLite %.3f s, PostgreSQL %.3f s; same answers: %@",
+            workload.count, ts, tp, comparable(rs) == comparable(rp) ? "yes" : "NO"))
     try pg.dropSchema()
     for p in [logPath, sqlitePath, sqlitePath + "-wal", sqlitePath + "-shm"] { try? FileManager.default.removeItem(atPath: p) }
 }
@@ -172,8 +187,10 @@ func benchDemo(_ args: Args, pgURL: String) async throws {
         }
         reports.append(report!)
         let failed = report!.steps.filter { $0.status == .failed }.map(\.id)
-        say(String(format: "playbook %@ on %@: %.2f s (%d steps%@)", args.playbook, name, t, report!.steps.count,
-                     failed.isEmpty ? "" : ", failed: \(failed.joined(separator: ","))"))
+        say(
+            String(
+                format: "playbook %@ on %@: %.2f s (%d steps%@)", args.playbook, name, t, report!.steps.count,
+                failed.isEmpty ? "" : ", failed: \(failed.joined(separator: ","))"))
     }
     func findings(_ r: RunReport) -> [String] { r.steps.flatMap { s in s.findings.map { "\(s.id): \($0.title) — \($0.summary)" } } }
     say("same findings on both backends: \(findings(reports[0]) == findings(reports[1]) ? "yes" : "NO")")

@@ -8,13 +8,15 @@ public struct WeekendShareAnalyzer: Analyzer {
         summary: "Share of downloads made on Saturdays and Sundays (UTC).",
         parameters: [
             ParameterSpec("project", .string, optional: true, doc: "Only this project (any spelling: `Flask_Login` is `flask-login`)."),
-            ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values, e.g. `{python_major: [\"2\"]}`."),
+            ParameterSpec(
+                "filter", .object, default: .object([:]), doc: "Only downloads with these dimension values, e.g. `{python_major: [\"2\"]}`."
+            ),
             ParameterSpec("from", .date, optional: true, doc: "Start of the range (inclusive)."),
-            ParameterSpec("to", .date, optional: true, doc: "End of the range (exclusive)."),
+            ParameterSpec("to", .date, optional: true, doc: "End of the range (exclusive).")
         ],
         outputs: [
             OutputSpec("share", .number, doc: "Weekend downloads / all downloads (0-1)."),
-            OutputSpec("weekendDownloads", .int, doc: "Downloads on Saturdays and Sundays."),
+            OutputSpec("weekendDownloads", .int, doc: "Downloads on Saturdays and Sundays.")
         ])
 
     public init() {}
@@ -37,8 +39,10 @@ public struct WeekendShareAnalyzer: Analyzer {
             summary: days.total == 0
                 ? "No downloads (\(Describe.scope(filters)))."
                 : "\(Describe.percent(share, digits: 1)) of \(Describe.count(days.total)) downloads (\(Describe.scope(filters))) were made on Saturdays and Sundays.",
-            evidence: [.count("weekend downloads", weekend), .count("all downloads", days.total),
-                       .number(label: "weekend share", value: share, unit: "share")],
+            evidence: [
+                .count("weekend downloads", weekend), .count("all downloads", days.total),
+                .number(label: "weekend share", value: share, unit: "share")
+            ],
             confidence: days.rows.count >= 14 ? .high : .low)
         return AnalyzerResult(outputs: ["share": .double(share), "weekendDownloads": .int(weekend)], findings: [finding])
     }
