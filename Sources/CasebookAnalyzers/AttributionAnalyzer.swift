@@ -391,6 +391,7 @@ public struct AttributionAnalyzer: Analyzer {
             for c in candidates {
                 watched.formUnion(c.changes.map { $0.new.normalizedName })
                 watched.formUnion(c.closure.keys)
+                watched.insert(c.project)
             }
             let movement = try await ProjectMovement.load(
                 context, projects: watched, window: p.window, filters: p.baseFilters, baselineDays: p.baselineDays)
@@ -545,6 +546,19 @@ public struct AttributionAnalyzer: Analyzer {
             if freshCoverage < 0.5 {
                 f.problems.append("partial overlap: its requirement set covers only \(Describe.percent(freshCoverage)) of the excess")
             }
+            // A fresh install fetches the release itself too: when this index serves it and it
+            // stayed flat, the closure rose for another reason (upgrades of pins, another release).
+            if let own = movement[c.project], !moved(c.project) {
+                if own.expected > 0 || own.window > 0 {
+                    f.score *= 0.3
+                    let flat =
+                        "\(c.project) itself did not rise here (\(Describe.count(own.window)) downloads in the window against about \(Describe.count(own.expected)) expected): fresh installs would fetch it too"
+                    f.missing.append(flat)
+                    f.problems.append(flat)
+                } else {
+                    f.missing.append("\(c.project) itself has no downloads in this data (it may be installed from another index)")
+                }
+            }
             f.problems += commonProblems
             return f
         }
@@ -609,9 +623,11 @@ public struct AttributionAnalyzer: Analyzer {
                 "the largest client made \(Describe.percent(topClientShare, digits: 1)) of the excess"
                     + (concentration.map { " (\($0))" } ?? "")
             ]
-            if topClientShare >= 0.5 { client.matched.append("one client made \(Describe.percent(topClientShare)) of the excess") }
-            if topClientShare >= 0.5, mirrorShare >= 0.5 {
-                client.problems.append("the client is a mirroring tool (\(Describe.percent(mirrorShare)) of the excess): a mirror")
+            if topClientShare >= 0.5 {
+                client.matched.append("one client made \(Describe.percent(topClientShare)) of the excess")
+                if mirrorShare >= 0.5 {
+                    client.problems.append("the client is a mirroring tool (\(Describe.percent(mirrorShare)) of the excess): a mirror")
+                }
             } else {
                 client.missing.append("the largest client made only \(Describe.percent(topClientShare, digits: 1)) of the excess")
                 client.problems.append("no dominant client: the largest made \(Describe.percent(topClientShare, digits: 1)) of the excess")
@@ -683,7 +699,7 @@ public struct AttributionAnalyzer: Analyzer {
                 Finding(
                     title: "No hypothesis explains the excess",
                     summary:
-                        "None of the \(candidates) releases of the \(dependents) catalog projects requiring a contributor, nor the client behaviour, explains the excess of \(Describe.count(totalExcess)) downloads (best score \(String(format: "%.2f", shown.first?.score ?? 0))).",
+                        "\(candidates == 1 ? "Neither the one release" : "None of the \(candidates) releases") of \(dependents == 1 ? "the one catalog project" : "the \(dependents) catalog projects") requiring a contributor, nor the client behaviour, explains the excess of \(Describe.count(totalExcess)) downloads (best score \(String(format: "%.2f", shown.first?.score ?? 0))).",
                     evidence: [.table(table)], confidence: .medium,
                     openQuestions: ["Is the downstream project that caused it missing from the catalog? (`casebook catalog fetch NAME`)"])
             ]

@@ -318,7 +318,7 @@ public struct DependencyGapAnalyzer: Analyzer {
                 Finding(
                     title: "The dependencies did not move: upgrades, not fresh installs",
                     summary:
-                        "The contributors rose \(ratioWords) in \(window.label) (\(Describe.count(cWindow)) downloads against \(Describe.count(cExpected)) expected), while their \(independent.count) dependencies gained only \(Describe.percent(followShare)) of the excess of the contributors requiring them (\(flat.prefix(5).map(example).joined(separator: "; "))\(flat.count > 5 ? "; ..." : "")). Fresh installs would have fetched the missing dependencies too: these downloads are upgrades of the contributors into environments that already had their dependencies.",
+                        "The contributors rose \(ratioWords) in \(window.label) (\(Describe.count(cWindow)) downloads against \(Describe.count(cExpected)) expected), while \(independent.count == 1 ? "their one dependency" : "their \(independent.count) dependencies") gained only \(Describe.percent(followShare)) of the excess of the contributors requiring them (\(flat.prefix(5).map(example).joined(separator: "; "))\(flat.count > 5 ? "; ..." : "")). Fresh installs would have fetched the missing dependencies too: these downloads are upgrades of the contributors into environments that already had their dependencies.",
                     evidence: evidence, confidence: Confidence(followShare < followThreshold / 2 ? 0.85 : 0.7)))
         } else if jumped && independent.isEmpty {
             findings.append(

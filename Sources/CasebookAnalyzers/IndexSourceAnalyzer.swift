@@ -280,7 +280,11 @@ public struct IndexSourceAnalyzer: Analyzer {
         ]
         if primaryIndex {
             var summary =
-                "\(primaryFiles.count) of the \(results.count) contributing files (\(Describe.percent(primaryShare)) of the contributors' excess of \(Describe.count(totalExcess)) downloads) were also on \(reference) as equally good wheels for the clients that fetched them here (\(list(primaryFiles))). "
+                (results.count == 1
+                    ? "The one contributing file"
+                    : primaryFiles.count == results.count
+                        ? "All \(results.count) contributing files" : "\(primaryFiles.count) of the \(results.count) contributing files")
+                + " (\(Describe.percent(primaryShare)) of the contributors' excess of \(Describe.count(totalExcess)) downloads) \(primaryFiles.count == 1 ? "was" : "were") also on \(reference) as \(primaryFiles.count == 1 ? "an equally good wheel for the clients that fetched it" : "equally good wheels for the clients that fetched them") here (\(list(primaryFiles))). "
             summary +=
                 "A client that uses this index only as an extra index (pip before 21, \(reference) primary) takes \(reference)'s file on such a tie, so these clients use this index as their primary index."
             if !expectedFiles.isEmpty {

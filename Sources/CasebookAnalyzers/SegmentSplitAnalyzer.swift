@@ -61,7 +61,8 @@ public struct SegmentSplitAnalyzer: Analyzer {
                     .daily("flask", from: "2020-02-19", runs: (100, 14), (200, 3), dimensions: [.python: "3.8.2"]),
                     .daily("flask", from: "2020-02-19", runs: (50, 14), (100, 3), dimensions: [.python: "2.7.16"])
                 ]),
-                expect: ["top": nil, "ranking": .contains([["dimension": "python_major", "surprise": 0.0]])])
+                expect: ["top": nil, "ranking": .contains([["dimension": "python_major", "surprise": 0.0]])],
+                finding: "No segment stands out")
         ])
 
     public init() {}
@@ -221,8 +222,16 @@ public struct SegmentSplitAnalyzer: Analyzer {
                 ? "No dimension was given to split by."
                 : splits.allSatisfy({ $0.rows.allSatisfy { $0.value == nil } })
                     ? "The downloads (\(scope)) carry no values for \(Describe.list(splits.map(\.dimension.rawValue), limit: 8)), so they cannot be split into client segments."
-                    : "The window's downloads (\(scope)) do not differ from its baseline, so there is no change to split."
-            findings.append(Finding(title: "No segment split", summary: summary, confidence: .medium))
+                    : splits.first(where: { abs($0.windowTotal - $0.expectedTotal) >= 0.5 }).map { s in
+                        let change = s.windowTotal > s.expectedTotal ? "rise" : "fall"
+                        return "Every segment of \(Describe.list(splits.map(\.dimension.rawValue), limit: 8)) kept its baseline share: "
+                            + "the \(change) (\(scope): \(Describe.count(s.windowTotal)) downloads against about "
+                            + "\(Describe.count(s.expectedTotal)) expected) is spread across client segments in proportion, so no segment stands out."
+                    }
+                        ?? "The window's downloads (\(scope)) do not differ from its baseline, so there is no change to split."
+            let proportional = summary.hasPrefix("Every segment")
+            findings.append(
+                Finding(title: proportional ? "No segment stands out" : "No segment split", summary: summary, confidence: .medium))
         }
         let topValue: Value =
             splits.first(where: { $0.surprise > 0 }).flatMap { s in

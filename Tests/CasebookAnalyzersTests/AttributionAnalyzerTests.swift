@@ -205,6 +205,42 @@ import Testing
         #expect(gap.outputs["gap"] == false)
     }
 
+    @Test func freshInstallsAreDoubtedWhenTheReleaseItselfStayedFlatHere() async throws {
+        // The same closure rises, but homey itself is served here and did not move: fresh installs
+        // of homey would have fetched it too, so they are not a convincing cause.
+        var c = TestCatalog()
+        c.add("lib-a", [.init("1.0", "2019-01-01T00:00:00Z", files: ["lib_a-1.0-py3-none-any.whl"])])
+        c.add("lib-b", [.init("2.0", "2019-01-01T00:00:00Z", files: ["lib_b-2.0-py3-none-any.whl"])])
+        c.add(
+            "homey",
+            [
+                .init("1.0", "2019-12-01T10:00:00Z", requires: ["lib-a>=1"], files: ["homey-1.0-py3-none-any.whl"]),
+                .init("1.1", "2020-03-04T02:00:00Z", requires: ["lib-a>=1", "lib-b>=2"], files: ["homey-1.1-py3-none-any.whl"])
+            ])
+        var e = Events()
+        let runners = (0..<3).map { Events.Client(python: "3.7.5", cpu: "x86_64", ci: true, installerVersion: "20.0.2", key: "ci-\($0)") }
+        let crowd = piClients(200, python: "3.7.3")
+        for f in ["lib_a-1.0-py3-none-any.whl", "lib_b-2.0-py3-none-any.whl"] {
+            e.add(f, days: days("2020-02-19", 17), perDay: 5, clients: crowd)
+            e.add(f, days: days("2020-03-04", 3), perDay: 300, clients: runners)
+        }
+        e.add("homey-1.1-py3-none-any.whl", days: days("2020-02-19", 17), perDay: 40, clients: crowd)
+        e.add("filler-1.0.tar.gz", days: days("2020-02-19", 17), perDay: 300, clients: crowd)
+        let result = try await run(
+            AttributionAnalyzer.self,
+            [
+                "window": testWindow, "contributors": ["lib-a", "lib-b"], "top_client_share": 0.33, "concentration": "few-clients",
+                "ci_share": 0.98
+            ],
+            store: e.store, catalog: try c.write())
+        let hypotheses = result.outputs["hypotheses"]!.objects
+        let fresh = try #require(hypotheses.first { $0["kind"] == "fresh-install" && $0["project"] == "homey" })
+        #expect((fresh["score"]?.doubleValue ?? 1) < 0.5, "\(fresh)")
+        let missing = fresh["missing"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(missing.contains { $0.contains("homey itself did not rise here") }, "\(missing)")
+        #expect(hypotheses.first?["kind"] == "ci", "\(hypotheses.map { $0["kind"] ?? .null })")
+    }
+
     @Test func aDropOrNoExcessHasNothingToAttribute() async throws {
         var window = testWindow.objectValue!
         window["direction"] = "down"
@@ -261,5 +297,28 @@ import Testing
         let gap = try await run(
             DependencyGapAnalyzer.self, ["window": testWindow, "contributors": .array([])], store: e.store, catalog: try c.write())
         #expect(gap.outputs["gap"] == false)
+    }
+
+    @Test func aDominantClientIsNotAlsoCalledMinor() async throws {
+        // One plain client (no mirroring tool) made 98% of the excess: the client hypothesis
+        // says so once, never "made only 98%" or "no dominant client" beside it.
+        var c = TestCatalog()
+        c.add("pkg-0", [.init("1.0", "2019-01-01T00:00:00Z", files: ["pkg_0-1.0-py3-none-any.whl"])])
+        var e = Events()
+        let crowd = piClients(100)
+        let script = [Events.Client(python: "3.7.5", cpu: "x86_64", installerVersion: "20.0.2", key: "script")]
+        e.add("pkg_0-1.0-py3-none-any.whl", days: days("2020-02-19", 17), perDay: 20, clients: crowd)
+        e.add("pkg_0-1.0-py3-none-any.whl", days: days("2020-03-04", 3), perDay: 500, clients: script)
+        let result = try await run(
+            AttributionAnalyzer.self,
+            ["window": testWindow, "contributors": ["pkg-0"], "top_client_share": 0.98, "concentration": "single-client", "ci_share": 0.0],
+            store: e.store, catalog: try c.write())
+        let client = try #require(result.outputs["hypotheses"]!.objects.first { $0["kind"] == "client" })
+        let missing = client["missing"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let matched = client["matched"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(matched.contains("one client made 98% of the excess"), "\(matched)")
+        #expect(!missing.contains { $0.contains("only") }, "\(missing)")
+        let text = result.findings.map { $0.title + " " + $0.summary }.joined(separator: " ")
+        #expect(!text.contains("no dominant client"), "\(text)")
     }
 }

@@ -37,4 +37,20 @@ import Testing
         #expect(finding.title == "No segment split")
         #expect(finding.summary.contains("carry no values for python_major"))
     }
+
+    @Test func segmentsThatGrowInProportionAreSaidToGrowEvenly() async throws {
+        // Python 2 and 3 both double: a real rise, but no segment stands out.
+        let store = TestEvents {
+            $0.daily("lib", from: "2020-03-01", counts: Array(repeating: 100, count: 18) + [200, 200, 200], dimensions: [.python: "3.8.2"])
+            $0.daily("lib", from: "2020-03-01", counts: Array(repeating: 50, count: 18) + [100, 100, 100], dimensions: [.python: "2.7.16"])
+        }.store
+        let r = try await run(SegmentSplitAnalyzer.self, with: ["window": lateMarchWindow, "dimensions": ["python_major"]], store: store)
+        #expect(r.outputs["top"] == .null)
+        let finding = try #require(r.findings.first)
+        #expect(finding.title == "No segment stands out")
+        #expect(finding.summary.contains("kept its baseline share"))
+        #expect(finding.summary.contains("the rise"))
+        #expect(finding.summary.contains("900 downloads against about 450 expected"))
+        #expect(!finding.summary.contains("no change"))
+    }
 }

@@ -193,11 +193,20 @@ struct AccessLogWriter: Sendable {
         let skipped = RunReport.StepReport(
             id: "later", name: nil, uses: "x", status: .skipped,
             reason: "condition `steps.spike.outputs.windows` is false ([{\"actual\": 3}])", outputs: [:], findings: [], seconds: 0)
-        let report = RunReport(playbook: .init(name: "t", file: "t.yaml", description: "", params: [:]), steps: [spike, clients, skipped])
+        let deps = RunReport.StepReport(
+            id: "deps", name: nil, uses: "dependency-gap", status: .succeeded, reason: nil, outputs: [:],
+            findings: [
+                Finding(title: "Files", summary: "1 of the 1 contributing files were there."),
+                Finding(title: "Gap", summary: "The contributors rose, while their 1 dependencies did not move.")
+            ],
+            seconds: 0)
+        let report = RunReport(
+            playbook: .init(name: "t", file: "t.yaml", description: "", params: [:]), steps: [spike, clients, skipped, deps])
         let problems = reportProblems(report)
         #expect(problems.contains { $0.hasPrefix("clients: a drop described") && $0.contains("made most of it") })
         #expect(problems.contains { $0.hasPrefix("clients: a drop described") && $0.contains("`excess`") })
         #expect(problems.contains { $0.hasPrefix("clients: number and noun disagree") })
         #expect(problems.contains { $0.hasPrefix("later: raw expression") })
+        #expect(problems.filter { $0.hasPrefix("deps: number and noun disagree") }.count == 2)
     }
 }

@@ -134,7 +134,9 @@ func reportProblems(_ report: RunReport) -> [String] {
         report.step("spike")?.outputs["window"]?["direction"]?.stringValue
         ?? report.step("hours")?.outputs["window"]?["direction"]?.stringValue
     let grammar = try! NSRegularExpression(
-        pattern: #"(^|[^\d.,])1 (values|clients|projects|downloads|hours|requests|lines|packages|days)\b"#)
+        pattern:
+            #"(^|[^\d.,])1 ([a-z-]+ )?(values|clients|projects|downloads|hours|requests|lines|packages|days|files|dependencies|versions|causes|windows)\b"#
+    )
     for step in report.steps {
         var texts = step.findings.flatMap { [$0.title, $0.summary] }
         if let reason = step.reason { texts.append(reason) }
