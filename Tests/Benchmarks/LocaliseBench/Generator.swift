@@ -10,8 +10,11 @@ import Foundation
 //     small and a few are large;
 //   - both ranges are counts (Poisson), the forecast is the baseline's own counts (what Casebook
 //     has: the weeks before), and the window adds a small overall drift and per-leaf noise;
-//   - a cause carries at least 1% of the total volume as its change, so that it is visible at
-//     all (the papers' generators let tiny causes vanish into noise, which no method can find).
+//   - a cause carries at least 2% of the total volume as its change (the overall drift is under
+//     1.5%), so that it is visible at all (the papers' generators let tiny causes vanish into
+//     noise, which no method can find); and each of its pairs matters: without any one of them
+//     the cause would take in at least 25% more volume that did not change (else the coarser
+//     cause is as true an answer as the injected one).
 // Everything comes from one seeded SplitMix64 stream: a seed and a family give the same cases.
 
 /// SplitMix64: small, fast, and the same on every platform.
@@ -210,10 +213,11 @@ struct Generator {
                 let candidate = drawCause(
                     family, dims: dims, cards: cards, popularity: popularity, direction: direction, rng: &rng)
                 guard compatible(candidate, with: injections) else { continue }
-                // Visible: the cause's change is at least 1% of the total; and not the bulk of it.
-                let share = volume(of: candidate, rate: rate, coords: coords) / rateTotal
+                // Visible: the cause's change is at least 2% of the total; and not the bulk of it.
+                let causeVolume = volume(of: candidate, rate: rate, coords: coords)
+                let share = causeVolume / rateTotal
                 let change = share * abs(candidate.factor - 1)
-                if change >= 0.01 && share <= 0.5 {
+                if change >= 0.02 && share <= 0.5 && identifiable(candidate, volume: causeVolume, rate: rate, coords: coords) {
                     found = candidate
                     break
                 }
@@ -223,7 +227,7 @@ struct Generator {
         }
 
         // The two ranges: the baseline is the forecast; the window adds drift, noise and causes.
-        let drift = rng.uniform(-0.03, 0.03)
+        let drift = rng.uniform(-0.015, 0.015)
         let noise = rng.uniform(0, 0.1)
         var baseline = [Double](repeating: 0, count: leafCount)
         var window = [Double](repeating: 0, count: leafCount)
@@ -288,6 +292,19 @@ struct Generator {
             }
             if o.dims == c.dims && differing <= 1 { return false }
             if Set(o.dims) != Set(c.dims) && differing == 0 && !Set(o.dims).isDisjoint(with: c.dims) { return false }
+        }
+        return true
+    }
+
+    /// A cause is told apart from the coarser cause without one of its pairs only when that one
+    /// would take in at least a quarter more volume (leaves that did not change).
+    private func identifiable(_ inj: Injection, volume: Double, rate: [Double], coords: [[Int32]]) -> Bool {
+        guard inj.dims.count > 1 else { return true }
+        for drop in inj.dims.indices {
+            var coarser = inj
+            coarser.dims.remove(at: drop)
+            coarser.values.remove(at: drop)
+            if self.volume(of: coarser, rate: rate, coords: coords) < 1.25 * volume { return false }
         }
         return true
     }

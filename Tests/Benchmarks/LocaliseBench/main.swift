@@ -15,7 +15,7 @@ import Foundation
 
 struct Args {
     var seed: UInt64 = 15
-    var casesPerFamily = 60
+    var casesPerFamily = 80
     var families = Family.allCases
     var method: String?
     var showMisses = 0
@@ -62,13 +62,7 @@ func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
 func format(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
 
 let args = Args()
-var methods: [any LocalisationMethod] = []
-if CasebookMethod.isAvailable {
-    methods.append(CasebookMethod())
-} else {
-    say("note: Casebook's Localiser is not built in (build with -Xswiftc -DCASEBOOK_LOCALISER once it is on the branch); skipped.")
-}
-methods += [Squeeze(), Adtributor(top: 3), Adtributor(top: 1)] as [any LocalisationMethod]
+var methods: [any LocalisationMethod] = [CasebookMethod(), Squeeze(), Adtributor(top: 3), Adtributor(top: 1)]
 if let m = args.method { methods = methods.filter { $0.name.lowercased().contains(m.lowercased()) } }
 
 let started = ContinuousClock.now
