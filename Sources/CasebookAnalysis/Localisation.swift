@@ -194,15 +194,6 @@ private struct Search {
 
     mutating func ask(_ q: AggregateQuery) async throws -> AggregateTable {
         queries += 1
-        if ProcessInfo.processInfo.environment["CASEBOOK_LOCALISE_DEBUG"] != nil {
-            let t0 = Date()
-            let r = try await aggregate(q)
-            FileHandle.standardError.write(
-                Data(
-                    "query \(q.dimensions.map(\.rawValue)) \(q.filters.count) \(Int(Date().timeIntervalSince(t0) * 1000)) ms, \(r.rows.count) rows\n"
-                        .utf8))
-            return r
-        }
         return try await aggregate(q)
     }
 
@@ -399,9 +390,6 @@ private struct Search {
                     }
                 }
             }
-            if ProcessInfo.processInfo.environment["CASEBOOK_LOCALISE_DEBUG"] != nil {
-                FileHandle.standardError.write(Data("extend \(c.key) -> \(best.map { "\($0.cand.key) \($0.score)" } ?? "none")\n".utf8))
-            }
             guard let b = best else { break }
             c = b.cand
         }
@@ -460,10 +448,6 @@ private struct Search {
         }
         candidates.sort { better(($0.gain, $0.valueCount, $0.pairs.map(\.dimension)), ($1.gain, $1.valueCount, $1.pairs.map(\.dimension))) }
 
-        let debug = ProcessInfo.processInfo.environment["CASEBOOK_LOCALISE_DEBUG"] != nil
-        if debug {
-            for c in candidates { FileHandle.standardError.write(Data("cand \(c.key) gain \(c.gain) x \(c.cell.x) e \(c.cell.e)\n".utf8)) }
-        }
         // 2. The best ones extended, top-down.
         var finals: [Candidate] = []
         var seen: Set<[String]> = []

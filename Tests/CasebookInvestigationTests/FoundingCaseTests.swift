@@ -40,7 +40,7 @@ import Testing
                 == ["flask-login", "markdown", "sentry-sdk", "semantic-version"])
         #expect(pairs["python_major"] == "2")
         let causeShare = try #require(causes.first?["share"]?.doubleValue)
-        #expect(causeShare >= 0.95)
+        #expect(causeShare >= 0.9)
         #expect(localise["backToNormal"] == true)
         #expect(Set(try #require(localise["projects"]?.arrayValue).compactMap(\.stringValue)) == values)
 
