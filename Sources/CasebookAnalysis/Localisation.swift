@@ -18,7 +18,8 @@ public struct Cause: Sendable, Hashable {
         /// `python_major = 2`, `project ∈ {flask-login, markdown}` (long lists capped).
         public var text: String {
             if values.count == 1 { return "\(dimension.rawValue) = \(Describe.value(values[0]))" }
-            return "\(dimension.rawValue) ∈ {\(Describe.list(values.map(Describe.value), limit: 6))}"
+            let shown = values.prefix(6).map(Describe.value).joined(separator: ", ")
+            return "\(dimension.rawValue) ∈ {\(shown)\(values.count > 6 ? " and \(values.count - 6) more" : "")}"
         }
     }
 
@@ -181,6 +182,10 @@ private struct Search {
     /// Distinct values per dimension at the root.
     var cardinality: [CasebookCore.Dimension: Int] = [:]
     var splitCache: [String: [String?: Cell]] = [:]
+    /// The change of the whole scope.
+    var rootChange = 0.0
+    /// Dimensions with many values that carried none of the change at the root: not tried in extensions.
+    var quiet: Set<CasebookCore.Dimension> = []
 
     init(localiser: Localiser, aggregate: @escaping @Sendable (AggregateQuery) async throws -> AggregateTable) {
         self.localiser = localiser
@@ -202,9 +207,7 @@ private struct Search {
     /// Window and expected downloads per value of `d` within `scope`, for the largest values of
     /// either period (the other period's count of a value cut off by `top` is asked for).
     mutating func split(_ d: CasebookCore.Dimension, _ scope: [DimensionFilter]) async throws -> [String?: Cell] {
-        let cacheKey =
-            "\(d.rawValue)|"
-            + scope.map { "\($0.dimension.rawValue)\($0.operation)\($0.values.map { $0 ?? "\u{0}" })" }.joined(separator: ";")
+        let cacheKey = Self.cacheKey(d, scope)
         if let cached = splitCache[cacheKey] { return cached }
         let top = Localiser.top
         let w = try await ask(AggregateQuery(dimensions: [d], filters: scope, range: localiser.window, top: top))
@@ -212,27 +215,62 @@ private struct Search {
         var cells: [String?: Cell] = [:]
         for r in w.rows { cells[r.values[0], default: Cell()].w += Double(r.downloads) }
         for r in b.rows { cells[r.values[0], default: Cell()].e += Double(r.downloads) * scale }
-        // A value among the window's largest but cut off the baseline's (or the reverse).
-        if b.rows.count >= top {
+        // A value among one period's largest but cut off the other's: its count there is at most
+        // the smallest kept. That bound stands (it understates the value's change) unless the
+        // value could matter, when its count is asked for.
+        let floor = 0.002 * abs(rootChange)
+        if b.rows.count >= top, let minB = b.rows.last.map({ Double($0.downloads) * scale }) {
             let inB = Set(b.rows.map { $0.values[0] })
-            let missing = w.rows.map { $0.values[0] }.filter { !inB.contains($0) }
-            if !missing.isEmpty {
-                let more = try await ask(
-                    AggregateQuery(dimensions: [d], filters: scope + [DimensionFilter(d, .in, missing)], range: localiser.baseline))
+            var ask: [String?] = []
+            for r in w.rows where !inB.contains(r.values[0]) {
+                cells[r.values[0], default: Cell()].e = minB
+                if Double(r.downloads) - minB >= floor { ask.append(r.values[0]) }
+            }
+            if !ask.isEmpty {
+                let more = try await self.ask(
+                    AggregateQuery(dimensions: [d], filters: scope + [DimensionFilter(d, .in, ask)], range: localiser.baseline))
+                for v in ask { cells[v]?.e = 0 }
                 for r in more.rows { cells[r.values[0], default: Cell()].e += Double(r.downloads) * scale }
             }
         }
-        if w.rows.count >= top {
+        if w.rows.count >= top, let minW = w.rows.last.map({ Double($0.downloads) }) {
             let inW = Set(w.rows.map { $0.values[0] })
-            let missing = b.rows.map { $0.values[0] }.filter { !inW.contains($0) }
-            if !missing.isEmpty {
-                let more = try await ask(
-                    AggregateQuery(dimensions: [d], filters: scope + [DimensionFilter(d, .in, missing)], range: localiser.window))
+            var ask: [String?] = []
+            for r in b.rows where !inW.contains(r.values[0]) {
+                cells[r.values[0], default: Cell()].w = minW
+                if Double(r.downloads) * scale - minW >= floor { ask.append(r.values[0]) }
+            }
+            if !ask.isEmpty {
+                let more = try await self.ask(
+                    AggregateQuery(dimensions: [d], filters: scope + [DimensionFilter(d, .in, ask)], range: localiser.window))
+                for v in ask { cells[v]?.w = 0 }
                 for r in more.rows { cells[r.values[0], default: Cell()].w += Double(r.downloads) }
             }
         }
         splitCache[cacheKey] = cells
         return cells
+    }
+
+    static func cacheKey(_ d: CasebookCore.Dimension, _ scope: [DimensionFilter]) -> String {
+        "\(d.rawValue)|" + scope.map { "\($0.dimension.rawValue)\($0.operation)\($0.values.map { $0 ?? "\u{0}" })" }.joined(separator: ";")
+    }
+
+    /// Dimensions with at most this many values at the root are split together, one query per
+    /// period grouped by all of them (each split being a marginal of the answer).
+    static let jointCardinality = 64
+
+    /// Splits of several small dimensions within `scope` from one query per period.
+    mutating func prefetchJoint(_ dims: [CasebookCore.Dimension], _ scope: [DimensionFilter]) async throws {
+        let need = dims.filter { splitCache[Self.cacheKey($0, scope)] == nil }
+        guard need.count >= 2 else { return }
+        let w = try await ask(AggregateQuery(dimensions: need, filters: scope, range: localiser.window))
+        let b = try await ask(AggregateQuery(dimensions: need, filters: scope, range: localiser.baseline))
+        for (i, d) in need.enumerated() {
+            var cells: [String?: Cell] = [:]
+            for r in w.rows { cells[r.values[i], default: Cell()].w += Double(r.downloads) }
+            for r in b.rows { cells[r.values[i], default: Cell()].e += Double(r.downloads) * scale }
+            splitCache[Self.cacheKey(d, scope)] = cells
+        }
     }
 
     /// Groups of values of one split that carry the scope's change: values whose excess goes the
@@ -300,7 +338,7 @@ private struct Search {
     }
 
     /// Orders extensions or candidates: higher score first; at (nearly) equal score, fewer
-    /// values, then the coarser dimension (fewer distinct values), then the dimension's order.
+    /// values, then the coarser dimensions (`coarseFirst`), then fewer distinct values.
     func better(
         _ a: (score: Double, values: Int, dims: [CasebookCore.Dimension]), _ b: (score: Double, values: Int, dims: [CasebookCore.Dimension])
     )
@@ -308,12 +346,12 @@ private struct Search {
     {
         if abs(a.score - b.score) > 0.02 { return a.score > b.score }
         if a.values != b.values { return a.values < b.values }
+        let oa = a.dims.map { Self.coarseFirst.firstIndex(of: $0) ?? 99 }.sorted()
+        let ob = b.dims.map { Self.coarseFirst.firstIndex(of: $0) ?? 99 }.sorted()
+        if oa != ob { return oa.lexicographicallyPrecedes(ob) }
         let ca = a.dims.reduce(0) { $0 + (cardinality[$1] ?? 0) }
         let cb = b.dims.reduce(0) { $0 + (cardinality[$1] ?? 0) }
         if ca != cb { return ca < cb }
-        let oa = a.dims.map { Self.coarseFirst.firstIndex(of: $0) ?? 99 }
-        let ob = b.dims.map { Self.coarseFirst.firstIndex(of: $0) ?? 99 }
-        if oa != ob { return oa.lexicographicallyPrecedes(ob) }
         return a.score > b.score
     }
 
@@ -330,7 +368,9 @@ private struct Search {
         while c.pairs.count < localiser.maxPairs, c.cell.e > 0, c.cell.x != 0 {
             let scope = localiser.filters + c.filters
             var best: (cand: Candidate, score: Double)?
-            for d in dims where !c.pairs.contains(where: { $0.dimension == d }) {
+            let free = dims.filter { d in !quiet.contains(d) && !c.pairs.contains { $0.dimension == d } }
+            try await prefetchJoint(free.filter { (cardinality[$0] ?? .max) <= Self.jointCardinality }, scope)
+            for d in free {
                 let cells = try await split(d, scope)
                 for g in groups(cells, total: c.cell) {
                     let sub = Self.sum(cells, g)
@@ -362,6 +402,7 @@ private struct Search {
         scale = bLen > 0 ? wLen / bLen : 0
         let total = try await cell(localiser.filters)
         let change = total.x
+        rootChange = change
         // The baseline's day-to-day noise, scaled to the window's length.
         let days = try await ask(AggregateQuery(bucket: .day, filters: localiser.filters, range: localiser.baseline))
         let daily = days.rows.map { Double($0.downloads) }
@@ -391,7 +432,11 @@ private struct Search {
                         entries.sorted { $0.expected != $1.expected ? $0.expected > $1.expected : ($0.value ?? "~") < ($1.value ?? "~") }
                             .prefix(10))))
             guard significant else { continue }
-            for g in groups(cells, total: total) {
+            let found = groups(cells, total: total)
+            // A dimension of many values none of which carried a visible part of the change
+            // (thousands of clients each adding a few downloads) is left out of extensions.
+            if cells.count > Self.jointCardinality, found.isEmpty { quiet.insert(d) }
+            for g in found {
                 let c = Self.sum(cells, g)
                 let gain = c.x / change - (total.e > 0 ? c.e / total.e : 0)
                 guard c.x / change >= 0.1, gain >= 0.05 else { continue }
@@ -407,6 +452,9 @@ private struct Search {
         var finals: [Candidate] = []
         var seen: Set<[String]> = []
         for c in candidates.prefix(4) {
+            // A candidate already within a cause found (python_major = 2 within
+            // python_major = 2 × project ∈ {…}) would be extended into it again.
+            if finals.contains(where: { f in Set(c.key).isSubset(of: Set(f.key)) }) { continue }
             let e = try await extend(c, dims: searched)
             guard !seen.contains(e.key) else { continue }
             seen.insert(e.key)
@@ -425,11 +473,14 @@ private struct Search {
         var explained = 0.0
         var overlapCache: [String: Cell] = [:]
         while chosen.count < localiser.maxCauses, abs(change - explained) > localiser.tolerance * abs(change) * 0.5 {
-            var best: (cand: Candidate, added: Double)?
+            var best: (cand: Candidate, added: Double, score: Double)?
             for c in finals where !chosen.contains(where: { $0.key == c.key }) {
                 let added = try await union(chosen + [c], cache: &overlapCache) - explained
                 guard added / change >= 0.1 else { continue }
-                if best == nil || added / change > best!.added / change + 0.02 { best = (c, added) }
+                // The change it adds, less the traffic it takes (a broad segment explains much
+                // of a change only by holding much of the traffic).
+                let score = added / change - (total.e > 0 ? c.cell.e / total.e : 0)
+                if best == nil || score > best!.score + 0.02 { best = (c, added, score) }
             }
             guard let b = best else { break }
             chosen.append(b.cand)
