@@ -106,9 +106,14 @@ public struct DimensionProfile: Sendable, Hashable {
 ///    to the cause), keeping an extension only when it keeps at least 90% of the cause's excess
 ///    while leaving out at least a fifth of its baseline traffic (a pair that restates the
 ///    population adds nothing);
-/// 3. causes are chosen greedily by the change they add beyond the ones already chosen (overlaps
-///    asked of the store), up to `maxCauses`; when together they explain under half of the
-///    change, the answer is that no small set does.
+/// 3. causes are chosen one at a time, by the change they carry beyond their share of the
+///    traffic; after each, the search starts again on the residual (the downloads outside the
+///    causes found, asked of the store), like the residual searches of HotSpot, iDice and RiskLoc,
+///    up to `maxCauses`. A group of values found at the root becomes one pair only when its values
+///    share the rest of the combination (their joint split with the small dimensions); values that
+///    did not are searched as separate causes. With several causes, each is extended again with
+///    the others taken out. When together they explain under half of the change, the answer is
+///    that no small set does.
 public struct Localiser: Sendable {
     public var dimensions: [CasebookCore.Dimension]
     public var window: TimeRange
@@ -186,6 +191,10 @@ private struct Search {
     var rootChange = 0.0
     /// Dimensions with many values that carried none of the change at the root: not tried in extensions.
     var quiet: Set<CasebookCore.Dimension> = []
+    /// Causes already chosen: their downloads are taken out of every split (the residual).
+    var removed: [Candidate] = []
+    var cellCache: [String: Cell] = [:]
+    var jointCache: [String: [[String?]: Cell]] = [:]
 
     init(localiser: Localiser, aggregate: @escaping @Sendable (AggregateQuery) async throws -> AggregateTable) {
         self.localiser = localiser
@@ -197,11 +206,84 @@ private struct Search {
         return try await aggregate(q)
     }
 
-    /// Window and expected downloads within `scope`.
+    /// Window and expected downloads within `scope` (cached).
     mutating func cell(_ scope: [DimensionFilter]) async throws -> Cell {
+        let key = Self.scopeKey(scope)
+        if let c = cellCache[key] { return c }
         let w = try await ask(AggregateQuery(filters: scope, range: localiser.window)).total
         let b = try await ask(AggregateQuery(filters: scope, range: localiser.baseline)).total
-        return Cell(w: Double(w), e: Double(b) * scale)
+        let c = Cell(w: Double(w), e: Double(b) * scale)
+        cellCache[key] = c
+        return c
+    }
+
+    /// The intersections of the removed causes (inclusion–exclusion: sign +1 for odd sets), those
+    /// that can meet `scope`.
+    func removedTerms(_ scope: [DimensionFilter]) -> [(filters: [DimensionFilter], sign: Double)] {
+        var out: [(filters: [DimensionFilter], sign: Double)] = []
+        let n = removed.count
+        guard n > 0 else { return [] }
+        for mask in 1..<(1 << n) {
+            let members = (0..<n).filter { mask & (1 << $0) != 0 }
+            guard let f = Self.intersect(members.map { removed[$0] }) else { continue }
+            let meets = f.allSatisfy { t in
+                !scope.contains { s in s.dimension == t.dimension && s.operation == .in && Set(s.values).isDisjoint(with: t.values) }
+            }
+            if meets { out.append((f, members.count % 2 == 1 ? 1 : -1)) }
+        }
+        return out
+    }
+
+    /// `split` of the downloads outside the removed causes (the residual: a cause found is taken
+    /// out, window and baseline, so that what is left is searched again).
+    mutating func residualSplit(_ d: CasebookCore.Dimension, _ scope: [DimensionFilter]) async throws -> [String?: Cell] {
+        var cells = try await split(d, scope)
+        for t in removedTerms(scope) {
+            for (v, c) in try await split(d, scope + t.filters) {
+                cells[v, default: Cell()].w -= t.sign * c.w
+                cells[v, default: Cell()].e -= t.sign * c.e
+            }
+        }
+        return cells
+    }
+
+    /// `cell` of the downloads outside the removed causes.
+    mutating func residualCell(_ scope: [DimensionFilter]) async throws -> Cell {
+        var c = try await cell(scope)
+        for t in removedTerms(scope) {
+            let r = try await cell(scope + t.filters)
+            c.w -= t.sign * r.w
+            c.e -= t.sign * r.e
+        }
+        return c
+    }
+
+    /// Downloads grouped by several dimensions within `scope`, outside the removed causes.
+    mutating func residualJoint(_ dims: [CasebookCore.Dimension], _ scope: [DimensionFilter]) async throws -> [[String?]: Cell] {
+        var out = try await joint(dims, scope)
+        for t in removedTerms(scope) {
+            for (k, c) in try await joint(dims, scope + t.filters) {
+                out[k, default: Cell()].w -= t.sign * c.w
+                out[k, default: Cell()].e -= t.sign * c.e
+            }
+        }
+        return out
+    }
+
+    mutating func joint(_ dims: [CasebookCore.Dimension], _ scope: [DimensionFilter]) async throws -> [[String?]: Cell] {
+        let key = dims.map(\.rawValue).joined(separator: ",") + "|" + Self.scopeKey(scope)
+        if let c = jointCache[key] { return c }
+        let w = try await ask(AggregateQuery(dimensions: dims, filters: scope, range: localiser.window))
+        let b = try await ask(AggregateQuery(dimensions: dims, filters: scope, range: localiser.baseline))
+        var cells: [[String?]: Cell] = [:]
+        for r in w.rows { cells[r.values, default: Cell()].w += Double(r.downloads) }
+        for r in b.rows { cells[r.values, default: Cell()].e += Double(r.downloads) * scale }
+        jointCache[key] = cells
+        return cells
+    }
+
+    static func scopeKey(_ scope: [DimensionFilter]) -> String {
+        scope.map { "\($0.dimension.rawValue)\($0.operation)\($0.values.map { $0 ?? "\u{0}" })" }.joined(separator: ";")
     }
 
     /// Window and expected downloads per value of `d` within `scope`, for the largest values of
@@ -369,9 +451,11 @@ private struct Search {
             let scope = localiser.filters + c.filters
             var best: (cand: Candidate, score: Double)?
             let free = dims.filter { d in !quiet.contains(d) && !c.pairs.contains { $0.dimension == d } }
-            try await prefetchJoint(free.filter { (cardinality[$0] ?? .max) <= Self.jointCardinality }, scope)
+            let small = free.filter { (cardinality[$0] ?? .max) <= Self.jointCardinality }
+            try await prefetchJoint(small, scope)
+            for t in removedTerms(scope) { try await prefetchJoint(small, scope + t.filters) }
             for d in free {
-                let cells = try await split(d, scope)
+                let cells = try await residualSplit(d, scope)
                 for g in groups(cells, total: c.cell) {
                     let sub = Self.sum(cells, g)
                     let kept = sub.x / c.cell.x
@@ -396,6 +480,78 @@ private struct Search {
         return c
     }
 
+    /// Splits a group of values of `d` (found at the root) into the sets of values that moved
+    /// with the same rest of the combination: values go into one pair only when they share it (the
+    /// joint split of `d` with each small dimension, one query per period). The value with the
+    /// largest excess leads; a value joins it when its excess lies where the lead's does (or is
+    /// too small to tell), else it starts a set of its own.
+    mutating func partition(
+        _ d: CasebookCore.Dimension, _ values: [String?], cells: [String?: Cell], dims: [CasebookCore.Dimension]
+    ) async throws -> [[String?]] {
+        guard values.count >= 2 else { return [values] }
+        let free = dims.filter { $0 != d && !quiet.contains($0) && (cardinality[$0] ?? .max) <= Self.jointCardinality }
+        guard !free.isEmpty else { return [values] }
+        let table = try await residualJoint([d] + free, localiser.filters + [DimensionFilter(d, .in, values)])
+        var per: [String?: [CasebookCore.Dimension: [String?: Cell]]] = [:]
+        for (key, c) in table {
+            for (i, f) in free.enumerated() {
+                per[key[0], default: [:]][f, default: [:]][key[i + 1], default: Cell()].w += c.w
+                per[key[0], default: [:]][f, default: [:]][key[i + 1], default: Cell()].e += c.e
+            }
+        }
+        // A value's own best extension: a dimension and values that keep its excess while
+        // leaving out a real part of its traffic.
+        func signature(_ v: String?) -> (CasebookCore.Dimension, [String?])? {
+            guard let m = cells[v], m.x != 0, m.e > 0 else { return nil }
+            var best: (CasebookCore.Dimension, [String?], Double)?
+            for f in free {
+                let split = per[v]?[f] ?? [:]
+                for g in groups(split, total: m) {
+                    let sub = Self.sum(split, g)
+                    let kept = sub.x / m.x
+                    let left = m.e - sub.e
+                    guard kept >= localiser.keep, left >= 0.2 * m.e, left >= 3 * m.e.squareRoot() || left >= 10 else { continue }
+                    let score = kept - sub.e / m.e
+                    if best == nil || score > best!.2 + 0.02 { best = (f, g, score) }
+                }
+            }
+            return best.map { ($0.0, $0.1) }
+        }
+        func outside(_ v: String?, _ sig: (CasebookCore.Dimension, [String?])) -> (x: Double, e: Double) {
+            let m = cells[v] ?? Cell()
+            let inside = Self.sum(per[v]?[sig.0] ?? [:], sig.1)
+            return (m.x - inside.x, m.e - inside.e)
+        }
+        var rest = values.sorted { abs(cells[$0]?.x ?? 0) > abs(cells[$1]?.x ?? 0) }
+        var parts: [[String?]] = []
+        while let lead = rest.first {
+            let sig = signature(lead)
+            var part = [lead]
+            var next: [String?] = []
+            for v in rest.dropFirst() {
+                let m = cells[v] ?? Cell()
+                let fits: Bool
+                if let sig {
+                    // Its excess lies within the lead's extension too (or too little lies outside to tell).
+                    let o = outside(v, sig)
+                    fits = abs(o.x) <= max(0.25 * abs(m.x), 3 * (max(0, o.e) + 1).squareRoot())
+                } else if let own = signature(v) {
+                    // The lead's excess is spread; this value's is concentrated: a different cause,
+                    // unless the lead's excess lies there as well.
+                    let o = outside(lead, own)
+                    let l = cells[lead] ?? Cell()
+                    fits = abs(o.x) <= max(0.25 * abs(l.x), 3 * (max(0, o.e) + 1).squareRoot())
+                } else {
+                    fits = true
+                }
+                if fits { part.append(v) } else { next.append(v) }
+            }
+            parts.append(part.sorted { ($0 ?? "\u{10FFFF}") < ($1 ?? "\u{10FFFF}") })
+            rest = next
+        }
+        return parts
+    }
+
     mutating func run() async throws -> LocalisationResult {
         let wLen = Double((localiser.window.to ?? 0) - (localiser.window.from ?? 0))
         let bLen = Double((localiser.baseline.to ?? 0) - (localiser.baseline.from ?? 0))
@@ -410,10 +566,9 @@ private struct Search {
         let noise = max(3 * total.e.squareRoot(), daily.count >= 3 ? 3 * Stats.robustSigma(daily) * windowDays.squareRoot() : 0)
         let significant = abs(change) > noise && abs(change) > 0
 
-        // 1. Every dimension alone.
+        // 1. Every dimension alone: the profiles.
         var searched: [CasebookCore.Dimension] = []
         var profiles: [DimensionProfile] = []
-        var candidates: [Candidate] = []
         for d in localiser.dimensions
         where !localiser.filters.contains(where: { $0.dimension == d && $0.operation == .in && $0.values.count == 1 }) {
             let cells = try await split(d, localiser.filters)
@@ -431,98 +586,108 @@ private struct Search {
                     baselineTop: Array(
                         entries.sorted { $0.expected != $1.expected ? $0.expected > $1.expected : ($0.value ?? "~") < ($1.value ?? "~") }
                             .prefix(10))))
-            guard significant else { continue }
-            let found = groups(cells, total: total)
+        }
+        let target = change
+        guard significant else {
+            return result(total: total, causes: [], explained: 0, searched: searched, profiles: profiles, significant: significant)
+        }
+        for d in searched where (cardinality[d] ?? 0) > Self.jointCardinality {
             // A dimension of many values none of which carried a visible part of the change
             // (thousands of clients each adding a few downloads) is left out of extensions.
-            if cells.count > Self.jointCardinality, found.isEmpty { quiet.insert(d) }
-            for g in found {
-                let c = Self.sum(cells, g)
-                let gain = c.x / change - (total.e > 0 ? c.e / total.e : 0)
-                guard c.x / change >= 0.1, gain >= 0.05 else { continue }
-                candidates.append(Candidate(pairs: [Cause.Pair(d, g)], cell: c, gain: gain))
-            }
+            if groups(try await split(d, localiser.filters), total: total).isEmpty { quiet.insert(d) }
         }
-        guard significant, !candidates.isEmpty else {
-            return result(total: total, causes: [], explained: 0, searched: searched, profiles: profiles, significant: significant)
-        }
-        candidates.sort { better(($0.gain, $0.valueCount, $0.pairs.map(\.dimension)), ($1.gain, $1.valueCount, $1.pairs.map(\.dimension))) }
 
-        // 2. The best ones extended, top-down.
-        var finals: [Candidate] = []
-        var seen: Set<[String]> = []
-        for c in candidates.prefix(4) {
-            // A candidate already within a cause found (python_major = 2 within
-            // python_major = 2 × project ∈ {…}) would be extended into it again.
-            if finals.contains(where: { f in Set(c.key).isSubset(of: Set(f.key)) }) { continue }
-            let e = try await extend(c, dims: searched)
-            guard !seen.contains(e.key) else { continue }
-            seen.insert(e.key)
-            let gain = e.cell.x / change - (total.e > 0 ? e.cell.e / total.e : 0)
-            finals.append(Candidate(pairs: e.pairs, cell: e.cell, gain: gain))
-        }
-        // Candidates not extended, in case they add what the others miss.
-        for c in candidates.dropFirst(4).prefix(6) where !seen.contains(c.key) {
-            seen.insert(c.key)
-            finals.append(c)
-        }
-        finals.sort { better(($0.gain, $0.valueCount, $0.pairs.map(\.dimension)), ($1.gain, $1.valueCount, $1.pairs.map(\.dimension))) }
-
-        // 3. Greedy choice by the change each adds beyond those chosen (overlaps asked).
+        // 2. Rounds: candidates from every dimension of the residual (the window without the
+        // causes chosen so far), the best extended top-down, the best one chosen.
         var chosen: [Candidate] = []
-        var explained = 0.0
-        var overlapCache: [String: Cell] = [:]
-        while chosen.count < localiser.maxCauses, abs(change - explained) > localiser.tolerance * abs(change) * 0.5 {
-            var best: (cand: Candidate, added: Double, score: Double)?
-            for c in finals where !chosen.contains(where: { $0.key == c.key }) {
-                let added = try await union(chosen + [c], cache: &overlapCache) - explained
-                guard added / change >= 0.1 else { continue }
-                // The change it adds, less the traffic it takes (a broad segment explains much
-                // of a change only by holding much of the traffic).
-                let score = added / change - (total.e > 0 ? c.cell.e / total.e : 0)
-                if best == nil || score > best!.score + 0.02 { best = (c, added, score) }
-            }
-            guard let b = best else { break }
-            chosen.append(b.cand)
-            explained += b.added
+        while chosen.count < localiser.maxCauses {
+            removed = chosen
+            let rest = try await residualCell(localiser.filters)
+            guard abs(rest.x) >= 0.1 * abs(target), rest.x * target > 0 || chosen.isEmpty else { break }
+            let next = try await bestCause(rest: rest, target: target, searched: searched)
+            guard let c = next else { break }
+            chosen.append(c)
         }
-        guard !chosen.isEmpty, explained / change >= localiser.minExplained else {
+        // 3. Each cause refined with the others taken out (its extension may have been blurred by
+        // another cause's excess within it).
+        if chosen.count >= 2 {
+            for i in chosen.indices {
+                removed = chosen.enumerated().filter { $0.offset != i }.map(\.element)
+                let first = chosen[i].pairs[0]
+                let cells = try await residualSplit(first.dimension, localiser.filters)
+                let start = Candidate(pairs: [first], cell: Self.sum(cells, first.values), gain: chosen[i].gain)
+                let refined = try await extend(start, dims: searched)
+                if !chosen.enumerated().contains(where: { $0.offset != i && $0.element.key == refined.key }) { chosen[i] = refined }
+            }
+        }
+        removed = chosen
+        let rest = try await residualCell(localiser.filters)
+        guard !chosen.isEmpty, (target - rest.x) / target >= localiser.minExplained else {
+            removed = []
             return result(total: total, causes: [], explained: 0, searched: searched, profiles: profiles, significant: significant)
         }
-        let causes = chosen.map { c -> Cause in
-            let p = total.e > 0 ? c.cell.e / total.e : 0
-            let q = total.w > 0 ? c.cell.w / total.w : 0
-            return Cause(
-                pairs: c.pairs, window: c.cell.w, expected: c.cell.e, excess: c.cell.x, share: abs(c.cell.x) / abs(change),
-                surprise: Self.jensenShannon(p, q))
+        var explained = 0.0
+        for t in removedTerms(localiser.filters) { explained += t.sign * (try await cell(localiser.filters + t.filters)).x }
+        var causes: [Cause] = []
+        for c in chosen {
+            let raw = try await cell(localiser.filters + c.filters)
+            let p = total.e > 0 ? raw.e / total.e : 0
+            let q = total.w > 0 ? raw.w / total.w : 0
+            causes.append(
+                Cause(
+                    pairs: c.pairs, window: raw.w, expected: raw.e, excess: raw.x, share: abs(raw.x) / abs(change),
+                    surprise: Self.jensenShannon(p, q)))
         }
         return result(total: total, causes: causes, explained: explained, searched: searched, profiles: profiles, significant: significant)
     }
 
-    /// The change carried by the union of `cands` (inclusion–exclusion over their intersections).
-    mutating func union(_ cands: [Candidate], cache: inout [String: Cell]) async throws -> Double {
-        var sum = 0.0
-        let n = cands.count
-        for mask in 1..<(1 << n) {
-            let members = (0..<n).filter { mask & (1 << $0) != 0 }
-            var x: Double
-            if members.count == 1 {
-                x = cands[members[0]].cell.x
-            } else {
-                let key = members.map { cands[$0].key.joined(separator: "&") }.sorted().joined(separator: "|")
-                if let c = cache[key] {
-                    x = c.x
-                } else if let filters = Self.intersect(members.map { cands[$0] }) {
-                    let c = try await cell(localiser.filters + filters)
-                    cache[key] = c
-                    x = c.x
-                } else {
-                    x = 0
-                }
+    /// One round: the best cause in the residual `rest`, or `nil` when none adds a tenth of the
+    /// change `target` while being concentrated (its share of the change beyond its
+    /// share of the traffic).
+    mutating func bestCause(rest: Cell, target: Double, searched: [CasebookCore.Dimension]) async throws -> Candidate? {
+        let change = rest.x
+        var candidates: [Candidate] = []
+        var rootCells: [CasebookCore.Dimension: [String?: Cell]] = [:]
+        for d in searched {
+            let cells = try await residualSplit(d, localiser.filters)
+            rootCells[d] = cells
+            for g in groups(cells, total: rest) {
+                let c = Self.sum(cells, g)
+                let gain = c.x / change - (rest.e > 0 ? c.e / rest.e : 0)
+                guard c.x / change >= 0.1, gain >= 0.05 else { continue }
+                candidates.append(Candidate(pairs: [Cause.Pair(d, g)], cell: c, gain: gain))
             }
-            sum += (members.count % 2 == 1 ? 1 : -1) * x
         }
-        return sum
+        guard !candidates.isEmpty else { return nil }
+        candidates.sort { better(($0.gain, $0.valueCount, $0.pairs.map(\.dimension)), ($1.gain, $1.valueCount, $1.pairs.map(\.dimension))) }
+        var finals: [Candidate] = []
+        var seen: Set<[String]> = []
+        var extended = 0
+        for c in candidates where extended < 4 {
+            let pair = c.pairs[0]
+            let cells = rootCells[pair.dimension] ?? [:]
+            for part in try await partition(pair.dimension, pair.values, cells: cells, dims: searched) {
+                let cell = Self.sum(cells, part)
+                guard cell.x / change >= 0.1 else { continue }
+                let start = Candidate(pairs: [Cause.Pair(pair.dimension, part)], cell: cell, gain: c.gain)
+                if seen.contains(start.key) || finals.contains(where: { f in Set(start.key).isSubset(of: Set(f.key)) }) { continue }
+                seen.insert(start.key)
+                let e = try await extend(start, dims: searched)
+                extended += 1
+                guard !seen.contains(e.key) || e.key == start.key else { continue }
+                seen.insert(e.key)
+                finals.append(e)
+            }
+        }
+        let scope = rest.e > 0 ? rest.e : 1
+        var best: (cand: Candidate, score: Double)?
+        for c in finals {
+            guard c.cell.x / target >= 0.1 else { continue }
+            let score = c.cell.x / target - c.cell.e / scope
+            guard score > 0 else { continue }
+            if best == nil || score > best!.score + 0.02 { best = (c, score) }
+        }
+        return best?.cand
     }
 
     /// The filters of the intersection of causes; `nil` when it is empty (disjoint values).
