@@ -486,12 +486,15 @@ private struct Search {
     /// largest excess leads; a value joins it when its excess lies where the lead's does (or is
     /// too small to tell), else it starts a set of its own.
     mutating func partition(
-        _ d: CasebookCore.Dimension, _ values: [String?], cells: [String?: Cell], dims: [CasebookCore.Dimension]
+        _ d: CasebookCore.Dimension, _ values: [String?], cells: [String?: Cell], dims: [CasebookCore.Dimension],
+        within: [DimensionFilter] = []
     ) async throws -> [[String?]] {
         guard values.count >= 2 else { return [values] }
-        let free = dims.filter { $0 != d && !quiet.contains($0) && (cardinality[$0] ?? .max) <= Self.jointCardinality }
+        let free = dims.filter { f in
+            f != d && !quiet.contains(f) && (cardinality[f] ?? .max) <= Self.jointCardinality && !within.contains { $0.dimension == f }
+        }
         guard !free.isEmpty else { return [values] }
-        let table = try await residualJoint([d] + free, localiser.filters + [DimensionFilter(d, .in, values)])
+        let table = try await residualJoint([d] + free, localiser.filters + within + [DimensionFilter(d, .in, values)])
         var per: [String?: [CasebookCore.Dimension: [String?: Cell]]] = [:]
         for (key, c) in table {
             for (i, f) in free.enumerated() {
@@ -620,6 +623,12 @@ private struct Search {
                 if !chosen.enumerated().contains(where: { $0.offset != i && $0.element.key == refined.key }) { chosen[i] = refined }
             }
         }
+        // 4. Each value set completed with the values that moved alike but were too small to be
+        // candidates on their own.
+        for i in chosen.indices {
+            removed = chosen.enumerated().filter { $0.offset != i }.map(\.element)
+            chosen[i] = try await complete(chosen[i], dims: searched)
+        }
         removed = chosen
         let rest = try await residualCell(localiser.filters)
         guard !chosen.isEmpty, (target - rest.x) / target >= localiser.minExplained else {
@@ -639,6 +648,37 @@ private struct Search {
                     surprise: Self.jensenShannon(p, q)))
         }
         return result(total: total, causes: causes, explained: explained, searched: searched, profiles: profiles, significant: significant)
+    }
+
+    /// Adds to each pair of `cause` the values of its dimension that moved alike within the rest
+    /// of the cause (the same way, at least half as far, clearly beyond counting noise) and share
+    /// the rest of the combination with the pair's values (``partition``): the small members of a
+    /// value set, each below a candidate's size.
+    mutating func complete(_ cause: Candidate, dims: [CasebookCore.Dimension]) async throws -> Candidate {
+        var c = cause
+        for i in c.pairs.indices {
+            let p = c.pairs[i]
+            let within = c.pairs.enumerated().filter { $0.offset != i }.map {
+                DimensionFilter($0.element.dimension, .in, $0.element.values)
+            }
+            let cells = try await residualSplit(p.dimension, localiser.filters + within)
+            let g = Self.sum(cells, p.values)
+            guard g.x != 0, g.w + g.e > 0 else { continue }
+            let deviation = g.x / (g.w + g.e)
+            var added: [String?] = []
+            for (v, m) in cells where !p.values.contains(v) {
+                guard m.x * g.x > 0, abs(m.x) >= 3 * (m.e + 1).squareRoot(), m.x / max(1, m.w + m.e) / deviation >= 0.5 else { continue }
+                added.append(v)
+            }
+            guard !added.isEmpty, p.values.count + added.count <= localiser.maxValues else { continue }
+            let lead = p.values.max { abs(cells[$0]?.x ?? 0) < abs(cells[$1]?.x ?? 0) } ?? p.values[0]
+            let parts = try await partition(p.dimension, p.values + added, cells: cells, dims: dims, within: within)
+            guard let part = parts.first(where: { $0.contains(lead) }) else { continue }
+            let joined = Set(added).intersection(part)
+            guard !joined.isEmpty else { continue }
+            c.pairs[i] = Cause.Pair(p.dimension, (p.values + joined).sorted { ($0 ?? "\u{10FFFF}") < ($1 ?? "\u{10FFFF}") })
+        }
+        return c
     }
 
     /// One round: the best cause in the residual `rest`, or `nil` when none adds a tenth of the
