@@ -606,8 +606,8 @@ private struct Search {
         while chosen.count < localiser.maxCauses {
             removed = chosen
             let rest = try await residualCell(localiser.filters)
-            guard abs(rest.x) >= 0.1 * abs(target), rest.x * target > 0 || chosen.isEmpty else { break }
-            let next = try await bestCause(rest: rest, target: target, searched: searched)
+            guard abs(rest.x) >= Self.minAdded * abs(target), abs(rest.x) > noise, rest.x * target > 0 || chosen.isEmpty else { break }
+            let next = try await bestCause(rest: rest, target: target, noise: noise, searched: searched)
             guard let c = next else { break }
             chosen.append(c)
         }
@@ -681,10 +681,13 @@ private struct Search {
         return c
     }
 
-    /// One round: the best cause in the residual `rest`, or `nil` when none adds a tenth of the
-    /// change `target` while being concentrated (its share of the change beyond its
+    /// Least share of the change a cause must carry (beyond the baseline's noise too).
+    static let minAdded = 0.05
+
+    /// One round: the best cause in the residual `rest`, or `nil` when none carries `minAdded` of
+    /// the change `target` (and more than the baseline's noise) while being concentrated (its share of the change beyond its
     /// share of the traffic).
-    mutating func bestCause(rest: Cell, target: Double, searched: [CasebookCore.Dimension]) async throws -> Candidate? {
+    mutating func bestCause(rest: Cell, target: Double, noise: Double, searched: [CasebookCore.Dimension]) async throws -> Candidate? {
         let change = rest.x
         var candidates: [Candidate] = []
         var rootCells: [CasebookCore.Dimension: [String?: Cell]] = [:]
@@ -722,7 +725,7 @@ private struct Search {
         let scope = rest.e > 0 ? rest.e : 1
         var best: (cand: Candidate, score: Double)?
         for c in finals {
-            guard c.cell.x / target >= 0.1 else { continue }
+            guard c.cell.x / target >= Self.minAdded, abs(c.cell.x) > noise else { continue }
             let score = c.cell.x / target - c.cell.e / scope
             guard score > 0 else { continue }
             if best == nil || score > best!.score + 0.02 { best = (c, score) }
