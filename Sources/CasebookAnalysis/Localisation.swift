@@ -555,7 +555,18 @@ private struct Search {
         return parts
     }
 
+    /// Dimensions whose values are single clients: thousands of values, the costliest to ask; searched
+    /// only when the other dimensions leave the change unexplained (a cause inside one client).
+    static let lastResort: Set<CasebookCore.Dimension> = [.client]
+
     mutating func run() async throws -> LocalisationResult {
+        let first = try await run(skipping: Self.lastResort)
+        guard first.causes.isEmpty, first.changeIsSignificant, localiser.dimensions.contains(where: Self.lastResort.contains)
+        else { return first }
+        return try await run(skipping: [])
+    }
+
+    mutating func run(skipping: Set<CasebookCore.Dimension>) async throws -> LocalisationResult {
         let wLen = Double((localiser.window.to ?? 0) - (localiser.window.from ?? 0))
         let bLen = Double((localiser.baseline.to ?? 0) - (localiser.baseline.from ?? 0))
         scale = bLen > 0 ? wLen / bLen : 0
@@ -573,7 +584,9 @@ private struct Search {
         var searched: [CasebookCore.Dimension] = []
         var profiles: [DimensionProfile] = []
         for d in localiser.dimensions
-        where !localiser.filters.contains(where: { $0.dimension == d && $0.operation == .in && $0.values.count == 1 }) {
+        where !skipping.contains(d)
+            && !localiser.filters.contains(where: { $0.dimension == d && $0.operation == .in && $0.values.count == 1 })
+        {
             let cells = try await split(d, localiser.filters)
             let known = cells.keys.filter { $0 != nil }
             guard !known.isEmpty, cells.count > 1 else { continue }
@@ -628,6 +641,17 @@ private struct Search {
         for i in chosen.indices {
             removed = chosen.enumerated().filter { $0.offset != i }.map(\.element)
             chosen[i] = try await complete(chosen[i], dims: searched)
+        }
+        // 5. The dimensions left out (single clients) tried within each cause: one busy client
+        // inside it, asked within the cause only.
+        let leftOut = localiser.dimensions.filter { skipping.contains($0) }
+        if !leftOut.isEmpty {
+            for i in chosen.indices {
+                removed = chosen.enumerated().filter { $0.offset != i }.map(\.element)
+                var c = chosen[i]
+                c.cell = try await residualCell(localiser.filters + c.filters)
+                chosen[i] = try await extend(c, dims: leftOut)
+            }
         }
         removed = chosen
         let rest = try await residualCell(localiser.filters)
@@ -706,7 +730,15 @@ private struct Search {
         var finals: [Candidate] = []
         var seen: Set<[String]> = []
         var extended = 0
+        var covered: [Cell] = []
         for c in candidates where extended < 4 {
+            // A candidate over the same downloads as one extended already (python_minor = 2.7
+            // and python_major = 2) would be extended into the same cause: once, the coarser.
+            let same = covered.contains { k in
+                abs(k.w - c.cell.w) <= 0.01 * max(k.w, c.cell.w) && abs(k.e - c.cell.e) <= 0.01 * max(k.e, c.cell.e) + 1
+            }
+            if same { continue }
+            covered.append(c.cell)
             let pair = c.pairs[0]
             let cells = rootCells[pair.dimension] ?? [:]
             for part in try await partition(pair.dimension, pair.values, cells: cells, dims: searched) {
