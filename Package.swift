@@ -101,6 +101,12 @@ let package = Package(
                 "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers"
             ],
             path: "Tests/Benchmarks/PostgresBench"),
+        // Root-cause localisation on semi-synthetic cubes: Casebook's `Localiser` against published
+        // methods (Adtributor, Squeeze), scored by exact-match F1.
+        .executableTarget(
+            name: "casebook-localise-bench",
+            dependencies: ["BenchmarkSupport", "CasebookCore", "CasebookAnalysis"],
+            path: "Tests/Benchmarks/LocaliseBench"),
 
         .testTarget(name: "CasebookCoreTests", dependencies: ["CasebookCore"]),
         .testTarget(

@@ -12,6 +12,7 @@ public enum BuiltinAnalyzers {
         ContributorsAnalyzer.self,
         LogHealthAnalyzer.self,
         SegmentSplitAnalyzer.self,
+        LocaliseAnalyzer.self,
         ClientBehaviourAnalyzer.self,
         IndexSourceAnalyzer.self,
         DependencyGapAnalyzer.self,

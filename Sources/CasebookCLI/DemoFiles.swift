@@ -224,7 +224,8 @@ incidents:
 name: Downloads spike
 description: >
   Why did downloads spike (or drop)? Finds unusual windows in the store's daily totals, the
-  values that explain the largest one, how the excess splits over client segments, how the
+  values that explain the largest one (the combinations of values across every dimension, and the
+  values of one), how the excess splits over client segments, how the
   clients behaved (once the server's answers and the log's hours show that the change is in the
   traffic, not an outage or missing data) and, with a package catalog (`--catalog DIR`), whether the files were also on
   the reference index, whether the dependencies moved, and which downstream release, install
@@ -271,6 +272,21 @@ steps:
     uses: log-health
     if: steps.spike.outputs.windows
     skip-reason: no unusual window was found, so there is nothing to explain
+    with:
+      window: ${{ steps.spike.outputs.window }}
+      baseline_days: ${{ params.baseline_days }}
+
+  # Every dimension at once: the smallest set of combinations of values (project × Python
+  # version × platform...) that explains the change, and the window's top values beside the
+  # baseline's. The steps below look at one dimension each.
+  - id: localise
+    name: Which combinations of values explain it
+    uses: localise
+    if: steps.spike.outputs.windows && steps.health.outputs.verdict != "outage" && steps.health.outputs.verdict != "log-gap"
+    skip-reason:
+      - no unusual window was found, so there is nothing to explain
+      - an outage of the server explains the window (see its answers above), so there is no change in traffic to split
+      - hours missing from the log explain the window (missing data), so there is no change in traffic to split
     with:
       window: ${{ steps.spike.outputs.window }}
       baseline_days: ${{ params.baseline_days }}

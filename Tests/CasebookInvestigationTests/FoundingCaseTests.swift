@@ -29,6 +29,21 @@ import Testing
         #expect(contributors["residualNormal"] == true)
         #expect(contributors["broad"] == false)
 
+        // Across every dimension at once: Python 2 clients fetching the four packages, one cause
+        // that leaves the window back to normal.
+        let localise = try succeeded(report, "localise").outputs
+        let causes = try #require(localise["causes"]?.arrayValue)
+        #expect(causes.count == 1)
+        let pairs = try #require(causes.first?["pairs"]?.objectValue)
+        #expect(
+            Set(try #require(pairs["project"]?.arrayValue).compactMap(\.stringValue))
+                == ["flask-login", "markdown", "sentry-sdk", "semantic-version"])
+        #expect(pairs["python_major"] == "2")
+        let causeShare = try #require(causes.first?["share"]?.doubleValue)
+        #expect(causeShare >= 0.9)
+        #expect(localise["backToNormal"] == true)
+        #expect(Set(try #require(localise["projects"]?.arrayValue).compactMap(\.stringValue)) == values)
+
         // All of the excess from Python 2 clients.
         let top = try #require(try succeeded(report, "segments").outputs["top"]?.objectValue)
         #expect(top["dimension"] == "python_major")

@@ -47,7 +47,7 @@ import Testing
         #expect(span["start"] == "2020-02-19T10:00:00Z")
         #expect(span["end"] == "2020-02-19T15:00:00Z")
         // No traffic explanation of an outage.
-        for id in ["contributors", "segments", "clients"] { #expect(try skipped(r, id) == SkipReason.outage, "\(id)") }
+        for id in ["localise", "contributors", "segments", "clients"] { #expect(try skipped(r, id) == SkipReason.outage, "\(id)") }
         let explained = try #require(try succeeded(r, "ledger").outputs["explainedShare"]?.doubleValue)
         #expect(explained >= 0.9)
     }
@@ -62,7 +62,7 @@ import Testing
         #expect(span["start"] == "2020-02-20T08:00:00Z")
         #expect(span["end"] == "2020-02-20T14:00:00Z")
         #expect(!Self.text(r).lowercased().contains("outage"))
-        for id in ["contributors", "segments", "clients"] { #expect(try skipped(r, id) == SkipReason.logGap, "\(id)") }
+        for id in ["localise", "contributors", "segments", "clients"] { #expect(try skipped(r, id) == SkipReason.logGap, "\(id)") }
     }
 
     @Test func aHolidayIsFewerDownloadsFromEveryoneNotOneClientGone() async throws {

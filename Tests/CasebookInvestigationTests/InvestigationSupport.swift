@@ -72,7 +72,7 @@ func investigate(_ scenario: Scenario, project: String? = nil) async throws -> R
 
 /// The steps of `playbooks/downloads-spike.yaml`, in order.
 let spikePlaybookSteps = [
-    "spike", "health", "contributors", "segments", "clients", "index_source", "dependency_gap", "attribution", "ledger"
+    "spike", "health", "localise", "contributors", "segments", "clients", "index_source", "dependency_gap", "attribution", "ledger"
 ]
 
 /// The step `id` of `report`, which must have run and succeeded: its outputs and findings are

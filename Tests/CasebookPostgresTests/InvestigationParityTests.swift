@@ -46,7 +46,9 @@ func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.Source
     }
 
     /// The steps of `playbooks/downloads-spike.yaml`, in order.
-    static let steps = ["spike", "health", "contributors", "segments", "clients", "index_source", "dependency_gap", "attribution", "ledger"]
+    static let steps = [
+        "spike", "health", "localise", "contributors", "segments", "clients", "index_source", "dependency_gap", "attribution", "ledger"
+    ]
 
     /// Every step's finding titles, but for one step's.
     static func titles(_ r: RunReport, without step: String) -> [[String]] {
@@ -84,7 +86,7 @@ func succeeded(_ report: RunReport, _ id: String, sourceLocation: Testing.Source
         let fromSQLite = try await Self.run(sqlite, catalog: catalog)
         // What the other backends are compared with ran: the incident was found and explained.
         #expect(fromSQLite.steps.map(\.id) == Self.steps)
-        for step in ["spike", "health", "contributors", "segments", "clients"] { try succeeded(fromSQLite, step) }
+        for step in ["spike", "health", "localise", "contributors", "segments", "clients"] { try succeeded(fromSQLite, step) }
         #expect(fromSQLite.step("spike")?.outputs["window"]?["direction"] == "up")
 
         try await TestServer.withSchema(base) { schema in

@@ -1,0 +1,217 @@
+import CasebookAnalysis
+import CasebookCore
+import Foundation
+
+/// `localise`: which combinations of dimension values (`python_major = 2 × project ∈ {a, b}`)
+/// explain a window's change against its baseline, searched across every dimension at once.
+public struct LocaliseAnalyzer: Analyzer {
+    public static let description = AnalyzerDescription(
+        name: "localise",
+        summary: "The smallest set of causes, each a combination of dimension = value(s) pairs, that explains the window's change.",
+        discussion: """
+            Compares the window with its baseline (the `baseline_days` before it, scaled to the window's \
+            length) across every dimension at once, and returns 1 to `max_causes` causes, each of 1 to 4 \
+            `dimension = value(s)` pairs (a pair may hold several values of one dimension, when they moved \
+            alike), that together explain the rise or the drop: each with its excess or shortfall, its share \
+            of the change and its surprise (Jensen–Shannon divergence between its baseline and window \
+            shares). A pair is added to a cause only when the cause keeps at least 90% of its change and \
+            leaves out a fifth of its baseline traffic or more: a pair that restates the population adds \
+            nothing. When no such set explains half of the change, it says so (no causes). Only aggregate \
+            queries are asked (their number is in `queries`).
+            """,
+        parameters: [
+            ParameterSpec(
+                "window", .any, doc: "The window: an object `{start, end}` or spike-detection's `windows` list (the first is used)."),
+            ParameterSpec(
+                "baseline_days", .int, default: 14, range: .between(1, 366), doc: "Whole days before the window that make its baseline."),
+            ParameterSpec(
+                "dimensions", .list(.dimension), optional: true,
+                doc: "Dimensions to search; default: every dimension with more than one value in the window or baseline."),
+            ParameterSpec("filter", .object, default: .object([:]), doc: "Only downloads with these dimension values."),
+            ParameterSpec("max_causes", .int, default: 3, range: .between(1, 3), doc: "Most causes returned."),
+            ParameterSpec("max_pairs", .int, default: 4, range: .between(1, 4), doc: "Most pairs in one cause.")
+        ],
+        outputs: [
+            OutputSpec(
+                "causes", .list(.object),
+                doc:
+                    "`{pairs, excess, share, surprise, window, expected}`, best first: `pairs` maps a dimension to a value or a list of values; `excess` signed (negative: a shortfall); `share` = |excess| / |change|."
+            ),
+            OutputSpec("change", .int, doc: "The window's downloads minus those expected (signed)."),
+            OutputSpec("unexplained", .int, doc: "The change the causes do not carry (signed)."),
+            OutputSpec(
+                "backToNormal", .bool, doc: "Whether the window without the causes is back within normal (null without causes)."),
+            OutputSpec("projects", .list(.string), doc: "The project values within the causes (for later steps)."),
+            OutputSpec("dimensions", .list(.string), doc: "The dimensions searched."),
+            OutputSpec("queries", .int, doc: "Aggregate queries asked of the store.")
+        ],
+        examples: [
+            AnalyzerExample(
+                "Python 2 clients of one project",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
+                data: ExampleData(counts: [
+                    .daily("flask", from: "2020-02-19", runs: (100, 17), dimensions: [.python: "3.8.2"]),
+                    .daily("flask", from: "2020-02-19", runs: (50, 17), dimensions: [.python: "2.7.16"]),
+                    .daily("markdown", from: "2020-02-19", runs: (100, 17), dimensions: [.python: "3.8.2"]),
+                    .daily("markdown", from: "2020-02-19", runs: (50, 14), (350, 3), dimensions: [.python: "2.7.16"])
+                ]),
+                expect: [
+                    "causes": .contains([["pairs": ["project": "markdown", "python_major": "2"], "excess": 900]]),
+                    "projects": ["markdown"], "backToNormal": true, "unexplained": 0
+                ],
+                finding: "1 cause explains"),
+            AnalyzerExample(
+                "Everything grew alike: no small set",
+                with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
+                data: ExampleData(counts: [
+                    .daily("flask", from: "2020-02-19", runs: (100, 14), (200, 3), dimensions: [.python: "3.8.2"]),
+                    .daily("markdown", from: "2020-02-19", runs: (50, 14), (100, 3), dimensions: [.python: "2.7.16"])
+                ]),
+                expect: ["causes": .count(0), "change": 450],
+                finding: "No small set")
+        ])
+
+    public init() {}
+
+    public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
+        let window = try AnalysisWindow.from(context.value("window"), parameter: "window")
+        let baselineDays = try context.int("baseline_days")
+        let filters = try context.filters("filter")
+        var dimensions = CasebookCore.Dimension.allCases
+        if let given = context.value("dimensions")?.arrayValue {
+            dimensions = given.compactMap { $0.stringValue.flatMap { CasebookCore.Dimension(name: $0) } }
+        }
+        let localiser = Localiser(
+            dimensions: dimensions, window: TimeRange(from: window.start, to: window.end),
+            baseline: TimeRange(from: window.start - baselineDays * 86400, to: window.start), filters: filters,
+            maxCauses: Int(try context.int("max_causes")), maxPairs: Int(try context.int("max_pairs")))
+        let store = context.store
+        let r = try await localiser.localise(using: { try await store.aggregate($0) })
+        context.log("localise: \(Describe.counted(r.queries, "query", "queries")) asked")
+
+        var projects: [String] = []
+        for c in r.causes {
+            for v in c.values(of: .project) { if let v, !projects.contains(v) { projects.append(v) } }
+        }
+        let outputs: [String: Value] = [
+            "causes": .array(r.causes.map { $0.value(detailed: true) }),
+            "change": .int(Int64(r.change.rounded())),
+            "unexplained": .int(Int64(r.unexplained.rounded())),
+            "backToNormal": r.counterfactualIsNormal.map(Value.bool) ?? .null,
+            "projects": .array(projects.map(Value.string)),
+            "dimensions": .array(r.dimensions.map { .string($0.rawValue) }),
+            "queries": .int(Int64(r.queries))
+        ]
+        return AnalyzerResult(outputs: outputs, findings: Self.findings(r, window: window, filters: filters))
+    }
+
+    /// `1 download`, `2,500 downloads`.
+    static func downloads(_ x: Double) -> String { Describe.counted(Int(x.rounded()), "download") }
+
+    static func findings(_ r: LocalisationResult, window: AnalysisWindow, filters: [DimensionFilter]) -> [Finding] {
+        let up = r.change >= 0
+        let change = up ? "excess" : "shortfall"
+        let scope = Describe.scope(filters)
+        var findings: [Finding] = []
+        let cost = Evidence.number(label: "store queries", value: Double(r.queries), unit: nil)
+        if r.causes.isEmpty {
+            let title: String
+            let summary: String
+            if !r.changeIsSignificant {
+                title = "No change to localise"
+                summary =
+                    "The window \(window.label) (\(scope)) has \(Self.downloads(r.window)) against about \(Describe.count(r.expected)) expected: no change beyond the baseline's day-to-day noise."
+            } else {
+                title = "No small set of combinations explains the \(change)"
+                summary =
+                    "The window \(window.label) (\(scope)) has \(Self.downloads(r.window)) against about \(Describe.count(r.expected)) expected (\(up ? "+" : "")\(Describe.count(r.change))). "
+                    + "Across \(Describe.counted(r.dimensions.count, "dimension")), no set of at most 3 combinations of values explains half of the \(change): it is spread over the traffic, like normal traffic \(up ? "growing" : "shrinking") as a whole."
+            }
+            findings.append(Finding(title: title, summary: summary, evidence: [cost], confidence: .medium))
+        } else {
+            let explainedShare = r.change != 0 ? (r.change - r.unexplained) / r.change : 0
+            let lines = r.causes.map { c -> String in
+                "\(c.text): \(Self.downloads(c.window)) against about \(Describe.count(c.expected)) expected (\(c.excess >= 0 ? "+" : "")\(Describe.count(c.excess)), \(Describe.percent(c.share)) of the \(change))"
+            }
+            var summary =
+                "\(Describe.percent(explainedShare)) of the window's \(change) (\(up ? "+" : "")\(Self.downloads(r.change)), \(window.label), \(scope)) is in "
+                + (r.causes.count == 1 ? "one combination of values: " : "\(Describe.counted(r.causes.count, "combination")) of values: ")
+                + lines.joined(separator: "; ") + ". "
+            if r.counterfactualIsNormal == true {
+                summary +=
+                    "Without \(r.causes.count == 1 ? "it" : "them") the window is back to normal (\(Self.downloads(r.unexplained)) of the change unexplained)."
+            } else {
+                summary +=
+                    "Without \(r.causes.count == 1 ? "it" : "them") the window is still not normal, with \(Self.downloads(r.unexplained)) of the change unexplained."
+            }
+            let table = EvidenceTable(
+                title: "Causes of the \(change), \(window.label)",
+                columns: ["cause", "window", "expected", change, "share of the \(change)", "surprise"],
+                rows: r.causes.map { c in
+                    [
+                        .string(c.text), .int(Int64(c.window.rounded())), .int(Int64(c.expected.rounded())),
+                        .int(Int64(c.excess.rounded())), .double((c.share * 1000).rounded() / 1000),
+                        .double((c.surprise * 1000).rounded() / 1000)
+                    ]
+                })
+            let chart = EvidenceChart(
+                kind: .bars, title: "Each cause: the window against what its baseline expects", unit: "downloads", layout: .grouped,
+                series: [
+                    .init(
+                        name: "expected",
+                        points: r.causes.enumerated().map { .init(x: "cause \($0.offset + 1)", y: $0.element.expected.rounded()) }),
+                    .init(
+                        name: "window",
+                        points: r.causes.enumerated().map { .init(x: "cause \($0.offset + 1)", y: $0.element.window.rounded()) })
+                ])
+            let title =
+                "\(r.causes.count == 1 ? "1 cause explains" : "\(r.causes.count) causes explain") \(Describe.percent(explainedShare)) of the \(change): "
+                + Describe.list(r.causes.map(\.text), limit: 3)
+            findings.append(
+                Finding(
+                    title: title, summary: summary,
+                    evidence: [
+                        .chart(chart), .table(table), .number(label: "unexplained", value: r.unexplained.rounded(), unit: "downloads"), cost
+                    ],
+                    confidence: r.counterfactualIsNormal == true ? .high : .medium,
+                    openQuestions: r.counterfactualIsNormal == true ? [] : ["What explains the rest of the change?"]))
+        }
+        if !r.profiles.isEmpty {
+            // BubbleUp-style: per dimension, the window's and the baseline's top values side by side;
+            // the dimensions of the causes first.
+            let inCauses = r.causes.flatMap { $0.pairs.map(\.dimension) }
+            let ordered = r.profiles.sorted { a, b in
+                let ia = inCauses.firstIndex(of: a.dimension) ?? Int.max
+                let ib = inCauses.firstIndex(of: b.dimension) ?? Int.max
+                return ia != ib ? ia < ib : false
+            }
+            var rows: [[Value]] = []
+            for p in ordered {
+                let wTotal = max(1, r.window)
+                let eTotal = max(1, r.expected)
+                for i in 0..<min(3, max(p.windowTop.count, p.baselineTop.count)) {
+                    let w = i < p.windowTop.count ? p.windowTop[i] : nil
+                    let b = i < p.baselineTop.count ? p.baselineTop[i] : nil
+                    rows.append([
+                        .string(i == 0 ? p.dimension.rawValue : ""), .int(Int64(i + 1)),
+                        w.map { .string(Describe.value($0.value)) } ?? .null,
+                        w.map { .double(($0.window / wTotal * 1000).rounded() / 1000) } ?? .null,
+                        b.map { .string(Describe.value($0.value)) } ?? .null,
+                        b.map { .double(($0.expected / eTotal * 1000).rounded() / 1000) } ?? .null
+                    ])
+                }
+            }
+            let table = EvidenceTable(
+                title: "What is different in the window: top values per dimension, \(window.label) against its baseline",
+                columns: ["dimension", "rank", "window: value", "window: share", "baseline: value", "baseline: share"],
+                rows: rows)
+            findings.append(
+                Finding(
+                    title: "What is different in the window",
+                    summary:
+                        "The top values of \(Describe.counted(r.profiles.count, "dimension")) in the window and in its baseline, side by side (shares of each period's downloads, \(scope)).",
+                    evidence: [.table(table)], confidence: .medium))
+        }
+        return findings
+    }
+}
