@@ -641,6 +641,7 @@ private struct Search {
         for i in chosen.indices {
             removed = chosen.enumerated().filter { $0.offset != i }.map(\.element)
             chosen[i] = try await complete(chosen[i], dims: searched)
+            chosen[i] = try await prune(chosen[i])
         }
         // 5. The dimensions left out (single clients) tried within each cause: one busy client
         // inside it, asked within the cause only.
@@ -701,6 +702,34 @@ private struct Search {
             let joined = Set(added).intersection(part)
             guard !joined.isEmpty else { continue }
             c.pairs[i] = Cause.Pair(p.dimension, (p.values + joined).sorted { ($0 ?? "\u{10FFFF}") < ($1 ?? "\u{10FFFF}") })
+        }
+        return c
+    }
+
+    /// Drops from each value set the values that carry none of the cause's change within the rest
+    /// of the cause (a value grouped at the root by another dimension's move, e.g. a version of a
+    /// different project that rose too, which the cause's other pairs then leave empty). The value
+    /// with the largest excess always stays.
+    mutating func prune(_ cause: Candidate) async throws -> Candidate {
+        var c = cause
+        for i in c.pairs.indices where c.pairs[i].values.count > 1 {
+            let p = c.pairs[i]
+            let within = c.pairs.enumerated().filter { $0.offset != i }.map {
+                DimensionFilter($0.element.dimension, .in, $0.element.values)
+            }
+            guard !within.isEmpty else { continue }
+            let cells = try await residualSplit(p.dimension, localiser.filters + within)
+            let g = Self.sum(cells, p.values)
+            guard g.x != 0 else { continue }
+            let lead = p.values.max { abs(cells[$0]?.x ?? 0) < abs(cells[$1]?.x ?? 0) } ?? p.values[0]
+            let kept = p.values.filter { v in
+                guard v != lead else { return true }
+                let m = cells[v] ?? Cell()
+                return m.x * g.x > 0 && abs(m.x) >= 3 * (m.e + 1).squareRoot()
+            }
+            guard kept.count < p.values.count else { continue }
+            c.pairs[i] = Cause.Pair(p.dimension, kept)
+            c.cell = try await residualCell(localiser.filters + c.filters)
         }
         return c
     }

@@ -20,7 +20,10 @@ public struct ExplanationAnalyzer: Analyzer {
             "Joins the earlier steps' findings into a ledger: each explanation's pairs, the downloads it accounts for, and the unexplained rest.",
         discussion: """
             Reads the outputs of earlier steps, named by their ids (a step that did not run is left out). An outage or a gap in the log (`health`) is \
-            an explanation of its own. Otherwise the contributors' values, the most surprising client \
+            an explanation of its own. Otherwise, when the localise step found causes (combinations of \
+            values across dimensions), each cause is an explanation, and the *why* and *who* below are \
+            attached to the cause that holds the contributors' values. Without causes, the contributors' \
+            values, the most surprising client \
             segment when it carries most of the change (`segment_share`), and CI runners when they made \
             most of the window's downloads, are joined into one set of pairs; the store is asked for the \
             window's change restricted to them, and that is what the explanation accounts for. The best \
@@ -36,6 +39,9 @@ public struct ExplanationAnalyzer: Analyzer {
             ParameterSpec(
                 "health", .string, default: "health",
                 doc: "Id of the log-health step (its `verdict`, `missingDownloads`); a step that did not run is left out."),
+            ParameterSpec(
+                "localise", .string, default: "localise",
+                doc: "Id of the localise step (its `causes`): when it found causes, each is an explanation of its own."),
             ParameterSpec(
                 "contributors", .string, default: "contributors", doc: "Id of the contributors step (its `values`, `dimension`, `shape`)."),
             ParameterSpec("segments", .string, default: "segments", doc: "Id of the segment-split step (its `ranking`)."),
@@ -100,6 +106,7 @@ public struct ExplanationAnalyzer: Analyzer {
         // catalog, a drop) leaves its part of the ledger out instead of skipping this step.
         func outputs(_ parameter: String) -> [String: Value]? { context.value(parameter)?.stringValue.flatMap { context.steps[$0] } }
         let health = outputs("health")
+        let localise = outputs("localise")
         let contributors = outputs("contributors")
         let segments = outputs("segments")
         let clients = outputs("clients")
@@ -180,7 +187,41 @@ public struct ExplanationAnalyzer: Analyzer {
                 }
                 if !hypotheses.contains(label) { hypotheses.append(label) }
             }
-            if !pairs.isEmpty {
+            let causes = Self.causePairs(localise?["causes"])
+            if !causes.isEmpty {
+                // Each cause is an explanation; the hypotheses above concern the contributors'
+                // values, so they go to the cause that holds most of them (else the largest cause).
+                var parts: [Explanation] = []
+                var accounted = 0.0
+                for cause in causes {
+                    let restricted = filters + cause.map { DimensionFilter($0.0, .in, $0.1) }
+                    // Split by installer too (unless the cause names installers), to tell
+                    // whether a mirroring tool made this part of the change.
+                    let byInstaller = !cause.contains { $0.0 == .installer }
+                    let part = try await WindowComparison.make(
+                        context, window: window, dimensions: byInstaller ? [.installer] : [], filters: restricted,
+                        baselineDays: baselineDays
+                    ).0
+                    // Within the change's direction, and together never more than the change.
+                    let room = abs(change) - abs(accounted)
+                    let size = min(max(0, up ? part.excessTotal : -part.excessTotal), max(0, room))
+                    guard size > 0 else { continue }
+                    accounted += up ? size : -size
+                    let mirrors = byInstaller ? Self.mirrorHypotheses(part, up: up) : Self.mirrorHypotheses(cause)
+                    parts.append(Explanation(pairs: cause, hypotheses: mirrors, downloads: up ? size : -size))
+                }
+                if !parts.isEmpty {
+                    var holder = parts.indices.max { abs(parts[$0].downloads) < abs(parts[$1].downloads) }!
+                    if let (d, values) = pairs.first {
+                        let best = parts.indices.max {
+                            Self.overlap(parts[$0].pairs, d, values) < Self.overlap(parts[$1].pairs, d, values)
+                        }!
+                        if Self.overlap(parts[best].pairs, d, values) > 0 { holder = best }
+                    }
+                    for h in hypotheses where !parts[holder].hypotheses.contains(h) { parts[holder].hypotheses.append(h) }
+                    explanations = parts
+                }
+            } else if !pairs.isEmpty {
                 let restricted = filters + pairs.map { DimensionFilter($0.0, .in, $0.1) }
                 let part = try await WindowComparison.make(
                     context, window: window, dimensions: [], filters: restricted, baselineDays: baselineDays
@@ -264,5 +305,49 @@ public struct ExplanationAnalyzer: Analyzer {
                 openQuestions: share(explained) >= 0.8 ? [] : ["What accounts for the unexplained rest?"])
         }
         return AnalyzerResult(outputs: ["ledger": ledger, "explainedShare": .double(share(explained))], findings: [finding])
+    }
+
+    /// The localise step's causes as `dimension → values` pairs (a cause with no readable pair is left out).
+    static func causePairs(_ causes: Value?) -> [[(CasebookCore.Dimension, [String?])]] {
+        (causes?.arrayValue ?? []).compactMap { cause in
+            guard let pairs = cause["pairs"]?.objectValue, !pairs.isEmpty else { return nil }
+            var out: [(CasebookCore.Dimension, [String?])] = []
+            for (name, value) in pairs.sorted(by: { $0.key < $1.key }) {
+                guard let d = CasebookCore.Dimension(name: name) else { return nil }
+                let values = value.arrayValue ?? [value]
+                out.append((d, values.map { $0 == .null ? nil : $0.interpolated }))
+            }
+            return out
+        }
+    }
+
+    /// How many of `values` (of `dimension`) the pairs hold.
+    static func overlap(_ pairs: [(CasebookCore.Dimension, [String?])], _ dimension: CasebookCore.Dimension, _ values: [String?]) -> Int {
+        guard let mine = pairs.first(where: { $0.0 == dimension })?.1 else { return 0 }
+        func key(_ v: String?) -> String? { dimension == .project ? v.map(ProjectName.normalize) : v }
+        let wanted = Set(values.map(key))
+        return mine.filter { wanted.contains(key($0)) }.count
+    }
+
+    /// "a mirroring tool (bandersnatch)" when mirroring installers made nine tenths of a part's
+    /// change (split by installer), in the change's direction.
+    static func mirrorHypotheses(_ part: WindowComparison, up: Bool) -> [String] {
+        let total = up ? part.excessTotal : -part.excessTotal
+        guard total > 0 else { return [] }
+        let mirrors = part.values.filter { v in
+            v.value.map { SegmentSplitAnalyzer.mirrorInstallers.contains($0.lowercased()) } ?? false
+        }
+        let moved = mirrors.filter { (up ? $0.excess : -$0.excess) > 0 }
+        let share = moved.reduce(0.0) { $0 + (up ? $1.excess : -$1.excess) } / total
+        guard share >= 0.9 else { return [] }
+        return ["a mirroring tool (\(Describe.list(moved.compactMap(\.value))))"]
+    }
+
+    /// "a mirroring tool (bandersnatch)" when a cause is a mirroring installer's downloads.
+    static func mirrorHypotheses(_ pairs: [(CasebookCore.Dimension, [String?])]) -> [String] {
+        guard let installers = pairs.first(where: { $0.0 == .installer })?.1 else { return [] }
+        let mirrors = installers.compactMap { $0 }.filter { SegmentSplitAnalyzer.mirrorInstallers.contains($0.lowercased()) }
+        guard !mirrors.isEmpty, mirrors.count == installers.count else { return [] }
+        return ["a mirroring tool (\(Describe.list(mirrors)))"]
     }
 }

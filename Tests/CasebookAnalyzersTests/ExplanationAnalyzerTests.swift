@@ -34,6 +34,45 @@ import Testing
         #expect(finding.summary.contains("nothing remains unexplained"))
     }
 
+    @Test func eachLocalisedCauseIsAnExplanationWithTheHypothesesOnTheContributorsCause() async throws {
+        // A release upgrade of flask (Python 2) during a mirror sync of numpy: two causes, two
+        // explanations; the attribution's release goes with flask's, the mirror with numpy's.
+        let store = TestEvents {
+            $0.daily("flask", from: "2020-02-19", counts: Array(repeating: 100, count: 17), dimensions: [.python: "3.8.2"])
+            $0.daily(
+                "flask", from: "2020-02-19", counts: Array(repeating: 10, count: 14) + [310, 310, 310], dimensions: [.python: "2.7.16"])
+            $0.daily("numpy", from: "2020-02-19", counts: Array(repeating: 50, count: 17), dimensions: [.installer: "pip"])
+            $0.daily(
+                "numpy", from: "2020-02-19", counts: Array(repeating: 0, count: 14) + [200, 200, 200],
+                dimensions: [.installer: "bandersnatch"])
+        }.store
+        let steps: [String: [String: Value]] = [
+            "localise": [
+                "causes": [
+                    ["pairs": ["project": "flask", "python_major": "2"], "excess": 900],
+                    ["pairs": ["installer": "bandersnatch"], "excess": 600]
+                ]
+            ],
+            "contributors": ["shape": "few", "dimension": "project", "values": ["flask", "numpy"]],
+            "attribution": [
+                "hypotheses": [["kind": "release", "project": "octoprint", "version": "1.4.0", "score": 0.9, "rejected": false]]
+            ]
+        ]
+        let r = try await run(ExplanationAnalyzer.self, with: ["window": testWindow], store: store, steps: steps)
+        let ledger = try #require(r.outputs["ledger"]?.objectValue)
+        #expect(ledger["change"] == 1500)
+        #expect(ledger["unexplained"] == 0)
+        let explanations = try #require(ledger["explanations"]?.arrayValue)
+        #expect(explanations.count == 2)
+        #expect(explanations[0]["pairs"] == ["project": "flask", "python_major": "2"])
+        #expect(explanations[0]["downloads"] == 900)
+        #expect(explanations[0]["hypotheses"] == ["a release of octoprint 1.4.0"])
+        #expect(explanations[1]["pairs"] == ["installer": "bandersnatch"])
+        #expect(explanations[1]["downloads"] == 600)
+        #expect(explanations[1]["hypotheses"] == ["a mirroring tool (bandersnatch)"])
+        #expect(r.outputs["explainedShare"] == 1.0)
+    }
+
     @Test func withoutEarlierStepsNothingExplainsTheChange() async throws {
         let r = try await run(ExplanationAnalyzer.self, with: ["window": testWindow], store: Self.store)
         #expect(r.outputs["explainedShare"] == 0.0)
