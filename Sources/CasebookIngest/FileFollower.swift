@@ -15,6 +15,8 @@ public struct FollowPass: Sendable {
     public var notes: [String] = []
     /// Files that could not be read this time (they are tried again), one sentence each.
     public var errors: [String] = []
+    /// A file has more to read than one transaction took (see ``FileFollower/transactionsPerLook``).
+    public var moreToRead = false
 
     public init() {}
 
@@ -50,6 +52,9 @@ public final class FileFollower {
     private let ingestor: Ingestor
     /// New bytes read per transaction at most (about; it ends at a line end).
     public var maxBytes: Int64
+    /// Transactions per file and look at most (nil: read each file to its end): a watcher that
+    /// acts on what it read looks again at once when ``FollowPass/moreToRead`` says so.
+    public var transactionsPerLook: Int?
     /// Asked between transactions: true ends the look early (after a committed transaction).
     public var shouldStop: () -> Bool = { false }
     /// The last error reported per path, so that an unreadable file is reported once per state.
@@ -196,6 +201,7 @@ public final class FileFollower {
         var row = WatchedFile(
             device: st.identity.device, inode: st.identity.inode, path: path, size: st.size, modified: st.modified,
             finished: compressed)
+        var transactions = 0
         while true {
             let summary: IngestSummary
             do {
@@ -216,7 +222,12 @@ public final class FileFollower {
                 return
             }
             if summary.linesRead > 0 { pass.ingests.append(FollowedIngest(path: path, summary: summary)) }
+            transactions += 1
             if !summary.moreToRead || shouldStop() { return }
+            if let most = transactionsPerLook, transactions >= most {
+                pass.moreToRead = true
+                return
+            }
             row.sourceID = nil
         }
     }
