@@ -228,7 +228,6 @@ struct IncidentWatch {
         hook = try command.onIncident.map { IncidentHook(words: try IncidentHook.split($0), timeout: command.hookTimeout) }
         try OutputFolder.check(command.out)
         outDir = URL(fileURLWithPath: command.out)
-        try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         bookURL = outDir.appendingPathComponent("incidents.json")
         book = IncidentBook.load(bookURL)
         for i in book.incidents { reportedEnd[i.id] = i.end }
@@ -279,7 +278,12 @@ struct IncidentWatch {
             await report(change, boundary: boundary)
             reportedEnd[change.incident.id] = change.incident.end
         }
-        do { try book.save(bookURL) } catch {
+        // The folder is made for the first incident (a quiet log leaves no trace).
+        guard !book.incidents.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+            try book.save(bookURL)
+        } catch {
             status.message("error: cannot write \(bookURL.path): \(UserFacingErrors.describe(error) ?? "\(error)")")
         }
     }

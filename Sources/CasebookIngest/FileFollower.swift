@@ -57,6 +57,9 @@ public final class FileFollower {
     public var transactionsPerLook: Int?
     /// Asked between transactions: true ends the look early (after a committed transaction).
     public var shouldStop: () -> Bool = { false }
+    /// A rotated file (out of the patterns' reach) unwritten for this long is finished: it is
+    /// no longer looked for.
+    static let rotatedQuietSeconds: Double = 300
     /// The last error reported per path, so that an unreadable file is reported once per state.
     private var reported: [String: String] = [:]
 
@@ -148,6 +151,12 @@ public final class FileFollower {
                             "\(InputText.escaped(row.path)) was rotated to \(InputText.escaped(moved.path)): reading its last lines")
                     }
                     read(path: moved.path, status: moved.status, known: row, into: &pass)
+                } else if Date().timeIntervalSince1970 - Double(moved.status.modified) / 1e9 > Self.rotatedQuietSeconds {
+                    // Rotated away and unwritten for a while: its writer has moved to the new file.
+                    var finished = row
+                    finished.path = moved.path
+                    finished.finished = true
+                    try? registry.recordWatchedFile(finished)
                 }
             } else {
                 // Gone (deleted, or compressed into a new file): nothing more can come from it.

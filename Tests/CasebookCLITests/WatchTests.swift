@@ -158,6 +158,7 @@ import Testing
             _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
             _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
             process.executableURL = CLI.executable
+            process.currentDirectoryURL = dir
             process.arguments = ["watch"] + args
             var env = ProcessInfo.processInfo.environment
             env.removeValue(forKey: "CASEBOOK_STORE")
@@ -264,7 +265,7 @@ import Testing
             watcher.kill9()
         }
         #expect(written == lines.count)
-        let last = try CLI.run(["watch", log.path, "--store", store, "--once"])
+        let last = try CLI.run(["watch", log.path, "--store", store, "--once"], directory: dir)
         #expect(last.status == 0, "\(last.stderr)")
         #expect(try Self.daily(store) == Self.batchDaily(lines, in: dir))
         #expect(try Self.sourceLines(store) == lines.count)
@@ -279,12 +280,12 @@ import Testing
         // Half a line, as a writer may have left it.
         let partial = lines[100]
         try Data(partial.utf8.prefix(60)).append(to: log)
-        #expect(try CLI.run(["watch", log.path, "--store", store, "--once"]).status == 0)
+        #expect(try CLI.run(["watch", log.path, "--store", store, "--once"], directory: dir).status == 0)
         #expect(try Self.sourceLines(store) == 100)
         try Data(partial.utf8.dropFirst(60)).append(to: log)
         try Self.append(lines[101..<200], to: log)
-        #expect(try CLI.run(["watch", log.path, "--store", store, "--once"]).status == 0)
-        #expect(try CLI.run(["watch", log.path, "--store", store, "--once"]).status == 0)
+        #expect(try CLI.run(["watch", log.path, "--store", store, "--once"], directory: dir).status == 0)
+        #expect(try CLI.run(["watch", log.path, "--store", store, "--once"], directory: dir).status == 0)
         #expect(try Self.sourceLines(store) == 200)
         #expect(try Self.daily(store) == Self.batchDaily(Array(lines[0..<200]), in: dir))
     }
@@ -324,8 +325,7 @@ import Testing
         #expect(watcher.terminate() == 0, "\(watcher.errors)")
         #expect(caughtUp)
         #expect(watcher.output.isEmpty, "no incident expected: \(watcher.output)")
-        let folders = try FileManager.default.contentsOfDirectory(atPath: out.path)
-        #expect(folders == ["incidents.json"], "\(folders)")
+        #expect(!FileManager.default.fileExists(atPath: out.path), "a quiet log leaves no incident folder")
         #expect(!watcher.errors.contains("error"), "\(watcher.errors)")
     }
 
