@@ -107,7 +107,7 @@ struct WatchCommand: AsyncParsableCommand {
         let store = try storeOptions.openWritableStore()
         guard let registry = store as? any WatchRegistry else {
             throw CLIError(
-                "casebook watch needs a store that keeps a registry of followed files: the SQLite store does, \(storeOptions.displayLocation) does not yet"
+                "casebook watch needs a store that keeps a registry of followed files (the SQLite store and Casebook's PostgreSQL schema do); \(storeOptions.displayLocation) does not"
             )
         }
         let stop = StopSignal.install()
