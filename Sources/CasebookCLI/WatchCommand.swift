@@ -190,9 +190,17 @@ final class StatusLine {
         StandardError.write(InputText.escaped(text) + "\n")
     }
 
+    /// (time, lines) samples of the last ten seconds: the rate shown is the recent one.
+    private var samples: [(Date, Int64)] = []
+
     func update(lines: Int64, seconds: Double) {
         guard enabled else { return }
-        let rate = seconds > 0 ? Double(lines) / seconds : 0
+        let now = Date()
+        samples.append((now, lines))
+        samples.removeAll { now.timeIntervalSince($0.0) > 10 }
+        let first = samples[0]
+        let span = now.timeIntervalSince(first.0)
+        let rate = span > 0 ? Double(lines - first.1) / span : 0
         let bucket = lastEvent.map { UTCTime.isoString(TimeBucket.hour.start(of: $0)) } ?? "none yet"
         StandardError.write("\r\u{1B}[K\(lines) lines, \(Int(rate)) lines/s, last hour \(bucket), \(openWindows) open window(s)")
         shown = true
