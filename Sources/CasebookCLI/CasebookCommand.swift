@@ -8,8 +8,8 @@ public struct CasebookCommand: AsyncParsableCommand {
         abstract: "Investigate package-download spikes and drops.",
         subcommands: [
             IngestCommand.self, InfoCommand.self, SourcesCommand.self, QueryCommand.self, ParseCommand.self, SimulateCommand.self,
-            ExplainCommand.self, RunCommand.self, DemoCommand.self, ReportCommand.self, ValidateCommand.self, AnalyzersCommand.self,
-            CatalogCommand.self
+            ExplainCommand.self, RunCommand.self, WatchCommand.self, DemoCommand.self, ReportCommand.self, ValidateCommand.self,
+            AnalyzersCommand.self, CatalogCommand.self
         ]
     )
     public init() {}

@@ -257,6 +257,14 @@ params:
     minimum: 0
     maximum: 366
     description: Downstream releases published at most this many days before a window are candidate causes.
+  calendar:
+    type: string
+    default: builtin
+    description: Holidays a holiday-sized dip is expected on, `builtin`, `none`, or a CSV `date,name` (relative to the playbook's folder).
+  segments:
+    type: dimension
+    default: null
+    description: Also detect on the series of each value of this dimension (e.g. installer, country), ranked by surprise.
 steps:
   - id: spike
     name: Unusual windows
@@ -264,6 +272,8 @@ steps:
     with:
       bucket: ${{ params.bucket }}
       threshold: ${{ params.threshold }}
+      calendar: ${{ params.calendar }}
+      segments: ${{ params.segments }}
 
   # Fewer downloads can be fewer requests, a server answering errors, or a log with missing
   # hours: only the first is a change in traffic, and only then do the next steps explain it.

@@ -54,8 +54,15 @@ public struct IngestPlan: Sendable {
     public var name: String
     public var format: String
     public var index: String?
+    /// A followed file to record in the same transaction (`casebook watch`): the store writes it
+    /// with the source's id and, from the summary, the bytes consumed as its offset and the head
+    /// hash. Only stores that are a ``WatchRegistry`` are given one.
+    public var watch: WatchedFile?
 
-    public init(existing: SourceRecord?, fingerprint: String, name: String, format: String, index: String?) {
+    public init(
+        existing: SourceRecord?, fingerprint: String, name: String, format: String, index: String?, watch: WatchedFile? = nil
+    ) {
+        self.watch = watch
         self.existing = existing
         self.fingerprint = fingerprint
         self.name = name
@@ -82,8 +89,11 @@ public struct IngestSummary: Sendable, Hashable, Codable {
     public var tailHash: String = ""
     /// SHA-256 (hex) of the first up to 4096 bytes consumed (see ``SourceRecord/headHash``).
     public var headHash: String = ""
-    /// The file had no bytes at all: nothing was read or recorded.
+    /// The file had no bytes at all (or, when following a file, no complete line yet): nothing
+    /// was read or recorded.
     public var empty: Bool = false
+    /// Reading stopped at ``FollowOptions``' byte limit, before the end of the file.
+    public var moreToRead: Bool = false
     /// Things worth telling the person that rejected no line (ignored CSV columns...).
     public var warnings: [String] = []
     public var firstEvent: Int64?

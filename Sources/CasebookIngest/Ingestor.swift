@@ -50,6 +50,23 @@ public struct IngestProgress: Sendable {
     public var seconds: Double
 }
 
+/// How a followed file is read (`casebook watch`): a small transaction of its new complete lines.
+public struct FollowOptions: Sendable {
+    /// Leave a last line without its newline (still being written) for the next read.
+    public var completeLinesOnly: Bool
+    /// Stop at the first line end after about this many new bytes, so that a long backlog is
+    /// read in several small transactions (``IngestSummary/totalBytes`` tells where it stopped).
+    public var maxBytes: Int64?
+    /// The registry row recorded in the same transaction as the lines (see ``IngestPlan/watch``).
+    public var watch: WatchedFile?
+
+    public init(completeLinesOnly: Bool = true, maxBytes: Int64? = nil, watch: WatchedFile? = nil) {
+        self.completeLinesOnly = completeLinesOnly
+        self.maxBytes = maxBytes
+        self.watch = watch
+    }
+}
+
 /// Why an ingest failed. Nothing of the failing file was kept.
 public struct IngestError: Error, CustomStringConvertible {
     public var description: String
@@ -136,6 +153,13 @@ public final class Ingestor: @unchecked Sendable {
 
     /// Ingests one file (plain or gzip), all-or-nothing.
     public func ingest(path: String) throws -> IngestSummary {
+        try ingest(path: path, follow: nil)
+    }
+
+    /// Ingests one file (plain or gzip), all-or-nothing; `follow` reads only new complete lines
+    /// (at most about ``FollowOptions/maxBytes``) and records the followed file in the same
+    /// transaction.
+    public func ingest(path: String, follow: FollowOptions?) throws -> IngestSummary {
         let started = Date()
         let name = URL(fileURLWithPath: path).lastPathComponent
         let file = try InputFile(path: path)
@@ -143,6 +167,13 @@ public final class Ingestor: @unchecked Sendable {
         let head = try file.readBytes(Self.chunkSize)
         if head.isEmpty {
             // Nothing to recognise or record: an empty file is not a source.
+            var s = IngestSummary(name: name, format: options.format.rawValue, resumed: false, alreadyIngested: false)
+            s.empty = true
+            s.seconds = Date().timeIntervalSince(started)
+            return s
+        }
+        if let follow, follow.completeLinesOnly, !head.contains(10), head.count < Self.maxLine {
+            // Not even the first line is complete: nothing can be fingerprinted or read yet.
             var s = IngestSummary(name: name, format: options.format.rawValue, resumed: false, alreadyIngested: false)
             s.empty = true
             s.seconds = Date().timeIntervalSince(started)
@@ -184,6 +215,12 @@ public final class Ingestor: @unchecked Sendable {
         for candidate in try target.sources(withFingerprint: fingerprint) where candidate.format == format.rawValue {
             // Same first line is not same content: the head must match too (sources recorded
             // before heads were kept have none, and are matched by their tail alone).
+            if follow != nil, Int64(head.count) < min(Int64(Self.headBytes), candidate.bytes) {
+                // Followed, with the same first line but shorter than the source's head: a copy
+                // being written (see below).
+                if shorterThan == nil { shorterThan = candidate }
+                continue
+            }
             if !candidate.headHash.isEmpty, candidate.headHash != headHash(upTo: candidate.bytes) { continue }
             let start = max(0, candidate.bytes - Int64(Self.headBytes))
             try file.seek(to: start)
@@ -193,6 +230,15 @@ public final class Ingestor: @unchecked Sendable {
                 break
             }
             if !candidate.headHash.isEmpty, Int64(tail.count) < candidate.bytes - start, shorterThan == nil { shorterThan = candidate }
+        }
+        if follow != nil, existing == nil, shorterThan != nil {
+            // A followed file that starts like a known source but is shorter: a copy being
+            // written (copytruncate copies, then truncates). Reading it now would count its
+            // lines twice; once it is complete it continues the source it copies.
+            var s = IngestSummary(name: name, format: format.rawValue, resumed: false, alreadyIngested: false)
+            s.empty = true
+            s.seconds = Date().timeIntervalSince(started)
+            return s
         }
         let startOffset = existing?.bytes ?? 0
         try file.seek(to: startOffset)
@@ -219,13 +265,16 @@ public final class Ingestor: @unchecked Sendable {
             _ = firstLine.withUnsafeBytes { reader.read(line: $0, number: 1) }
         }
 
-        let plan = IngestPlan(existing: existing, fingerprint: fingerprint, name: name, format: format.rawValue, index: options.index)
+        let plan = IngestPlan(
+            existing: existing, fingerprint: fingerprint, name: name, format: format.rawValue, index: options.index,
+            watch: follow?.watch)
         var summary = IngestSummary(name: name, format: format.rawValue, resumed: existing != nil, alreadyIngested: false)
         summary = try target.ingest(plan) { sink in
             var s = summary
             try self.readLines(
                 file: file, startLine: existing?.lines ?? 0, startBytes: startOffset,
-                reader: &reader, sink: sink, summary: &s, started: started)
+                reader: &reader, sink: sink, summary: &s, started: started,
+                follow: follow, resumed: existing != nil)
             if existing != nil, s.linesRead == 0 { s.alreadyIngested = true }
             s.headHash = headHash(upTo: s.totalBytes)
             if let csv = reader as? CountsCSVReader { s.warnings = csv.warnings.map(\.description) }
@@ -263,6 +312,8 @@ public final class Ingestor: @unchecked Sendable {
         var lines: Int64 = 0
         var consumed: Int64 = 0
         var tail: [UInt8] = []
+        /// Stopped at the byte limit, before the end of the file.
+        var stoppedEarly = false
     }
 
     /// Reads and parses on one thread while the store writes on another (and a compressed file
@@ -270,14 +321,16 @@ public final class Ingestor: @unchecked Sendable {
     /// time, and two cores are shared among them.
     private func readLines(
         file: InputFile, startLine: Int64, startBytes: Int64, reader: inout any LineReader,
-        sink: any IngestSink, summary: inout IngestSummary, started: Date
+        sink: any IngestSink, summary: inout IngestSummary, started: Date, follow: FollowOptions? = nil, resumed: Bool = false
     ) throws {
         let queue = BatchQueue(capacity: 4)
         let box = ReaderBox(reader: reader)
         let end = ReadEndBox()
         let thread = Thread { [self] in
             do {
-                end.value = try self.parse(file: file, startLine: startLine, startBytes: startBytes, reader: box, queue: queue)
+                end.value = try self.parse(
+                    file: file, startLine: startLine, startBytes: startBytes, reader: box, queue: queue,
+                    completeLinesOnly: follow?.completeLinesOnly ?? false, maxBytes: follow?.maxBytes)
                 queue.finish(error: nil)
             } catch {
                 queue.finish(error: error)
@@ -390,7 +443,9 @@ public final class Ingestor: @unchecked Sendable {
         }
         reader = box.reader
         let malformed = summary.quarantined.values.reduce(0, +)
-        if malformed > 0, summary.eventRows == 0, summary.otherRequests.isEmpty, let firstMalformed {
+        // A followed file's new lines are kept aside like any malformed line: refusing them would
+        // stop the file there for good (the same lines would fail again at every read).
+        if malformed > 0, summary.eventRows == 0, summary.otherRequests.isEmpty, !(follow != nil && resumed), let firstMalformed {
             // Recording such a file would mark lines that were never read as ingested.
             throw IngestError(
                 """
@@ -404,6 +459,7 @@ public final class Ingestor: @unchecked Sendable {
         summary.linesRead = readEnd.lines - startLine
         summary.totalLines = readEnd.lines
         summary.totalBytes = readEnd.consumed
+        summary.moreToRead = readEnd.stoppedEarly
         summary.firstEvent = first
         summary.lastEvent = last
         var tail = readEnd.tail
@@ -417,7 +473,10 @@ public final class Ingestor: @unchecked Sendable {
     }
 
     /// The reading thread: splits the file into lines, parses them, and queues batches.
-    private func parse(file: InputFile, startLine: Int64, startBytes: Int64, reader box: ReaderBox, queue: BatchQueue) throws -> ReadEnd {
+    private func parse(
+        file: InputFile, startLine: Int64, startBytes: Int64, reader box: ReaderBox, queue: BatchQueue,
+        completeLinesOnly: Bool = false, maxBytes: Int64? = nil
+    ) throws -> ReadEnd {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.chunkSize + Self.maxLine, alignment: 8)
         defer { buffer.deallocate() }
         var carried = 0  // bytes of an unfinished line at the start of the buffer
@@ -425,6 +484,9 @@ public final class Ingestor: @unchecked Sendable {
         var consumed = startBytes
         var tail: [UInt8] = []
         var skippingLongLine = false
+        var stoppedEarly = false
+        // Followed files are read in transactions of about `maxBytes` new bytes.
+        let limit = maxBytes.map { startBytes + $0 } ?? Int64.max
         var batch = Batch()
         batch.firstLine = lineNumber + 1
         batch.outcomes.reserveCapacity(Self.batchSize)
@@ -460,6 +522,7 @@ public final class Ingestor: @unchecked Sendable {
             let bytes = UnsafeRawBufferPointer(start: buffer, count: end)
             var start = 0
             var k = 0
+            var limitReached = false
             while k < end {
                 guard let nl = memchr(buffer + k, 10, end - k) else { break }
                 let pos = buffer.distance(to: nl)
@@ -473,8 +536,25 @@ public final class Ingestor: @unchecked Sendable {
                 }
                 k = pos + 1
                 start = k
+                if consumed + Int64(start) >= limit {
+                    limitReached = true
+                    break
+                }
+            }
+            if limitReached {
+                // Enough for one transaction: stop at this line end (the rest is read next time).
+                consumed += Int64(start)
+                appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[0..<start]))
+                stoppedEarly = n > 0 || start < end
+                break
             }
             if n == 0 {
+                if completeLinesOnly, !skippingLongLine {
+                    // A last line without its newline is still being written: leave it.
+                    appendTail(&tail, UnsafeRawBufferPointer(rebasing: bytes[0..<start]))
+                    consumed += Int64(start)
+                    break
+                }
                 if start < end, !skippingLongLine {
                     if end - start > Self.maxLine {
                         try tooLong()
@@ -504,7 +584,7 @@ public final class Ingestor: @unchecked Sendable {
         }
         batch.trailing = box.reader.finish()
         try flush()
-        return ReadEnd(lines: lineNumber, consumed: consumed, tail: tail)
+        return ReadEnd(lines: lineNumber, consumed: consumed, tail: tail, stoppedEarly: stoppedEarly)
     }
 
     private func appendTail(_ tail: inout [UInt8], _ bytes: UnsafeRawBufferPointer) {

@@ -185,6 +185,14 @@ public final class PostgresEventStore: EventStore, IngestTarget, @unchecked Send
             let summary = try body(sink)
             try sink.flush()
             try record(summary, sourceID: sourceID, plan: plan)
+            if var watched = plan.watch {
+                // The followed file's offset commits with its lines.
+                watched.offset = summary.totalBytes
+                watched.headHash = summary.headHash
+                watched.sourceID = sourceID
+                if summary.moreToRead { watched.size = -1 }
+                try recordWatchedFileInTransaction(watched)
+            }
             return summary
         }
     }
@@ -261,7 +269,7 @@ extension PostgresEventStore: SourceRemoval {
                 let d1 = Self.floorDay(last) + 86400
                 try connection.execute(PostgresSchema.rebuildRollupsSQL(schema: s, from: d0, to: d1))
             }
-            for table in ["quarantine", "other_requests", "request_counts", "ingest_runs"] {
+            for table in ["quarantine", "other_requests", "request_counts", "ingest_runs", "watched_files"] {
                 try connection.execute("DELETE FROM \(s).\(table) WHERE source_id = $1::bigint", [String(id)])
             }
             try connection.execute("DELETE FROM \(s).sources WHERE id = $1::bigint", [String(id)])

@@ -20,8 +20,11 @@ import CasebookCore
 ///
 /// Version 5 adds the C library and TLS library to `profiles` (`libc`, `libc_version`,
 /// `openssl` and the raw `openssl_version`) and to the view, as in the embedded store's schema 6.
+///
+/// Version 6 adds `watched_files`, the registry of files `casebook watch` follows (identity,
+/// committed offset, source), as in the embedded store's schema 7.
 enum PostgresSchema {
-    static let currentVersion = 5
+    static let currentVersion = 6
 
     /// The view `downloads`: one readable row per event (the star schema joined back).
     static func downloadsViewSQL(schema s: String, libc: Bool) -> String {
@@ -168,6 +171,20 @@ enum PostgresSchema {
                 ALTER TABLE \(s).profiles ADD COLUMN libc \(t), ADD COLUMN libc_version \(t),
                     ADD COLUMN openssl \(t), ADD COLUMN openssl_version \(t);
                 \(downloadsViewSQL(schema: s, libc: true))
+                """
+            ),
+            (
+                6,
+                """
+                CREATE TABLE \(s).watched_files (
+                    device BIGINT NOT NULL, inode BIGINT NOT NULL,
+                    path TEXT NOT NULL, head_hash TEXT NOT NULL, "offset" BIGINT NOT NULL,
+                    size BIGINT NOT NULL, modified BIGINT NOT NULL,
+                    source_id BIGINT REFERENCES \(s).sources(id),
+                    finished BOOLEAN NOT NULL DEFAULT false,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (device, inode)
+                );
                 """
             )
         ]

@@ -37,6 +37,9 @@ public struct HTMLRenderer: Sendable {
         if !meta.generatedAt.isEmpty { facts.append("generated \(e(ReportFormat.time(meta.generatedAt)))") }
         if !meta.casebookVersion.isEmpty { facts.append("Casebook \(e(meta.casebookVersion))") }
         if !facts.isEmpty { h += "<p class=\"meta\">\(facts.joined(separator: " · "))</p>\n" }
+        if let incident = meta.incident {
+            h += "<p class=\"incident\"><strong>\(incident.open ? "Still open" : "Closed")</strong> · \(e(incident.sentence))</p>\n"
+        }
         h += "</header>\n"
 
         // Summary.

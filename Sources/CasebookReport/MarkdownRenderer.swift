@@ -48,6 +48,7 @@ public struct MarkdownRenderer: Sendable {
         if !meta.generatedAt.isEmpty { facts.append("generated \(m(ReportFormat.time(meta.generatedAt)))") }
         if !meta.casebookVersion.isEmpty { facts.append("Casebook \(m(meta.casebookVersion))") }
         md += "_" + facts.joined(separator: " · ") + "_\n\n"
+        if let incident = meta.incident { md += "> **\(incident.open ? "Still open" : "Closed")** · \(m(incident.sentence))\n\n" }
 
         md += "## Summary\n\n"
         if narrative.points.isEmpty {

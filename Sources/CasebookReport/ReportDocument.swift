@@ -105,6 +105,8 @@ public struct ReportMetadata: Sendable, Hashable, Codable {
     public var store: StoreInfo?
     /// One-line summaries of the analyzers the steps used, by `uses` name ("what was asked").
     public var analyzers: [String: String]
+    /// For a report `casebook watch` wrote about an incident as it happens: its state then.
+    public var incident: IncidentStatus?
 
     public init(
         casebookVersion: String = CasebookVersion.current, generatedAt: String = "", command: String = "",
@@ -129,6 +131,7 @@ public struct ReportMetadata: Sendable, Hashable, Codable {
         playbookSHA256 = try c.decodeIfPresent(String.self, forKey: .playbookSHA256)
         store = try c.decodeIfPresent(StoreInfo.self, forKey: .store)
         analyzers = try c.decodeIfPresent([String: String].self, forKey: .analyzers) ?? [:]
+        incident = try c.decodeIfPresent(IncidentStatus.self, forKey: .incident)
     }
 
     /// Metadata for a run happening now: the version, the time, the command, the playbook file
@@ -147,6 +150,35 @@ public struct ReportMetadata: Sendable, Hashable, Codable {
             generatedAt: UTCTime.isoString(Int64(now.timeIntervalSince1970.rounded(.down))),
             command: command, playbookText: text, playbookSHA256: digest, store: store,
             analyzers: analyzers)
+    }
+}
+
+/// An incident's state when `casebook watch` wrote its report: the report is written again
+/// when the window grows and when it closes; while it is open, it says so.
+public struct IncidentStatus: Sendable, Hashable, Codable {
+    /// `opened`, `grew` or `closed`: the change this report was written for.
+    public var state: String
+    /// Whether the window was still open (its last hours may grow it).
+    public var open: Bool
+    /// The window (ISO 8601 UTC; `end` exclusive) and its direction (`up` or `down`).
+    public var windowStart: String
+    public var windowEnd: String
+    public var direction: String
+    /// The log's time up to which the data was complete (the end of the last complete hour).
+    public var asOf: String
+    /// The sentence the reports show ("Still open as of TIME (log time): ...", "Closed: ...").
+    public var sentence: String
+
+    public init(
+        state: String, open: Bool, windowStart: String, windowEnd: String, direction: String, asOf: String, sentence: String
+    ) {
+        self.state = state
+        self.open = open
+        self.windowStart = windowStart
+        self.windowEnd = windowEnd
+        self.direction = direction
+        self.asOf = asOf
+        self.sentence = sentence
     }
 }
 

@@ -277,7 +277,7 @@ extension SQLiteEventStore: SourceRemoval {
                 let d1 = Self.floor(last, 86400) + 86400
                 try SQLiteRollup.rebuild(db, from: d0, to: d1)
             }
-            for table in ["quarantine", "other_requests", "request_counts", "ingest_runs"] {
+            for table in ["quarantine", "other_requests", "request_counts", "ingest_runs", "watched_files"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE source_id = ?", arguments: [id])
             }
             try db.execute(sql: "DELETE FROM sources WHERE id = ?", arguments: [id])

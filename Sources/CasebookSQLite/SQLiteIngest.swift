@@ -26,6 +26,14 @@ extension SQLiteEventStore {
                 let summary = try body(sink)
                 try sink.finish()
                 try record(summary, sourceID: sourceID, plan: plan, db: db)
+                if var watched = plan.watch {
+                    watched.offset = summary.totalBytes
+                    watched.headHash = summary.headHash
+                    watched.sourceID = sourceID
+                    // More to read: the size is not what was read up to, so the next look reads on.
+                    if summary.moreToRead { watched.size = -1 }
+                    try Self.recordWatchedFile(watched, db: db)
+                }
                 result = summary
                 committed = sink.warmCaches
                 return .commit

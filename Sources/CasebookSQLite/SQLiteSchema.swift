@@ -30,8 +30,12 @@ import GRDB
 /// Version 6 adds the C library and TLS library to `profiles` (`libc`, `libc_version`,
 /// `openssl` and the raw `openssl_version`), and to the view; profiles stored before have them
 /// unknown.
+///
+/// Version 7 adds `watched_files`, the registry of files `casebook watch` follows: each file's
+/// identity (device, inode, head hash), its committed offset, size and time, and its source,
+/// written in the same transaction as the lines read (see ``WatchedFile``).
 enum SQLiteSchema {
-    static let currentVersion = 6
+    static let currentVersion = 7
 
     /// The view `downloads`: one readable row per event (the star schema joined back).
     static let downloadsViewSQL = """
@@ -170,8 +174,23 @@ enum SQLiteSchema {
                     \(downloadsViewSQL)
                     """)
         }
+        m.registerMigration("v7-watched-files") { db in
+            try db.execute(sql: watchedFilesSQL)
+        }
         return m
     }
+
+    static let watchedFilesSQL = """
+        CREATE TABLE watched_files (
+            device INTEGER NOT NULL, inode INTEGER NOT NULL,
+            path TEXT NOT NULL, head_hash TEXT NOT NULL, "offset" INTEGER NOT NULL,
+            size INTEGER NOT NULL, modified INTEGER NOT NULL,
+            source_id INTEGER REFERENCES sources(id),
+            finished INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (device, inode)
+        ) WITHOUT ROWID;
+        """
 }
 
 extension SQLiteEventStore {

@@ -58,6 +58,7 @@ import Testing
             let c = try PGConnection(url: PostgresURL(url))
             try c.execute(
                 """
+                DROP TABLE \(schema).watched_files;
                 DROP VIEW \(schema).downloads;
                 ALTER TABLE \(schema).profiles DROP COLUMN libc, DROP COLUMN libc_version, DROP COLUMN openssl, DROP COLUMN openssl_version;
                 \(PostgresSchema.downloadsViewSQL(schema: schema, libc: false))

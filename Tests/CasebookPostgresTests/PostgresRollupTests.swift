@@ -85,6 +85,7 @@ import Testing
                 DROP TABLE \(schema).rollup_hour, \(schema).rollup_day_profile, \(schema).rollup_day_file, \(schema).rollup_day_file_profile;
                 ALTER TABLE \(schema).sources DROP COLUMN head_hash;
                 DROP TABLE \(schema).request_counts;
+                DROP TABLE \(schema).watched_files;
                 DROP VIEW \(schema).downloads;
                 ALTER TABLE \(schema).profiles DROP COLUMN libc, DROP COLUMN libc_version, DROP COLUMN openssl, DROP COLUMN openssl_version;
                 \(PostgresSchema.downloadsViewSQL(schema: schema, libc: false))
