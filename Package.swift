@@ -107,6 +107,15 @@ let package = Package(
             name: "casebook-localise-bench",
             dependencies: ["BenchmarkSupport", "CasebookCore", "CasebookAnalysis"],
             path: "Tests/Benchmarks/LocaliseBench"),
+        // Spike detection on public labelled count series (NAB) and pypistats' PyPI daily fixture:
+        // the shipped playbook's detection against published detectors (run in Python), scored by
+        // window precision, recall and F1. The data is fetched, never committed.
+        .executableTarget(
+            name: "casebook-detect-bench",
+            dependencies: [
+                "CasebookCore", "CasebookAnalysis", "CasebookAnalyzers", "CasebookPlaybooks", "CasebookIngest", "CasebookSQLite"
+            ],
+            path: "Tests/Benchmarks/DetectBench"),
 
         .testTarget(name: "CasebookCoreTests", dependencies: ["CasebookCore"]),
         .testTarget(
