@@ -176,6 +176,7 @@ struct Candidate: Sendable {
         pairs.map { "\($0.dimension.rawValue)=\($0.values.map { $0 ?? "\u{0}" }.sorted().joined(separator: "\u{1}"))" }.sorted()
     }
     var valueCount: Int { pairs.reduce(0) { $0 + $1.values.count } }
+    var unknownCount: Int { pairs.reduce(0) { $0 + $1.values.filter { $0 == nil }.count } }
 }
 
 private struct Search {
@@ -420,14 +421,18 @@ private struct Search {
     }
 
     /// Orders extensions or candidates: higher score first; at (nearly) equal score, fewer
-    /// values, then the coarser dimensions (`coarseFirst`), then fewer distinct values.
+    /// values, then fewer unknown values (`installer = bandersnatch` says more than `python_major`
+    /// unknown over the same downloads), then the coarser dimensions (`coarseFirst`), then fewer
+    /// distinct values.
     func better(
-        _ a: (score: Double, values: Int, dims: [CasebookCore.Dimension]), _ b: (score: Double, values: Int, dims: [CasebookCore.Dimension])
+        _ a: (score: Double, values: Int, dims: [CasebookCore.Dimension], unknowns: Int),
+        _ b: (score: Double, values: Int, dims: [CasebookCore.Dimension], unknowns: Int)
     )
         -> Bool
     {
         if abs(a.score - b.score) > 0.02 { return a.score > b.score }
         if a.values != b.values { return a.values < b.values }
+        if a.unknowns != b.unknowns { return a.unknowns < b.unknowns }
         let oa = a.dims.map { Self.coarseFirst.firstIndex(of: $0) ?? 99 }.sorted()
         let ob = b.dims.map { Self.coarseFirst.firstIndex(of: $0) ?? 99 }.sorted()
         if oa != ob { return oa.lexicographicallyPrecedes(ob) }
@@ -466,7 +471,11 @@ private struct Search {
                     let score = kept - sub.e / c.cell.e
                     let cand = Candidate(pairs: c.pairs + [Cause.Pair(d, g)], cell: sub, gain: c.gain)
                     if let b = best {
-                        if better((score, g.count, [d]), (b.score, b.cand.pairs.last!.values.count, [b.cand.pairs.last!.dimension])) {
+                        let last = b.cand.pairs.last!
+                        let unknowns = last.values.filter { $0 == nil }.count
+                        if better(
+                            (score, g.count, [d], g.filter { $0 == nil }.count), (b.score, last.values.count, [last.dimension], unknowns))
+                        {
                             best = (cand, score)
                         }
                     } else {
@@ -755,7 +764,11 @@ private struct Search {
             }
         }
         guard !candidates.isEmpty else { return nil }
-        candidates.sort { better(($0.gain, $0.valueCount, $0.pairs.map(\.dimension)), ($1.gain, $1.valueCount, $1.pairs.map(\.dimension))) }
+        candidates.sort {
+            better(
+                ($0.gain, $0.valueCount, $0.pairs.map(\.dimension), $0.unknownCount),
+                ($1.gain, $1.valueCount, $1.pairs.map(\.dimension), $1.unknownCount))
+        }
         var finals: [Candidate] = []
         var seen: Set<[String]> = []
         var extended = 0
