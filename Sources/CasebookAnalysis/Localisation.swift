@@ -586,7 +586,16 @@ private struct Search {
         let days = try await ask(AggregateQuery(bucket: .day, filters: localiser.filters, range: localiser.baseline))
         let daily = days.rows.map { Double($0.downloads) }
         let windowDays = max(1, wLen / 86400)
-        let noise = max(3 * total.e.squareRoot(), daily.count >= 3 ? 3 * Stats.robustSigma(daily) * windowDays.squareRoot() : 0)
+        // With two weeks or more, the noise is that of a day against the same weekday a week
+        // before (the weekly season is not noise); with less, of the days as they are.
+        let sigma: Double
+        if daily.count >= 10 {
+            let lagged = (7..<daily.count).map { daily[$0] - daily[$0 - 7] }
+            sigma = Stats.robustSigma(lagged) / 2.0.squareRoot()
+        } else {
+            sigma = daily.count >= 3 ? Stats.robustSigma(daily) : 0
+        }
+        let noise = max(3 * total.e.squareRoot(), 3 * sigma * windowDays.squareRoot())
         let significant = abs(change) > noise && abs(change) > 0
 
         // 1. Every dimension alone: the profiles.
@@ -800,8 +809,9 @@ private struct Search {
         var best: (cand: Candidate, score: Double)?
         for c in finals {
             guard c.cell.x / target >= Self.minAdded, abs(c.cell.x) > noise else { continue }
+            // Its share of the change beyond its share of the traffic, by a visible margin.
             let score = c.cell.x / target - c.cell.e / scope
-            guard score > 0 else { continue }
+            guard score >= Self.minAdded else { continue }
             if best == nil || score > best!.score + 0.02 { best = (c, score) }
         }
         return best?.cand

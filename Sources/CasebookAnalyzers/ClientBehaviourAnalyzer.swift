@@ -120,7 +120,7 @@ public struct ClientBehaviourAnalyzer: Analyzer {
                     Finding(
                         title: "No client information",
                         summary:
-                            "These downloads carry no client keys (BigQuery rows and counts do not), so who made them cannot be told apart.",
+                            "These downloads carry no client keys (BigQuery rows and counts do not), so their clients cannot be told apart.",
                         confidence: .high, openQuestions: ["Are the downloads concentrated on a few clients? Only access logs can tell."])
                 ])
         }

@@ -133,11 +133,19 @@ public struct LocaliseAnalyzer: Analyzer {
             let lines = r.causes.map { c -> String in
                 "\(c.text): \(Self.downloads(c.window)) against about \(Describe.count(c.expected)) expected (\(c.excess >= 0 ? "+" : "")\(Describe.count(c.excess)), \(Describe.percent(c.share)) of the \(change))"
             }
+            // The causes can carry more than the whole change when the rest moved the other way.
+            let beyond = explainedShare > 1.005
+            let rest = beyond ? " (the rest of the traffic moved the other way, by \(Self.downloads(abs(r.unexplained))))" : ""
             var summary =
-                "\(Describe.percent(explainedShare)) of the window's \(change) (\(up ? "+" : "")\(Self.downloads(r.change)), \(window.label), \(scope)) is in "
+                (beyond
+                    ? "More than the whole of the window's \(change) (\(up ? "+" : "")\(Self.downloads(r.change)), \(window.label), \(scope)) is in "
+                    : "\(Describe.percent(explainedShare)) of the window's \(change) (\(up ? "+" : "")\(Self.downloads(r.change)), \(window.label), \(scope)) is in ")
                 + (r.causes.count == 1 ? "one combination of values: " : "\(Describe.counted(r.causes.count, "combination")) of values: ")
                 + lines.joined(separator: "; ") + ". "
-            if r.counterfactualIsNormal == true {
+            if beyond {
+                summary +=
+                    "Without \(r.causes.count == 1 ? "it" : "them") the window \(r.counterfactualIsNormal == true ? "is back to normal" : "is still not normal")\(rest)."
+            } else if r.counterfactualIsNormal == true {
                 summary +=
                     "Without \(r.causes.count == 1 ? "it" : "them") the window is back to normal (\(Self.downloads(r.unexplained)) of the change unexplained)."
             } else {
@@ -165,7 +173,9 @@ public struct LocaliseAnalyzer: Analyzer {
                         points: r.causes.enumerated().map { .init(x: "cause \($0.offset + 1)", y: $0.element.window.rounded()) })
                 ])
             let title =
-                "\(r.causes.count == 1 ? "1 cause explains" : "\(r.causes.count) causes explain") \(Describe.percent(explainedShare)) of the \(change): "
+                (beyond
+                    ? "\(r.causes.count == 1 ? "1 cause carries" : "\(r.causes.count) causes carry") all of the \(change) (\(Describe.percent(explainedShare))): "
+                    : "\(r.causes.count == 1 ? "1 cause explains" : "\(r.causes.count) causes explain") \(Describe.percent(explainedShare)) of the \(change): ")
                 + Describe.list(r.causes.map(\.text), limit: 3)
             findings.append(
                 Finding(

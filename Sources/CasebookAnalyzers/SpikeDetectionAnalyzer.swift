@@ -266,6 +266,8 @@ public struct SpikeDetectionAnalyzer: Analyzer {
         var minChange: Double
         var mergeGap: Int
         var calendar: HolidayCalendar
+        /// The least |z| of each bucket of a sustained change (see `findWindows`).
+        static let runBar = 1.5
         /// A holiday window is at most this far below its baseline.
         static let holidaySize = 0.6
         /// Below this expected count, a day without any row in a counts file is a zero, not a
@@ -330,6 +332,47 @@ public struct SpikeDetectionAnalyzer: Analyzer {
                 }
             }
             if let w = current { windows.append(w) }
+            // A sustained change: consecutive buckets that each moved the same way by a modest
+            // amount (|z| ≥ `runBar`), together as surprising as one unusual bucket (Stouffer's
+            // |Σz| / √k ≥ threshold, √k widened by autocorrelation) and as large (`minChange` of the run's expected downloads).
+            // Four days each 12% down is an incident even when no single day is. Only on daily and
+            // weekly series: hourly residuals are too autocorrelated for Stouffer's sum.
+            if bucket != .hour {
+                // Residuals that drift together (a baseline lagging a slow swing) make runs
+                // common: the sum's variance is inflated by the residuals' lag-1 autocorrelation ρ
+                // (AR(1): k(1 + ρ)/(1 − ρ)), measured on the ordinary buckets.
+                let ordinary = points.indices.dropFirst().filter { i in
+                    !points[i].gap && !points[i - 1].gap && abs(points[i].z) < threshold && abs(points[i - 1].z) < threshold
+                }
+                let num = ordinary.reduce(0.0) { $0 + points[$1].z * points[$1 - 1].z }
+                let den = ordinary.reduce(0.0) { $0 + points[$1].z * points[$1].z }
+                let rho = ordinary.count >= 10 && den > 0 ? min(0.9, max(0, num / den)) : 0
+                let inflation = (1 + rho) / (1 - rho)
+                var i = 0
+                while i < points.count {
+                    let p = points[i]
+                    guard !p.gap, abs(p.z) >= Self.runBar else {
+                        i += 1
+                        continue
+                    }
+                    var j = i
+                    while j + 1 < points.count, !points[j + 1].gap, abs(points[j + 1].z) >= Self.runBar,
+                        (points[j + 1].z > 0) == (p.z > 0)
+                    {
+                        j += 1
+                    }
+                    defer { i = j + 1 }
+                    guard j > i, !windows.contains(where: { $0.first <= j && $0.last >= i }) else { continue }
+                    let run = points[i...j]
+                    let z = run.reduce(0.0) { $0 + $1.z } / (Double(run.count) * inflation).squareRoot()
+                    let expected = run.reduce(0.0) { $0 + $1.baseline }
+                    let observed = run.reduce(0.0) { $0 + $1.value }
+                    guard abs(z) >= threshold, expected > 0, abs(observed - expected) / expected >= minChange else { continue }
+                    let d: Direction = z > 0 ? .up : .down
+                    windows.append(DetectedWindow(first: i, last: j, direction: d, kind: d == .up ? .spike : .drop))
+                }
+                windows.sort { $0.first < $1.first }
+            }
             return windows.map { w in
                 var w = w
                 w.start = points[w.first].start

@@ -213,24 +213,21 @@ import Testing
         #expect(windows.count == 1, "named once: \(windows)")
     }
 
-    @Test func shapesDetectionDoesNotSeeYet() async throws {
-        // A drop in one country: detection on the daily total does not find it (issue 14:
-        // per-segment series find it with `--set segments=country`, which the playbook does not
-        // run by default). Nothing false is said meanwhile: no window, every later step says why
-        // it did not run.
-        for name in ["country-drop"] {
-            let r = try await Self.run(name)
-            Self.noStepFailed(r)
-            let window = try Self.window(r)
-            withKnownIssue("\(name): not detected on the daily total yet (issue 14)") {
-                #expect(window != nil, "\(name)")
-            }
-            if window == nil {
-                #expect(r.steps.count == spikePlaybookSteps.count)
-                for s in r.steps.dropFirst() {
-                    #expect(try skipped(r, s.id) == SkipReason.noWindow, "\(name): \(s.id)")
-                }
-            }
-        }
+    @Test func aDropInOneCountryIsFoundAndPlacedInThatCountry() async throws {
+        // Four days of about 12% fewer downloads, no single day far out: a sustained drop. Every
+        // dimension at once places it in Germany (DE); no package, no client segment.
+        let r = try await Self.run("country-drop")
+        Self.noStepFailed(r)
+        let w = try #require(try Self.window(r))
+        #expect(w["direction"] == "down")
+        #expect(w["start"] == "2020-02-20T00:00:00Z")
+        #expect(w["end"] == "2020-02-24T00:00:00Z")
+        let causes = try #require(try succeeded(r, "localise").outputs["causes"]?.arrayValue)
+        #expect(causes.count == 1, "\(causes)")
+        #expect(causes.first?["pairs"]?.objectValue == ["country": "DE"], "\(causes)")
+        #expect(try succeeded(r, "contributors").outputs["broad"] == true)
+        let ledger = try #require(try succeeded(r, "ledger").outputs["ledger"]?.objectValue)
+        #expect(ledger["explanations"]?[0]?["pairs"]?.objectValue == ["country": "DE"])
+        #expect(!Self.text(r).contains("outage"))
     }
 }
