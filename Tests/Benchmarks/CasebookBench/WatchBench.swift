@@ -426,6 +426,8 @@ enum WatchBench {
                 var reportAt: Double?
                 var reportFolder: String?
                 let out = dir + "/incidents"
+                // Incidents reported while the earlier log was read are not the one measured.
+                let earlier = Set((try? fm.contentsOfDirectory(atPath: out)) ?? [])
                 while written < all.data.count {
                     let now = Date().timeIntervalSince(started)
                     let clock = from + Int64(now * o.speedup)
@@ -441,7 +443,7 @@ enum WatchBench {
                         written = target
                     }
                     if let folder = (try? fm.contentsOfDirectory(atPath: out))?.sorted().first(where: {
-                        fm.fileExists(atPath: out + "/" + $0 + "/report.html")
+                        !earlier.contains($0) && fm.fileExists(atPath: out + "/" + $0 + "/report.html")
                     }) {
                         reportAt = Date().timeIntervalSince(started)
                         reportFolder = folder
