@@ -387,7 +387,7 @@ enum WatchBench {
             let counted = Int(tail.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
             rows.append(
                 Row(
-                    reader: "cat >> log & tail -F log | wc -l", lines: all.lines, seconds: tail.seconds, peakMiB: tail.peakMiB,
+                    reader: "cat >> log & tail -F log \\| wc -l", lines: all.lines, seconds: tail.seconds, peakMiB: tail.peakMiB,
                     cpu: tail.cpu,
                     note: counted == all.lines ? "trivial reader (counted every line)" : "counted \(counted) lines"))
             try? fm.removeItem(atPath: tailed)
