@@ -4,9 +4,11 @@ import Foundation
 // Shared by the benchmark executables (casebook-bench, casebook-pg-bench): a deterministic log
 // generator and the process's resource figures.
 
-/// Peak resident memory of this process, from /proc (Linux), in MiB.
-public func peakMemoryMiB() -> Double {
-    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+/// Peak resident memory of this process (or of the running process `pid`), from /proc
+/// (Linux), in MiB.
+public func peakMemoryMiB(pid: Int32? = nil) -> Double {
+    let file = "/proc/\(pid.map { String($0) } ?? "self")/status"
+    guard let s = try? String(contentsOfFile: file, encoding: .utf8) else { return 0 }
     for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
         let kb = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
         return kb / 1024

@@ -10,7 +10,9 @@ import Foundation
 //   swift run -c release casebook-bench [--lines N] [--dir DIR] [--keep]
 //
 // `casebook-bench scale` is the full comparison (a year of piwheels-scale logs at 1×, 2×, 4×;
-// Casebook against GoAccess and DuckDB): see ScaleBench.swift.
+// Casebook against GoAccess and DuckDB): see ScaleBench.swift. `casebook-bench watch` measures
+// `casebook watch` (lines/s while following a log with detection, and the delay from an
+// incident's first excess hour to its report): see WatchBench.swift.
 //
 // Figures, not assertions: speed is measured here, never in timed tests.
 
@@ -20,6 +22,16 @@ if CommandLine.arguments.dropFirst().first == "scale" {
         exit(0)
     } catch {
         FileHandle.standardError.write(Data("casebook-bench scale: \(error)\n".utf8))
+        exit(1)
+    }
+}
+
+if CommandLine.arguments.dropFirst().first == "watch" {
+    do {
+        try WatchBench.main(Array(CommandLine.arguments.dropFirst(2)))
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("casebook-bench watch: \(error)\n".utf8))
         exit(1)
     }
 }
