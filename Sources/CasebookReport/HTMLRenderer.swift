@@ -146,16 +146,20 @@ public struct HTMLRenderer: Sendable {
             // Rows with long text read better as records: short columns on one line, long ones below.
             var h = "<div class=\"records\">\n"
             if !t.title.isEmpty { h += "<p class=\"caption\">\(e(t.title))</p>\n" }
-            for row in t.rows {
-                let head = t.columns.indices.filter { !long.contains($0) && row[$0] != "–" && !row[$0].isEmpty }
-                    .map { "<span class=\"k\">\(e(t.columns[$0]))</span> \(e(row[$0]))" }
-                h += "<div class=\"record\"><p class=\"head\">\(head.joined(separator: " · "))</p>"
-                for c in t.columns.indices where long.contains(c) && row[c] != "–" && !row[c].isEmpty {
-                    h += "<p><span class=\"k\">\(e(t.columns[c]))</span> \(e(row[c]))</p>"
-                }
-                h += "</div>\n"
+            func records(_ rows: [[String]]) -> String {
+                rows.map { row in
+                    let head = t.columns.indices.filter { !long.contains($0) && row[$0] != "–" && !row[$0].isEmpty }
+                        .map { "<span class=\"k\">\(e(t.columns[$0]))</span> \(e(row[$0]))" }
+                    var r = "<div class=\"record\"><p class=\"head\">\(head.joined(separator: " · "))</p>"
+                    for c in t.columns.indices where long.contains(c) && row[c] != "–" && !row[c].isEmpty {
+                        r += "<p><span class=\"k\">\(e(t.columns[c]))</span> \(e(row[c]))</p>"
+                    }
+                    return r + "</div>\n"
+                }.joined()
             }
-            if t.moreRows > 0 { h += "<p class=\"more\">\(t.moreRows) more rows in report.json.</p>" }
+            h += records(t.rows)
+            if !t.rest.isEmpty { h += "<details class=\"more\"><summary>\(restSummary(t))</summary>\n\(records(t.rest))</details>\n" }
+            h += restNote(t)
             return h + "</div>\n"
         }
         var h = "<div class=\"table\"><table>\n"
@@ -163,17 +167,38 @@ public struct HTMLRenderer: Sendable {
         h +=
             "<thead><tr>" + t.columns.enumerated().map { "<th\(t.numeric[$0.offset] ? " class=\"n\"" : "")>\(e($0.element))</th>" }.joined()
             + "</tr></thead>\n<tbody>\n"
-        for row in t.rows {
-            h +=
+        func body(_ rows: [[String]]) -> String {
+            rows.map { row in
                 "<tr>"
-                + row.enumerated().map { c, cell in
-                    "<td\(t.numeric[c] ? " class=\"n\"" : "")>\(e(cell))</td>"
-                }.joined() + "</tr>\n"
+                    + row.enumerated().map { c, cell in
+                        "<td\(t.numeric[c] ? " class=\"n\"" : "")>\(e(cell))</td>"
+                    }.joined() + "</tr>\n"
+            }.joined()
         }
-        h += "</tbody></table>"
-        if t.moreRows > 0 { h += "<p class=\"more\">\(t.moreRows) more rows in report.json.</p>" }
+        h += body(t.rows) + "</tbody></table>"
+        if !t.rest.isEmpty {
+            // The rest of the rows, folded: the reader opens them in the page, no report.json needed.
+            h +=
+                "<details class=\"more\"><summary>\(restSummary(t))</summary>\n<table>\n<thead><tr>"
+                + t.columns.enumerated().map { "<th\(t.numeric[$0.offset] ? " class=\"n\"" : "")>\(e($0.element))</th>" }.joined()
+                + "</tr></thead>\n<tbody>\n\(body(t.rest))</tbody></table></details>\n"
+        }
+        h += restNote(t)
         h += "</div>\n"
         return h
+    }
+
+    /// The summary line of a table's folded rows.
+    func restSummary(_ t: StepLayout.Table) -> String {
+        let n = ReportFormat.number(Double(t.rest.count), maxDecimals: 0)
+        return "Show \(n) more row\(t.rest.count == 1 ? "" : "s")"
+    }
+
+    /// A note for rows neither shown nor folded (beyond ``StepLayout/Table/maxRestRows``).
+    func restNote(_ t: StepLayout.Table) -> String {
+        let unlisted = t.moreRows - t.rest.count
+        guard unlisted > 0 else { return "" }
+        return "<p class=\"more\">\(ReportFormat.number(Double(unlisted), maxDecimals: 0)) more rows in report.json.</p>"
     }
 
     func renderHypotheses(_ rows: [StepLayout.HypothesisRow]) -> String {
@@ -290,6 +315,8 @@ public struct HTMLRenderer: Sendable {
         .record .k { color: var(--muted); font-size: 12px; font-weight: normal; }
         .open { border-left: 3px dashed #CC79A7; padding: 2px 12px; margin: 10px 0; }
         .more { color: var(--muted); font-size: 12.5px; }
+        details.more summary { cursor: pointer; margin: 6px 0; }
+        details.more table { margin-top: 6px; }
         code { font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12.5px; background: #f2f2f2; padding: 0 3px; border-radius: 3px; overflow-wrap: anywhere; }
         pre { background: #f2f2f2; padding: 10px; overflow-x: auto; white-space: pre-wrap; }
         pre code { padding: 0; }

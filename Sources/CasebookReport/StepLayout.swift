@@ -21,16 +21,25 @@ public struct StepLayout: Sendable, Hashable {
         public var numeric: [Bool]
         /// The rows shown, one formatted cell per column.
         public var rows: [[String]]
-        /// Rows left out (they stay in `report.json`); 0 when all are shown.
+        /// Rows beyond the row limit (every one stays in `report.json`); 0 when all are shown.
         public var moreRows: Int
+        /// The first of those rows, formatted, at most ``Table/maxRestRows``: a renderer that can
+        /// fold content (HTML's `<details>`) lists them collapsed under the table.
+        public var rest: [[String]]
+
+        /// How many rows beyond the limit a table carries for folding; the rest are only in
+        /// `report.json` (a report stays readable and small when a table lists a whole index).
+        public static let maxRestRows = 2000
 
         init(_ t: EvidenceTable, maxRows: Int) {
             title = t.title
             columns = t.columns
             numeric = t.columns.indices.map { c in t.rows.allSatisfy { c >= $0.count || $0[c].doubleValue != nil || $0[c] == .null } }
-            rows = t.rows.prefix(maxRows).map { row in
+            func format(_ row: [Value]) -> [String] {
                 t.columns.indices.map { c in ReportFormat.cell(c < row.count ? row[c] : .null, column: t.columns[c]) }
             }
+            rows = t.rows.prefix(maxRows).map(format)
+            rest = t.rows.dropFirst(maxRows).prefix(Self.maxRestRows).map(format)
             moreRows = max(0, t.rows.count - maxRows)
         }
 

@@ -220,6 +220,25 @@ import Testing
         #expect(tables >= 3)
     }
 
+    @Test func longTablesFoldTheirRestInTheHTMLPage() throws {
+        // 40 rows with a 30-row limit: 30 in the table, the other 10 folded under it (escaped), none
+        // left to report.json; the Markdown keeps the 30 and says where the rest are.
+        let rows: [[Value]] = (1...40).map { [.string("p\($0) <b>"), .int(Int64(1000 - $0))] }
+        let table = StepLayout.Table(EvidenceTable(title: "projects", columns: ["project", "downloads"], rows: rows), maxRows: 30)
+        #expect(table.rows.count == 30 && table.rest.count == 10 && table.moreRows == 10)
+        let html = HTMLRenderer().renderTable(table)
+        #expect(html.contains("<details class=\"more\"><summary>Show 10 more rows</summary>"))
+        #expect(html.contains("<td>p40 &lt;b&gt;</td>") && !html.contains("<b>"))
+        #expect(!html.contains("report.json"))
+        let folded = try #require(html.range(of: "<details"))
+        #expect(html[..<folded.lowerBound].contains("p30 &lt;b&gt;") && !html[..<folded.lowerBound].contains("p31 &lt;b&gt;"))
+        // Beyond the folding limit the rest is counted, not listed.
+        let huge = (1...(5 + StepLayout.Table.maxRestRows)).map { [Value.string("p\($0)")] }
+        let big = StepLayout.Table(EvidenceTable(title: "", columns: ["project"], rows: huge), maxRows: 2)
+        #expect(big.rest.count == StepLayout.Table.maxRestRows)
+        #expect(HTMLRenderer().renderTable(big).contains("<p class=\"more\">3 more rows in report.json.</p>"))
+    }
+
     @Test func sampleRendersChartsAsFilesBesideTheReport() throws {
         let out = MarkdownRenderer().render(try Fixtures.sampleDocument())
         #expect(out.files.count == 7)
