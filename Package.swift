@@ -28,11 +28,11 @@ let package = Package(
     targets: [
         // Event model, dimensions, the aggregate query API and the store protocols.
         .target(name: "CasebookCore"),
-        // The embedded SQLite event store (the default backend).
+        // The embedded SQLite event store (the default backend), with the imported catalog's tables.
         .target(
             name: "CasebookSQLite",
             dependencies: [
-                "CasebookCore",
+                "CasebookCore", "CasebookCatalog",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift")
             ]),
@@ -42,11 +42,12 @@ let package = Package(
         .target(name: "CasebookPostgres", dependencies: ["CasebookCore", "CLibPQ"]),
         // zlib, for reading .gz logs (Foundation on Linux has no gzip API).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
-        // Readers for real download-log formats: combined access logs, BigQuery NDJSON, counts CSV.
+        // Readers for real download-log formats (combined access logs, BigQuery NDJSON, counts CSV)
+        // and for package-metadata rows (a `requires_dist` table as NDJSON or CSV).
         .target(
             name: "CasebookIngest",
             dependencies: [
-                "CasebookCore", "CZlib"
+                "CasebookCore", "CasebookCatalog", "CZlib"
             ]),
         // Package metadata: PyPI JSON API documents, PEP 440/503/508/427.
         .target(name: "CasebookCatalog", dependencies: ["CasebookCore"]),
@@ -119,7 +120,7 @@ let package = Package(
 
         .testTarget(name: "CasebookCoreTests", dependencies: ["CasebookCore"]),
         .testTarget(
-            name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest", "CZlib"],
+            name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest", "CasebookCatalog", "CZlib"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CasebookIngestTests", dependencies: ["CasebookIngest", "CasebookSQLite"],
@@ -147,7 +148,8 @@ let package = Package(
             name: "CasebookInvestigationTests",
             dependencies: [
                 "CasebookAnalysis", "CasebookTesting",
-                "CasebookAnalyzers", "CasebookPlaybooks", "CasebookSimulation", "CasebookIngest", "CasebookSQLite", "CasebookCore"
+                "CasebookAnalyzers", "CasebookPlaybooks", "CasebookSimulation", "CasebookIngest", "CasebookSQLite", "CasebookCore",
+                "CasebookCatalog"
             ]),
         .testTarget(
             name: "CasebookReportTests",

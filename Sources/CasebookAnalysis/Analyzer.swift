@@ -135,8 +135,10 @@ public struct AnalyzerContext: Sendable {
     public var store: any EventStore
     /// Outputs of earlier steps that succeeded, by step id, then output name.
     public var steps: [String: [String: Value]]
-    /// The package-metadata catalog folder given with `--catalog`, if any.
-    public var catalogDirectory: URL?
+    /// The run's package-metadata catalog (opened once per run, shared by its steps), if any.
+    public var catalog: RunCatalog?
+    /// The catalog folder given with `--catalog`, if the catalog is one.
+    public var catalogDirectory: URL? { catalog?.isFolder == true ? catalog?.directory : nil }
     /// The folder holding the playbook; relative paths in parameters are relative to it.
     public var playbookDirectory: URL
     /// Reports progress (one line on stderr in the CLI).
@@ -144,7 +146,7 @@ public struct AnalyzerContext: Sendable {
 
     public init(
         stepID: String, parameters: [String: Value], store: any EventStore,
-        steps: [String: [String: Value]] = [:], catalogDirectory: URL? = nil,
+        steps: [String: [String: Value]] = [:], catalogDirectory: URL? = nil, catalog: RunCatalog? = nil,
         playbookDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
@@ -152,7 +154,7 @@ public struct AnalyzerContext: Sendable {
         self.parameters = parameters
         self.store = store
         self.steps = steps
-        self.catalogDirectory = catalogDirectory
+        self.catalog = catalog ?? catalogDirectory.map { RunCatalog(directory: $0) }
         self.playbookDirectory = playbookDirectory
         self.log = log
     }

@@ -23,12 +23,52 @@ public struct CatalogRequiredError: StepSkippingError, Sendable {
     }
 }
 
+/// The catalog of one run: opened at most once, on the first step that asks, and shared by
+/// every later step (a folder of documents is read once per run, not once per step).
+public final class RunCatalog: @unchecked Sendable {
+    /// The folder given with `--catalog`, when the catalog is one (external analyzers get its path).
+    public let directory: URL
+    /// Where the metadata comes from, for messages.
+    public let location: String
+    private let lock = NSLock()
+    private var opened: Result<any PackageCatalog, CatalogError>?
+
+    /// A catalog folder, read when a step first asks for it.
+    public init(directory: URL) {
+        self.directory = directory
+        self.location = directory.path
+    }
+
+    /// A catalog already open (an imported catalog in the store).
+    public init(_ catalog: any PackageCatalog, directory: URL? = nil) {
+        self.directory = directory ?? URL(fileURLWithPath: catalog.location)
+        self.location = catalog.location
+        self.opened = .success(catalog)
+        self.isFolder = directory != nil
+    }
+
+    /// Whether the catalog is a folder of documents (its path means something to an external program).
+    public private(set) var isFolder = true
+
+    /// The catalog, reading the folder on the first call.
+    public func open() throws(CatalogError) -> any PackageCatalog {
+        lock.lock()
+        defer { lock.unlock() }
+        if let opened { return try opened.get() }
+        let result: Result<any PackageCatalog, CatalogError>
+        do throws(CatalogError) { result = .success(try CatalogFolder(directory: directory)) } catch { result = .failure(error) }
+        opened = result
+        return try result.get()
+    }
+}
+
 extension AnalyzerContext {
-    /// Opens the catalog given with `--catalog`, or throws ``CatalogRequiredError`` saying how to give one.
-    public func openCatalog(for analyzer: String) throws -> Catalog {
-        guard let dir = catalogDirectory else { throw CatalogRequiredError(analyzer: analyzer, step: stepID) }
-        do { return try Catalog(directory: dir) } catch {
-            throw CatalogRequiredError(analyzer: analyzer, step: stepID, path: dir.path, reason: "\(error)")
+    /// Opens the run's catalog (`--catalog DIR`, or the store's imported one), or throws
+    /// ``CatalogRequiredError`` saying how to give one.
+    public func openCatalog(for analyzer: String) throws -> any PackageCatalog {
+        guard let catalog else { throw CatalogRequiredError(analyzer: analyzer, step: stepID) }
+        do { return try catalog.open() } catch {
+            throw CatalogRequiredError(analyzer: analyzer, step: stepID, path: catalog.location, reason: "\(error)")
         }
     }
 
@@ -236,71 +276,6 @@ public struct ProjectMovement: Sendable {
         var out: [String: ProjectMovement] = [:]
         for p in projects { out[p] = ProjectMovement(window: 0, expected: 0) }
         for (k, v) in byKey { if let p = k.first ?? nil { out[p] = ProjectMovement(window: v.window, expected: v.expected) } }
-        return out
-    }
-}
-
-extension Catalog {
-    /// Whether the catalog has a document for the project.
-    public func knows(_ project: String) -> Bool { (try? releases(of: project)) != nil }
-
-    /// A release's `requires_python`: from its files, else from its release document's `info`.
-    public func requiresPython(of project: String, version: String) -> String? {
-        if let files = try? files(of: project, version: version),
-            let rp = files.compactMap(\.requiresPython).first(where: { !$0.isEmpty })
-        {
-            return rp
-        }
-        let doc = directory.appendingPathComponent("pypi").appendingPathComponent(ProjectName.normalize(project))
-            .appendingPathComponent(version).appendingPathComponent("json")
-        guard let data = try? Data(contentsOf: doc), let d = try? PyPIDocument(data: data, path: doc.path) else { return nil }
-        return d.requiresPython
-    }
-
-    /// The newest non-prerelease version allowed by `specifier`, published before `before`,
-    /// whose `requires_python` admits the client: what a resolver would most likely pick then.
-    public func bestVersion(
-        of project: String, allowedBy specifier: SpecifierSet, for client: ClientEnvironment?,
-        before: Int64?
-    ) -> String? {
-        guard let releases = try? releases(of: project) else { return nil }
-        let candidates = releases.reversed().filter { r in
-            guard let v = r.version, !r.yanked, !v.isPrerelease, specifier.contains(v, prereleases: false) else { return false }
-            if let before, let t = r.uploadTime, t >= before { return false }
-            return true
-        }
-        for r in candidates {
-            guard let client else { return r.versionText }
-            if let rp = requiresPython(of: project, version: r.versionText), let set = try? SpecifierSet(rp),
-                !set.contains(client.pythonFullVersion, prereleases: true)
-            {
-                continue
-            }
-            return r.versionText
-        }
-        return nil
-    }
-
-    /// Every project a set of requirements pulls in for `client` (direct and transitive), each
-    /// with the version most likely resolved at `before` and its depth (1 = direct). Projects
-    /// missing from the catalog are included with no version and not followed.
-    public func closure(
-        of requirements: [Requirement], for client: ClientEnvironment?, before: Int64?,
-        maxProjects: Int = 300
-    ) -> [String: (version: String?, depth: Int)] {
-        var out: [String: (version: String?, depth: Int)] = [:]
-        var queue: [(Requirement, Int)] = requirements.map { ($0, 1) }
-        var i = 0
-        while i < queue.count, out.count < maxProjects {
-            let (req, depth) = queue[i]
-            i += 1
-            let name = req.normalizedName
-            guard out[name] == nil else { continue }
-            let version = bestVersion(of: name, allowedBy: req.specifier, for: client, before: before)
-            out[name] = (version, depth)
-            guard let version, let reqs = try? self.requirements(of: name, version: version, for: client) else { continue }
-            for r in reqs.applicable where out[r.normalizedName] == nil { queue.append((r, depth + 1)) }
-        }
         return out
     }
 }

@@ -163,7 +163,7 @@ public struct AttributionAnalyzer: Analyzer {
         var window: AnalysisWindow
         var dimension: CasebookCore.Dimension
         var values: [String?]
-        var catalog: Catalog
+        var catalog: any PackageCatalog
         var baselineDays: Int64
         var lookback: Int64
         var broad: Bool
@@ -775,7 +775,8 @@ public struct AttributionAnalyzer: Analyzer {
     /// How well a changed requirement explains fetching `version`: 1 when it forces it (the old
     /// specifier excluded it, or the new one excludes an older release the old one allowed), 0.5
     /// when it merely allows it, 0 when it excludes it. An added requirement (no old one) forces it.
-    static func matchWeight(project: String, version: String, new: SpecifierSet, old: SpecifierSet?, catalog: Catalog) -> Double {
+    static func matchWeight(project: String, version: String, new: SpecifierSet, old: SpecifierSet?, catalog: any PackageCatalog) -> Double
+    {
         guard let v = Version.parse(version), new.contains(v, prereleases: true) else { return 0 }
         guard let old else { return 1 }
         if !old.contains(v, prereleases: true) { return 1 }

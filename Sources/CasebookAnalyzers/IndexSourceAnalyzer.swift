@@ -22,7 +22,7 @@ public struct IndexSourceAnalyzer: Analyzer {
             fetched in the window (largest excess first, at most `max_files`), the clients' Python, \
             cpu, system and implementation come from the store; for each such client the catalog says \
             which wheel of that release its pip would pick from the reference index \
-            (`Catalog.hasCompatibleWheel`). Downloads for which that wheel ranks at least as well as the \
+            (`PackageCatalog.hasCompatibleWheel`). Downloads for which that wheel ranks at least as well as the \
             fetched file are evidence of primary-index clients; downloads where the reference index had \
             no compatible wheel, or a worse one, are expected on this index. `primaryShare` is the share \
             of the contributors' excess covered by the first kind. Downloads by pip 21 or later are left \

@@ -1,14 +1,18 @@
 import ArgumentParser
+import CasebookAnalysis
 import CasebookCatalog
 import CasebookCore
+import CasebookIngest
+import CasebookPostgres
+import CasebookSQLite
 import Foundation
 
 /// `casebook catalog`: package metadata from PyPI JSON API documents.
 struct CatalogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "catalog",
-        abstract: "Package metadata from PyPI JSON API documents.",
-        subcommands: [Fetch.self, Show.self]
+        abstract: "Package metadata from PyPI JSON API documents: fetch them, import them into the store, query them.",
+        subcommands: [Fetch.self, Import.self, Show.self, Dependents.self]
     )
 
     /// `casebook catalog fetch NAME... --index-url URL [--catalog DIR] [--with-releases]`.
@@ -58,7 +62,11 @@ struct CatalogCommand: AsyncParsableCommand {
         )
         @Argument(help: "Project name.") var name: String
         @Argument(help: "A release (default: the latest).") var version: String?
-        @Option(name: .customLong("catalog"), help: "Catalog directory.") var catalog: String = "./catalog"
+        @Option(
+            name: .customLong("catalog"),
+            help: "Catalog directory (default: the catalog imported into the store, else ./catalog).")
+        var catalog: String?
+        @OptionGroup var storeOptions: StoreOptions
         @Option(help: "Client Python version for markers and wheel compatibility (e.g. 2.7.16).") var python: String?
         @Option(help: "Client CPU (e.g. armv7l, x86_64, AMD64).") var cpu: String = "x86_64"
         @Option(help: "Client system name (Linux, Windows, Darwin).") var system: String = "Linux"
@@ -67,12 +75,11 @@ struct CatalogCommand: AsyncParsableCommand {
         @Option(help: "Extras to include when evaluating requirements.") var extra: [String] = []
 
         func run() throws {
-            let cat: Catalog
-            do { cat = try Catalog(directory: URL(fileURLWithPath: catalog)) } catch { throw ValidationError(error.description) }
-            do { try show(cat) } catch { throw ValidationError(error.description) }
+            let cat = try CatalogCommand.open(explicit: catalog, storeOptions: storeOptions)
+            do { try show(cat) } catch { throw CLIError(error.description) }
         }
 
-        func show(_ cat: Catalog) throws(CatalogError) {
+        func show(_ cat: any PackageCatalog) throws(CatalogError) {
             let client = python.map {
                 ClientEnvironment(python: $0, cpu: cpu, system: system, implementation: implementation, glibc: glibc)
             }
@@ -110,7 +117,9 @@ struct CatalogCommand: AsyncParsableCommand {
                 for u in reqs.undecided { print("  ? \(u)") }
                 for i in reqs.invalid { print("  ! invalid: \(i)") }
             } else {
-                print("  unknown: no release document \(ProjectName.normalize(name))/\(v)/json (fetch with --with-releases)")
+                print(
+                    "  unknown: the catalog has no metadata for this release (for a folder: no \(ProjectName.normalize(name))/\(v)/json; fetch with --with-releases)"
+                )
             }
             let rdeps = cat.reverseDependencies(of: name)
             print("\nreverse dependencies in the catalog: \(rdeps.isEmpty ? "none" : "")")
@@ -122,5 +131,139 @@ struct CatalogCommand: AsyncParsableCommand {
                         }.joined(separator: ", "))
             }
         }
+    }
+
+    /// `casebook catalog import DIR|FILE... [--store ...]`.
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load package metadata into the store, beside the events: a catalog folder, or metadata rows.",
+            discussion: """
+                A folder holds PyPI JSON API documents (DIR/pypi/NAME/json and DIR/pypi/NAME/VERSION/json). \
+                A file holds metadata rows, one per distribution file, as PyPI's distribution_metadata table \
+                and ClickPy's pypi.projects ship them: NDJSON or CSV (with a header) with name, version, \
+                requires_dist, requires_python, upload_time, filename, packagetype (plain or .gz).
+
+                Importing is incremental and idempotent: a project imported again unchanged adds nothing; \
+                a newer project document (higher last_serial, else a later upload) replaces the project's rows \
+                in one transaction, an older one is skipped; rows add their releases to the project. A \
+                malformed document or row is reported with its file (and line) and the rest is imported.
+                """)
+        @Argument(help: "Catalog folders or metadata-row files.") var inputs: [String]
+        @OptionGroup var storeOptions: StoreOptions
+        @Flag(help: "No progress on stderr.") var quiet = false
+
+        func run() throws {
+            guard !PostgresStores.isURL(storeOptions.location) else {
+                throw CLIError(
+                    "catalog import needs the SQLite store for now: the PostgreSQL store has no catalog tables yet (give --catalog DIR to runs on PostgreSQL)"
+                )
+            }
+            let store: SQLiteEventStore
+            do { store = try SQLiteEventStore(path: storeOptions.location) } catch { throw CLIError("\(error)") }
+            var failed = false
+            for input in inputs {
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: input, isDirectory: &isDir) else {
+                    throw CLIError("\(input): no such file or folder")
+                }
+                let started = Date()
+                let result =
+                    isDir.boolValue
+                    ? try CatalogImport.folder(URL(fileURLWithPath: input), into: store, progress: progress)
+                    : try CatalogImport.rows(input, into: store, progress: progress)
+                if !quiet && StandardError.isTerminal { StandardError.write("\r\u{1B}[K") }
+                for p in result.problems.prefix(20) { StandardError.write("error: \(p)\n") }
+                if result.problems.count > 20 { StandardError.write("error: ... and \(result.problems.count - 20) more\n") }
+                let c = result.counts
+                let seconds = Date().timeIntervalSince(started)
+                print(
+                    String(
+                        format:
+                            "%@: %d %@ read in %.1f s: %d projects added, %d replaced by newer, %d unchanged, %d older than the store's (skipped)%@",
+                        input, result.read, isDir.boolValue ? "projects" : "rows", seconds, c.added, c.replaced, c.unchanged, c.older,
+                        result.problems.isEmpty ? "" : "; \(result.problems.count) not imported (see the errors above)"))
+                failed = failed || !result.problems.isEmpty
+            }
+            let summary = try store.catalogSummary()
+            print(
+                "catalog in \(storeOptions.displayLocation): \(summary.projects) projects, \(summary.releases) releases (\(summary.releasesWithMetadata) with requirements), \(summary.files) files, \(summary.requirements) requirements"
+            )
+            if failed { throw ExitCode.failure }
+        }
+
+        func progress(_ done: Int, _ what: String) {
+            guard !quiet, StandardError.isTerminal else { return }
+            StandardError.write("\r\u{1B}[Kcatalog import: \(done) \(what)")
+        }
+    }
+
+    /// `casebook catalog dependents NAME... [--from T1 --to T2]`.
+    struct Dependents: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Releases in the imported catalog that require a project, optionally uploaded in a time range, with what changed in their requirements."
+        )
+        @Argument(help: "Required project names.") var names: [String]
+        @Option(help: "Releases uploaded at or after this time (ISO 8601, UTC).") var from: String?
+        @Option(help: "Releases uploaded before this time (ISO 8601, UTC).") var to: String?
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() throws {
+            let from = try self.from.map { t in
+                guard let e = UTCTime.parse(t) else { throw ValidationError("--from: expected an ISO 8601 time, found `\(t)`") }
+                return e
+            }
+            let to = try self.to.map { t in
+                guard let e = UTCTime.parse(t) else { throw ValidationError("--to: expected an ISO 8601 time, found `\(t)`") }
+                return e
+            }
+            let store = try storeOptions.openExistingSQLite(readOnly: true)
+            guard let catalog = try store.importedCatalog() else {
+                throw CLIError("the store \(storeOptions.displayLocation) has no imported catalog: run `casebook catalog import DIR` first")
+            }
+            let releases = try store.dependentReleases(of: names, from: from, to: to)
+            let range =
+                (from == nil && to == nil)
+                ? "" : " uploaded \(from.map(UTCTime.isoString) ?? "any time") to \(to.map(UTCTime.isoString) ?? "now")"
+            print("\(releases.count) releases require \(names.map(ProjectName.normalize).joined(separator: ", "))\(range)")
+            for r in releases {
+                let when = r.uploadTime.map(UTCTime.isoString) ?? "no upload time      "
+                var line = "  \(when)  \(r.project) \(r.version): \(r.requirement)"
+                if let previous = CatalogCommand.previousRelease(of: r.project, before: r.version, in: catalog),
+                    let diff = try? catalog.requirementDiff(project: r.project, from: previous, to: r.version)
+                {
+                    if let change = diff.changed.first(where: { $0.to.normalizedName == r.requires }) {
+                        line += "  (changed from \(change.from) in \(previous))"
+                    } else if diff.added.contains(where: { $0.normalizedName == r.requires }) {
+                        line += "  (added since \(previous))"
+                    } else {
+                        line += "  (as in \(previous))"
+                    }
+                }
+                print(line)
+            }
+        }
+    }
+
+    /// The release before `version` whose requirements the catalog knows.
+    static func previousRelease(of project: String, before version: String, in catalog: any PackageCatalog) -> String? {
+        guard let releases = try? catalog.releases(of: project), let i = releases.firstIndex(where: { $0.versionText == version }) else {
+            return nil
+        }
+        return releases[..<i].last { (try? catalog.requirements(of: project, version: $0.versionText, for: nil)) != nil }?.versionText
+    }
+
+    /// The catalog a command reads: `--catalog DIR`, else the store's imported one, else ./catalog.
+    static func open(explicit: String?, storeOptions: StoreOptions) throws -> any PackageCatalog {
+        var store: Any = ()
+        if explicit == nil, !PostgresStores.isURL(storeOptions.location), FileManager.default.fileExists(atPath: storeOptions.location) {
+            store = try storeOptions.openExistingSQLite(readOnly: true)
+        }
+        guard let choice = try CatalogChoice.resolve(explicit: explicit, store: store).catalog else {
+            throw CLIError(
+                "no catalog: give --catalog DIR (a folder of PyPI JSON documents), import one into the store (`casebook catalog import DIR`), or create ./catalog (`casebook catalog fetch NAME...`)"
+            )
+        }
+        do { return try choice.open() } catch { throw CLIError(error.description) }
     }
 }

@@ -107,7 +107,7 @@ struct DemoCommand: AsyncParsableCommand {
         let catalog = input.appendingPathComponent("catalog")
         let command = "casebook run \(playbookPath) --store \(StoreOptions.display(storePath)) --catalog \(catalog.path) --out \(out)"
         let report = try await PlaybookExecution.run(
-            playbookPath: playbookPath, store: sqlite, catalog: catalog, overrides: [],
+            playbookPath: playbookPath, store: sqlite, catalog: RunCatalog(directory: catalog), overrides: [],
             limits: ExternalAnalyzerLimits(), quiet: quiet, command: command)
         let written = try PlaybookExecution.write(report, to: outURL)
         print(report.textSummary)

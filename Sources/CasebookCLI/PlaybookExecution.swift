@@ -11,7 +11,7 @@ enum PlaybookExecution {
     /// The result carries what makes the report reproducible: the command that re-runs it, the
     /// playbook file (text and SHA-256), the store's sources, the analyzers' one-line summaries.
     static func run(
-        playbookPath: String, store: any EventStore, catalog: URL?, overrides: [(String, String)],
+        playbookPath: String, store: any EventStore, catalog: RunCatalog?, overrides: [(String, String)],
         limits: ExternalAnalyzerLimits, quiet: Bool, command: String
     ) async throws -> ReportDocument {
         let validator = PlaybookValidator(registry: CasebookAnalyzerRegistry.current, limits: limits)
@@ -27,7 +27,7 @@ enum PlaybookExecution {
         for w in plan.warnings { StandardError.write("\(w.location): warning: \(w.message)\n") }
         let started = Date()
         let runner = PlaybookRunner(
-            store: store, catalogDirectory: catalog, limits: limits,
+            store: store, catalog: catalog, limits: limits,
             progress: { line in if !quiet { StandardError.write(line + "\n") } })
         let report = await runner.run(plan)
         var summaries: [String: String] = [:]

@@ -21,7 +21,10 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Option(help: ArgumentHelp("Package-metadata catalog folder (default: ./catalog when it exists).", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Package-metadata catalog folder (default: the catalog imported into the store, else ./catalog when it exists).",
+            valueName: "DIR"))
     var catalog: String?
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a playbook parameter (repeatable).", valueName: "NAME=VALUE"))
@@ -54,26 +57,14 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try OutputFolder.check(out)
         let limits = ExternalAnalyzerLimits(timeout: timeout, describeTimeout: min(timeout, 10), maxOutputBytes: maxOutputBytes)
-        var catalogURL: URL?
-        if let catalog {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: catalog, isDirectory: &isDir), isDir.boolValue else {
-                throw CLIError("--catalog \(catalog): no such folder")
-            }
-            catalogURL = URL(fileURLWithPath: catalog).standardizedFileURL
-        } else {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: "catalog", isDirectory: &isDir), isDir.boolValue {
-                catalogURL = URL(fileURLWithPath: "catalog").standardizedFileURL
-            }
-        }
         let store = try storeOptions.openReadStore()
+        let (runCatalog, catalogURL) = try CatalogChoice.resolve(explicit: catalog, store: store)
         var command = ["casebook", "run", playbook, "--store", storeOptions.displayLocation]
         if let catalogURL { command += ["--catalog", catalogURL.path] }
         for o in overrides { command += ["--set", o] }
         command += ["--out", out]
         let report = try await PlaybookExecution.run(
-            playbookPath: playbook, store: store, catalog: catalogURL,
+            playbookPath: playbook, store: store, catalog: runCatalog,
             overrides: try Self.parseOverrides(overrides), limits: limits,
             quiet: quiet, command: command.joined(separator: " "))
         let written = try PlaybookExecution.write(report, to: URL(fileURLWithPath: out))

@@ -55,7 +55,10 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Folder for the incidents' reports, one folder per incident.", valueName: "DIR"))
     var out: String = "incidents"
 
-    @Option(help: ArgumentHelp("Package-metadata catalog folder for the playbook (default: ./catalog when it exists).", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Package-metadata catalog folder for the playbook (default: the catalog imported into the store, else ./catalog when it exists).",
+            valueName: "DIR"))
     var catalog: String?
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a playbook parameter (repeatable).", valueName: "NAME=VALUE"))
@@ -222,7 +225,8 @@ struct IncidentWatch {
     let hook: IncidentHook?
     let outDir: URL
     let bookURL: URL
-    let catalogURL: URL?
+    /// The playbook runs' catalog (opened once, shared by every incident's run).
+    let runCatalog: RunCatalog?
     var book: IncidentBook
     /// The window end at each incident's last report (a window grows by ``WatchCommand/grewHours``).
     var reportedEnd: [String: Int64] = [:]
@@ -239,18 +243,7 @@ struct IncidentWatch {
         bookURL = outDir.appendingPathComponent("incidents.json")
         book = IncidentBook.load(bookURL)
         for i in book.incidents { reportedEnd[i.id] = i.end }
-        if let catalog = command.catalog {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: catalog, isDirectory: &isDir), isDir.boolValue else {
-                throw CLIError("--catalog \(catalog): no such folder")
-            }
-            catalogURL = URL(fileURLWithPath: catalog).standardizedFileURL
-        } else {
-            var isDir: ObjCBool = false
-            catalogURL =
-                FileManager.default.fileExists(atPath: "catalog", isDirectory: &isDir) && isDir.boolValue
-                ? URL(fileURLWithPath: "catalog").standardizedFileURL : nil
-        }
+        runCatalog = try CatalogChoice.resolve(explicit: command.catalog, store: store).catalog
         if let playbook = command.playbook {
             // Validate once before watching: a mistake in the playbook should not wait for an incident.
             let validator = PlaybookValidator(registry: CasebookAnalyzerRegistry.current)
@@ -316,7 +309,7 @@ struct IncidentWatch {
                 let from = TimeBucket.day.start(of: i.start) - Int64(command.playbookDays) * 86400
                 let view = LogTimeView(base: store, from: from, until: boundary)
                 var document = try await PlaybookExecution.run(
-                    playbookPath: playbook, store: view, catalog: catalogURL,
+                    playbookPath: playbook, store: view, catalog: runCatalog,
                     overrides: try RunCommand.parseOverrides(command.overrides), limits: ExternalAnalyzerLimits(), quiet: true,
                     command: "casebook watch --playbook \(playbook) (incident \(i.id), data \(UTCTime.isoString(from)) to \(asOf))")
                 document.metadata.incident = IncidentStatus(

@@ -116,7 +116,7 @@ public struct CatalogFetcher: Sendable {
         } catch {
             throw .invalidDocument(url: projectOutcome.url, reason: "\(error)")
         }
-        let versions = (doc.releases.map { Array($0.keys) } ?? [doc.version]).sorted(by: Catalog.sortVersions)
+        let versions = (doc.releases.map { Array($0.keys) } ?? [doc.version]).sorted(by: CatalogProject.versionOrder)
         for v in versions {
             do {
                 out.append(

@@ -6,17 +6,19 @@ import Foundation
 /// inputs come from a failed or skipped step is skipped, and the report says why.
 public struct PlaybookRunner: Sendable {
     public var store: any EventStore
-    public var catalogDirectory: URL?
+    /// The run's catalog, shared by its steps.
+    public var catalog: RunCatalog?
     public var limits: ExternalAnalyzerLimits
     /// Progress lines (the CLI prints them on stderr).
     public var progress: @Sendable (String) -> Void
 
     public init(
-        store: any EventStore, catalogDirectory: URL? = nil, limits: ExternalAnalyzerLimits = .init(),
+        store: any EventStore, catalogDirectory: URL? = nil, catalog: RunCatalog? = nil,
+        limits: ExternalAnalyzerLimits = .init(),
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.store = store
-        self.catalogDirectory = catalogDirectory
+        self.catalog = catalog ?? catalogDirectory.map { RunCatalog(directory: $0) }
         self.limits = limits
         self.progress = progress
     }
@@ -167,7 +169,7 @@ public struct PlaybookRunner: Sendable {
         if let description { params = try description.validatedParameters(params) }
         let context = AnalyzerContext(
             stepID: s.id, parameters: params, store: store, steps: outputs,
-            catalogDirectory: catalogDirectory, playbookDirectory: plan.playbook.directory,
+            catalog: catalog, playbookDirectory: plan.playbook.directory,
             log: { echo.log($0) })
         var result: AnalyzerResult
         switch planned.analyzer {

@@ -177,6 +177,9 @@ enum SQLiteSchema {
         m.registerMigration("v7-watched-files") { db in
             try db.execute(sql: watchedFilesSQL)
         }
+        m.registerMigration("v8-catalog") { db in
+            try db.execute(sql: SQLiteCatalogSchema.sql)
+        }
         return m
     }
 

@@ -6,17 +6,17 @@ import Testing
 
 @Suite struct CatalogTests {
     static let catalogDir = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("catalog")
-    let catalog: Catalog
+    let catalog: CatalogFolder
     let pi27 = ClientEnvironment(python: "2.7.16", cpu: "armv7l", system: "Linux")
     let pi37 = ClientEnvironment(python: "3.7.3", cpu: "armv7l", system: "Linux")
 
-    init() throws { catalog = try Catalog(directory: Self.catalogDir) }
+    init() throws { catalog = try CatalogFolder(directory: Self.catalogDir) }
 
     @Test func projectsAreNormalized() throws {
         #expect(catalog.projects() == ["flask-login", "markdown", "netifaces", "octoprint", "semantic-version", "sentry-sdk"])
         #expect(try catalog.displayName(of: "Semantic.Version") == "semantic_version")
         #expect(throws: CatalogError.self) { try catalog.releases(of: "nonexistent") }
-        #expect(throws: CatalogError.self) { try Catalog(directory: URL(fileURLWithPath: "/nonexistent/catalog")) }
+        #expect(throws: CatalogError.self) { try CatalogFolder(directory: URL(fileURLWithPath: "/nonexistent/catalog")) }
     }
 
     @Test func releasesWithDatesSortedByPEP440() throws {
@@ -117,11 +117,11 @@ import Testing
         try
             #"{"info":{"name":"Odd.Name","version":"1.0","requires_dist":null,"new_field":{"x":1}},"releases":{"1.0":[{"filename":"odd.name-1.0.tar.gz","upload_time":"2020-01-01T00:00:00","yanked":true}]},"urls":null}"#
             .write(to: p.appendingPathComponent("json"), atomically: true, encoding: .utf8)
-        let c = try Catalog(directory: dir)
+        let c = try CatalogFolder(directory: dir)
         #expect(c.projects() == ["odd-name"])
         #expect(try c.releases(of: "odd_name").first?.yanked == true)
         try #"{"info":{"name":7}}"#.write(to: p.appendingPathComponent("json"), atomically: true, encoding: .utf8)
-        let e = #expect(throws: CatalogError.self) { try Catalog(directory: dir) }
+        let e = #expect(throws: CatalogError.self) { try CatalogFolder(directory: dir) }
         #expect(
             e?.description.hasSuffix("field 'info.name': expected a string or null, found a number") == true,
             "\(e.map(String.init(describing:)) ?? "")")

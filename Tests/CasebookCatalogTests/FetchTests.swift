@@ -89,7 +89,7 @@ func temporaryDirectory() -> URL {
         #expect(stats["conditional"]?["/pypi/flask-login/json"] == 1)
         #expect(stats["not_modified"]?["/pypi/flask-login/json"] == 1)
         // The fetched directory is a catalog.
-        let catalog = try Catalog(directory: dir)
+        let catalog = try CatalogFolder(directory: dir)
         #expect(catalog.projects() == ["flask-login"])
         #expect(try catalog.requirements(of: "flask-login", version: "0.5.0", for: nil)?.source == .releaseDocument)
     }

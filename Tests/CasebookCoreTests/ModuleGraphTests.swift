@@ -10,8 +10,8 @@ import Testing
     static let allowed: [String: Set<String>] = [
         "CasebookCore": [],
         "CasebookCatalog": ["CasebookCore"],
-        "CasebookIngest": ["CasebookCore", "CZlib"],
-        "CasebookSQLite": ["CasebookCore", "GRDB", "GRDBSQLite", "SQLite3"],
+        "CasebookIngest": ["CasebookCore", "CasebookCatalog", "CZlib"],
+        "CasebookSQLite": ["CasebookCore", "CasebookCatalog", "GRDB", "GRDBSQLite", "SQLite3"],
         "CasebookPostgres": ["CasebookCore", "CLibPQ"],
         "CasebookYAML": ["CasebookCore", "Yams"],
         "CasebookSimulation": ["CasebookCore", "CZlib", "Yams", "CasebookYAML"],

@@ -9,9 +9,11 @@ import Testing
 /// playbook. The expectations are the write-up's findings; the analyzers see only logs and
 /// catalog documents.
 @Suite(.serialized) struct FoundingCaseTests {
-    @Test func theDemoFindsWhatTheMaintainersFoundByHand() async throws {
+    /// From the catalog folder, and from the same catalog imported into the store.
+    @Test(arguments: [false, true])
+    func theDemoFindsWhatTheMaintainersFoundByHand(importedCatalog: Bool) async throws {
         let scenario = try Scenario.load(path: packageRoot.appendingPathComponent("examples/piwheels-2020-03/scenario.yaml").path)
-        let report = try await investigate(scenario)
+        let report = try await investigate(scenario, importedCatalog: importedCatalog)
         #expect(report.steps.map(\.id) == spikePlaybookSteps)
         for step in report.steps { #expect(step.status == .succeeded, "\(step.id): \(step.reason ?? "")") }
 

@@ -1,5 +1,6 @@
 import CasebookAnalysis
 import CasebookAnalyzers
+import CasebookCatalog
 import CasebookCore
 import CasebookIngest
 import CasebookPlaybooks
@@ -33,7 +34,10 @@ func runAnalyzer<A: Analyzer>(_ type: A.Type, store: any EventStore, _ parameter
 
 /// Simulates a scenario, ingests its logs into a fresh store, and runs the unchanged
 /// `playbooks/downloads-spike.yaml` with the scenario's catalog.
-func investigate(_ scenario: Scenario, project: String? = nil) async throws -> RunReport {
+///
+/// `importedCatalog` imports the catalog folder into the store first and runs on the imported
+/// catalog (as after `casebook catalog import`), instead of reading the folder.
+func investigate(_ scenario: Scenario, project: String? = nil, importedCatalog: Bool = false) async throws -> RunReport {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     // Simulating and ingesting are long synchronous work: do it on a thread of its own, not on
@@ -62,7 +66,17 @@ func investigate(_ scenario: Scenario, project: String? = nil) async throws -> R
     let playbook = packageRoot.appendingPathComponent("playbooks/downloads-spike.yaml")
     let book = try Playbook.load(from: playbook, displayPath: "playbooks/downloads-spike.yaml")
     let plan = try await PlaybookValidator(registry: BuiltinAnalyzers.registry()).validate(book, overrides: [])
-    let runner = PlaybookRunner(store: store, catalogDirectory: dir.appendingPathComponent("catalog"))
+    let catalogDir = dir.appendingPathComponent("catalog")
+    var catalog = RunCatalog(directory: catalogDir)
+    if importedCatalog {
+        let projects = try CatalogFolder.projectFolders(in: catalogDir).compactMap {
+            try CatalogFolder.readProject(folder: $0, in: catalogDir)
+        }
+        let counts = try store.importCatalogProjects(projects, mode: .replaceNewer)
+        #expect(counts.added == projects.count && !projects.isEmpty)
+        catalog = RunCatalog(try #require(try store.importedCatalog()))
+    }
+    let runner = PlaybookRunner(store: store, catalog: catalog)
     let report = await runner.run(plan)
     // Every report a scenario test produces is read for sentences that must never appear.
     let problems = reportProblems(report)

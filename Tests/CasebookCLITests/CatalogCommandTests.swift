@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+/// `casebook catalog import / show / dependents` through the executable.
+@Suite struct CatalogCommandTests {
+    static func write(_ text: String, _ dir: URL, _ path: String) throws {
+        let url = dir.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    @Test func aMalformedDocumentIsNamedAndTheRestIsImported() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.write(
+            #"{"info":{"name":"Good","version":"1.0","requires_dist":["Flask (>=1.0)"]},"last_serial":3,"releases":{"1.0":[{"filename":"good-1.0.tar.gz","packagetype":"sdist","upload_time_iso_8601":"2020-03-03T00:00:00Z","yanked":false}]},"urls":[]}"#,
+            dir, "catalog/pypi/good/json")
+        try Self.write(#"{"info":{"name":7}}"#, dir, "catalog/pypi/bad/json")
+        try Self.write(
+            #"{"info":{"name":"Flask","version":"1.1","requires_dist":[]},"last_serial":9,"releases":{"1.1":[]},"urls":[]}"#, dir,
+            "catalog/pypi/flask/json")
+        let store = dir.appendingPathComponent("s.sqlite").path
+        let first = try CLI.run(["catalog", "import", "catalog", "--store", store], directory: dir)
+        #expect(first.status == 1)
+        #expect(
+            first.stderr.contains("pypi/bad/json: field 'info.name': expected a string or null, found a number (project bad not imported)"))
+        #expect(first.stdout.contains("3 projects read") && first.stdout.contains("2 projects added"))
+        #expect(first.stdout.contains("catalog in \(store): 2 projects, 2 releases"))
+        // Again: nothing added, nothing replaced.
+        let again = try CLI.run(["catalog", "import", "catalog", "--store", store], directory: dir)
+        #expect(again.stdout.contains("0 projects added, 0 replaced by newer, 2 unchanged"))
+
+        // The imported catalog answers `show` and `dependents` (no folder needed any more).
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("catalog"))
+        let show = try CLI.run(["catalog", "show", "good", "--store", store], directory: dir)
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("Good (good): 1 releases") && show.stdout.contains("+ Flask>=1.0"))
+        let deps = try CLI.run(
+            ["catalog", "dependents", "flask", "--from", "2020-03-01", "--to", "2020-03-08", "--store", store], directory: dir)
+        #expect(deps.status == 0, "\(deps.stderr)")
+        #expect(deps.stdout.contains("1 releases require flask uploaded 2020-03-01T00:00:00Z to 2020-03-08T00:00:00Z"))
+        #expect(deps.stdout.contains("good 1.0: Flask (>=1.0)"))
+        let none = try CLI.run(["catalog", "dependents", "flask", "--from", "2021-01-01", "--store", store], directory: dir)
+        #expect(none.stdout.hasPrefix("0 releases require flask"))
+    }
+}

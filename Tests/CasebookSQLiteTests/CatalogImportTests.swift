@@ -1,0 +1,196 @@
+import CasebookCatalog
+import CasebookCore
+import CasebookIngest
+import Foundation
+import Testing
+
+@testable import CasebookSQLite
+
+/// The imported catalog: documents and metadata rows loaded into the store's catalog tables.
+@Suite struct CatalogImportTests {
+    /// A project document as PyPI's JSON API writes it (one file per release).
+    static func projectDocument(
+        _ name: String, serial: Int, latest: String, requiresDist: [String]?, releases: [(String, String, String)]
+    ) -> String {
+        let rd =
+            requiresDist.map { "[" + $0.map { "\"\($0.replacingOccurrences(of: "\"", with: "\\\""))\"" }.joined(separator: ",") + "]" }
+            ?? "null"
+        let rel = releases.map { v, file, time in
+            "\"\(v)\":[{\"filename\":\"\(file)\",\"packagetype\":\"\(file.hasSuffix(".whl") ? "bdist_wheel" : "sdist")\",\"upload_time_iso_8601\":\"\(time)\",\"yanked\":false}]"
+        }.joined(separator: ",")
+        return
+            "{\"info\":{\"name\":\"\(name)\",\"version\":\"\(latest)\",\"requires_dist\":\(rd),\"requires_python\":null},\"last_serial\":\(serial),\"releases\":{\(rel)},\"urls\":[]}"
+    }
+
+    static func write(_ text: String, to dir: URL, _ path: String) throws {
+        let url = dir.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    static func importFolder(_ dir: URL, into store: SQLiteEventStore) throws -> CatalogImportCounts {
+        let projects = try CatalogFolder.projectFolders(in: dir).compactMap { try CatalogFolder.readProject(folder: $0, in: dir) }
+        return try store.importCatalogProjects(projects, mode: .replaceNewer)
+    }
+
+    /// A small index: an app whose 2.0 release pins a library, with extras and markers.
+    static func makeCatalog(_ dir: URL) throws {
+        try write(
+            projectDocument(
+                "App", serial: 10, latest: "2.0", requiresDist: nil,
+                releases: [("1.0", "app-1.0.tar.gz", "2020-02-01T10:00:00Z"), ("2.0", "app-2.0-py3-none-any.whl", "2020-03-03T10:00:00Z")]),
+            to: dir, "pypi/App/json")
+        try write(
+            projectDocument("App", serial: 10, latest: "1.0", requiresDist: ["Lib_One (>=1.0,<2)", "requests"], releases: []),
+            to: dir, "pypi/App/1.0/json")
+        try write(
+            projectDocument(
+                "App", serial: 10, latest: "2.0",
+                requiresDist: ["lib-one==2.1", "requests[socks]; extra == 'socks'", "futures; python_version < \"3\""], releases: []),
+            to: dir, "pypi/App/2.0/json")
+        try write(
+            projectDocument(
+                "lib-one", serial: 4, latest: "2.1", requiresDist: [],
+                releases: [("2.1", "lib_one-2.1-py2.py3-none-any.whl", "2020-01-05T00:00:00Z")]),
+            to: dir, "pypi/lib-one/json")
+        try write(
+            projectDocument(
+                "requests", serial: 7, latest: "2.0", requiresDist: ["idna"],
+                releases: [("2.0", "requests-2.0.tar.gz", "2019-01-01T00:00:00Z")]),
+            to: dir, "pypi/requests/json")
+    }
+
+    @Test func importingTwiceAddsNothingAndAnswersAsTheFolderDoes() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.makeCatalog(dir.appendingPathComponent("catalog"))
+        let store = try SQLiteEventStore(path: dir.appendingPathComponent("s.sqlite").path)
+        #expect(try store.importedCatalog() == nil)
+        let first = try Self.importFolder(dir.appendingPathComponent("catalog"), into: store)
+        #expect(first.added == 3 && first.replaced == 0)
+        let summary = try store.catalogSummary()
+        let second = try Self.importFolder(dir.appendingPathComponent("catalog"), into: store)
+        #expect(second.unchanged == 3 && second.added == 0 && second.replaced == 0)
+        #expect(try store.catalogSummary() == summary)
+        #expect(summary.projects == 3 && summary.releases == 4 && summary.files == 4)
+
+        // The imported catalog answers every query as the folder does.
+        let folder = try CatalogFolder(directory: dir.appendingPathComponent("catalog"))
+        let imported = try #require(try store.importedCatalog())
+        for name in ["app", "lib_one", "Requests"] {
+            #expect(try imported.project(named: name) == folder.project(named: name))
+            #expect(try imported.releases(of: name) == folder.releases(of: name))
+        }
+        #expect(try imported.requirements(of: "app", version: "2.0", for: nil) == folder.requirements(of: "app", version: "2.0", for: nil))
+        #expect(
+            try imported.requirementDiff(project: "app", from: "1.0", to: "2.0")
+                == folder.requirementDiff(project: "app", from: "1.0", to: "2.0"))
+        #expect(throws: CatalogError.self) { try imported.project(named: "nonexistent") }
+    }
+
+    @Test func reverseDependenciesWithExtrasAndMarkers() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.makeCatalog(dir.appendingPathComponent("catalog"))
+        let store = try SQLiteEventStore(path: dir.appendingPathComponent("s.sqlite").path)
+        _ = try Self.importFolder(dir.appendingPathComponent("catalog"), into: store)
+        let catalog = try #require(try store.importedCatalog())
+        #expect(try catalog.dependents(of: "Lib.One") == ["app"])
+        // Required only under an extra: still a reverse dependency, with its marker.
+        let requests = catalog.reverseDependencies(of: "requests")
+        #expect(requests.map(\.dependent) == ["app"])
+        #expect(requests.first?.uses.map(\.version) == ["1.0", "2.0"])
+        #expect(requests.first?.uses.last?.requirement.marker?.description.contains("extra") == true)
+        let extra = try store.dbQueue.read { db in
+            try String.fetchOne(db, sql: "SELECT extra FROM catalog_requirements WHERE name = 'requests' AND version = '2.0'")
+        }
+        #expect(extra == "socks")
+        // Under a marker: `futures` only for Python 2.
+        #expect(try catalog.dependents(of: "futures") == ["app"])
+        let py2 = ClientEnvironment(python: "2.7.16", cpu: "armv7l", system: "Linux")
+        let py3 = ClientEnvironment(python: "3.7.3", cpu: "armv7l", system: "Linux")
+        #expect(try catalog.requirements(of: "app", version: "2.0", for: py2)?.applicable.map(\.normalizedName) == ["lib-one", "futures"])
+        #expect(try catalog.requirements(of: "app", version: "2.0", for: py3)?.applicable.map(\.normalizedName) == ["lib-one"])
+
+        // In a time range: only app 2.0 (uploaded 2020-03-03) falls in March.
+        let march = try store.dependentReleases(
+            of: ["lib-one", "requests"], from: UTCTime.parse("2020-03-01")!, to: UTCTime.parse("2020-03-15")!)
+        #expect(march.map { "\($0.project) \($0.version) \($0.requires)" } == ["app 2.0 lib-one", "app 2.0 requests"])
+        #expect(try store.dependentReleases(of: ["lib-one"], from: nil, to: nil).map(\.version) == ["1.0", "2.0"])
+    }
+
+    @Test func aNewerDocumentReplacesItsProjectAndAnOlderOneIsSkipped() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let catalog = dir.appendingPathComponent("catalog")
+        try Self.makeCatalog(catalog)
+        let store = try SQLiteEventStore(path: dir.appendingPathComponent("s.sqlite").path)
+        _ = try Self.importFolder(catalog, into: store)
+        // requests 2.1 appears (last_serial 8): the project is replaced, the others unchanged.
+        try Self.write(
+            Self.projectDocument(
+                "requests", serial: 8, latest: "2.1", requiresDist: ["idna", "chardet"],
+                releases: [("2.0", "requests-2.0.tar.gz", "2019-01-01T00:00:00Z"), ("2.1", "requests-2.1.tar.gz", "2020-03-04T00:00:00Z")]),
+            to: catalog, "pypi/requests/json")
+        let newer = try Self.importFolder(catalog, into: store)
+        #expect(newer.replaced == 1 && newer.unchanged == 2)
+        let imported = try #require(try store.importedCatalog())
+        #expect(try imported.releases(of: "requests").map(\.versionText) == ["2.0", "2.1"])
+        // An older document (last_serial 6) does not undo it.
+        try Self.write(
+            Self.projectDocument("requests", serial: 6, latest: "1.9", requiresDist: [], releases: []), to: catalog, "pypi/requests/json")
+        let older = try Self.importFolder(catalog, into: store)
+        #expect(older.older == 1 && older.replaced == 0)
+        #expect(try #require(try store.importedCatalog()).latestVersion(of: "requests") == "2.1")
+    }
+
+    @Test func metadataRowsImportAsReleasesAndTwiceAddNothing() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ndjson = dir.appendingPathComponent("rows.ndjson")
+        try """
+        {"name":"App","version":"1.0","requires_dist":["lib-one>=1"],"requires_python":">=3.6","upload_time":"2020-02-01 10:00:00 UTC","filename":"app-1.0.tar.gz","packagetype":"sdist"}
+        {"name":"App","version":"2.0","requires_dist":["lib-one==2.1","requests[socks]; extra == \\"socks\\""],"requires_python":null,"upload_time":"2020-03-03T10:00:00Z","filename":"app-2.0-py3-none-any.whl","packagetype":"bdist_wheel","python_version":"py3"}
+        not json at all
+        {"name":"lib-one","version":"2.1","requires_dist":null,"upload_time":"2020-01-05T00:00:00Z","filename":"lib_one-2.1.tar.gz","packagetype":"sdist"}
+        {"name":"App","version":"2.0","requires_dist":["lib-one==2.1","requests[socks]; extra == \\"socks\\""],"upload_time":"2020-03-03T10:05:00Z","filename":"app-2.0.tar.gz","packagetype":"sdist"}
+
+        """.write(to: ndjson, atomically: true, encoding: .utf8)
+        let store = try SQLiteEventStore(path: dir.appendingPathComponent("s.sqlite").path)
+        func load(_ path: String) throws -> (CatalogImportCounts, [MetadataRowProblem]) {
+            var counts = CatalogImportCounts()
+            let (_, problems) = try MetadataRowsReader(path: path).read {
+                counts = counts + (try store.importCatalogProjects($0, mode: .merge))
+            }
+            return (counts, problems)
+        }
+        let (first, problems) = try load(ndjson.path)
+        #expect(problems.map(\.line) == [3])
+        #expect(problems.first?.description.hasPrefix("\(ndjson.path):3: expected one JSON object per line") == true)
+        // App appears twice (its rows are not consecutive): added, then merged with its new file.
+        #expect(first.added == 2 && first.replaced == 1)
+        let catalog = try #require(try store.importedCatalog())
+        #expect(try catalog.files(of: "app", version: "2.0").map(\.filename) == ["app-2.0-py3-none-any.whl", "app-2.0.tar.gz"])
+        #expect(try catalog.requirements(of: "lib-one", version: "2.1", for: nil)?.requiresDistIsNull == true)
+        #expect(try catalog.requirements(of: "app", version: "1.0", for: nil)?.source == .metadataRow)
+        #expect(catalog.requiresPython(of: "app", version: "1.0") == ">=3.6")
+        #expect(try catalog.dependents(of: "requests") == ["app"])
+        let summary = try store.catalogSummary()
+        let (again, _) = try load(ndjson.path)
+        #expect(again.added == 0 && again.replaced == 0 && again.unchanged == 3)
+        #expect(try store.catalogSummary() == summary)
+
+        // The same rows as CSV (ClickHouse's array syntax) add nothing either.
+        let csv = dir.appendingPathComponent("rows.csv")
+        try """
+        name,version,requires_dist,requires_python,upload_time,filename,packagetype
+        App,1.0,['lib-one>=1'],>=3.6,2020-02-01 10:00:00,app-1.0.tar.gz,sdist
+        lib-one,2.1,,,2020-01-05 00:00:00,lib_one-2.1.tar.gz,sdist
+        lib-two,0.1,"[""lib-one""]",,2020-03-05 00:00:00,lib_two-0.1.tar.gz
+
+        """.write(to: csv, atomically: true, encoding: .utf8)
+        let (fromCSV, csvProblems) = try load(csv.path)
+        #expect(csvProblems.map(\.line) == [4])  // 6 fields where the header names 7
+        #expect(fromCSV.unchanged == 2 && fromCSV.added == 0)
+    }
+}
