@@ -1,39 +1,25 @@
 import CasebookCore
-import Dispatch
 import Foundation
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
-/// A small, synchronous client of ClickHouse's HTTP interface over Foundation's `URLSession`.
+/// A small, synchronous client of ClickHouse's HTTP interface (see ``HTTPTransport`` for why it
+/// speaks HTTP over a plain blocking socket rather than through `URLSession`).
 ///
 /// Statements are sent as the body of a `POST`; inserts send the statement in the `query`
 /// parameter and the rows as the body. The user and password travel in the `Authorization`
 /// header only. Failures become ``ClickHouseStoreError``s that name the redacted URL.
-final class ClickHouseClient: @unchecked Sendable {
+final class ClickHouseClient: Sendable {
     let url: ClickHouseURL
-    private let session: URLSession
+    private let transport: HTTPTransport
 
     init(url: ClickHouseURL) {
         self.url = url
-        let config = URLSessionConfiguration.ephemeral
-        config.urlCache = nil
-        config.requestCachePolicy = .reloadIgnoringLocalCacheData
-        config.timeoutIntervalForRequest = url.timeout
-        config.timeoutIntervalForResource = url.timeout
-        config.httpMaximumConnectionsPerHost = 2
-        session = URLSession(configuration: config)
+        transport = HTTPTransport(host: url.host, port: url.port, timeout: url.timeout)
     }
-
-    deinit { session.invalidateAndCancel() }
 
     /// Runs a statement; returns the answer's bytes (empty for statements without rows).
     @discardableResult
     func execute(_ sql: String) throws -> [UInt8] {
-        var req = request(query: nil)
-        req.httpBody = Data(sql.utf8)
-        return try send(req)
+        try send(query: nil, body: Array(sql.utf8))
     }
 
     /// Runs a `SELECT ... FORMAT TabSeparated` and reads its rows.
@@ -48,60 +34,56 @@ final class ClickHouseClient: @unchecked Sendable {
 
     /// Sends rows for `insert` (`INSERT INTO t (a, b) FORMAT TabSeparated`) as the request body.
     func insert(_ insert: String, rows: [UInt8]) throws {
-        var req = request(query: insert)
-        req.httpBody = Data(rows)
-        try send(req)
+        try send(query: insert, body: rows)
     }
 
-    private func request(query: String?) -> URLRequest {
-        var endpoint = URLComponents(url: url.endpoint, resolvingAgainstBaseURL: false)!
-        if let query { endpoint.queryItems = [URLQueryItem(name: "query", value: query)] }
-        var req = URLRequest(url: endpoint.url!, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: url.timeout)
-        req.httpMethod = "POST"
-        req.setValue(url.authorization, forHTTPHeaderField: "Authorization")
-        req.setValue("casebook (package-download investigations)", forHTTPHeaderField: "User-Agent")
-        req.setValue("text/plain; charset=utf-8", forHTTPHeaderField: "Content-Type")
-        return req
+    /// `wait_end_of_query=1`: the server buffers the answer, so an error met while computing it
+    /// comes as an HTTP error status, never after a `200` and part of the rows.
+    static func target(query: String?) -> String {
+        var t = "/?wait_end_of_query=1"
+        if let query { t += "&query=" + percentEncoded(query) }
+        return t
     }
 
-    /// What a finished request gave back.
-    private final class Outcome: @unchecked Sendable {
-        var data: Data?
-        var response: URLResponse?
-        var error: (any Error)?
-    }
-
-    private func send(_ req: URLRequest) throws -> [UInt8] {
-        let outcome = Outcome()
-        let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: req) { data, response, error in
-            outcome.data = data
-            outcome.response = response
-            outcome.error = error
-            done.signal()
-        }
-        task.resume()
-        done.wait()
-        if let error = outcome.error { throw mapTransportError(error) }
-        guard let http = outcome.response as? HTTPURLResponse else {
-            throw ClickHouseStoreError.connectionFailed(url.redacted, "the server's answer is not HTTP")
-        }
-        let body = [UInt8](outcome.data ?? Data())
-        guard http.statusCode == 200 else { throw mapServerError(status: http.statusCode, body: body) }
-        return body
-    }
-
-    private func mapTransportError(_ error: any Error) -> ClickHouseStoreError {
-        let ns = error as NSError
-        if ns.domain == NSURLErrorDomain {
-            switch ns.code {
-            case NSURLErrorCannotConnectToHost: return .connectionRefused(url.redacted)
-            case NSURLErrorCannotFindHost, NSURLErrorDNSLookupFailed: return .unknownHost(url.redacted, host: url.host)
-            case NSURLErrorTimedOut: return .timeout(url.redacted, seconds: url.timeout)
-            default: break
+    /// Percent-encodes everything but unreserved characters (so `+`, `&`, `=` and `#` are safe).
+    static func percentEncoded(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                out += "%" + String(b, radix: 16, uppercase: true).leftPadded(to: 2)
             }
         }
-        return .connectionFailed(url.redacted, CredentialRedaction.scrub(ns.localizedDescription, secrets: url.secrets))
+        return out
+    }
+
+    @discardableResult
+    private func send(query: String?, body: [UInt8]) throws -> [UInt8] {
+        let headers = [
+            ("Authorization", url.authorization),
+            ("User-Agent", "casebook (package-download investigations)"),
+            ("Content-Type", "text/plain; charset=utf-8")
+        ]
+        let response: HTTPTransport.Response
+        do {
+            response = try transport.post(Self.target(query: query), headers: headers, body: body)
+        } catch {
+            throw mapTransportError(error)
+        }
+        guard response.status == 200 else { throw mapServerError(status: response.status, body: response.body) }
+        return response.body
+    }
+
+    private func mapTransportError(_ error: HTTPTransport.Failure) -> ClickHouseStoreError {
+        switch error {
+        case .refused: .connectionRefused(url.redacted)
+        case .unknownHost: .unknownHost(url.redacted, host: url.host)
+        case .timedOut: .timeout(url.redacted, seconds: url.timeout)
+        case .failed(let message): .connectionFailed(url.redacted, CredentialRedaction.scrub(message, secrets: url.secrets))
+        }
     }
 
     /// The server's error: `Code: 193, e.displayText() = DB::Exception: Wrong password for user x, e.what() = ...`.
@@ -130,5 +112,11 @@ final class ClickHouseClient: @unchecked Sendable {
         if let r = m.range(of: " (version ") { m = m[..<r.lowerBound] }
         let s = m.trimmingCharacters(in: .whitespacesAndNewlines)
         return s.isEmpty ? "HTTP status \(status)" : String(s.prefix(2000))
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
