@@ -70,7 +70,8 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         let rows = int(totals[0])
         var quarantined: [String: Int64] = [:]
         for r in try client.rows("SELECT reason, count() FROM \(table("quarantine")) WHERE \(committed) GROUP BY reason") {
-            quarantined[r[0] ?? ""] = int(r[1])
+            // Grouped by kind (without the value found), as the SQLite store shows them.
+            quarantined[QuarantineReason.kind(of: r[0] ?? ""), default: 0] += int(r[1])
         }
         return StoreInfo(
             eventRows: rows, downloads: int(totals[1]), firstEvent: rows > 0 ? totals[2].flatMap { Int64($0) } : nil,
@@ -78,13 +79,15 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
             schemaVersion: ClickHouseSchema.currentVersion, location: url.redacted)
     }
 
-    /// Every source, as the sum of its committed ingests (the latest for bytes, lines and hashes).
+    /// Every source, as the sum of its committed ingests (the latest for name, bytes, lines and
+    /// hashes, as the other stores keep them).
     private func sourceInfos() throws -> [SourceInfo] {
         try client.rows(
             """
-            SELECT argMax(if(head_hash != '', head_hash, fingerprint), bytes), argMax(name, bytes), any(format),
-                argMaxIf(index_name, bytes, isNotNull(index_name)), max(bytes), argMax(lines, bytes), sum(downloads), sum(arraySum(other_counts)),
-                sum(quarantined), min(first_event), max(last_event), max(committed_at), source_id
+            SELECT argMax(if(head_hash != '', head_hash, fingerprint), commit_seq), argMax(name, commit_seq), any(format),
+                argMaxIf(index_name, commit_seq, isNotNull(index_name)), argMax(bytes, commit_seq), argMax(lines, commit_seq),
+                sum(downloads), sum(arraySum(other_counts)), sum(quarantined), min(first_event), max(last_event), max(committed_at),
+                source_id
             FROM \(table("commits")) GROUP BY source_id ORDER BY source_id
             """
         ).map { r in
@@ -133,10 +136,10 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
     public func sources(withFingerprint fingerprint: String) throws -> [SourceRecord] {
         try client.rows(
             """
-            SELECT source_id, any(fingerprint), argMax(name, bytes), any(format), max(bytes), argMax(lines, bytes),
-                argMax(tail_hash, bytes), argMax(head_hash, bytes)
+            SELECT source_id, any(fingerprint), argMax(name, commit_seq), any(format), argMax(bytes, commit_seq),
+                argMax(lines, commit_seq), argMax(tail_hash, commit_seq), argMax(head_hash, commit_seq)
             FROM \(table("commits")) WHERE fingerprint = \(ClickHouseSQL.literal(fingerprint))
-            GROUP BY source_id ORDER BY max(bytes) DESC
+            GROUP BY source_id ORDER BY argMax(bytes, commit_seq) DESC, source_id
             """
         ).map {
             SourceRecord(
@@ -192,7 +195,12 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         row.int(s.lastEvent)
         row.int(s.linesRead)
         row.double(s.seconds)
-        row.int(Int64(Date().timeIntervalSince1970))
+        let now = Date().timeIntervalSince1970
+        row.int(Int64(now))
+        // Orders a source's commits (its latest state wins): microseconds since 1970, and always
+        // after the source's previous commit even if the clock went back.
+        let previous = try client.scalar("SELECT max(commit_seq) FROM \(table("commits")) WHERE source_id = \(sourceID)")
+        row.int(max(Int64(now * 1_000_000), int(previous) + 1))
         row.endRow()
         try client.insert(
             "INSERT INTO \(table("commits")) (\(ClickHouseSchema.commitColumns.joined(separator: ", "))) FORMAT TabSeparated",

@@ -16,8 +16,9 @@ import CasebookCore
 /// the source's record (fingerprint, bytes and lines consumed, tail hash, counts). Every read
 /// keeps only rows whose ingest id is in `commits`, so an ingest that fails or whose process
 /// dies has left rows that no query sees (and that its own failure path deletes when it can).
-/// A source's state is the sum of its commits (its latest for bytes, lines and hashes), so a
-/// file already ingested (the same fingerprint) is recognised and adds nothing.
+/// A source's state is the sum of its commits (its latest, by `commit_seq`, microseconds since
+/// 1970, for name, bytes, lines and hashes), so a file already ingested (the same fingerprint) is
+/// recognised and adds nothing.
 ///
 /// One ingest at a time per store: ClickHouse has no locks, and two processes ingesting the same
 /// new file at the same moment would both record it.
@@ -47,7 +48,7 @@ enum ClickHouseSchema {
     static let commitColumns = [
         "ingest_id", "source_id", "fingerprint", "head_hash", "name", "format", "index_name", "bytes", "lines", "tail_hash",
         "downloads", "event_rows", "other_kinds", "other_counts", "quarantined", "first_event", "last_event", "lines_read",
-        "seconds", "committed_at"
+        "seconds", "committed_at", "commit_seq"
     ]
 
     /// `db.table`, quoted.
@@ -74,7 +75,8 @@ enum ClickHouseSchema {
                 ingest_id UInt64, source_id Int64, fingerprint String, head_hash String, name String, format String,
                 index_name Nullable(String), bytes Int64, lines Int64, tail_hash String, downloads Int64, event_rows Int64,
                 other_kinds Array(String), other_counts Array(Int64), quarantined Int64,
-                first_event Nullable(Int64), last_event Nullable(Int64), lines_read Int64, seconds Float64, committed_at Int64
+                first_event Nullable(Int64), last_event Nullable(Int64), lines_read Int64, seconds Float64, committed_at Int64,
+                commit_seq Int64
             ) ENGINE = MergeTree ORDER BY (source_id, ingest_id)
             """,
             """

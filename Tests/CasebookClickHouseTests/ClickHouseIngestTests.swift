@@ -75,12 +75,18 @@ import Testing
             let renamed = dir.appendingPathComponent("access.log.1").path
             try FileManager.default.copyItem(atPath: fixture("march.log"), toPath: renamed)
             #expect(try ingest(store, renamed).alreadyIngested)
+            #expect(try store.infoSync().sources.map(\.name) == ["access.log.1"])
             // Another client (another process) recognises it too.
             let other = try ClickHouseEventStore(url: url)
             #expect(try ingest(other, fixture("march.log")).alreadyIngested)
-            let after = try store.infoSync()
+            var after = try store.infoSync()
             #expect(after.downloads == 8)
             #expect(after.sources.count == 1)
+            // As in the other stores, a source is known by the name it was last ingested under
+            // (march.log again), and its time is that of the last look.
+            #expect(after.sources.map(\.name) == ["march.log"])
+            #expect(after.sources[0].ingestedAt >= before.sources[0].ingestedAt)
+            after.sources[0].ingestedAt = before.sources[0].ingestedAt
             #expect(after == before)
         }
     }
