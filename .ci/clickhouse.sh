@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A throwaway ClickHouse server for Casebook's tests, on 127.0.0.1 (HTTP 8124) in a temporary folder.
+# A throwaway ClickHouse server for Casebook's tests, on 127.0.0.1 (HTTP 8124, native 9124) in a
+# temporary folder.
 #
 #   source .ci/clickhouse.sh; clickhouse_start   # installs, starts, exports CASEBOOK_TEST_CLICKHOUSE_URL
 #   ...                                          # swift test
@@ -16,6 +17,11 @@ CASEBOOK_CH_STATE="${CASEBOOK_CH_STATE:-/tmp/casebook-clickhouse.state}"
 CASEBOOK_CH_USER="${CASEBOOK_CH_USER:-casebook}"
 CASEBOOK_CH_PASSWORD="${CASEBOOK_CH_PASSWORD:-casebook-test}"
 
+_ch_client() {
+    clickhouse-client --host 127.0.0.1 --port "$CASEBOOK_CH_TCP_PORT" \
+        --user "$CASEBOOK_CH_USER" --password "$CASEBOOK_CH_PASSWORD" "$@"
+}
+
 clickhouse_install() {
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         export DEBIAN_FRONTEND=noninteractive
@@ -27,11 +33,23 @@ clickhouse_install() {
 
 clickhouse_start() {
     clickhouse_install
-    if ! command -v clickhouse-server >/dev/null 2>&1; then
-        echo "clickhouse.sh: no clickhouse-server on PATH (is the clickhouse-server package installed?)" >&2
-        return 1
-    fi
+    local tool
+    for tool in clickhouse-server clickhouse-client; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            echo "clickhouse.sh: no $tool on PATH (is the $tool package installed?)" >&2
+            return 1
+        fi
+    done
     if [ -f "$CASEBOOK_CH_STATE" ]; then clickhouse_stop || true; fi
+    # A server already on these ports (another run's) would answer the readiness check below in
+    # this one's place: refuse to start (bash's /dev/tcp, no other tool).
+    local port
+    for port in "$CASEBOOK_CH_HTTP_PORT" "$CASEBOOK_CH_TCP_PORT"; do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "clickhouse.sh: 127.0.0.1:$port is already in use (another ClickHouse server?); stop it, or set CASEBOOK_CH_HTTP_PORT and CASEBOOK_CH_TCP_PORT" >&2
+            return 1
+        fi
+    done
     local dir
     dir="$(mktemp -d /tmp/casebook-ch.XXXXXX)"
     mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
@@ -95,11 +113,11 @@ EOF
         >"$dir/stdout.log" 2>&1 </dev/null) &
     local pid=$!
     printf 'dir=%q\npid=%q\n' "$dir" "$pid" > "$CASEBOOK_CH_STATE"
-    local auth="$CASEBOOK_CH_USER:$CASEBOOK_CH_PASSWORD"
-    local url="http://127.0.0.1:$CASEBOOK_CH_HTTP_PORT/"
+    # Ready when the test user can run a query (over the native port, with the client installed
+    # above: no curl needed). The password on the command line is the throwaway test one.
     local i
     for i in $(seq 1 120); do
-        if curl -sf -u "$auth" "$url?query=SELECT%201" >/dev/null 2>&1; then break; fi
+        if _ch_client --query "SELECT 1" >/dev/null 2>&1; then break; fi
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "clickhouse.sh: the server exited; its log:" >&2
             tail -n 30 "$dir/server.err.log" "$dir/stdout.log" >&2 2>/dev/null
@@ -107,12 +125,18 @@ EOF
         fi
         sleep 0.5
     done
-    if ! curl -sf -u "$auth" "$url?query=SELECT%201" >/dev/null 2>&1; then
-        echo "clickhouse.sh: the server did not answer on $url within 60 s" >&2
+    if ! _ch_client --query "SELECT 1" >/dev/null 2>"$dir/client.err"; then
+        echo "clickhouse.sh: the server did not answer on 127.0.0.1:$CASEBOOK_CH_TCP_PORT within 60 s:" >&2
+        cat "$dir/client.err" >&2
         tail -n 30 "$dir/server.err.log" >&2 2>/dev/null
         return 1
     fi
-    curl -sf -u "$auth" "$url" --data-binary "CREATE DATABASE IF NOT EXISTS casebook_test" >/dev/null
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "clickhouse.sh: the server exited; its log:" >&2
+        tail -n 30 "$dir/server.err.log" "$dir/stdout.log" >&2 2>/dev/null
+        return 1
+    fi
+    _ch_client --query "CREATE DATABASE IF NOT EXISTS casebook_test"
     export CASEBOOK_TEST_CLICKHOUSE_URL="clickhouse://$CASEBOOK_CH_USER:$CASEBOOK_CH_PASSWORD@127.0.0.1:$CASEBOOK_CH_HTTP_PORT/casebook_test"
     echo "export CASEBOOK_TEST_CLICKHOUSE_URL=$CASEBOOK_TEST_CLICKHOUSE_URL"
 }
