@@ -15,7 +15,7 @@ let package = Package(
             targets: [
                 "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog", "CasebookAnalysis",
                 "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSimulation", "CasebookCLI",
-                "CasebookPostgres", "CasebookReport"
+                "CasebookPostgres", "CasebookClickHouse", "CasebookReport"
             ]),
         .plugin(name: "ValidatePlaybooks", targets: ["ValidatePlaybooks"]),
         .plugin(name: "NewAnalyzer", targets: ["NewAnalyzer"])
@@ -40,6 +40,8 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
         // The PostgreSQL event store: Casebook's own schema, or a piwheels-style downloads table (read-only).
         .target(name: "CasebookPostgres", dependencies: ["CasebookCore", "CLibPQ"]),
+        // The ClickHouse event store over the HTTP interface (Foundation's URLSession, no SwiftNIO).
+        .target(name: "CasebookClickHouse", dependencies: ["CasebookCore"]),
         // zlib, for reading .gz logs (Foundation on Linux has no gzip API).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // Readers for real download-log formats (combined access logs, BigQuery NDJSON, counts CSV)
@@ -85,7 +87,7 @@ let package = Package(
             dependencies: [
                 "CasebookCore", "CasebookSQLite", "CasebookIngest", "CasebookCatalog", "CasebookAnalysis",
                 "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSimulation", "CasebookReport", "CasebookPostgres",
-                .product(name: "ArgumentParser", package: "swift-argument-parser")
+                "CasebookClickHouse", .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         .executableTarget(name: "casebook", dependencies: ["CasebookCLI"]),
 
@@ -141,6 +143,13 @@ let package = Package(
             name: "CasebookPostgresTests",
             dependencies: [
                 "CasebookAnalysis", "CasebookPostgres", "CasebookSQLite", "CasebookIngest", "CasebookCore",
+                "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers"
+            ],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "CasebookClickHouseTests",
+            dependencies: [
+                "CasebookAnalysis", "CasebookClickHouse", "CasebookSQLite", "CasebookIngest", "CasebookCore",
                 "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers"
             ],
             resources: [.copy("Fixtures")]),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CasebookClickHouse
 import CasebookCore
 import CasebookPostgres
 import CasebookSQLite
@@ -9,7 +10,7 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The event store: a SQLite file, or postgres://USER@HOST:PORT/DB (add ?layout=piwheels to read a piwheels downloads table) (default: $CASEBOOK_STORE, else ./casebook.sqlite).",
+            "The event store: a SQLite file, postgres://USER@HOST:PORT/DB (add ?layout=piwheels to read a piwheels downloads table), or clickhouse://USER@HOST:PORT/DB (password in the URL or $CASEBOOK_CLICKHOUSE_PASSWORD) (default: $CASEBOOK_STORE, else ./casebook.sqlite).",
             valueName: "PATH|URL"))
     var store: String?
 
@@ -24,17 +25,21 @@ struct StoreOptions: ParsableArguments {
     /// A location as it may be shown: every credential is removed, whatever the backend (a
     /// mistyped URL taken for a file path keeps its password out of messages too).
     static func display(_ location: String) -> String {
+        if ClickHouseStores.isURL(location) { return ClickHouseStores.display(location) }
         guard PostgresStores.isURL(location) else { return CredentialRedaction.redact(location) }
         return (try? PostgresURL(location).redacted) ?? PostgresURL.redact(location)
     }
 
-    /// Opens (creating if needed) the store for writing: SQLite, or PostgreSQL for a URL.
+    /// Opens (creating if needed) the store for writing: SQLite, or PostgreSQL or ClickHouse for a URL.
     func openWritableStore() throws -> any IngestTarget & EventStore {
         try Self.openWritable(location)
     }
 
     /// Opens (creating if needed) the store at `location` for writing.
     static func openWritable(_ location: String) throws -> any IngestTarget & EventStore {
+        if ClickHouseStores.isURL(location) {
+            do { return try ClickHouseStores.openWritable(location) } catch let e as ClickHouseStoreError { throw CLIError(e.description) }
+        }
         if PostgresStores.isURL(location) {
             do { return try PostgresStores.openWritable(location) } catch let e as PostgresStoreError { throw CLIError(e.description) }
         }
@@ -47,6 +52,9 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens an existing store for reading (and aggregate queries).
     func openReadStore() throws -> any EventStore {
+        if ClickHouseStores.isURL(location) {
+            do { return try ClickHouseStores.openRead(location) } catch let e as ClickHouseStoreError { throw CLIError(e.description) }
+        }
         if PostgresStores.isURL(location) {
             do { return try PostgresStores.openRead(location) } catch let e as PostgresStoreError { throw CLIError(e.description) }
         }
@@ -76,6 +84,7 @@ protocol StoreDetails {
 
 extension SQLiteEventStore: StoreDetails {}
 extension PostgresEventStore: StoreDetails {}
+extension ClickHouseEventStore: StoreDetails {}
 
 /// An error for the person at the command line; printed as `error: MESSAGE`.
 struct CLIError: Error, CustomStringConvertible {

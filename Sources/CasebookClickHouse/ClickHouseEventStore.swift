@@ -1,0 +1,250 @@
+import CasebookCore
+import Foundation
+
+/// An event store in ClickHouse, in Casebook's own tables (``ClickHouseSchema``), spoken to over
+/// the HTTP interface: for download data that outgrows one machine.
+///
+/// Aggregates are one SQL statement each, computed by the server over the events (see
+/// ``ClickHouseQueryBuilder``). Each source is ingested all-or-nothing: its rows carry the
+/// ingest's id and become visible only when the ingest's `commits` row is inserted, so an
+/// ingest that fails, or a process that dies, leaves nothing any query sees. Sources are
+/// fingerprinted (a file already ingested adds nothing); the client salt lives in the database.
+public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Sendable {
+    /// The store's URL (``ClickHouseURL/redacted`` never shows the password).
+    public let url: ClickHouseURL
+    let client: ClickHouseClient
+
+    /// Connects and creates Casebook's tables when missing.
+    public convenience init(url: String) throws {
+        try self.init(url: ClickHouseURL(url))
+    }
+
+    /// Connects and creates Casebook's tables when missing.
+    public init(url: ClickHouseURL) throws {
+        self.url = url
+        client = ClickHouseClient(url: url)
+        try ClickHouseSchema.migrate(client, salt: ClientKeyer.randomSalt)
+    }
+
+    private init(existing url: ClickHouseURL, client: ClickHouseClient) {
+        self.url = url
+        self.client = client
+    }
+
+    /// Connects to an existing store without creating anything; fails when there is none.
+    public static func openExisting(url: ClickHouseURL) throws -> ClickHouseEventStore {
+        let client = ClickHouseClient(url: url)
+        guard try ClickHouseSchema.exists(client) else { throw ClickHouseStoreError.storeMissing(url.redacted) }
+        let version = try ClickHouseSchema.storedVersion(client)
+        if version > ClickHouseSchema.currentVersion {
+            throw ClickHouseStoreError.schemaTooNew(url.redacted, found: version, supported: ClickHouseSchema.currentVersion)
+        }
+        return ClickHouseEventStore(existing: url, client: client)
+    }
+
+    private var db: String { url.database }
+    private func table(_ name: String) -> String { ClickHouseSchema.table(db, name) }
+    private var committed: String { ClickHouseSchema.committed(db) }
+
+    // MARK: EventStore
+
+    public func aggregate(_ query: AggregateQuery) async throws -> AggregateTable {
+        try aggregateSync(query)
+    }
+
+    /// Synchronous form of ``aggregate(_:)``.
+    public func aggregateSync(_ query: AggregateQuery) throws -> AggregateTable {
+        try ClickHouseQueryBuilder.run(query, on: client)
+    }
+
+    /// The SQL an aggregate query runs (for `--explain`-style diagnostics and tests).
+    public func sql(for query: AggregateQuery) -> String {
+        ClickHouseQueryBuilder.sql(for: query, database: db)
+    }
+
+    public func info() async throws -> StoreInfo { try infoSync() }
+
+    /// Synchronous form of ``info()``.
+    public func infoSync() throws -> StoreInfo {
+        let totals = try client.rows("SELECT count(), sum(count), min(ts), max(ts) FROM \(table("events")) WHERE \(committed)")[0]
+        let rows = int(totals[0])
+        var quarantined: [String: Int64] = [:]
+        for r in try client.rows("SELECT reason, count() FROM \(table("quarantine")) WHERE \(committed) GROUP BY reason") {
+            // Grouped by kind (without the value found), as the SQLite store shows them.
+            quarantined[QuarantineReason.kind(of: r[0] ?? ""), default: 0] += int(r[1])
+        }
+        return StoreInfo(
+            eventRows: rows, downloads: int(totals[1]), firstEvent: rows > 0 ? totals[2].flatMap { Int64($0) } : nil,
+            lastEvent: rows > 0 ? totals[3].flatMap { Int64($0) } : nil, sources: try sourceInfos(), quarantined: quarantined,
+            schemaVersion: ClickHouseSchema.currentVersion, location: url.redacted)
+    }
+
+    /// Every source, as the sum of its committed ingests (the latest for name, bytes, lines and
+    /// hashes, as the other stores keep them).
+    private func sourceInfos() throws -> [SourceInfo] {
+        try client.rows(
+            """
+            SELECT argMax(if(head_hash != '', head_hash, fingerprint), commit_seq), argMax(name, commit_seq), any(format),
+                argMaxIf(index_name, commit_seq, isNotNull(index_name)), argMax(bytes, commit_seq), argMax(lines, commit_seq),
+                sum(downloads), sum(arraySum(other_counts)), sum(quarantined), min(first_event), max(last_event), max(committed_at),
+                source_id
+            FROM \(table("commits")) GROUP BY source_id ORDER BY source_id
+            """
+        ).map { r in
+            SourceInfo(
+                fingerprint: r[0] ?? "", name: r[1] ?? "", format: r[2] ?? "", index: r[3], bytes: int(r[4]), lines: int(r[5]),
+                downloads: int(r[6]), otherRequests: int(r[7]), quarantined: int(r[8]), firstEvent: r[9].flatMap { Int64($0) },
+                lastEvent: r[10].flatMap { Int64($0) }, ingestedAt: int(r[11]), id: int(r[12]))
+        }
+    }
+
+    /// Quarantined lines (source, line number, reason, redacted text), in source and line order.
+    public func quarantinedLines(limit: Int = 100) throws -> [(source: String, line: Int64, reason: String, raw: String)] {
+        let names = Dictionary(try sourceInfos().map { ($0.id ?? 0, $0.name) }, uniquingKeysWith: { a, _ in a })
+        return try client.rows(
+            "SELECT source_id, line, reason, raw FROM \(table("quarantine")) WHERE \(committed) ORDER BY source_id, line LIMIT \(max(0, limit))"
+        ).map { (names[int($0[0])] ?? "", int($0[1]), $0[2] ?? "", $0[3] ?? "") }
+    }
+
+    /// Counts of non-download requests by kind, over all sources.
+    public func otherRequestCounts() throws -> [String: Int64] {
+        var out: [String: Int64] = [:]
+        for r in try client.rows(
+            "SELECT kind, sum(n) FROM \(table("commits")) ARRAY JOIN other_kinds AS kind, other_counts AS n GROUP BY kind")
+        {
+            out[r[0] ?? ""] = int(r[1])
+        }
+        return out
+    }
+
+    /// Drops the store's database and everything in it (for throwaway stores: tests, benchmarks).
+    public func dropDatabase() throws {
+        try client.execute("DROP DATABASE IF EXISTS \(ClickHouseSQL.ident(db))")
+    }
+
+    // MARK: IngestTarget
+
+    public func clientKeyer() throws -> ClientKeyer {
+        // Two first ingests racing may both have written a salt: everyone takes the smallest.
+        guard let hex = try client.scalar("SELECT min(value) FROM \(table("meta")) WHERE key = 'client_salt'"), !hex.isEmpty
+        else {
+            throw ClickHouseStoreError.queryFailed(url.redacted, code: nil, message: "the store has no client salt in its `meta` table")
+        }
+        return ClientKeyer(salt: bytes(fromHex: hex))
+    }
+
+    public func sources(withFingerprint fingerprint: String) throws -> [SourceRecord] {
+        try client.rows(
+            """
+            SELECT source_id, any(fingerprint), argMax(name, commit_seq), any(format), argMax(bytes, commit_seq),
+                argMax(lines, commit_seq), argMax(tail_hash, commit_seq), argMax(head_hash, commit_seq)
+            FROM \(table("commits")) WHERE fingerprint = \(ClickHouseSQL.literal(fingerprint))
+            GROUP BY source_id ORDER BY argMax(bytes, commit_seq) DESC, source_id
+            """
+        ).map {
+            SourceRecord(
+                id: int($0[0]), fingerprint: $0[1] ?? "", name: $0[2] ?? "", format: $0[3] ?? "", bytes: int($0[4]),
+                lines: int($0[5]), tailHash: $0[6] ?? "", headHash: $0[7] ?? "")
+        }
+    }
+
+    /// Ingests one source all-or-nothing: rows are written under a fresh ingest id, then one
+    /// `commits` row makes them visible (see ``ClickHouseSchema``). When `body` or a write throws,
+    /// the ingest's rows are deleted (best effort; they are invisible either way).
+    public func ingest(_ plan: IngestPlan, _ body: (any IngestSink) throws -> IngestSummary) throws -> IngestSummary {
+        var g = SystemRandomNumberGenerator()
+        let ingestID = UInt64.random(in: 1...UInt64.max, using: &g)
+        let sourceID: Int64
+        if let existing = plan.existing {
+            sourceID = existing.id
+        } else {
+            sourceID = int(try client.scalar("SELECT max(source_id) FROM \(table("commits"))")) + 1
+        }
+        let sink = ClickHouseIngestSink(client: client, ingestID: ingestID, sourceID: sourceID)
+        do {
+            let summary = try body(sink)
+            try sink.flush()
+            try commit(summary, ingestID: ingestID, sourceID: sourceID, plan: plan, eventRows: sink.eventRows)
+            return summary
+        } catch {
+            discard(ingestID: ingestID)
+            throw error
+        }
+    }
+
+    /// The one-row insert that makes an ingest visible, and records the source's new state.
+    private func commit(_ s: IngestSummary, ingestID: UInt64, sourceID: Int64, plan: IngestPlan, eventRows: Int64) throws {
+        var row = TabSeparatedWriter()
+        let others = s.otherRequests.sorted { $0.key < $1.key }
+        row.int(ingestID)
+        row.int(sourceID)
+        row.text(plan.fingerprint)
+        row.text(s.headHash)
+        row.text(plan.name)
+        row.text(plan.format)
+        row.text(plan.index)
+        row.int(s.totalBytes)
+        row.int(s.totalLines)
+        row.text(s.tailHash)
+        row.int(s.downloads)
+        row.int(eventRows)
+        row.textArray(others.map(\.key))
+        row.intArray(others.map(\.value))
+        row.int(s.quarantined.values.reduce(0, +))
+        row.int(s.firstEvent)
+        row.int(s.lastEvent)
+        row.int(s.linesRead)
+        row.double(s.seconds)
+        let now = Date().timeIntervalSince1970
+        row.int(Int64(now))
+        // Orders a source's commits (its latest state wins): microseconds since 1970, and always
+        // after the source's previous commit even if the clock went back.
+        let previous = try client.scalar("SELECT max(commit_seq) FROM \(table("commits")) WHERE source_id = \(sourceID)")
+        row.int(max(Int64(now * 1_000_000), int(previous) + 1))
+        row.endRow()
+        try client.insert(
+            "INSERT INTO \(table("commits")) (\(ClickHouseSchema.commitColumns.joined(separator: ", "))) FORMAT TabSeparated",
+            rows: row.bytes)
+    }
+
+    /// Deletes an uncommitted ingest's rows (a mutation the server applies in the background).
+    private func discard(ingestID: UInt64) {
+        for name in ["events", "quarantine", "request_counts"] {
+            _ = try? client.execute("ALTER TABLE \(table(name)) DELETE WHERE ingest_id = \(ingestID)")
+        }
+    }
+}
+
+// MARK: RequestLogStore
+
+extension ClickHouseEventStore: RequestLogStore {
+    public func requestCounts(in range: TimeRange) async throws -> [RequestCount] {
+        var wheres = [committed]
+        if let from = range.from { wheres.append("hour >= \(from)") }
+        if let to = range.to { wheres.append("hour < \(to)") }
+        return try client.rows(
+            """
+            SELECT hour, status, sum(count) FROM \(table("request_counts")) WHERE \(wheres.joined(separator: " AND "))
+            GROUP BY hour, status ORDER BY hour, status
+            """
+        ).map { RequestCount(hour: int($0[0]), status: Int(int($0[1])), count: int($0[2])) }
+    }
+
+    public func requestLogSpan() async throws -> TimeRange? {
+        let r = try client.rows("SELECT count(), min(hour), max(hour) FROM \(table("request_counts")) WHERE \(committed)")
+        guard let row = r.first, int(row[0]) > 0, let a = row[1].flatMap({ Int64($0) }), let b = row[2].flatMap({ Int64($0) }) else {
+            return nil
+        }
+        return TimeRange(from: a, to: b + 3600)
+    }
+}
+
+@inline(__always) func int(_ s: String?) -> Int64 { s.flatMap { Int64($0) } ?? 0 }
+
+func bytes(fromHex hex: String) -> [UInt8] {
+    var out: [UInt8] = []
+    var it = hex.utf8.makeIterator()
+    func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : (c | 32) - 87 }
+    while let a = it.next(), let b = it.next() { out.append(nibble(a) << 4 | nibble(b)) }
+    return out
+}

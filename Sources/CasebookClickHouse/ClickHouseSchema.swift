@@ -1,0 +1,125 @@
+import CasebookCore
+
+/// Casebook's own tables in a ClickHouse database, created by the first ingest.
+///
+/// ClickHouse 18.16 allows one `JOIN` per `SELECT`, so, unlike the star schema of the SQLite and
+/// PostgreSQL stores, `events` carries every dimension's value inline (a column store keeps a
+/// repeated value in little space): one `MergeTree` ordered by time, partitioned by month. Its
+/// dimension columns are named as ``StarSchema`` names them (``column(_:)``), so every backend
+/// reads a dimension from the same place.
+///
+/// **All-or-nothing ingest, without transactions.** ClickHouse has no multi-statement
+/// transactions, and 18.16 deduplicates inserts only in replicated tables. Every ingest therefore
+/// draws a random 64-bit *ingest id*, and every row it writes (events, quarantined lines,
+/// request counts) carries it. Only when all of them are written does the ingest insert one row
+/// into `commits` (a single-row insert, which ClickHouse applies atomically); that row is also
+/// the source's record (fingerprint, bytes and lines consumed, tail hash, counts). Every read
+/// keeps only rows whose ingest id is in `commits`, so an ingest that fails or whose process
+/// dies has left rows that no query sees (and that its own failure path deletes when it can).
+/// A source's state is the sum of its commits (its latest, by `commit_seq`, microseconds since
+/// 1970, for name, bytes, lines and hashes), so a file already ingested (the same fingerprint) is
+/// recognised and adds nothing.
+///
+/// One ingest at a time per store: ClickHouse has no locks, and two processes ingesting the same
+/// new file at the same moment would both record it.
+enum ClickHouseSchema {
+    /// The version of the tables this Casebook writes (kept in `meta`).
+    static let currentVersion = 1
+
+    /// The `events` column holding `dimension`: ``StarSchema``'s column name (`client_key` for
+    /// the client's key, which the star schema keeps in `clients.key`).
+    static func column(_ dimension: Dimension) -> String {
+        let c = StarSchema.column(dimension)
+        return c.table == .clients ? "client_key" : c.name
+    }
+
+    /// The dimension and detail columns of `events`, in insert order (after the fixed columns).
+    static let eventTextColumns = [
+        "project", "project_display", "version", "filename", "file_type", "python_tag", "abi_tag", "platform_tag",
+        "installer", "installer_version", "python", "python_major", "python_minor", "implementation", "implementation_version",
+        "distro", "distro_version", "distro_id", "libc", "libc_version", "openssl", "openssl_version",
+        "system", "system_release", "cpu", "ci", "country", "index_name", "client_key"
+    ]
+
+    /// The fixed columns of `events`, before the text ones.
+    static let eventFixedColumns = ["ingest_id", "source_id", "ts", "count"]
+
+    /// The columns of `commits`, in insert order.
+    static let commitColumns = [
+        "ingest_id", "source_id", "fingerprint", "head_hash", "name", "format", "index_name", "bytes", "lines", "tail_hash",
+        "downloads", "event_rows", "other_kinds", "other_counts", "quarantined", "first_event", "last_event", "lines_read",
+        "seconds", "committed_at", "commit_seq"
+    ]
+
+    /// `db.table`, quoted.
+    static func table(_ db: String, _ name: String) -> String { "\(ClickHouseSQL.ident(db)).\(name)" }
+
+    /// The condition that keeps only committed rows (see the type's discussion).
+    static func committed(_ db: String) -> String {
+        "ingest_id IN (SELECT ingest_id FROM \(table(db, "commits")))"
+    }
+
+    /// The statements that create the tables (each is idempotent).
+    static func createStatements(database db: String) -> [String] {
+        let text = eventTextColumns.map { "\($0) Nullable(String)" }.joined(separator: ", ")
+        return [
+            "CREATE DATABASE IF NOT EXISTS \(ClickHouseSQL.ident(db))",
+            "CREATE TABLE IF NOT EXISTS \(table(db, "meta")) (key String, value String) ENGINE = MergeTree ORDER BY key",
+            """
+            CREATE TABLE IF NOT EXISTS \(table(db, "events")) (
+                ingest_id UInt64, source_id Int64, ts Int64, count Int64, \(text)
+            ) ENGINE = MergeTree PARTITION BY toYYYYMM(toDateTime(ts)) ORDER BY ts
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(table(db, "commits")) (
+                ingest_id UInt64, source_id Int64, fingerprint String, head_hash String, name String, format String,
+                index_name Nullable(String), bytes Int64, lines Int64, tail_hash String, downloads Int64, event_rows Int64,
+                other_kinds Array(String), other_counts Array(Int64), quarantined Int64,
+                first_event Nullable(Int64), last_event Nullable(Int64), lines_read Int64, seconds Float64, committed_at Int64,
+                commit_seq Int64
+            ) ENGINE = MergeTree ORDER BY (source_id, ingest_id)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(table(db, "quarantine")) (
+                ingest_id UInt64, source_id Int64, line Int64, reason String, raw String
+            ) ENGINE = MergeTree ORDER BY (source_id, line)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(table(db, "request_counts")) (
+                ingest_id UInt64, hour Int64, status Int32, count Int64
+            ) ENGINE = MergeTree ORDER BY (hour, status)
+            """
+        ]
+    }
+
+    /// Creates the tables when missing, checks the version and creates the client salt once.
+    /// Two first ingests racing may both write a salt: every reader takes the smallest, so all
+    /// agree once both are written.
+    static func migrate(_ c: ClickHouseClient, salt: () -> [UInt8]) throws {
+        let db = c.url.database
+        for sql in createStatements(database: db) { try c.execute(sql) }
+        let meta = table(db, "meta")
+        let version = try storedVersion(c)
+        if version > currentVersion {
+            throw ClickHouseStoreError.schemaTooNew(c.url.redacted, found: version, supported: currentVersion)
+        }
+        if version < currentVersion {
+            try c.execute("INSERT INTO \(meta) (key, value) VALUES ('schema_version', '\(currentVersion)')")
+        }
+        if try c.scalar("SELECT count() FROM \(meta) WHERE key = 'client_salt'") == "0" {
+            try c.execute("INSERT INTO \(meta) (key, value) VALUES ('client_salt', \(ClickHouseSQL.literal(salt().hexString)))")
+        }
+    }
+
+    /// The version recorded in `meta` (0 when none).
+    static func storedVersion(_ c: ClickHouseClient) throws -> Int {
+        let sql = "SELECT max(toInt64OrZero(value)) FROM \(table(c.url.database, "meta")) WHERE key = 'schema_version'"
+        return try c.scalar(sql).flatMap { Int($0) } ?? 0
+    }
+
+    /// Whether the database holds Casebook's tables.
+    static func exists(_ c: ClickHouseClient) throws -> Bool {
+        let db = ClickHouseSQL.literal(c.url.database)
+        return try c.scalar("SELECT count() FROM system.tables WHERE database = \(db) AND name IN ('events', 'commits', 'meta')") == "3"
+    }
+}

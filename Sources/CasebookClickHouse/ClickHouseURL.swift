@@ -1,0 +1,132 @@
+import CasebookCore
+import Foundation
+
+/// A `clickhouse://` store location, parsed.
+///
+/// `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?OPTIONS]`, spoken to over ClickHouse's
+/// HTTP interface (default port 8123, default user `default`). Options:
+/// - `layout=casebook` (default): Casebook's own tables in `DATABASE`, read-write.
+/// - `timeout=SECONDS`: how long one request may take (default 300).
+///
+/// Without a password in the URL, the password is read from `CASEBOOK_CLICKHOUSE_PASSWORD`
+/// (none when unset). The password never appears in ``redacted`` or in any error; it is sent
+/// only in the `Authorization` header, never in a request's URL.
+public struct ClickHouseURL: Sendable, CustomStringConvertible {
+    /// Which tables the store reads.
+    public enum Layout: String, Sendable, Hashable, CaseIterable {
+        /// Casebook's own tables (written by `casebook ingest`).
+        case casebook
+    }
+
+    /// The environment variable read for the password when the URL has none.
+    public static let passwordVariable = "CASEBOOK_CLICKHOUSE_PASSWORD"
+
+    public var user: String
+    var password: String?
+    public var host: String
+    public var port: Int
+    /// The database holding Casebook's tables (created by the first ingest).
+    public var database: String
+    public var layout: Layout
+    /// Seconds one HTTP request may take.
+    public var timeout: Double
+
+    /// Whether `location` is a ClickHouse URL rather than a file path.
+    public static func isClickHouseURL(_ location: String) -> Bool {
+        location.lowercased().hasPrefix("clickhouse://")
+    }
+
+    /// Parses a URL; errors name the part to fix (and never repeat a password). `environment`
+    /// supplies ``passwordVariable`` when the URL has no password.
+    public init(_ string: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let shown = CredentialRedaction.redact(string)
+        guard Self.isClickHouseURL(string) else {
+            throw ClickHouseStoreError.invalidURL(shown, "expected clickhouse://USER@HOST:PORT/DATABASE")
+        }
+        guard let components = URLComponents(string: string) else {
+            throw ClickHouseStoreError.invalidURL(shown, "not a valid URL (are special characters in the password percent-encoded?)")
+        }
+        user = components.percentEncodedUser.flatMap { $0.removingPercentEncoding }.flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        password = components.percentEncodedPassword.flatMap { $0.removingPercentEncoding }.flatMap { $0.isEmpty ? nil : $0 }
+        if password == nil { password = environment[Self.passwordVariable].flatMap { $0.isEmpty ? nil : $0 } }
+        host = components.percentEncodedHost.flatMap { $0.removingPercentEncoding }.flatMap { $0.isEmpty ? nil : $0 } ?? "localhost"
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        port = components.port ?? 8123
+        guard (1...65535).contains(port) else {
+            throw ClickHouseStoreError.invalidURL(shown, "port \(port) is out of range 1-65535")
+        }
+        let path = components.percentEncodedPath.removingPercentEncoding ?? components.path
+        let db = path.hasPrefix("/") ? String(path.dropFirst()) : path
+        guard !db.isEmpty, !db.contains("/") else {
+            throw ClickHouseStoreError.invalidURL(
+                shown, "expected the database name after the host, as in clickhouse://USER@HOST:PORT/DATABASE")
+        }
+        guard Self.isIdentifier(db) else {
+            throw ClickHouseStoreError.invalidURL(shown, "database `\(db)`: expected a plain name (letters, digits, _)")
+        }
+        database = db
+        layout = .casebook
+        timeout = 300
+        for item in components.queryItems ?? [] {
+            let value = item.value ?? ""
+            switch item.name.lowercased() {
+            case "layout":
+                guard let l = Layout(rawValue: value.lowercased()) else {
+                    let hint = value.lowercased() == "clickpy" ? " (the ClickPy layout is not supported yet)" : ""
+                    throw ClickHouseStoreError.invalidURL(
+                        shown, "layout=\(value): expected one of \(Layout.allCases.map(\.rawValue).joined(separator: ", "))\(hint)")
+                }
+                layout = l
+            case "timeout":
+                guard let t = Double(value), t > 0, t.isFinite else {
+                    throw ClickHouseStoreError.invalidURL(shown, "timeout=\(value): expected a number of seconds above 0")
+                }
+                timeout = t
+            default:
+                throw ClickHouseStoreError.invalidURL(
+                    shown,
+                    "unknown option `\(CredentialRedaction.redact(item.name))`: expected layout or timeout (give the password in the URL or \(Self.passwordVariable))"
+                )
+            }
+        }
+    }
+
+    /// Whether `s` is a name ClickHouse takes unquoted (letters, digits and `_`, not first a digit).
+    static func isIdentifier(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
+        return s.count <= 63
+            && s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    }
+
+    /// The URL without its password (`clickhouse://casebook@127.0.0.1:8124/casebook_test`).
+    public var redacted: String {
+        var s = "clickhouse://"
+        s += (user.addingPercentEncoding(withAllowedCharacters: .urlUserAllowed) ?? user) + "@"
+        s += host.contains(":") ? "[\(host)]" : host
+        s += ":\(port)/\(database)"
+        return s
+    }
+
+    public var description: String { redacted }
+
+    /// The server's HTTP endpoint (no credentials: they go in a header).
+    var endpoint: URL {
+        var c = URLComponents()
+        c.scheme = "http"
+        c.host = host.contains(":") ? "[\(host)]" : host
+        c.port = port
+        c.path = "/"
+        return c.url!
+    }
+
+    /// The `Authorization` header's value (HTTP basic authentication).
+    var authorization: String {
+        "Basic " + Data("\(user):\(password ?? "")".utf8).base64EncodedString()
+    }
+
+    /// The password, also percent-encoded, to scrub it from any message.
+    var secrets: [String] {
+        guard let password, !password.isEmpty else { return [] }
+        return [password, password.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? password]
+    }
+}
