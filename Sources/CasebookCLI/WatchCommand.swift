@@ -225,8 +225,6 @@ struct IncidentWatch {
     let hook: IncidentHook?
     let outDir: URL
     let bookURL: URL
-    /// The playbook runs' catalog (opened once, shared by every incident's run).
-    let runCatalog: RunCatalog?
     var book: IncidentBook
     /// The window end at each incident's last report (a window grows by ``WatchCommand/grewHours``).
     var reportedEnd: [String: Int64] = [:]
@@ -243,7 +241,9 @@ struct IncidentWatch {
         bookURL = outDir.appendingPathComponent("incidents.json")
         book = IncidentBook.load(bookURL)
         for i in book.incidents { reportedEnd[i.id] = i.end }
-        runCatalog = try CatalogChoice.resolve(explicit: command.catalog, store: store).catalog
+        // Checked now (a wrong --catalog should not wait for an incident); opened again for each
+        // incident's run, so a catalog updated while watching is read as it is then.
+        _ = try CatalogChoice.resolve(explicit: command.catalog, store: store)
         if let playbook = command.playbook {
             // Validate once before watching: a mistake in the playbook should not wait for an incident.
             let validator = PlaybookValidator(registry: CasebookAnalyzerRegistry.current)
@@ -309,7 +309,8 @@ struct IncidentWatch {
                 let from = TimeBucket.day.start(of: i.start) - Int64(command.playbookDays) * 86400
                 let view = LogTimeView(base: store, from: from, until: boundary)
                 var document = try await PlaybookExecution.run(
-                    playbookPath: playbook, store: view, catalog: runCatalog,
+                    playbookPath: playbook, store: view,
+                    catalog: try CatalogChoice.resolve(explicit: command.catalog, store: store).catalog,
                     overrides: try RunCommand.parseOverrides(command.overrides), limits: ExternalAnalyzerLimits(), quiet: true,
                     command: "casebook watch --playbook \(playbook) (incident \(i.id), data \(UTCTime.isoString(from)) to \(asOf))")
                 document.metadata.incident = IncidentStatus(
