@@ -153,13 +153,11 @@ struct CatalogCommand: AsyncParsableCommand {
         @Flag(help: "No progress on stderr.") var quiet = false
 
         func run() throws {
-            guard !PostgresStores.isURL(storeOptions.location) else {
+            guard let store = try storeOptions.openWritableStore() as? any CatalogStore else {
                 throw CLIError(
-                    "catalog import needs the SQLite store for now: the PostgreSQL store has no catalog tables yet (give --catalog DIR to runs on PostgreSQL)"
+                    "catalog import needs the SQLite store for now: \(storeOptions.displayLocation) has no catalog tables yet (runs on it can still use --catalog DIR)"
                 )
             }
-            let store: SQLiteEventStore
-            do { store = try SQLiteEventStore(path: storeOptions.location) } catch { throw CLIError("\(error)") }
             var failed = false
             for input in inputs {
                 var isDir: ObjCBool = false
