@@ -90,7 +90,17 @@ public struct CatalogProject: Sendable, Hashable, Codable {
 
     /// Every version text the project has (files or metadata), oldest first by PEP 440.
     public var versions: [String] {
-        Set(files.keys).union(metadata.keys).sorted(by: CatalogProject.versionOrder)
+        let keys = Set(files.keys).union(metadata.keys)
+        // Each text is parsed once, not once per comparison.
+        let parsed = keys.map { ($0, Version.parse($0)) }
+        return parsed.sorted { a, b in
+            switch (a.1, b.1) {
+            case (let x?, let y?): return x == y ? a.0 < b.0 : x < y
+            case (nil, _?): return true
+            case (_?, nil): return false
+            case (nil, nil): return a.0 < b.0
+            }
+        }.map(\.0)
     }
 
     /// Orders version texts by PEP 440 (legacy non-PEP 440 versions first, then by text).
@@ -109,14 +119,55 @@ public struct CatalogProject: Sendable, Hashable, Codable {
 
     /// A fingerprint of the content (SHA-256 hex of a canonical encoding): the same project
     /// imported twice has the same one, so the second import changes nothing.
+    ///
+    /// Every field is fed in a fixed order (versions and file names sorted), each value
+    /// length-prefixed so that no two different projects encode alike.
     public var fingerprint: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var sorted = self
-        for (v, f) in sorted.files { sorted.files[v] = f.sorted { $0.filename < $1.filename } }
-        let data = (try? encoder.encode(sorted)) ?? Data()
         var h = SHA256()
-        h.update(data)
+        func feed(_ s: String?) {
+            guard var s else { return h.update([0xFF]) }
+            var n = UInt64(s.utf8.count).littleEndian
+            withUnsafeBytes(of: &n) { h.update(buffer: $0) }
+            s.withUTF8 { h.update(buffer: UnsafeRawBufferPointer($0)) }
+        }
+        func feed(_ i: Int64?) { feed(i.map { String($0) }) }
+        feed("casebook-catalog-project/2")
+        feed(name)
+        feed(displayName)
+        feed(latestVersion)
+        feed(lastSerial)
+        let keys = Set(files.keys).union(metadata.keys).sorted()
+        feed(Int64(keys.count))
+        for v in keys {
+            feed(v)
+            let fs = (files[v] ?? []).sorted { $0.filename < $1.filename }
+            feed(Int64(fs.count))
+            for f in fs {
+                feed(f.filename)
+                feed(f.packageType)
+                feed(f.pythonVersion)
+                feed(f.uploadTime)
+                feed(f.yanked ? "y" : "n")
+                feed(f.yankedReason)
+                feed(f.requiresPython)
+                feed(f.size.map(Int64.init))
+                feed(f.sha256)
+                feed(f.url)
+            }
+            if let m = metadata[v] {
+                feed("m")
+                feed(m.source.rawValue)
+                feed(m.requiresPython)
+                if let rd = m.requiresDist {
+                    feed(Int64(rd.count))
+                    for r in rd { feed(r) }
+                } else {
+                    feed(nil as String?)
+                }
+            } else {
+                feed(nil as String?)
+            }
+        }
         return h.finalize().map { String(format: "%02x", $0) }.joined()
     }
 

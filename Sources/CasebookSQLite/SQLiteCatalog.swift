@@ -97,96 +97,53 @@ extension SQLiteEventStore: CatalogStore {
     }
 }
 
-/// Writes projects into the catalog tables inside the caller's transaction.
-struct SQLiteCatalogWriter {
+/// The catalog tables' four operations on SQLite, inside the caller's transaction; the import
+/// rules are ``CatalogTablesWriter/write(_:mode:)``'s.
+struct SQLiteCatalogWriter: CatalogTablesWriter {
     let db: Database
 
-    func write(_ projects: [CatalogProject], mode: CatalogImportMode) throws -> CatalogImportCounts {
-        var counts = CatalogImportCounts()
-        let existing = try db.makeStatement(sql: "SELECT fingerprint, last_serial, newest_upload FROM catalog_projects WHERE name = ?")
-        for incoming in projects {
-            var project = incoming
-            let row = try Row.fetchOne(existing, arguments: [project.name])
-            if let row {
-                if mode == .merge, let stored = try SQLiteCatalog.readProject(project.name, db: db) {
-                    project = stored.merging(project)
-                }
-                let fingerprint = project.fingerprint
-                if fingerprint == (row["fingerprint"] as String) {
-                    counts.unchanged += 1
-                    continue
-                }
-                if mode == .replaceNewer, Self.isOlder(project, thanSerial: row["last_serial"], upload: row["newest_upload"]) {
-                    counts.older += 1
-                    continue
-                }
-                try delete(project.name)
-                try insert(project, fingerprint: fingerprint)
-                counts.replaced += 1
-            } else {
-                try insert(project, fingerprint: project.fingerprint)
-                counts.added += 1
-            }
+    func stamp(of name: String) throws -> CatalogStamp? {
+        let statement = try db.cachedStatement(sql: "SELECT fingerprint, last_serial, newest_upload FROM catalog_projects WHERE name = ?")
+        return try Row.fetchOne(statement, arguments: [name]).map {
+            CatalogStamp(fingerprint: $0["fingerprint"], lastSerial: $0["last_serial"], newestUpload: $0["newest_upload"])
         }
-        return counts
     }
 
-    /// A project document is older than the stored one when its `last_serial` is lower (or,
-    /// when either lacks one, its newest upload is earlier).
-    static func isOlder(_ p: CatalogProject, thanSerial serial: Int64?, upload: Int64?) -> Bool {
-        if let a = p.lastSerial, let b = serial { return a < b }
-        if let a = p.newestUpload, let b = upload { return a < b }
-        return false
-    }
+    func storedRows(of name: String) throws -> CatalogRows? { try SQLiteCatalog.readRows(name, db: db) }
 
     func delete(_ name: String) throws {
-        for table in ["catalog_projects"] { try db.execute(sql: "DELETE FROM \(table) WHERE name = ?", arguments: [name]) }
+        try db.execute(sql: "DELETE FROM catalog_projects WHERE name = ?", arguments: [name])
         for table in ["catalog_releases", "catalog_files", "catalog_requirements"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE project = ?", arguments: [name])
         }
     }
 
-    func insert(_ p: CatalogProject, fingerprint: String) throws {
-        try db.execute(
-            sql: "INSERT INTO catalog_projects VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [p.name, p.displayName, p.latestVersion, p.lastSerial, p.newestUpload, fingerprint])
+    func insert(_ rows: CatalogRows) throws {
+        let p = rows.project
+        try db.cachedStatement(sql: "INSERT INTO catalog_projects VALUES (?, ?, ?, ?, ?, ?)").execute(arguments: [
+            p.name, p.displayName, p.latestVersion, p.lastSerial, p.newestUpload, p.fingerprint
+        ])
         let release = try db.cachedStatement(sql: "INSERT INTO catalog_releases VALUES (?, ?, ?, ?, ?, ?, ?)")
-        let file = try db.cachedStatement(sql: "INSERT OR REPLACE INTO catalog_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        let requirement = try db.cachedStatement(sql: "INSERT INTO catalog_requirements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        for v in p.versions {
-            let files = p.files[v] ?? []
-            let upload = files.compactMap(\.uploadTime).min()
-            let meta = p.metadata[v]
+        for r in rows.releases {
             try release.execute(arguments: [
-                p.name, v, upload, meta == nil ? 0 : 1, meta.map { $0.requiresDist == nil ? 1 : 0 } ?? 0, meta?.requiresPython,
-                meta?.source.rawValue
+                p.name, r.version, r.uploadTime, r.hasMetadata ? 1 : 0, r.requiresDistNull ? 1 : 0, r.requiresPython,
+                r.metadataSource?.rawValue
             ])
-            for f in files {
-                try file.execute(arguments: [
-                    p.name, v, f.filename, f.packageType, f.pythonVersion, f.uploadTime, f.yanked ? 1 : 0, f.yankedReason,
-                    f.requiresPython, f.size, f.sha256, f.url
-                ])
-            }
-            for (i, text) in (meta?.requiresDist ?? []).enumerated() {
-                let parsed = try? Requirement(text)
-                let extra = parsed?.marker.flatMap(Self.extraName)
-                try requirement.execute(arguments: [
-                    p.name, v, i, text, parsed?.normalizedName ?? Requirement.quickName(text),
-                    parsed.map { $0.specifier.isEmpty ? nil : $0.specifier.description } ?? nil, parsed?.marker?.description,
-                    extra, upload
-                ])
-            }
         }
-    }
-
-    /// The extra a marker asks for (`extra == "socks"` → `socks`), when it names one.
-    static func extraName(_ marker: Marker) -> String? {
-        guard marker.variables.contains("extra") else { return nil }
-        let text = marker.description
-        guard let range = text.range(of: #"extra\s*==\s*["']([^"']+)["']"#, options: .regularExpression) else { return nil }
-        let match = text[range]
-        guard let q = match.firstIndex(where: { $0 == "\"" || $0 == "'" }) else { return nil }
-        return ProjectName.normalize(String(match[match.index(after: q)...].dropLast()))
+        let file = try db.cachedStatement(sql: "INSERT INTO catalog_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        for row in rows.files {
+            let f = row.file
+            try file.execute(arguments: [
+                p.name, row.version, f.filename, f.packageType, f.pythonVersion, f.uploadTime, f.yanked ? 1 : 0, f.yankedReason,
+                f.requiresPython, f.size, f.sha256, f.url
+            ])
+        }
+        let requirement = try db.cachedStatement(sql: "INSERT INTO catalog_requirements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        for q in rows.requirements {
+            try requirement.execute(arguments: [
+                p.name, q.version, q.position, q.text, q.name, q.specifier, q.marker, q.extra, q.uploadTime
+            ])
+        }
     }
 }
 
@@ -208,7 +165,7 @@ public final class SQLiteCatalog: PackageCatalog, @unchecked Sendable {
         defer { lock.unlock() }
         if let p = cache[key] { return p }
         let project: CatalogProject?
-        do { project = try store.dbQueue.read { db in try Self.readProject(key, db: db) } } catch {
+        do { project = try store.dbQueue.read { db in try Self.readRows(key, db: db)?.catalogProject } } catch {
             throw .unreadableDocument(path: location, reason: "\(error)")
         }
         guard let project else { throw .noSuchProject(name: name, catalog: location) }
@@ -233,35 +190,31 @@ public final class SQLiteCatalog: PackageCatalog, @unchecked Sendable {
         return names
     }
 
-    /// Reads one project's rows back into a ``CatalogProject`` (nil when it is not imported).
-    static func readProject(_ name: String, db: Database) throws -> CatalogProject? {
+    /// Reads one project's rows (nil when it is not imported).
+    static func readRows(_ name: String, db: Database) throws -> CatalogRows? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM catalog_projects WHERE name = ?", arguments: [name]) else { return nil }
-        var files: [String: [ReleaseFile]] = [:]
-        var metadata: [String: ReleaseMetadata] = [:]
-        for r in try Row.fetchAll(db, sql: "SELECT * FROM catalog_releases WHERE project = ?", arguments: [name]) {
-            let v: String = r["version"]
-            files[v] = []
-            if (r["has_metadata"] as Int) == 1 {
-                metadata[v] = ReleaseMetadata(
-                    requiresDist: (r["requires_dist_null"] as Int) == 1 ? nil : [], requiresPython: r["requires_python"],
-                    source: MetadataSource(rawValue: r["metadata_source"] ?? "") ?? .releaseDocument)
-            }
-        }
-        for r in try Row.fetchAll(db, sql: "SELECT * FROM catalog_files WHERE project = ? ORDER BY version, filename", arguments: [name]) {
-            let f = ReleaseFile(
-                filename: r["filename"], packageType: r["packagetype"], pythonVersion: r["python_version"], uploadTime: r["upload_time"],
-                yanked: (r["yanked"] as Int) != 0, yankedReason: r["yanked_reason"], requiresPython: r["requires_python"], size: r["size"],
-                sha256: r["sha256"], url: r["url"])
-            files[r["version"], default: []].append(f)
-        }
-        for r in try Row.fetchAll(
-            db, sql: "SELECT version, requirement FROM catalog_requirements WHERE project = ? ORDER BY version, position", arguments: [name]
-        ) {
-            let v: String = r["version"]
-            metadata[v]?.requiresDist?.append(r["requirement"])
-        }
-        return CatalogProject(
+        let project = CatalogRows.Project(
             name: name, displayName: row["display_name"], latestVersion: row["latest_version"], lastSerial: row["last_serial"],
-            files: files, metadata: metadata)
+            newestUpload: row["newest_upload"], fingerprint: row["fingerprint"])
+        let releases = try Row.fetchAll(db, sql: "SELECT * FROM catalog_releases WHERE project = ?", arguments: [name]).map { r in
+            CatalogRows.Release(
+                version: r["version"], uploadTime: r["upload_time"], hasMetadata: (r["has_metadata"] as Int) == 1,
+                requiresDistNull: (r["requires_dist_null"] as Int) == 1, requiresPython: r["requires_python"],
+                metadataSource: (r["metadata_source"] as String?).flatMap(MetadataSource.init(rawValue:)))
+        }
+        let files = try Row.fetchAll(db, sql: "SELECT * FROM catalog_files WHERE project = ?", arguments: [name]).map { r in
+            CatalogRows.File(
+                version: r["version"],
+                file: ReleaseFile(
+                    filename: r["filename"], packageType: r["packagetype"], pythonVersion: r["python_version"],
+                    uploadTime: r["upload_time"], yanked: (r["yanked"] as Int) != 0, yankedReason: r["yanked_reason"],
+                    requiresPython: r["requires_python"], size: r["size"], sha256: r["sha256"], url: r["url"]))
+        }
+        let requirements = try Row.fetchAll(db, sql: "SELECT * FROM catalog_requirements WHERE project = ?", arguments: [name]).map { r in
+            CatalogRows.Requirement(
+                version: r["version"], position: r["position"], text: r["requirement"], name: r["name"], specifier: r["specifier"],
+                marker: r["marker"], extra: r["extra"], uploadTime: r["upload_time"])
+        }
+        return CatalogRows(project: project, releases: releases, files: files, requirements: requirements)
     }
 }
