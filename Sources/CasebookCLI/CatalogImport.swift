@@ -22,44 +22,133 @@ enum CatalogImport {
         let folders: [String]
         do { folders = try CatalogFolder.projectFolders(in: directory) } catch { throw CLIError(error.description) }
         var result = Result()
-        var batch: [CatalogProject] = []
-        // Documents are parsed on every core; each batch is written in one transaction.
-        for start in stride(from: 0, to: folders.count, by: batchSize) {
-            let slice = Array(folders[start..<min(folders.count, start + batchSize)])
-            let parsed = ParallelMap.map(slice) { name -> Swift.Result<CatalogProject?, CatalogError> in
-                do throws(CatalogError) { return .success(try CatalogFolder.readProject(folder: name, in: directory)) } catch {
-                    return .failure(error)
+        // Documents are parsed on every core while the previous batch is written, each batch in one transaction.
+        let pipe = BatchPipe<(read: Int, projects: [CatalogProject], problems: [String])>()
+        defer { pipe.cancel() }
+        pipe.produce {
+            for start in stride(from: 0, to: folders.count, by: batchSize) {
+                let slice = Array(folders[start..<min(folders.count, start + batchSize)])
+                let parsed = ParallelMap.map(slice) { name -> Swift.Result<CatalogProject?, CatalogError> in
+                    do throws(CatalogError) { return .success(try CatalogFolder.readProject(folder: name, in: directory)) } catch {
+                        return .failure(error)
+                    }
                 }
-            }
-            for (name, outcome) in zip(slice, parsed) {
-                switch outcome {
-                case .success(let p?): batch.append(p)
-                case .success(nil): break
-                case .failure(let e): result.problems.append("\(e.description) (project \(name) not imported)")
+                var batch: [CatalogProject] = []
+                var problems: [String] = []
+                for (name, outcome) in zip(slice, parsed) {
+                    switch outcome {
+                    case .success(let p?): batch.append(p)
+                    case .success(nil): break
+                    case .failure(let e): problems.append("\(e.description) (project \(name) not imported)")
+                    }
                 }
+                try pipe.put((slice.count, batch, problems))
             }
-            result.read += slice.count
-            result.counts = result.counts + (try store.importCatalogProjects(batch, mode: .replaceNewer))
-            batch.removeAll(keepingCapacity: true)
+        }
+        while let batch = try pipe.take() {
+            result.read += batch.read
+            result.problems += batch.problems
+            result.counts = result.counts + (try store.importCatalogProjects(batch.projects, mode: .replaceNewer))
             progress(result.read, "of \(folders.count) projects")
         }
         return result
     }
 
-    /// Imports a file of metadata rows (NDJSON or CSV, plain or gzip).
+    /// Imports a file of metadata rows (NDJSON or CSV, plain or gzip): rows are read and
+    /// parsed on one thread while the previous batch is written on this one.
     static func rows(_ path: String, into store: any CatalogStore, progress: (Int, String) -> Void) throws -> Result {
         var result = Result()
-        var reader = MetadataRowsReader(path: path)
-        reader.batchSize = 2000
+        var configured = MetadataRowsReader(path: path)
+        configured.batchSize = 2000
+        let reader = configured
+        let pipe = BatchPipe<[CatalogProject]>()
+        // A failed write stops the reader at its next batch.
+        defer { pipe.cancel() }
+        let outcome = ReaderOutcome()
+        pipe.produce {
+            let (rows, problems) = try reader.read { batch in try pipe.put(batch) }
+            outcome.set(rows: rows, problems: problems.map(\.description))
+        }
         var projects = 0
-        let (rows, problems) = try reader.read { batch in
+        while let batch = try pipe.take() {
             result.counts = result.counts + (try store.importCatalogProjects(batch, mode: .merge))
             projects += batch.count
             progress(projects, "projects")
         }
-        result.read = rows
-        result.problems = problems.map(\.description)
+        (result.read, result.problems) = outcome.get()
         return result
+    }
+
+    final class ReaderOutcome: @unchecked Sendable {
+        private let lock = NSLock()
+        private var rows = 0
+        private var problems: [String] = []
+        func set(rows: Int, problems: [String]) {
+            lock.withLock { (self.rows, self.problems) = (rows, problems) }
+        }
+        func get() -> (Int, [String]) { lock.withLock { (rows, problems) } }
+    }
+}
+
+/// A bounded hand-over between a producing thread and the caller: `put` waits while
+/// `capacity` items are queued, `take` returns nil at the end and rethrows the producer's
+/// error; when the caller stops taking (an error while writing), `put` throws and the producer ends.
+final class BatchPipe<T>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var queue: [T] = []
+    private var finished = false
+    private var failure: (any Error)?
+    private var cancelled = false
+    private let capacity: Int
+
+    struct Cancelled: Error {}
+
+    init(capacity: Int = 2) { self.capacity = capacity }
+
+    /// Runs `body` on a new thread; its end (or error) ends the pipe.
+    func produce(_ body: @escaping @Sendable () throws -> Void) {
+        let thread = Thread { [self] in
+            var failed: (any Error)?
+            do { try body() } catch { failed = error }
+            condition.lock()
+            finished = true
+            if let failed, !(failed is Cancelled) { failure = failed }
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    func put(_ item: T) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= capacity && !cancelled { condition.wait() }
+        if cancelled { throw Cancelled() }
+        queue.append(item)
+        condition.broadcast()
+    }
+
+    func take() throws -> T? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !finished { condition.wait() }
+        if !queue.isEmpty {
+            let item = queue.removeFirst()
+            condition.broadcast()
+            return item
+        }
+        // The producer is done: wait for nothing more.
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// Stops the producer at its next `put`.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
     }
 }
 

@@ -168,7 +168,7 @@ public struct CatalogProject: Sendable, Hashable, Codable {
                 feed(nil as String?)
             }
         }
-        return h.finalize().map { String(format: "%02x", $0) }.joined()
+        return h.finalize().hexString
     }
 
     /// This project with `other`'s releases added: files by filename and metadata by version

@@ -41,8 +41,9 @@ public struct ReleaseFile: Sendable, Hashable {
     public var packageType: String
     /// The API's `python_version` (`py2.py3`, `source`, `3.7`).
     public var pythonVersion: String?
-    /// The parsed wheel filename (nil for anything but a valid wheel name).
-    public var wheel: WheelFilename?
+    /// The parsed wheel filename (nil for anything but a valid wheel name), parsed when asked:
+    /// an import of a whole index never needs it, a query asks about a few releases' files.
+    public var wheel: WheelFilename? { filename.hasSuffix(".whl") ? try? WheelFilename(filename) : nil }
     /// Upload time, epoch seconds UTC (from `upload_time_iso_8601`, else `upload_time`).
     public var uploadTime: Int64?
     public var yanked: Bool
@@ -65,7 +66,6 @@ public struct ReleaseFile: Sendable, Hashable {
         self.filename = filename
         self.packageType = packageType
         self.pythonVersion = pythonVersion
-        self.wheel = filename.hasSuffix(".whl") ? try? WheelFilename(filename) : nil
         self.uploadTime = uploadTime
         self.yanked = yanked
         self.yankedReason = yankedReason

@@ -183,7 +183,10 @@ public struct SpecifierSet: Sendable, Hashable, CustomStringConvertible {
         var out: [Specifier] = []
         var offset = 0
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let trimmed = part.trimmingCharacters(in: .whitespacesAndNewlines)
+            var sub = part
+            while let f = sub.first, f.isWhitespace { sub.removeFirst() }
+            while let l = sub.last, l.isWhitespace { sub.removeLast() }
+            let trimmed = String(sub)
             if !trimmed.isEmpty {
                 do { out.append(try Specifier(trimmed)) } catch {
                     var e = error

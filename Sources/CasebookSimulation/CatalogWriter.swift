@@ -21,43 +21,52 @@ struct CatalogWriter {
         }
     }
 
+    /// Writes every document; returns how many.
+    func write(to directory: String) throws -> Int {
+        var count = 0
+        for p in table.packages where p.spec.inCatalog {
+            let releases = p.versions.enumerated().map { i, v -> PyPIDocumentWriter.Release in
+                let released = v.spec.released ?? (scenario.startDay * 86400 - Int64(p.versions.count - i) * 97 * 86400 + 41_000)
+                let refs = v.spec.reference ?? CatalogWriter.defaultReference(p.spec.kind)
+                return PyPIDocumentWriter.Release(
+                    version: v.spec.version, released: released, requiresPython: v.spec.requiresPython,
+                    requiresDist: v.spec.requires ?? p.spec.requires,
+                    files: documents.files(
+                        name: p.spec.name, wheelName: p.wheelName, version: v.spec.version, refs: refs,
+                        pureTag: v.pureTag, requiresPython: v.spec.requiresPython, released: released))
+            }
+            count += try documents.writeProject(name: p.spec.name, summary: p.spec.summary, releases: releases, to: directory)
+        }
+        for d in scenario.downstream {
+            let wheelName = FileTable.wheelName(d.name)
+            let releases = d.releases.map { r in
+                let spec = VersionSpec(version: r.version, requiresPython: r.requiresPython)
+                return PyPIDocumentWriter.Release(
+                    version: r.version, released: r.released, requiresPython: r.requiresPython, requiresDist: r.requiresDist,
+                    files: documents.files(
+                        name: d.name, wheelName: wheelName, version: r.version, refs: r.files,
+                        pureTag: FileTable.pureTag(spec), requiresPython: r.requiresPython, released: r.released))
+            }
+            count += try documents.writeProject(name: d.name, summary: d.summary, releases: releases, to: directory)
+        }
+        return count
+    }
+
+    var documents: PyPIDocumentWriter { PyPIDocumentWriter(seed: scenario.seed) }
+}
+
+/// Writes PyPI JSON API documents (`pypi/NAME/json`, `pypi/NAME/VERSION/json`) for releases:
+/// used by scenarios' catalogs and by the synthetic index. Digests and URLs are derived from
+/// the file name and the seed, not real.
+struct PyPIDocumentWriter {
+    let seed: UInt64
+
     struct Release {
         var version: String
         var released: Int64
         var requiresPython: String?
         var requiresDist: [String]
         var files: [JSONValue]
-    }
-
-    /// Writes every document; returns how many.
-    func write(to directory: String) throws -> Int {
-        var count = 0
-        for p in table.packages where p.spec.inCatalog {
-            let releases = p.versions.enumerated().map { i, v -> Release in
-                let released = v.spec.released ?? (scenario.startDay * 86400 - Int64(p.versions.count - i) * 97 * 86400 + 41_000)
-                let refs = v.spec.reference ?? CatalogWriter.defaultReference(p.spec.kind)
-                return Release(
-                    version: v.spec.version, released: released, requiresPython: v.spec.requiresPython,
-                    requiresDist: v.spec.requires ?? p.spec.requires,
-                    files: files(
-                        name: p.spec.name, wheelName: p.wheelName, version: v.spec.version, refs: refs,
-                        pureTag: v.pureTag, requiresPython: v.spec.requiresPython, released: released))
-            }
-            count += try writeProject(name: p.spec.name, summary: p.spec.summary, releases: releases, to: directory)
-        }
-        for d in scenario.downstream {
-            let wheelName = FileTable.wheelName(d.name)
-            let releases = d.releases.map { r in
-                let spec = VersionSpec(version: r.version, requiresPython: r.requiresPython)
-                return Release(
-                    version: r.version, released: r.released, requiresPython: r.requiresPython, requiresDist: r.requiresDist,
-                    files: files(
-                        name: d.name, wheelName: wheelName, version: r.version, refs: r.files,
-                        pureTag: FileTable.pureTag(spec), requiresPython: r.requiresPython, released: r.released))
-            }
-            count += try writeProject(name: d.name, summary: d.summary, releases: releases, to: directory)
-        }
-        return count
     }
 
     func hex(_ s: String) -> String { SHA256.hash(Array(s.utf8)).hexString }
@@ -69,9 +78,9 @@ struct CatalogWriter {
         var out: [JSONValue] = []
         var offset: Int64 = 0
         func file(_ filename: String, _ type: String, _ pyVersion: String, _ scale: Int) {
-            let sha = hex("sha256:\(scenario.seed):\(filename)")
-            let b2 = hex("blake2b:\(scenario.seed):\(filename)")
-            let md5 = String(hex("md5:\(scenario.seed):\(filename)").prefix(32))
+            let sha = hex("sha256:\(seed):\(filename)")
+            let b2 = hex("blake2b:\(seed):\(filename)")
+            let md5 = String(hex("md5:\(seed):\(filename)").prefix(32))
             let size = scale / 4 + Int(UInt64(strtoull(String(sha.prefix(8)), nil, 16)) % UInt64(scale))
             let t = released + offset
             offset += 7 + Int64(sha.utf8.first! % 40)
@@ -111,14 +120,14 @@ struct CatalogWriter {
         return out
     }
 
-    func info(name: String, summary: String?, release r: Release) -> JSONValue {
+    func info(name: String, summary: String?, description: String? = nil, release r: Release) -> JSONValue {
         let norm = ProjectName.normalize(name)
         return .object([
             ("author", .string("\(name) developers")),
             ("author_email", .string("")),
             ("bugtrack_url", .null),
             ("classifiers", .array([.string("Programming Language :: Python")])),
-            ("description", .string("\(summary ?? name)\n")),
+            ("description", .string(description ?? "\(summary ?? name)\n")),
             ("description_content_type", .string("text/markdown")),
             ("docs_url", .null),
             ("download_url", .string("")),
@@ -143,14 +152,16 @@ struct CatalogWriter {
         ])
     }
 
-    func writeProject(name: String, summary: String?, releases: [Release], to directory: String) throws -> Int {
+    func writeProject(
+        name: String, summary: String?, description: String? = nil, releases: [Release], to directory: String
+    ) throws -> Int {
         let norm = ProjectName.normalize(name)
         let dir = "\(directory)/pypi/\(norm)"
         let serial = 6_000_000 + Int((releases.map(\.released).max() ?? 0) / 86400 % 100_000) * 7 + norm.utf8.count
         // PyPI's `info` and `urls` describe the newest stable release (a pre-release only when there is nothing else).
         guard let latest = releases.last(where: { !isPreRelease($0.version) }) ?? releases.last else { return 0 }
         let project: JSONValue = .object([
-            ("info", info(name: name, summary: summary, release: latest)),
+            ("info", info(name: name, summary: summary, description: description, release: latest)),
             ("last_serial", .num(serial)),
             ("releases", .object(releases.map { ($0.version, .array($0.files)) })),
             ("urls", .array(latest.files)),
@@ -159,7 +170,7 @@ struct CatalogWriter {
         try save(project, to: "\(dir)/json")
         for r in releases {
             let doc: JSONValue = .object([
-                ("info", info(name: name, summary: summary, release: r)),
+                ("info", info(name: name, summary: summary, description: description, release: r)),
                 ("last_serial", .num(serial)),
                 ("urls", .array(r.files)),
                 ("vulnerabilities", .array([]))

@@ -20,7 +20,7 @@ public struct MetadataRowProblem: Sendable, Hashable, CustomStringConvertible {
 /// `['a', 'b']`). Plain or gzip. A row that cannot be read is counted and kept with its line
 /// and reason; the rest are read. Rows are grouped into projects (consecutive rows of the
 /// same project become one ``CatalogProject``) and handed over in batches.
-public struct MetadataRowsReader {
+public struct MetadataRowsReader: Sendable {
     public var path: String
     /// Projects per batch handed to `body`.
     public var batchSize = 2000
@@ -35,25 +35,24 @@ public struct MetadataRowsReader {
         var header: [String]?
         var isJSON: Bool?
         var batch: [CatalogProject] = []
-        var current: CatalogProject?
+        var current: ProjectRows?
         var lineNumber = 0
         var pending: [UInt8] = []
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk)
-        func handle(_ line: ArraySlice<UInt8>) throws {
+        func handle(_ raw: ArraySlice<UInt8>) throws {
             lineNumber += 1
-            var text = String(decoding: line, as: UTF8.self)
-            if text.hasSuffix("\r") { text.removeLast() }
-            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+            let line = raw.last == 13 ? raw.dropLast() : raw
+            guard line.contains(where: { $0 != 32 && $0 != 9 }) else { return }
             let row: Row
-            do {
-                if isJSON == nil { isJSON = text.first == "{" }
+            do throws(RowError) {
+                if isJSON == nil { isJSON = line.first(where: { $0 != 32 && $0 != 9 }) == UInt8(ascii: "{") }
                 if isJSON == true {
-                    row = try Self.parseJSON(text)
+                    row = try line.withUnsafeBytes { bytes in Swift.Result { () throws(RowError) in try Self.parseJSON(bytes) } }.get()
                 } else if let h = header {
-                    row = try Self.parseCSV(text, header: h, line: lineNumber)
+                    row = try Self.parseCSV(String(decoding: line, as: UTF8.self), header: h, line: lineNumber)
                 } else {
-                    header = try Self.parseHeader(text)
+                    header = try Self.parseHeader(String(decoding: line, as: UTF8.self))
                     return
                 }
             } catch {
@@ -61,12 +60,12 @@ public struct MetadataRowsReader {
                 return
             }
             rows += 1
-            let project = row.project
-            if let c = current, c.name == project.name {
-                current = c.merging(project)
+            let name = ProjectName.normalize(row.name)
+            if current?.name == name {
+                current?.add(row)
             } else {
-                if let c = current { batch.append(c) }
-                current = project
+                if let c = current { batch.append(c.project) }
+                current = ProjectRows(name: name, first: row)
                 if batch.count >= batchSize {
                     try body(batch)
                     batch.removeAll(keepingCapacity: true)
@@ -90,7 +89,7 @@ public struct MetadataRowsReader {
             pending.append(contentsOf: buffer[start..<n])
         }
         if !pending.isEmpty { try handle(pending[...]) }
-        if let c = current { batch.append(c) }
+        if let c = current { batch.append(c.project) }
         if !batch.isEmpty { try body(batch) }
         return (rows, problems)
     }
@@ -102,12 +101,40 @@ public struct MetadataRowsReader {
         var requiresDist: [String]?
         var requiresPython: String?
         var file: ReleaseFile?
+    }
+
+    /// One project's rows as they arrive (a project's rows are contiguous in an export):
+    /// files by file name and metadata by version, a later row winning, gathered once into a
+    /// ``CatalogProject`` at the project's last row.
+    struct ProjectRows {
+        let name: String
+        var displayName: String
+        var files: [String: [String: ReleaseFile]] = [:]
+        var metadata: [String: ReleaseMetadata] = [:]
+        /// The version text first seen for each PEP 440 version (`1.0` and `1.0.0` are one release).
+        var keys: [Version: String] = [:]
+
+        init(name: String, first: Row) {
+            self.name = name
+            displayName = first.name
+            add(first)
+        }
+
+        mutating func add(_ row: Row) {
+            var key = row.version
+            if files[key] == nil, let v = Version.parse(row.version) {
+                if let k = keys[v] { key = k } else { keys[v] = key }
+            }
+            var byName = files[key] ?? [:]
+            if let f = row.file { byName[f.filename] = f }
+            files[key] = byName
+            metadata[key] = ReleaseMetadata(requiresDist: row.requiresDist, requiresPython: row.requiresPython, source: .metadataRow)
+        }
 
         var project: CatalogProject {
             CatalogProject(
-                name: name, displayName: name, latestVersion: nil, lastSerial: nil,
-                files: [version: file.map { [$0] } ?? []],
-                metadata: [version: ReleaseMetadata(requiresDist: requiresDist, requiresPython: requiresPython, source: .metadataRow)])
+                name: name, displayName: displayName, latestVersion: nil, lastSerial: nil,
+                files: files.mapValues { $0.values.sorted { $0.filename < $1.filename } }, metadata: metadata)
         }
     }
 
@@ -184,35 +211,95 @@ public struct MetadataRowsReader {
         return out
     }
 
-    static func parseJSON(_ text: String) throws(RowError) -> Row {
-        guard let data = text.data(using: .utf8), let any = try? JSONSerialization.jsonObject(with: data), let o = any as? [String: Any]
-        else {
-            throw RowError("expected one JSON object per line, found text that is not JSON: `\(text.prefix(80))`")
+    static func parseJSON(_ line: UnsafeRawBufferPointer) throws(RowError) -> Row {
+        var c = JSONCursor(bytes: line)
+        c.skipWhitespace()
+        guard c.peek == UInt8(ascii: "{") else {
+            throw RowError("expected one JSON object per line, found \(c.describeToken())")
         }
-        func string(_ key: String) throws(RowError) -> String? {
-            switch o[key] {
-            case nil, is NSNull: return nil
-            case let s as String: return s
-            case let n as NSNumber: return n.stringValue
-            case let other?: throw RowError("`\(key)`: expected a string, found \(type(of: other))")
+        var fields: [String: String] = [:]
+        var requiresDist: [String]?
+        var yanked = false
+        do {
+            try c.object(path: "") { c, key in
+                let name = key.text
+                switch name {
+                case "requires_dist":
+                    requiresDist = try Self.readList(&c)
+                case "yanked":
+                    yanked = try Self.readFlag(&c)
+                case "name", "version", "requires_python", "upload_time", "filename", "packagetype", "python_version":
+                    fields[name] = try Self.readScalar(&c, field: name)
+                default:
+                    try c.skipValue()
+                }
             }
+            c.skipWhitespace()
+            guard c.atEnd else { throw c.syntaxError("the end of the line after the object") }
+        } catch let e as RowError {
+            throw e
+        } catch {
+            throw RowError("\(error)")
         }
-        let requiresDist: [String]?
-        switch o["requires_dist"] {
-        case nil, is NSNull: requiresDist = nil
-        case let a as [Any]:
-            requiresDist = try a.map { (x: Any) throws(RowError) -> String in
-                guard let s = x as? String else { throw RowError("`requires_dist`: expected a list of strings, found an item \(x)") }
-                return s
-            }
-        case let s as String: requiresDist = try parseList(s)
-        case let other?: throw RowError("`requires_dist`: expected a list of strings or null, found \(type(of: other))")
-        }
-        let yanked = (o["yanked"] as? Bool) ?? ((o["yanked"] as? NSNumber)?.boolValue ?? false)
         return try makeRow(
-            name: try string("name"), version: try string("version"), requiresDist: requiresDist,
-            requiresPython: try string("requires_python"), uploadTime: try string("upload_time"), filename: try string("filename"),
-            packagetype: try string("packagetype"), pythonVersion: try string("python_version"), yanked: yanked)
+            name: fields["name"], version: fields["version"], requiresDist: requiresDist, requiresPython: fields["requires_python"],
+            uploadTime: fields["upload_time"], filename: fields["filename"], packagetype: fields["packagetype"],
+            pythonVersion: fields["python_version"], yanked: yanked)
+    }
+
+    /// A string, a number (as its text) or null.
+    static func readScalar(_ c: inout JSONCursor, field: String) throws -> String? {
+        switch c.peek {
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try c.numberText()
+        default: return try c.stringOrNull(path: field)
+        }
+    }
+
+    /// `requires_dist`: a list of strings, null, or a list written as a string (`"['a', 'b']"`).
+    static func readList(_ c: inout JSONCursor) throws -> [String]? {
+        switch c.peek {
+        case UInt8(ascii: "["):
+            c.position += 1
+            var out: [String] = []
+            c.skipWhitespace()
+            if c.peek == UInt8(ascii: "]") {
+                c.position += 1
+                return out
+            }
+            while true {
+                c.skipWhitespace()
+                guard c.peek == UInt8(ascii: "\"") else {
+                    throw RowError("`requires_dist`: expected a list of strings, found an item \(c.describeToken())")
+                }
+                out.append(try c.string())
+                c.skipWhitespace()
+                if c.peek == UInt8(ascii: ",") {
+                    c.position += 1
+                } else if c.peek == UInt8(ascii: "]") {
+                    c.position += 1
+                    return out
+                } else {
+                    throw c.syntaxError("',' or ']' in the `requires_dist` list")
+                }
+            }
+        case UInt8(ascii: "\""):
+            return try parseList(try c.string())
+        case UInt8(ascii: "n"):
+            let found = c.describeToken()
+            if try c.literal() == nil { return nil }
+            throw RowError("`requires_dist`: expected a list of strings or null, found \(found)")
+        default:
+            throw RowError("`requires_dist`: expected a list of strings or null, found \(c.describeToken())")
+        }
+    }
+
+    /// `yanked`: true/false, 1/0, or null (not yanked).
+    static func readFlag(_ c: inout JSONCursor) throws -> Bool {
+        switch c.peek {
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return (Double(try c.numberText()) ?? 0) != 0
+        case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"): return try c.literal() ?? false
+        default: throw RowError("`yanked`: expected true, false or null, found \(c.describeToken())")
+        }
     }
 
     static func makeRow(

@@ -12,7 +12,8 @@ import Foundation
 // `casebook-bench scale` is the full comparison (a year of piwheels-scale logs at 1×, 2×, 4×;
 // Casebook against GoAccess and DuckDB): see ScaleBench.swift. `casebook-bench watch` measures
 // `casebook watch` (lines/s while following a log with detection, and the delay from an
-// incident's first excess hour to its report): see WatchBench.swift.
+// incident's first excess hour to its report): see WatchBench.swift. `casebook-bench catalog`
+// measures the imported package catalog against the folder of documents: see CatalogBench.swift.
 //
 // Figures, not assertions: speed is measured here, never in timed tests.
 
@@ -22,6 +23,16 @@ if CommandLine.arguments.dropFirst().first == "scale" {
         exit(0)
     } catch {
         FileHandle.standardError.write(Data("casebook-bench scale: \(error)\n".utf8))
+        exit(1)
+    }
+}
+
+if CommandLine.arguments.dropFirst().first == "catalog" {
+    do {
+        try CatalogBench.main(Array(CommandLine.arguments.dropFirst(2)))
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("casebook-bench catalog: \(error)\n".utf8))
         exit(1)
     }
 }
