@@ -122,7 +122,7 @@ let package = Package(
 
         .testTarget(name: "CasebookCoreTests", dependencies: ["CasebookCore"]),
         .testTarget(
-            name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest", "CasebookCatalog", "CZlib"],
+            name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest", "CasebookCatalog", "CasebookTesting", "CZlib"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CasebookIngestTests", dependencies: ["CasebookIngest", "CasebookSQLite"],
