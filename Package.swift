@@ -38,8 +38,9 @@ let package = Package(
             ]),
         // libpq, PostgreSQL's own C client library (no SwiftNIO: keeps clean builds short).
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"]), .brew(["libpq"])]),
-        // The PostgreSQL event store: Casebook's own schema, or a piwheels-style downloads table (read-only).
-        .target(name: "CasebookPostgres", dependencies: ["CasebookCore", "CLibPQ"]),
+        // The PostgreSQL event store: Casebook's own schema (with the imported catalog's tables), or a
+        // piwheels-style downloads table (read-only).
+        .target(name: "CasebookPostgres", dependencies: ["CasebookCore", "CasebookCatalog", "CLibPQ"]),
         // The ClickHouse event store over the HTTP interface (Foundation's URLSession, no SwiftNIO).
         .target(name: "CasebookClickHouse", dependencies: ["CasebookCore"]),
         // zlib, for reading .gz logs (Foundation on Linux has no gzip API).
@@ -122,7 +123,7 @@ let package = Package(
 
         .testTarget(name: "CasebookCoreTests", dependencies: ["CasebookCore"]),
         .testTarget(
-            name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest", "CasebookCatalog", "CZlib"],
+            name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest", "CasebookCatalog", "CasebookTesting", "CZlib"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CasebookIngestTests", dependencies: ["CasebookIngest", "CasebookSQLite"],
@@ -143,7 +144,7 @@ let package = Package(
             name: "CasebookPostgresTests",
             dependencies: [
                 "CasebookAnalysis", "CasebookPostgres", "CasebookSQLite", "CasebookIngest", "CasebookCore",
-                "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers"
+                "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers", "CasebookCatalog", "CasebookTesting"
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(

@@ -155,7 +155,7 @@ struct CatalogCommand: AsyncParsableCommand {
         func run() throws {
             guard let store = try storeOptions.openWritableStore() as? any CatalogStore else {
                 throw CLIError(
-                    "catalog import needs the SQLite store for now: \(storeOptions.displayLocation) has no catalog tables yet (runs on it can still use --catalog DIR)"
+                    "catalog import needs a SQLite or PostgreSQL store: \(storeOptions.displayLocation) has no catalog tables (runs on it can still use --catalog DIR)"
                 )
             }
             var failed = false
@@ -215,7 +215,11 @@ struct CatalogCommand: AsyncParsableCommand {
                 guard let e = UTCTime.parse(t) else { throw ValidationError("--to: expected an ISO 8601 time, found `\(t)`") }
                 return e
             }
-            let store = try storeOptions.openExistingSQLite(readOnly: true)
+            guard let store = try storeOptions.openReadStore() as? any CatalogStore else {
+                throw CLIError(
+                    "the store \(storeOptions.displayLocation) keeps no catalog: import one into a SQLite or PostgreSQL store (`casebook catalog import DIR --store ...`)"
+                )
+            }
             guard let catalog = try store.importedCatalog() else {
                 throw CLIError("the store \(storeOptions.displayLocation) has no imported catalog: run `casebook catalog import DIR` first")
             }
@@ -254,7 +258,11 @@ struct CatalogCommand: AsyncParsableCommand {
     /// The catalog a command reads: `--catalog DIR`, else the store's imported one, else ./catalog.
     static func open(explicit: String?, storeOptions: StoreOptions) throws -> any PackageCatalog {
         var store: Any = ()
-        if explicit == nil, !PostgresStores.isURL(storeOptions.location), FileManager.default.fileExists(atPath: storeOptions.location) {
+        if explicit == nil, PostgresStores.isURL(storeOptions.location) {
+            // A server without Casebook's schema has no imported catalog (as a missing SQLite file).
+            do { store = try PostgresStores.openRead(storeOptions.location) } catch PostgresStoreError.tableMissing {
+            } catch let e as PostgresStoreError { throw CLIError(e.description) }
+        } else if explicit == nil, FileManager.default.fileExists(atPath: storeOptions.location) {
             store = try storeOptions.openExistingSQLite(readOnly: true)
         }
         guard let choice = try CatalogChoice.resolve(explicit: explicit, store: store).catalog else {

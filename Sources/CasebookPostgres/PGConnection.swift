@@ -244,6 +244,9 @@ struct CopyBuffer {
         bytes.append(contentsOf: String(v).utf8)
     }
 
+    /// A boolean as PostgreSQL's text form (`t`, `f`).
+    mutating func bool(_ v: Bool) { text(v ? "t" : "f") }
+
     mutating func endRow() {
         bytes.append(10)
         first = true

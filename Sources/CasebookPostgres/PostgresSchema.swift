@@ -23,8 +23,13 @@ import CasebookCore
 ///
 /// Version 6 adds `watched_files`, the registry of files `casebook watch` follows (identity,
 /// committed offset, source), as in the embedded store's schema 7.
+///
+/// Version 7 adds the imported catalog (`casebook catalog import`): `catalog_projects`,
+/// `catalog_releases`, `catalog_files` and `catalog_requirements`, the rows of ``CatalogRows``,
+/// with requirements indexed by required name and upload time for reverse dependencies, as in
+/// the embedded store's schema 8.
 enum PostgresSchema {
-    static let currentVersion = 6
+    static let currentVersion = 7
 
     /// The view `downloads`: one readable row per event (the star schema joined back).
     static func downloadsViewSQL(schema s: String, libc: Bool) -> String {
@@ -185,6 +190,35 @@ enum PostgresSchema {
                     updated_at BIGINT NOT NULL,
                     PRIMARY KEY (device, inode)
                 );
+                """
+            ),
+            (
+                7,
+                """
+                CREATE TABLE \(s).catalog_projects (
+                    name \(t) PRIMARY KEY, display_name \(t) NOT NULL, latest_version \(t),
+                    last_serial BIGINT, newest_upload BIGINT, fingerprint \(t) NOT NULL
+                );
+                CREATE TABLE \(s).catalog_releases (
+                    project \(t) NOT NULL, version \(t) NOT NULL, upload_time BIGINT,
+                    has_metadata BOOLEAN NOT NULL, requires_dist_null BOOLEAN NOT NULL,
+                    requires_python \(t), metadata_source \(t),
+                    PRIMARY KEY (project, version)
+                );
+                CREATE TABLE \(s).catalog_files (
+                    project \(t) NOT NULL, version \(t) NOT NULL, filename \(t) NOT NULL,
+                    packagetype \(t) NOT NULL, python_version \(t), upload_time BIGINT,
+                    yanked BOOLEAN NOT NULL, yanked_reason \(t), requires_python \(t),
+                    size BIGINT, sha256 \(t), url \(t),
+                    PRIMARY KEY (project, version, filename)
+                );
+                CREATE TABLE \(s).catalog_requirements (
+                    project \(t) NOT NULL, version \(t) NOT NULL, position INTEGER NOT NULL,
+                    requirement \(t) NOT NULL, name \(t), specifier \(t), marker \(t), extra \(t),
+                    upload_time BIGINT,
+                    PRIMARY KEY (project, version, position)
+                );
+                CREATE INDEX catalog_requirements_by_name ON \(s).catalog_requirements (name, upload_time);
                 """
             )
         ]

@@ -12,7 +12,7 @@ import Testing
         "CasebookCatalog": ["CasebookCore"],
         "CasebookIngest": ["CasebookCore", "CasebookCatalog", "CZlib"],
         "CasebookSQLite": ["CasebookCore", "CasebookCatalog", "GRDB", "GRDBSQLite", "SQLite3"],
-        "CasebookPostgres": ["CasebookCore", "CLibPQ"],
+        "CasebookPostgres": ["CasebookCore", "CasebookCatalog", "CLibPQ"],
         "CasebookClickHouse": ["CasebookCore"],
         "CasebookYAML": ["CasebookCore", "Yams"],
         "CasebookSimulation": ["CasebookCore", "CZlib", "Yams", "CasebookYAML"],

@@ -86,6 +86,7 @@ import Testing
                 ALTER TABLE \(schema).sources DROP COLUMN head_hash;
                 DROP TABLE \(schema).request_counts;
                 DROP TABLE \(schema).watched_files;
+                DROP TABLE \(schema).catalog_projects, \(schema).catalog_releases, \(schema).catalog_files, \(schema).catalog_requirements;
                 DROP VIEW \(schema).downloads;
                 ALTER TABLE \(schema).profiles DROP COLUMN libc, DROP COLUMN libc_version, DROP COLUMN openssl, DROP COLUMN openssl_version;
                 \(PostgresSchema.downloadsViewSQL(schema: schema, libc: false))

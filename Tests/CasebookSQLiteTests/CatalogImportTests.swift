@@ -1,75 +1,27 @@
 import CasebookCatalog
 import CasebookCore
 import CasebookIngest
+import CasebookTesting
 import Foundation
 import Testing
 
 @testable import CasebookSQLite
 
-/// The imported catalog: documents and metadata rows loaded into the store's catalog tables.
+/// The imported catalog: documents and metadata rows loaded into the store's catalog tables
+/// (the index is ``CatalogStoreFixture``'s, which the PostgreSQL store's tests import too).
 @Suite struct CatalogImportTests {
-    /// A project document as PyPI's JSON API writes it (one file per release).
-    static func projectDocument(
-        _ name: String, serial: Int, latest: String, requiresDist: [String]?, releases: [(String, String, String)]
-    ) -> String {
-        let rd =
-            requiresDist.map { "[" + $0.map { "\"\($0.replacingOccurrences(of: "\"", with: "\\\""))\"" }.joined(separator: ",") + "]" }
-            ?? "null"
-        let rel = releases.map { v, file, time in
-            "\"\(v)\":[{\"filename\":\"\(file)\",\"packagetype\":\"\(file.hasSuffix(".whl") ? "bdist_wheel" : "sdist")\",\"upload_time_iso_8601\":\"\(time)\",\"yanked\":false}]"
-        }.joined(separator: ",")
-        return
-            "{\"info\":{\"name\":\"\(name)\",\"version\":\"\(latest)\",\"requires_dist\":\(rd),\"requires_python\":null},\"last_serial\":\(serial),\"releases\":{\(rel)},\"urls\":[]}"
-    }
-
-    static func write(_ text: String, to dir: URL, _ path: String) throws {
-        let url = dir.appendingPathComponent(path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-    }
-
-    static func importFolder(_ dir: URL, into store: SQLiteEventStore) throws -> CatalogImportCounts {
-        let projects = try CatalogFolder.projectFolders(in: dir).compactMap { try CatalogFolder.readProject(folder: $0, in: dir) }
-        return try store.importCatalogProjects(projects, mode: .replaceNewer)
-    }
-
-    /// A small index: an app whose 2.0 release pins a library, with extras and markers.
-    static func makeCatalog(_ dir: URL) throws {
-        try write(
-            projectDocument(
-                "App", serial: 10, latest: "2.0", requiresDist: nil,
-                releases: [("1.0", "app-1.0.tar.gz", "2020-02-01T10:00:00Z"), ("2.0", "app-2.0-py3-none-any.whl", "2020-03-03T10:00:00Z")]),
-            to: dir, "pypi/App/json")
-        try write(
-            projectDocument("App", serial: 10, latest: "1.0", requiresDist: ["Lib_One (>=1.0,<2)", "requests"], releases: []),
-            to: dir, "pypi/App/1.0/json")
-        try write(
-            projectDocument(
-                "App", serial: 10, latest: "2.0",
-                requiresDist: ["lib-one==2.1", "requests[socks]; extra == 'socks'", "futures; python_version < \"3\""], releases: []),
-            to: dir, "pypi/App/2.0/json")
-        try write(
-            projectDocument(
-                "lib-one", serial: 4, latest: "2.1", requiresDist: [],
-                releases: [("2.1", "lib_one-2.1-py2.py3-none-any.whl", "2020-01-05T00:00:00Z")]),
-            to: dir, "pypi/lib-one/json")
-        try write(
-            projectDocument(
-                "requests", serial: 7, latest: "2.0", requiresDist: ["idna"],
-                releases: [("2.0", "requests-2.0.tar.gz", "2019-01-01T00:00:00Z")]),
-            to: dir, "pypi/requests/json")
-    }
+    typealias Fixture = CatalogStoreFixture
 
     @Test func importingTwiceAddsNothingAndAnswersAsTheFolderDoes() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Self.makeCatalog(dir.appendingPathComponent("catalog"))
+        try Fixture.makeCatalog(dir.appendingPathComponent("catalog"))
         let store = try SQLiteEventStore(path: dir.appendingPathComponent("s.sqlite").path)
         #expect(try store.importedCatalog() == nil)
-        let first = try Self.importFolder(dir.appendingPathComponent("catalog"), into: store)
+        let first = try Fixture.importFolder(dir.appendingPathComponent("catalog"), into: store)
         #expect(first.added == 3 && first.replaced == 0)
         let summary = try store.catalogSummary()
-        let second = try Self.importFolder(dir.appendingPathComponent("catalog"), into: store)
+        let second = try Fixture.importFolder(dir.appendingPathComponent("catalog"), into: store)
         #expect(second.unchanged == 3 && second.added == 0 && second.replaced == 0)
         #expect(try store.catalogSummary() == summary)
         #expect(summary.projects == 3 && summary.releases == 4 && summary.files == 4)
@@ -91,9 +43,9 @@ import Testing
     @Test func reverseDependenciesWithExtrasAndMarkers() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Self.makeCatalog(dir.appendingPathComponent("catalog"))
+        try Fixture.makeCatalog(dir.appendingPathComponent("catalog"))
         let store = try SQLiteEventStore(path: dir.appendingPathComponent("s.sqlite").path)
-        _ = try Self.importFolder(dir.appendingPathComponent("catalog"), into: store)
+        _ = try Fixture.importFolder(dir.appendingPathComponent("catalog"), into: store)
         let catalog = try #require(try store.importedCatalog())
         #expect(try catalog.dependents(of: "Lib.One") == ["app"])
         // Required only under an extra: still a reverse dependency, with its marker.
@@ -123,23 +75,18 @@ import Testing
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let catalog = dir.appendingPathComponent("catalog")
-        try Self.makeCatalog(catalog)
+        try Fixture.makeCatalog(catalog)
         let store = try SQLiteEventStore(path: dir.appendingPathComponent("s.sqlite").path)
-        _ = try Self.importFolder(catalog, into: store)
+        _ = try Fixture.importFolder(catalog, into: store)
         // requests 2.1 appears (last_serial 8): the project is replaced, the others unchanged.
-        try Self.write(
-            Self.projectDocument(
-                "requests", serial: 8, latest: "2.1", requiresDist: ["idna", "chardet"],
-                releases: [("2.0", "requests-2.0.tar.gz", "2019-01-01T00:00:00Z"), ("2.1", "requests-2.1.tar.gz", "2020-03-04T00:00:00Z")]),
-            to: catalog, "pypi/requests/json")
-        let newer = try Self.importFolder(catalog, into: store)
+        try Fixture.write(Fixture.newerRequests, to: catalog, "pypi/requests/json")
+        let newer = try Fixture.importFolder(catalog, into: store)
         #expect(newer.replaced == 1 && newer.unchanged == 2)
         let imported = try #require(try store.importedCatalog())
         #expect(try imported.releases(of: "requests").map(\.versionText) == ["2.0", "2.1"])
         // An older document (last_serial 6) does not undo it.
-        try Self.write(
-            Self.projectDocument("requests", serial: 6, latest: "1.9", requiresDist: [], releases: []), to: catalog, "pypi/requests/json")
-        let older = try Self.importFolder(catalog, into: store)
+        try Fixture.write(Fixture.olderRequests, to: catalog, "pypi/requests/json")
+        let older = try Fixture.importFolder(catalog, into: store)
         #expect(older.older == 1 && older.replaced == 0)
         #expect(try #require(try store.importedCatalog()).latestVersion(of: "requests") == "2.1")
     }
@@ -148,14 +95,7 @@ import Testing
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let ndjson = dir.appendingPathComponent("rows.ndjson")
-        try """
-        {"name":"App","version":"1.0","requires_dist":["lib-one>=1"],"requires_python":">=3.6","upload_time":"2020-02-01 10:00:00 UTC","filename":"app-1.0.tar.gz","packagetype":"sdist"}
-        {"name":"App","version":"2.0","requires_dist":["lib-one==2.1","requests[socks]; extra == \\"socks\\""],"requires_python":null,"upload_time":"2020-03-03T10:00:00Z","filename":"app-2.0-py3-none-any.whl","packagetype":"bdist_wheel","python_version":"py3"}
-        not json at all
-        {"name":"lib-one","version":"2.1","requires_dist":null,"upload_time":"2020-01-05T00:00:00Z","filename":"lib_one-2.1.tar.gz","packagetype":"sdist"}
-        {"name":"App","version":"2.0","requires_dist":["lib-one==2.1","requests[socks]; extra == \\"socks\\""],"upload_time":"2020-03-03T10:05:00Z","filename":"app-2.0.tar.gz","packagetype":"sdist"}
-
-        """.write(to: ndjson, atomically: true, encoding: .utf8)
+        try Fixture.metadataRowsNDJSON.write(to: ndjson, atomically: true, encoding: .utf8)
         let store = try SQLiteEventStore(path: dir.appendingPathComponent("s.sqlite").path)
         func load(_ path: String) throws -> (CatalogImportCounts, [MetadataRowProblem]) {
             var counts = CatalogImportCounts()
@@ -182,13 +122,7 @@ import Testing
 
         // The same rows as CSV (ClickHouse's array syntax) add nothing either.
         let csv = dir.appendingPathComponent("rows.csv")
-        try """
-        name,version,requires_dist,requires_python,upload_time,filename,packagetype
-        App,1.0,['lib-one>=1'],>=3.6,2020-02-01 10:00:00,app-1.0.tar.gz,sdist
-        lib-one,2.1,,,2020-01-05 00:00:00,lib_one-2.1.tar.gz,sdist
-        lib-two,0.1,"[""lib-one""]",,2020-03-05 00:00:00,lib_two-0.1.tar.gz
-
-        """.write(to: csv, atomically: true, encoding: .utf8)
+        try Fixture.metadataRowsCSV.write(to: csv, atomically: true, encoding: .utf8)
         let (fromCSV, csvProblems) = try load(csv.path)
         #expect(csvProblems.map(\.line) == [4])  // 6 fields where the header names 7
         #expect(fromCSV.unchanged == 2 && fromCSV.added == 0)
