@@ -28,8 +28,23 @@ struct CatalogCommand: AsyncParsableCommand {
         @Flag(name: .customLong("with-releases"), help: "Also fetch each release's document (its own requires_dist).") var withReleases =
             false
         @Option(help: "Per-request timeout in seconds.") var timeout: Double = 30
+        @Option(
+            help: ArgumentHelp(
+                "Then import the fetched projects into this store's catalog (a SQLite path or postgres:// URL), as `catalog import` does.",
+                valueName: "PATH|URL")) var store: String?
 
         func run() async throws {
+            // The store is opened first: a store that cannot keep a catalog is named before anything is downloaded.
+            let target: (any CatalogStore)?
+            if let store {
+                guard let s = try StoreOptions.openWritable(store) as? any CatalogStore else {
+                    throw CLIError(
+                        "catalog fetch --store needs a SQLite or PostgreSQL store: \(StoreOptions.display(store)) has no catalog tables")
+                }
+                target = s
+            } else {
+                target = nil
+            }
             let url: URL
             let fetcher: CatalogFetcher
             do {
@@ -37,9 +52,11 @@ struct CatalogCommand: AsyncParsableCommand {
                 fetcher = try CatalogFetcher(indexURL: url, catalogDirectory: URL(fileURLWithPath: catalog), timeout: timeout)
             } catch { throw ValidationError(error.description) }
             var failed = false
+            var fetched: [String] = []
             for name in names {
                 do {
                     let outcomes = try await fetcher.fetch(project: name, withReleases: withReleases)
+                    fetched.append(ProjectName.normalize(name))
                     let down = outcomes.filter { $0.status == .downloaded }.count
                     let same = outcomes.filter { $0.status == .notModified }.count
                     let missing = outcomes.filter { $0.status == .notFound }.count
@@ -50,6 +67,21 @@ struct CatalogCommand: AsyncParsableCommand {
                     failed = true
                     FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
                 }
+            }
+            if let target, !fetched.isEmpty {
+                var projects: [CatalogProject] = []
+                for name in fetched {
+                    do throws(CatalogError) {
+                        if let p = try CatalogFolder.readProject(folder: name, in: URL(fileURLWithPath: catalog)) { projects.append(p) }
+                    } catch {
+                        failed = true
+                        StandardError.write("error: \(error.description) (project \(name) not imported)\n")
+                    }
+                }
+                let c = try target.importCatalogProjects(projects, mode: .replaceNewer)
+                print(
+                    "imported into \(StoreOptions.display(store ?? "")): \(c.added) projects added, \(c.replaced) replaced by newer, \(c.unchanged) unchanged, \(c.older) older than the store's (skipped)"
+                )
             }
             if failed { throw ExitCode.failure }
         }

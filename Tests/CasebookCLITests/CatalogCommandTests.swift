@@ -43,4 +43,51 @@ import Testing
         let none = try CLI.run(["catalog", "dependents", "flask", "--from", "2021-01-01", "--store", store], directory: dir)
         #expect(none.stdout.hasPrefix("0 releases require flask"))
     }
+
+    /// `catalog fetch --store` downloads the documents (from the catalog tests' loopback JSON
+    /// API) and then imports them: the store answers without the folder.
+    @Test func fetchThenImportsIntoTheStore() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("CasebookCatalogTests/Fixtures/server.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", server.path]
+        let out = Pipe()
+        let input = Pipe()
+        process.standardOutput = out
+        process.standardInput = input
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            process.terminate()
+            process.waitUntilExit()
+        }
+        var text = ""
+        while !text.contains("\n") {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            text += String(decoding: d, as: UTF8.self)
+        }
+        let port = try #require(Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), "server.py did not start")
+        let store = dir.appendingPathComponent("s.sqlite").path
+        let fetch = try CLI.run(
+            [
+                "catalog", "fetch", "Flask-Login", "markdown", "--index-url", "http://127.0.0.1:\(port)/pypi", "--catalog", "catalog",
+                "--store", store
+            ],
+            directory: dir)
+        #expect(fetch.status == 0, "\(fetch.stderr)")
+        #expect(fetch.stdout.contains("imported into \(store): 2 projects added, 0 replaced by newer, 0 unchanged"))
+        let again = try CLI.run(
+            ["catalog", "fetch", "flask-login", "--index-url", "http://127.0.0.1:\(port)/pypi", "--catalog", "catalog", "--store", store],
+            directory: dir)
+        #expect(again.stdout.contains("0 projects added, 0 replaced by newer, 1 unchanged"), "\(again.stdout)")
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("catalog"))
+        let show = try CLI.run(["catalog", "show", "flask-login", "--store", store], directory: dir)
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("(flask-login)"), "\(show.stdout)")
+    }
 }
