@@ -65,6 +65,10 @@ enum CatalogBench {
 
     static func main(_ argv: [String]) throws {
         let o = try Options(argv)
+        guard FileManager.default.isExecutableFile(atPath: o.casebook) else {
+            throw SpawnError(
+                description: "\(o.casebook) is not built: run `swift build -c release --product casebook` first (or pass --casebook PATH)")
+        }
         try FileManager.default.createDirectory(atPath: o.dir, withIntermediateDirectories: true)
         print("casebook-bench catalog: \(o.casebook)")
         if o.index { try indexRun(o) }
