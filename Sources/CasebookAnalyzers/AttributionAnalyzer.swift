@@ -140,14 +140,14 @@ public struct AttributionAnalyzer: Analyzer {
         let traffic = try await ContributorTraffic.load(context, window: p.window, filters: p.filters, baselineDays: p.baselineDays)
         guard traffic.excess > 0, p.window.direction == .up else { return nothingToAttribute(p) }
         let excess = try await Excess.load(context, p, traffic: traffic)
-        let (dependents, candidates) = Self.candidateReleases(p, excess: excess)
+        let (dependents, candidates, lookbackOnly) = Self.candidateReleases(p, excess: excess)
         var hypotheses = try await ReleaseScoring.load(context, p, excess: excess, candidates: candidates).hypotheses()
         hypotheses += try await Self.clientHypotheses(context, p, excess: excess)
         var shown = Self.ranked(hypotheses, limit: p.maxHypotheses)
         let partnerIndex = Self.joinWhoAndWhat(&shown)
         let findings = Self.findings(
             p, excess: excess, shown: shown, partnerIndex: partnerIndex,
-            candidates: candidates.count, dependents: dependents.count)
+            candidates: candidates.count, dependents: dependents.count, lookbackOnly: lookbackOnly)
         return AnalyzerResult(
             outputs: [
                 "hypotheses": .array(shown.map(\.hypothesis.value)), "top": shown.first.map(\.hypothesis.value) ?? .null,
@@ -292,24 +292,46 @@ public struct AttributionAnalyzer: Analyzer {
         var requiresPython: String?
     }
 
+    /// Beyond this many projects requiring the contributors (a popular package in a whole
+    /// index's catalog), only those with a release in the lookback or the window are read.
+    static let manyDependents = 200
+
     /// The catalog's reverse dependencies of the contributors, and their releases published in
     /// the lookback or the window (or, if none, the latest earlier one), with their diffs.
-    static func candidateReleases(_ p: Parameters, excess: Excess) -> (dependents: Set<String>, candidates: [Candidate]) {
+    ///
+    /// When more than ``manyDependents`` projects require a contributor, the catalog's index by
+    /// name and upload time gives the dependents with a release in the lookback or the window,
+    /// and only those are read (`lookbackOnly`): a release from years before cannot have changed
+    /// what was installed this week, and reading thousands of projects would cost a run seconds.
+    static func candidateReleases(_ p: Parameters, excess: Excess) -> (
+        dependents: Set<String>, candidates: [Candidate], lookbackOnly: Bool
+    ) {
         let catalog = p.catalog
         let window = p.window
         let env = excess.environment
-        var dependents = Set<String>()
-        for c in excess.contributorProjects where !p.values.isEmpty {
-            for r in catalog.reverseDependencies(of: c) { dependents.insert(r.dependent) }
-        }
-        dependents.subtract(excess.contributorProjects)
         let lookbackStart = window.start - p.lookback * 86400
+        let contributors = p.values.isEmpty ? [] : excess.contributorProjects.sorted()
+        var dependents = Set(contributors.flatMap { (try? catalog.dependents(of: $0)) ?? [] })
+        dependents.subtract(excess.contributorProjects)
+        var read: Set<String>
+        let lookbackOnly = dependents.count > manyDependents
+        if lookbackOnly {
+            let recent = (try? catalog.dependentReleases(of: contributors, from: lookbackStart, to: window.end)) ?? []
+            read = Set(recent.map(\.project)).intersection(dependents)
+        } else {
+            read = []
+            for c in contributors {
+                for r in catalog.reverseDependencies(of: c) { read.insert(r.dependent) }
+            }
+            read.subtract(excess.contributorProjects)
+            dependents = read
+        }
         var candidates: [Candidate] = []
-        for d in dependents.sorted() {
+        for d in read.sorted() {
             guard let releases = try? catalog.releases(of: d) else { continue }
             let dated = releases.filter { ($0.uploadTime ?? .max) < window.end && !$0.yanked }
             var chosen = dated.filter { $0.uploadTime! >= lookbackStart }
-            if chosen.isEmpty, let latest = dated.max(by: { $0.uploadTime! < $1.uploadTime! }) { chosen = [latest] }
+            if chosen.isEmpty, !lookbackOnly, let latest = dated.max(by: { $0.uploadTime! < $1.uploadTime! }) { chosen = [latest] }
             for r in chosen {
                 guard let reqs = try? catalog.requirements(of: d, version: r.versionText, for: env) else { continue }
                 let index = releases.firstIndex { $0.versionText == r.versionText } ?? 0
@@ -330,7 +352,7 @@ public struct AttributionAnalyzer: Analyzer {
                         requiresPython: catalog.requiresPython(of: d, version: r.versionText)))
             }
         }
-        return (dependents, candidates)
+        return (dependents, candidates, lookbackOnly)
     }
 
     // MARK: - Stage 3: scoring
@@ -678,9 +700,9 @@ public struct AttributionAnalyzer: Analyzer {
 
     // MARK: - Stage 5: findings
 
-    static func findings(_ p: Parameters, excess: Excess, shown: [Scored], partnerIndex: Int?, candidates: Int, dependents: Int)
-        -> [Finding]
-    {
+    static func findings(
+        _ p: Parameters, excess: Excess, shown: [Scored], partnerIndex: Int?, candidates: Int, dependents: Int, lookbackOnly: Bool = false
+    ) -> [Finding] {
         let totalExcess = excess.total
         let table = EvidenceTable(
             title: "Hypotheses for \(p.window.label), best first",
@@ -699,7 +721,7 @@ public struct AttributionAnalyzer: Analyzer {
                 Finding(
                     title: "No hypothesis explains the excess",
                     summary:
-                        "\(candidates == 1 ? "Neither the one release" : "None of the \(candidates) releases") of \(dependents == 1 ? "the one catalog project" : "the \(dependents) catalog projects") requiring a contributor, nor the client behaviour, explains the excess of \(Describe.count(totalExcess)) downloads (best score \(String(format: "%.2f", shown.first?.score ?? 0))).",
+                        "\(candidates == 1 ? "Neither the one release" : "None of the \(candidates) releases")\(lookbackOnly ? " uploaded in the \(p.lookback) days before the window or in it" : "") of \(dependents == 1 ? "the one catalog project" : "the \(Describe.count(Int64(dependents))) catalog projects") requiring a contributor, nor the client behaviour, explains the excess of \(Describe.count(totalExcess)) downloads (best score \(String(format: "%.2f", shown.first?.score ?? 0))).",
                     evidence: [.table(table)], confidence: .medium,
                     openQuestions: ["Is the downstream project that caused it missing from the catalog? (`casebook catalog fetch NAME`)"])
             ]

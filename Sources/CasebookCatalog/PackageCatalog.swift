@@ -16,9 +16,37 @@ public protocol PackageCatalog: Sendable {
     /// Normalized names of the projects with at least one release whose requirements name
     /// `name` (any marker, any extra), sorted.
     func dependents(of name: String) throws(CatalogError) -> [String]
+    /// Releases uploaded in `[from, to)` (any time when nil) whose requirements name one of
+    /// `names`, by upload time: "which downstream releases of this period could have changed
+    /// what their users install?". An imported catalog answers it from its index by name and
+    /// upload time; the default reads every dependent project.
+    func dependentReleases(of names: [String], from: Int64?, to: Int64?) throws(CatalogError) -> [DependentRelease]
 }
 
 extension PackageCatalog {
+    /// Built on ``dependents(of:)`` and each dependent's releases (a folder's catalog is in memory).
+    public func dependentReleases(of names: [String], from: Int64?, to: Int64?) throws(CatalogError) -> [DependentRelease] {
+        var out: [DependentRelease] = []
+        for name in Set(names.map(ProjectName.normalize)).sorted() {
+            for d in try dependents(of: name) where d != name {
+                let p = try project(named: d)
+                for v in p.versions {
+                    let upload = p.files[v]?.compactMap(\.uploadTime).min()
+                    if let from, (upload ?? .min) < from { continue }
+                    if let to, (upload ?? .max) >= to { continue }
+                    for text in p.metadata[v]?.requiresDist ?? [] {
+                        let required = (try? Requirement(text))?.normalizedName ?? Requirement.quickName(text)
+                        guard required == name else { continue }
+                        out.append(DependentRelease(project: p.name, version: v, uploadTime: upload, requires: name, requirement: text))
+                    }
+                }
+            }
+        }
+        return out.sorted {
+            ($0.uploadTime ?? .min, $0.project, $0.version, $0.requires) < ($1.uploadTime ?? .min, $1.project, $1.version, $1.requires)
+        }
+    }
+
     /// Whether the catalog has the project.
     public func knows(_ project: String) -> Bool { (try? self.project(named: project)) != nil }
 

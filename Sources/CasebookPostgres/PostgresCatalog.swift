@@ -286,6 +286,13 @@ public final class PostgresCatalog: PackageCatalog, @unchecked Sendable {
         return names
     }
 
+    /// One index range per name over (name, upload time), not a read of every dependent.
+    public func dependentReleases(of names: [String], from: Int64?, to: Int64?) throws(CatalogError) -> [DependentRelease] {
+        do { return try store.dependentReleases(of: names, from: from, to: to) } catch {
+            throw .unreadableDocument(path: location, reason: "\(error)")
+        }
+    }
+
     /// Reads the rows of the named projects (those not imported are absent): one statement per table.
     static func readRows(_ names: [String], connection: PGConnection, schema s: String) throws -> [String: CatalogRows] {
         guard !names.isEmpty else { return [:] }

@@ -190,6 +190,13 @@ public final class SQLiteCatalog: PackageCatalog, @unchecked Sendable {
         return names
     }
 
+    /// One index range per name over (name, upload time), not a read of every dependent.
+    public func dependentReleases(of names: [String], from: Int64?, to: Int64?) throws(CatalogError) -> [DependentRelease] {
+        do { return try store.dependentReleases(of: names, from: from, to: to) } catch {
+            throw .unreadableDocument(path: location, reason: "\(error)")
+        }
+    }
+
     /// Reads one project's rows (nil when it is not imported).
     static func readRows(_ name: String, db: Database) throws -> CatalogRows? {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM catalog_projects WHERE name = ?", arguments: [name]) else { return nil }

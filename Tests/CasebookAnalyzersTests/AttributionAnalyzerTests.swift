@@ -11,8 +11,9 @@ import Testing
     /// release `appx` 1.1 that pins exactly them (and `web`, `newdep`, which did not move), and
     /// decoys: `decoy-partial` 2.0 (only `delta`), `decoy-late` 3.0 (all four, three weeks
     /// early) and `decoy-py3` 0.9 (`alpha` and `beta`, Python 3 only).
-    static func releaseCatalog() throws -> URL {
+    static func releaseCatalog(more: (inout TestCatalog) -> Void = { _ in }) throws -> URL {
         var c = TestCatalog()
+        more(&c)
         c.add(
             "alpha",
             [
@@ -106,6 +107,30 @@ import Testing
             e.add(f, days: days("2020-02-19", 17), perDay: n, clients: clients)
         }
         return e
+    }
+
+    /// On a whole index's catalog a contributor has hundreds of dependents: only those with a
+    /// release in the lookback or the window are read, the answer is the same, and the report
+    /// says how many projects require the contributors.
+    @Test func manyDependentsAreNarrowedToTheirRecentReleases() async throws {
+        let catalog = try Self.releaseCatalog { c in
+            for i in 0..<250 {
+                c.add(
+                    "old-dependent-\(i)",
+                    [.init("1.0", "2017-05-01T00:00:00Z", requires: ["alpha>=0.2"], files: ["old_dependent_\(i)-1.0.tar.gz"])])
+            }
+        }
+        let result = try await run(
+            AttributionAnalyzer.self,
+            [
+                "window": testWindow, "contributors": ["alpha", "beta", "gamma", "delta"],
+                "top_client_share": 0.003, "concentration": "many-clients", "ci_share": 0.0
+            ], store: Self.releaseEvents().store, catalog: catalog)
+        let hypotheses = result.outputs["hypotheses"]!.objects
+        #expect(hypotheses.first?["project"] == "appx" && hypotheses.first?["version"] == "1.1")
+        #expect(!hypotheses.contains { $0["project"]?.stringValue?.hasPrefix("old-dependent") == true })
+        // 250 old dependents and the four projects requiring the contributors.
+        #expect(result.outputs["candidates"] == 254)
     }
 
     @Test func theReleaseThatPinsTheContributorsRanksFirst() async throws {

@@ -69,6 +69,15 @@ import Testing
             of: ["lib-one", "requests"], from: UTCTime.parse("2020-03-01")!, to: UTCTime.parse("2020-03-15")!)
         #expect(march.map { "\($0.project) \($0.version) \($0.requires)" } == ["app 2.0 lib-one", "app 2.0 requests"])
         #expect(try store.dependentReleases(of: ["lib-one"], from: nil, to: nil).map(\.version) == ["1.0", "2.0"])
+        // The catalog API answers the same from the imported tables (its index) and from the folder (reading every dependent).
+        let folder = try CatalogFolder(directory: dir.appendingPathComponent("catalog"))
+        for names in [["lib-one", "requests"], ["futures"], ["lib-one"], ["nobody"]] {
+            for (from, to) in [(nil, nil), (UTCTime.parse("2020-03-01"), UTCTime.parse("2020-03-15")), (UTCTime.parse("2020-03-04"), nil)] {
+                let imported = try catalog.dependentReleases(of: names, from: from, to: to)
+                #expect(imported == (try folder.dependentReleases(of: names, from: from, to: to)), "\(names) \(String(describing: from))")
+                #expect(imported == (try store.dependentReleases(of: names, from: from, to: to)))
+            }
+        }
     }
 
     @Test func aNewerDocumentReplacesItsProjectAndAnOlderOneIsSkipped() throws {
