@@ -36,6 +36,9 @@ public struct Cause: Sendable, Hashable {
     /// How unlike its baseline share the cause's window share is: the Jensen–Shannon divergence
     /// (base 2, 0–1) between the cause's share of the baseline and of the window.
     public var surprise: Double
+    /// Values of other dimensions that at least 99% of the cause's downloads have (in the window
+    /// for an excess, in the baseline for a shortfall): the same downloads described otherwise.
+    public var sharedBy: [Pair] = []
 
     public init(pairs: [Pair], window: Double, expected: Double, excess: Double, share: Double, surprise: Double) {
         self.pairs = pairs
@@ -685,13 +688,57 @@ private struct Search {
             let raw = try await cell(localiser.filters + c.filters)
             let p = total.e > 0 ? raw.e / total.e : 0
             let q = total.w > 0 ? raw.w / total.w : 0
-            causes.append(
-                Cause(
-                    pairs: c.pairs, window: raw.w, expected: raw.e, excess: raw.x, share: abs(raw.x) / abs(change),
-                    surprise: Self.jensenShannon(p, q)))
+            var cause = Cause(
+                pairs: c.pairs, window: raw.w, expected: raw.e, excess: raw.x, share: abs(raw.x) / abs(change),
+                surprise: Self.jensenShannon(p, q))
+            cause.sharedBy = try await sharedPairs(cause, searched: searched)
+            causes.append(cause)
         }
         return result(total: total, causes: causes, explained: explained, searched: searched, profiles: profiles, significant: significant)
     }
+
+    /// The values of other dimensions that (almost) every download of the cause has: in the
+    /// window for an excess, in the baseline for a shortfall (the downloads that went missing).
+    /// A cause found as `python = 3.7.5` whose downloads are all `ci = true` on `Ubuntu` is the
+    /// same set of downloads as `ci = true × distro = Ubuntu` there: the reader is told both.
+    /// One query per searched dimension (its top value within the cause).
+    mutating func sharedPairs(_ cause: Cause, searched: [CasebookCore.Dimension]) async throws -> [Cause.Pair] {
+        let range = cause.excess >= 0 ? localiser.window : localiser.baseline
+        let scope = localiser.filters + cause.filters
+        let total = try await ask(AggregateQuery(filters: scope, range: range)).total
+        guard total > 0 else { return [] }
+        var out: [(pair: Cause.Pair, share: Double)] = []
+        let inCause = Set(cause.pairs.map(\.dimension))
+        // What the cause's own pairs determine (`python = 3.7.5` is `python_minor = 3.7`) is not news.
+        let implied = inCause.union(inCause.flatMap { Self.determines[$0] ?? [] })
+        // Dimensions of many values (project, file, client) would be in the cause if one value held it.
+        for d in searched where !implied.contains(d) && (cardinality[d] ?? 0) <= Self.sharedCardinality {
+            let table = try await ask(AggregateQuery(dimensions: [d], filters: scope, range: range, top: 1))
+            guard let top = table.rows.first, let value = top.values[0], Double(top.downloads) >= Self.shared * Double(total) else {
+                continue
+            }
+            // A value nearly all downloads have (`installer = pip`) says nothing of the cause.
+            let everyone = try await cell(localiser.filters + [DimensionFilter(d, .in, [value])])
+            let all = try await cell(localiser.filters)
+            let (part, whole) = cause.excess >= 0 ? (everyone.w, all.w) : (everyone.e, all.e)
+            guard whole > 0, part / whole < Self.distinguishing else { continue }
+            out.append((Cause.Pair(d, [value]), part / whole))
+        }
+        // The rarest values first: they say most about who made the downloads.
+        return out.sorted { $0.share < $1.share }.map(\.pair)
+    }
+
+    /// Dimensions whose value fixes others' (a full Python version fixes its minor and major).
+    static let determines: [CasebookCore.Dimension: [CasebookCore.Dimension]] = [
+        .python: [.pythonMinor, .pythonMajor], .pythonMinor: [.pythonMajor], .filename: [.project, .version, .fileType]
+    ]
+
+    /// Share of a cause's downloads a value must hold to be reported as shared by the cause.
+    static let shared = 0.99
+    /// Most distinct values a dimension may have to be asked for a shared value.
+    static let sharedCardinality = 50
+    /// A shared value is reported only when under this share of all downloads have it.
+    static let distinguishing = 0.9
 
     /// Adds to each pair of `cause` the values of its dimension that moved alike within the rest
     /// of the cause (the same way, at least half as far, clearly beyond counting noise) and share
@@ -896,6 +943,9 @@ extension Cause {
         if detailed {
             o["window"] = .int(Int64(window.rounded()))
             o["expected"] = .int(Int64(expected.rounded()))
+            o["sharedBy"] = .object(
+                Dictionary(
+                    sharedBy.map { ($0.dimension.rawValue, $0.values[0].map(Value.string) ?? .null) }, uniquingKeysWith: { a, _ in a }))
         }
         return .object(o)
     }

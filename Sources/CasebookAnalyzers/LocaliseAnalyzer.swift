@@ -105,6 +105,13 @@ public struct LocaliseAnalyzer: Analyzer {
         return AnalyzerResult(outputs: outputs, findings: Self.findings(r, window: window, filters: filters))
     }
 
+    /// `ci = true, distro = Ubuntu` (at most 6): the values every download of the cause has
+    /// (99% or more) that under 90% of all downloads have.
+    static func shared(_ c: Cause) -> String {
+        let shown = c.sharedBy.prefix(6).map(\.text).joined(separator: ", ")
+        return c.sharedBy.count > 6 ? shown + " and \(c.sharedBy.count - 6) more" : shown
+    }
+
     /// `1 download`, `2,500 downloads`.
     static func downloads(_ x: Double) -> String { Describe.counted(Int(x.rounded()), "download") }
 
@@ -132,6 +139,9 @@ public struct LocaliseAnalyzer: Analyzer {
             let explainedShare = r.change != 0 ? (r.change - r.unexplained) / r.change : 0
             let lines = r.causes.map { c -> String in
                 "\(c.text): \(Self.downloads(c.window)) against about \(Describe.count(c.expected)) expected (\(c.excess >= 0 ? "+" : "")\(Describe.count(c.excess)), \(Describe.percent(c.share)) of the \(change))"
+                    + (c.sharedBy.isEmpty
+                        ? ""
+                        : "; \(c.excess >= 0 ? "its downloads in the window all have" : "its downloads in the baseline all had") \(Self.shared(c))")
             }
             // The causes can carry more than the whole change when the rest moved the other way.
             let beyond = explainedShare > 1.005
@@ -154,12 +164,12 @@ public struct LocaliseAnalyzer: Analyzer {
             }
             let table = EvidenceTable(
                 title: "Causes of the \(change), \(window.label)",
-                columns: ["cause", "window", "expected", change, "share of the \(change)", "surprise"],
+                columns: ["cause", "window", "expected", change, "share of the \(change)", "surprise", "its downloads all have"],
                 rows: r.causes.map { c in
                     [
                         .string(c.text), .int(Int64(c.window.rounded())), .int(Int64(c.expected.rounded())),
                         .int(Int64(c.excess.rounded())), .double((c.share * 1000).rounded() / 1000),
-                        .double((c.surprise * 1000).rounded() / 1000)
+                        .double((c.surprise * 1000).rounded() / 1000), .string(Self.shared(c))
                     ]
                 })
             let chart = EvidenceChart(

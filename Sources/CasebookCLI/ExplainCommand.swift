@@ -159,6 +159,10 @@ struct ExplainCommand: AsyncParsableCommand {
         }
         out += line(header) + "\n"
         for row in rows { out += line(row) + "\n" }
+        for (i, c) in r.causes.enumerated() where !c.sharedBy.isEmpty {
+            out +=
+                "cause \(i + 1): its downloads \(c.excess >= 0 ? "in the window all have" : "in the baseline all had") \(clean(c.sharedBy.map(\.text).joined(separator: ", ")))\n"
+        }
         out += "unexplained: \(Describe.count(r.unexplained))"
         if let normal = r.counterfactualIsNormal {
             out += normal ? " (without the causes, back to normal)" : " (without the causes, still not normal)"

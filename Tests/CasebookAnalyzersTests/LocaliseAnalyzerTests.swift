@@ -85,6 +85,43 @@ import Testing
         #expect(r.findings.first?.title.hasPrefix("2 causes explain") == true)
     }
 
+    /// A CI farm appears: its downloads are one Python version, one distribution, all `ci = true`.
+    /// Whichever of these the cause is stated as, the others are given as what its downloads all
+    /// have; what every download has (`installer = pip`) and what the cause's own pairs fix
+    /// (`python_minor` of a `python` cause) are not.
+    @Test func aCauseSaysWhatItsDownloadsAllHave() async throws {
+        var e = TestEvents()
+        let projects = ["alpha", "beta", "gamma", "delta"]
+        for d in 0..<21 {
+            var i = 0
+            for project in projects {
+                for python in ["3.7.3", "3.8.2"] {
+                    for distro in ["Raspbian GNU/Linux", "Debian GNU/Linux"] {
+                        i += 1
+                        let n = Int64((40 * (1 + 0.03 * sin(Double(i * 7 + d) * 1.3))).rounded())
+                        e.add(
+                            count: n, at: day(d) + 12 * 3600, project: project,
+                            dimensions: [.python: python, .distro: distro, .ci: "false", .installer: "pip"])
+                    }
+                }
+                if d >= 18 {
+                    e.add(
+                        count: 150, at: day(d) + 13 * 3600, project: project,
+                        dimensions: [.python: "3.7.5", .distro: "Ubuntu", .ci: "true", .installer: "pip"])
+                }
+            }
+        }
+        let r = try await run(LocaliseAnalyzer.self, with: ["window": lateMarchWindow], store: e.store)
+        let c = try #require(causes(r).first)
+        let pairs = try #require(c["pairs"]?.objectValue)
+        let signature: [String: Value] = ["python": "3.7.5", "distro": "Ubuntu", "ci": "true"]
+        #expect(pairs.count == 1 && pairs.allSatisfy { signature[$0.key] == $0.value }, "\(pairs)")
+        let shared = try #require(c["sharedBy"]?.objectValue)
+        for (d, v) in signature where pairs[d] == nil { #expect(shared[d] == v, "\(shared)") }
+        #expect(shared["installer"] == nil && shared["python_minor"] == nil && shared["python_major"] == nil)
+        #expect(r.findings.first?.summary.contains("its downloads in the window all have") == true)
+    }
+
     @Test func aDrop() async throws {
         // Project delta stops on Windows... here: on armv7l, where every download of it stops.
         let store = Self.cube(Self.shape) { $0[.project] == "delta" && $0[.cpu] == "armv7l" ? -1000 : 0 }
