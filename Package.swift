@@ -168,7 +168,7 @@ let package = Package(
                 "CasebookIngest", "CasebookSQLite", "CasebookAnalyzers"
             ],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookAnalysis", "CasebookCLI", "CasebookSQLite"]),
+        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookAnalysis", "CasebookCLI", "CasebookSQLite", "CasebookClickHouse"]),
 
         // `swift package validate-playbooks`: `casebook validate` on every playbook of a package (for CI).
         .plugin(
