@@ -41,8 +41,8 @@ let package = Package(
         // The PostgreSQL event store: Casebook's own schema (with the imported catalog's tables), or a
         // piwheels-style downloads table (read-only).
         .target(name: "CasebookPostgres", dependencies: ["CasebookCore", "CasebookCatalog", "CLibPQ"]),
-        // The ClickHouse event store over the HTTP interface (Foundation's URLSession, no SwiftNIO).
-        .target(name: "CasebookClickHouse", dependencies: ["CasebookCore"]),
+        // The ClickHouse event store over the HTTP interface (no SwiftNIO), with the imported catalog's tables.
+        .target(name: "CasebookClickHouse", dependencies: ["CasebookCore", "CasebookCatalog"]),
         // zlib, for reading .gz logs (Foundation on Linux has no gzip API).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // Readers for real download-log formats (combined access logs, BigQuery NDJSON, counts CSV)
@@ -151,7 +151,7 @@ let package = Package(
             name: "CasebookClickHouseTests",
             dependencies: [
                 "CasebookAnalysis", "CasebookClickHouse", "CasebookSQLite", "CasebookIngest", "CasebookCore",
-                "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers"
+                "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers", "CasebookCatalog", "CasebookTesting"
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(
@@ -168,7 +168,7 @@ let package = Package(
                 "CasebookIngest", "CasebookSQLite", "CasebookAnalyzers"
             ],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookAnalysis", "CasebookCLI", "CasebookSQLite"]),
+        .testTarget(name: "CasebookCLITests", dependencies: ["CasebookAnalysis", "CasebookCLI", "CasebookSQLite", "CasebookClickHouse"]),
 
         // `swift package validate-playbooks`: `casebook validate` on every playbook of a package (for CI).
         .plugin(

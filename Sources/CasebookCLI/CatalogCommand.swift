@@ -1,6 +1,7 @@
 import ArgumentParser
 import CasebookAnalysis
 import CasebookCatalog
+import CasebookClickHouse
 import CasebookCore
 import CasebookIngest
 import CasebookPostgres
@@ -30,7 +31,7 @@ struct CatalogCommand: AsyncParsableCommand {
         @Option(help: "Per-request timeout in seconds.") var timeout: Double = 30
         @Option(
             help: ArgumentHelp(
-                "Then import the fetched projects into this store's catalog (a SQLite path or postgres:// URL), as `catalog import` does.",
+                "Then import the fetched projects into this store's catalog (a SQLite path, postgres:// or clickhouse:// URL), as `catalog import` does.",
                 valueName: "PATH|URL")) var store: String?
 
         func run() async throws {
@@ -39,7 +40,8 @@ struct CatalogCommand: AsyncParsableCommand {
             if let store {
                 guard let s = try StoreOptions.openWritable(store) as? any CatalogStore else {
                     throw CLIError(
-                        "catalog fetch --store needs a SQLite or PostgreSQL store: \(StoreOptions.display(store)) has no catalog tables")
+                        "catalog fetch --store needs a SQLite, PostgreSQL (Casebook's layout) or ClickHouse store: \(StoreOptions.display(store)) has no catalog tables"
+                    )
                 }
                 target = s
             } else {
@@ -187,7 +189,7 @@ struct CatalogCommand: AsyncParsableCommand {
         func run() throws {
             guard let store = try storeOptions.openWritableStore() as? any CatalogStore else {
                 throw CLIError(
-                    "catalog import needs a SQLite or PostgreSQL store: \(storeOptions.displayLocation) has no catalog tables (runs on it can still use --catalog DIR)"
+                    "catalog import needs a SQLite, PostgreSQL (Casebook's layout) or ClickHouse store: \(storeOptions.displayLocation) has no catalog tables (runs on it can still use --catalog DIR)"
                 )
             }
             var failed = false
@@ -249,7 +251,7 @@ struct CatalogCommand: AsyncParsableCommand {
             }
             guard let store = try storeOptions.openReadStore() as? any CatalogStore else {
                 throw CLIError(
-                    "the store \(storeOptions.displayLocation) keeps no catalog: import one into a SQLite or PostgreSQL store (`casebook catalog import DIR --store ...`)"
+                    "the store \(storeOptions.displayLocation) keeps no catalog: import one into a SQLite, PostgreSQL (Casebook's layout) or ClickHouse store (`casebook catalog import DIR --store ...`)"
                 )
             }
             guard let catalog = try store.importedCatalog() else {
@@ -290,7 +292,11 @@ struct CatalogCommand: AsyncParsableCommand {
     /// The catalog a command reads: `--catalog DIR`, else the store's imported one, else ./catalog.
     static func open(explicit: String?, storeOptions: StoreOptions) throws -> any PackageCatalog {
         var store: Any = ()
-        if explicit == nil, PostgresStores.isURL(storeOptions.location) {
+        if explicit == nil, ClickHouseStores.isURL(storeOptions.location) {
+            // A database without Casebook's tables has no imported catalog (as a missing SQLite file).
+            do { store = try ClickHouseStores.openRead(storeOptions.location) } catch ClickHouseStoreError.storeMissing {
+            } catch let e as ClickHouseStoreError { throw CLIError(e.description) }
+        } else if explicit == nil, PostgresStores.isURL(storeOptions.location) {
             // A server without Casebook's schema has no imported catalog (as a missing SQLite file).
             do { store = try PostgresStores.openRead(storeOptions.location) } catch PostgresStoreError.tableMissing {
             } catch let e as PostgresStoreError { throw CLIError(e.description) }

@@ -22,6 +22,16 @@ import CasebookCore
 ///
 /// One ingest at a time per store: ClickHouse has no locks, and two processes ingesting the same
 /// new file at the same moment would both record it.
+///
+/// **The imported catalog** (`casebook catalog import`) lives in five more tables, versioned the
+/// same way: each import batch draws an *import id* (increasing: microseconds since 1970, then
+/// random bits), writes every project it adds or replaces whole under that id into
+/// `catalog_projects`, `catalog_releases`, `catalog_files` and `catalog_requirements`, and then
+/// inserts one row into `catalog_imports`. A project's current rows are those of the highest
+/// committed import id that wrote it (``catalogCurrent(_:names:)``): a replaced project's older
+/// rows are shadowed, not deleted, and a batch without its `catalog_imports` row is never seen.
+/// They are created with the other tables and need no new schema version (an older Casebook
+/// ignores them; a store made before them gets them at its next writable open or import).
 enum ClickHouseSchema {
     /// The version of the tables this Casebook writes (kept in `meta`).
     static let currentVersion = 1
@@ -89,7 +99,67 @@ enum ClickHouseSchema {
                 ingest_id UInt64, hour Int64, status Int32, count Int64
             ) ENGINE = MergeTree ORDER BY (hour, status)
             """
+        ] + catalogCreateStatements(database: db)
+    }
+
+    /// The imported catalog's tables (see the type's discussion), `catalog_imports` last: when it
+    /// exists, so do the others.
+    ///
+    /// `catalog_releases` keeps each release's `requires_dist` texts (an array, in order), so a
+    /// project is read from three tables ordered by project; `catalog_requirements` is the
+    /// reverse-dependency index, ordered by required name and upload time (a sorting key takes no
+    /// `Nullable` column in 18.16: `has_upload_time` says whether `upload_time` is known).
+    static func catalogCreateStatements(database db: String) -> [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS \(table(db, "catalog_projects")) (
+                import_id UInt64, name String, deleted UInt8, display_name String, latest_version Nullable(String),
+                last_serial Nullable(Int64), newest_upload Nullable(Int64), fingerprint String
+            ) ENGINE = MergeTree ORDER BY (name, import_id)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(table(db, "catalog_releases")) (
+                import_id UInt64, project String, version String, upload_time Nullable(Int64), has_metadata UInt8,
+                requires_dist_null UInt8, requires_python Nullable(String), metadata_source Nullable(String),
+                requires_dist Array(String)
+            ) ENGINE = MergeTree ORDER BY (project, import_id, version)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(table(db, "catalog_files")) (
+                import_id UInt64, project String, version String, filename String, packagetype String,
+                python_version Nullable(String), upload_time Nullable(Int64), yanked UInt8, yanked_reason Nullable(String),
+                requires_python Nullable(String), size Nullable(Int64), sha256 Nullable(String), url Nullable(String)
+            ) ENGINE = MergeTree ORDER BY (project, import_id, version, filename)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(table(db, "catalog_requirements")) (
+                import_id UInt64, name String, has_upload_time UInt8, upload_time Int64, project String, version String,
+                position Int64, requirement String, specifier Nullable(String), marker Nullable(String), extra Nullable(String)
+            ) ENGINE = MergeTree ORDER BY (name, upload_time, project, version, position)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(table(db, "catalog_imports")) (
+                import_id UInt64, committed_at Int64, projects Int64
+            ) ENGINE = MergeTree ORDER BY import_id
+            """
         ]
+    }
+
+    /// `(name, import_id)` of every current project (or of those whose name is in `names`, an SQL
+    /// set such as `('a', 'b')` or a subquery): the newest committed import that wrote each,
+    /// unless that import deleted it.
+    static func catalogCurrent(_ db: String, names: String? = nil) -> String {
+        """
+        SELECT name, max(import_id) FROM \(table(db, "catalog_projects"))
+        WHERE import_id IN (SELECT import_id FROM \(table(db, "catalog_imports")))\(names.map { " AND name IN \($0)" } ?? "")
+        GROUP BY name HAVING argMax(deleted, import_id) = 0
+        """
+    }
+
+    /// Whether the store has the imported catalog's tables.
+    static func catalogExists(_ c: ClickHouseClient) throws -> Bool {
+        let db = ClickHouseSQL.literal(c.url.database)
+        return try c.scalar("SELECT count() FROM system.tables WHERE database = \(db) AND name = 'catalog_imports'") == "1"
     }
 
     /// Creates the tables when missing, checks the version and creates the client salt once.

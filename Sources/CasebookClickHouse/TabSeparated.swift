@@ -60,15 +60,10 @@ struct TabSeparatedWriter {
         var s = "["
         s += values.map(ClickHouseSQL.literal).joined(separator: ",")
         s += "]"
-        // Inside a TabSeparated field the array's own quoting applies; only the field escapes remain.
-        for c in s.utf8 {
-            switch c {
-            case 92: bytes.append(contentsOf: [92, 92])
-            case 9: bytes.append(contentsOf: [92, 116])
-            case 10: bytes.append(contentsOf: [92, 110])
-            default: bytes.append(c)
-            }
-        }
+        // The server reads an array field with the array's own quoting, not the field escapes
+        // (a doubled backslash would end the element early): the quoted literals are written
+        // as they are, and they hold no raw tab or newline (``ClickHouseSQL/literal(_:)``).
+        bytes.append(contentsOf: Array(s.utf8))
     }
 
     /// An `Array(Int64)` field.

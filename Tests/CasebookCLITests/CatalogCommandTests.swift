@@ -1,3 +1,4 @@
+import CasebookClickHouse
 import Foundation
 import Testing
 
@@ -39,6 +40,45 @@ import Testing
             ["catalog", "dependents", "flask", "--from", "2020-03-01", "--to", "2020-03-08", "--store", store], directory: dir)
         #expect(deps.status == 0, "\(deps.stderr)")
         #expect(deps.stdout.contains("1 releases require flask uploaded 2020-03-01T00:00:00Z to 2020-03-08T00:00:00Z"))
+        #expect(deps.stdout.contains("good 1.0: Flask (>=1.0)"))
+        let none = try CLI.run(["catalog", "dependents", "flask", "--from", "2021-01-01", "--store", store], directory: dir)
+        #expect(none.stdout.hasPrefix("0 releases require flask"))
+    }
+
+    /// The same through a ClickHouse store (`CASEBOOK_TEST_CLICKHOUSE_URL`, see
+    /// `.ci/clickhouse.sh`; skipped without one): import, import again, `show` and `dependents`
+    /// answered by the imported catalog alone.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["CASEBOOK_TEST_CLICKHOUSE_URL"].map { !$0.isEmpty } ?? false))
+    func aClickHouseStoreKeepsTheCatalog() throws {
+        let base = try #require(ProcessInfo.processInfo.environment["CASEBOOK_TEST_CLICKHOUSE_URL"])
+        let database = "casebook_t_cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+        let slash = try #require(base.lastIndex(of: "/"))
+        let store = String(base[..<slash]) + "/" + database
+        defer { _ = try? ClickHouseEventStore(url: store).dropDatabase() }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.write(
+            #"{"info":{"name":"Good","version":"1.0","requires_dist":["Flask (>=1.0)"]},"last_serial":3,"releases":{"1.0":[{"filename":"good-1.0.tar.gz","packagetype":"sdist","upload_time_iso_8601":"2020-03-03T00:00:00Z","yanked":false}]},"urls":[]}"#,
+            dir, "catalog/pypi/good/json")
+        try Self.write(
+            #"{"info":{"name":"Flask","version":"1.1","requires_dist":[]},"last_serial":9,"releases":{"1.1":[]},"urls":[]}"#, dir,
+            "catalog/pypi/flask/json")
+        let shown = try ClickHouseURL(store).redacted
+        let first = try CLI.run(["catalog", "import", "catalog", "--store", store], directory: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("2 projects added"))
+        #expect(first.stdout.contains("catalog in \(shown): 2 projects, 2 releases"))
+        #expect(!first.stdout.contains("casebook-test") && !first.stderr.contains("casebook-test"))
+        let again = try CLI.run(["catalog", "import", "catalog", "--store", store], directory: dir)
+        #expect(again.stdout.contains("0 projects added, 0 replaced by newer, 2 unchanged"))
+
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("catalog"))
+        let show = try CLI.run(["catalog", "show", "good", "--store", store], directory: dir)
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("Good (good): 1 releases") && show.stdout.contains("+ Flask>=1.0"))
+        let deps = try CLI.run(
+            ["catalog", "dependents", "flask", "--from", "2020-03-01", "--to", "2020-03-08", "--store", store], directory: dir)
+        #expect(deps.status == 0, "\(deps.stderr)")
         #expect(deps.stdout.contains("good 1.0: Flask (>=1.0)"))
         let none = try CLI.run(["catalog", "dependents", "flask", "--from", "2021-01-01", "--store", store], directory: dir)
         #expect(none.stdout.hasPrefix("0 releases require flask"))

@@ -13,7 +13,7 @@ import Testing
         "CasebookIngest": ["CasebookCore", "CasebookCatalog", "CZlib"],
         "CasebookSQLite": ["CasebookCore", "CasebookCatalog", "GRDB", "GRDBSQLite", "SQLite3"],
         "CasebookPostgres": ["CasebookCore", "CasebookCatalog", "CLibPQ"],
-        "CasebookClickHouse": ["CasebookCore"],
+        "CasebookClickHouse": ["CasebookCore", "CasebookCatalog"],
         "CasebookYAML": ["CasebookCore", "Yams"],
         "CasebookSimulation": ["CasebookCore", "CZlib", "Yams", "CasebookYAML"],
         // The analysis layer: no store backend, no YAML, no playbook engine.
