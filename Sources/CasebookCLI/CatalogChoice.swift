@@ -1,13 +1,19 @@
 import CasebookAnalysis
 import CasebookCatalog
+import CasebookClickHouse
 import CasebookCore
 import Foundation
 
-/// Which package-metadata catalog a command uses: `--catalog DIR`, else the catalog imported
+/// Which package-metadata catalog a command uses: `--catalog DIR` (or `--catalog
+/// clickhouse://.../pypi?layout=clickpy`, ClickPy's projects table), else the catalog imported
 /// into the store (`casebook catalog import`), else `./catalog` when that folder exists.
 enum CatalogChoice {
     /// The run's catalog, and the folder to name in the re-run command (nil for an imported one).
     static func resolve(explicit: String?, store: Any) throws -> (catalog: RunCatalog?, folder: URL?) {
+        if let explicit, ClickHouseStores.isURL(explicit) {
+            // ClickPy's projects table, read where it lives.
+            do { return (RunCatalog(try ClickPyCatalog.open(explicit)), nil) } catch { throw CLIError("--catalog: \(error.description)") }
+        }
         if let explicit {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: explicit, isDirectory: &isDir), isDir.boolValue else {

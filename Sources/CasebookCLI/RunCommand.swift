@@ -1,5 +1,6 @@
 import ArgumentParser
 import CasebookAnalysis
+import CasebookClickHouse
 import CasebookCore
 import CasebookPlaybooks
 import Foundation
@@ -23,8 +24,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Package-metadata catalog folder (default: the catalog imported into the store, else ./catalog when it exists).",
-            valueName: "DIR"))
+            "Package-metadata catalog folder, or ClickPy's projects table as clickhouse://USER@HOST:PORT/pypi?layout=clickpy (default: the catalog imported into the store, else ./catalog when it exists).",
+            valueName: "DIR|URL"))
     var catalog: String?
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a playbook parameter (repeatable).", valueName: "NAME=VALUE"))
@@ -60,7 +61,11 @@ struct RunCommand: AsyncParsableCommand {
         let store = try storeOptions.openReadStore()
         let (runCatalog, catalogURL) = try CatalogChoice.resolve(explicit: catalog, store: store)
         var command = ["casebook", "run", playbook, "--store", storeOptions.displayLocation]
-        if let catalogURL { command += ["--catalog", catalogURL.path] }
+        if let catalogURL {
+            command += ["--catalog", catalogURL.path]
+        } else if let catalog, ClickHouseStores.isURL(catalog) {
+            command += ["--catalog", ClickHouseStores.display(catalog)]
+        }
         for o in overrides { command += ["--set", o] }
         command += ["--out", out]
         let report = try await PlaybookExecution.run(

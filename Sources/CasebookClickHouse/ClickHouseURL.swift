@@ -72,7 +72,10 @@ public struct ClickHouseURL: Sendable, CustomStringConvertible {
             switch item.name.lowercased() {
             case "layout":
                 guard let l = Layout(rawValue: value.lowercased()) else {
-                    let hint = value.lowercased() == "clickpy" ? " (the ClickPy layout is not supported yet)" : ""
+                    let hint =
+                        value.lowercased() == "clickpy"
+                        ? " (ClickPy's downloads table is not supported as a store yet; its projects table is read as a catalog: --catalog URL?layout=clickpy)"
+                        : ""
                     throw ClickHouseStoreError.invalidURL(
                         shown, "layout=\(value): expected one of \(Layout.allCases.map(\.rawValue).joined(separator: ", "))\(hint)")
                 }
