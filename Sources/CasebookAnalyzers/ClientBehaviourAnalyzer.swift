@@ -86,10 +86,16 @@ public struct ClientBehaviourAnalyzer: Analyzer {
 
     public init() {}
 
+    /// Downloads per client as a reader says it: `3.54`, `140`.
+    static func perClient(_ x: Double) -> String {
+        x >= 10 && x == x.rounded() ? String(Int(x)) : String(format: x >= 10 ? "%.1f" : "%.2f", x)
+    }
+
     public func run(_ context: AnalyzerContext) async throws -> AnalyzerResult {
         let window = try AnalysisWindow.from(context.value("window"), parameter: "window")
         let dimension = try context.dimension("dimension")
         var filters = try context.filters("filter")
+        let given = filters
         let values = context.valueList("values").map { list in list.map { v in dimension == .project ? v.map(ProjectName.normalize) : v } }
         if let values, !values.isEmpty { filters.append(DimensionFilter(dimension, .in, values)) }
         let baselineDays = max(1, try context.int("baseline_days"))
@@ -200,9 +206,16 @@ public struct ClientBehaviourAnalyzer: Analyzer {
         }
 
         var findings: [Finding] = []
+        // What was looked at: the values, within the filter (a segment an earlier step found).
+        let analysed = values.flatMap { $0.isEmpty ? nil : "the \(Describe.counted($0.count, "\(dimension.rawValue) value")) analysed" }
+        let within = given.isEmpty ? nil : Describe.scope(given)
         let scope =
-            values.flatMap { $0.isEmpty ? nil : "the \(Describe.counted($0.count, "\(dimension.rawValue) value")) analysed" }
-            ?? "all downloads"
+            switch (analysed, within) {
+            case (let a?, let w?): "\(a), within \(w)"
+            case (let a?, nil): a
+            case (nil, let w?): w
+            case (nil, nil): "all downloads"
+            }
         let clientTable = EvidenceTable(
             title: "Largest clients in \(window.label) (pseudonyms)", columns: ["client", "downloads", "share of window"],
             rows: clientRows)
@@ -259,12 +272,12 @@ public struct ClientBehaviourAnalyzer: Analyzer {
             columns: [dimension.rawValue, "downloads", "clients", "per client", "clients fetching it more than once"],
             rows: perRows)
         if !repeated.isEmpty {
-            let names = Describe.list(repeated.map { "\(Describe.value($0.0)) (\(String(format: "%.2f", $0.1)) per client)" })
+            let names = Describe.list(repeated.map { "\(Describe.value($0.0)) (\(Self.perClient($0.1)) per client)" })
             findings.append(
                 Finding(
                     title: "Repeated downloads: \(Describe.list(repeated.map { Describe.value($0.0) }, limit: 5))",
                     summary:
-                        "The same clients fetched \(names) against a typical \(String(format: "%.2f", typical)) per client for the other values: repeated downloads by the same clients, not more clients, account for the larger count.",
+                        "The same clients fetched \(names) against a typical \(Self.perClient(typical)) per client for the other values: repeated downloads by the same clients, not more clients, account for the larger count.",
                     evidence: [.table(perTable)], confidence: .high,
                     openQuestions: ["Why do these clients fetch it more than once (a retry, a second resolution pass, no cache)?"]))
         } else if perValueSorted.count > 1 {
@@ -272,7 +285,7 @@ public struct ClientBehaviourAnalyzer: Analyzer {
                 Finding(
                     title: "No repeated downloads stand out",
                     summary:
-                        "Every value was fetched about the same number of times per client (typically \(String(format: "%.2f", typical))).",
+                        "Every value was fetched about the same number of times per client (typically \(Self.perClient(typical))).",
                     evidence: [.table(perTable)], confidence: .medium))
         }
         if allValues.count > 1 {

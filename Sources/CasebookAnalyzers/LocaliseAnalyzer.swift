@@ -42,6 +42,11 @@ public struct LocaliseAnalyzer: Analyzer {
             OutputSpec(
                 "backToNormal", .bool, doc: "Whether the window without the causes is back within normal (null without causes)."),
             OutputSpec("projects", .list(.string), doc: "The project values within the causes (for later steps)."),
+            OutputSpec(
+                "segment", .object,
+                doc:
+                    "The first cause's pairs other than `project`, as a filter (`{python_major: \"2\"}`), when that cause carries at least half of the change; else `{}`. Later steps look within it."
+            ),
             OutputSpec("dimensions", .list(.string), doc: "The dimensions searched."),
             OutputSpec("queries", .int, doc: "Aggregate queries asked of the store.")
         ],
@@ -57,7 +62,7 @@ public struct LocaliseAnalyzer: Analyzer {
                 ]),
                 expect: [
                     "causes": .contains([["pairs": ["project": "markdown", "python_major": "2"], "excess": 900]]),
-                    "projects": ["markdown"], "backToNormal": true, "unexplained": 0
+                    "projects": ["markdown"], "segment": ["python_major": "2"], "backToNormal": true, "unexplained": 0
                 ],
                 finding: "1 cause explains"),
             AnalyzerExample(
@@ -99,10 +104,23 @@ public struct LocaliseAnalyzer: Analyzer {
             "unexplained": .int(Int64(r.unexplained.rounded())),
             "backToNormal": r.counterfactualIsNormal.map(Value.bool) ?? .null,
             "projects": .array(projects.map(Value.string)),
+            "segment": Self.segment(r),
             "dimensions": .array(r.dimensions.map { .string($0.rawValue) }),
             "queries": .int(Int64(r.queries))
         ]
         return AnalyzerResult(outputs: outputs, findings: Self.findings(r, window: window, filters: filters))
+    }
+
+    /// The first cause's pairs other than `project`, as a filter object, when it carries at least
+    /// half of the change (`{}` otherwise: no one segment is the story).
+    static func segment(_ r: LocalisationResult) -> Value {
+        guard let top = r.causes.first, top.share >= 0.5 else { return .object([:]) }
+        var o: [String: Value] = [:]
+        for p in top.pairs where p.dimension != .project {
+            o[p.dimension.rawValue] =
+                p.values.count == 1 ? (p.values[0].map(Value.string) ?? .null) : .array(p.values.map { $0.map(Value.string) ?? .null })
+        }
+        return .object(o)
     }
 
     /// `ci = true, distro = Ubuntu` (at most 6): the values every download of the cause has

@@ -328,6 +328,9 @@ steps:
       values_dimension: ${{ params.dimension }}
       baseline_days: ${{ params.baseline_days }}
 
+  # The steps below look at the projects within localise's causes when it found any (else at
+  # the contributors' values), and client behaviour looks within the first cause's segment (its
+  # pairs other than project, e.g. python_major = 2) when that cause carries half of the change.
   - id: clients
     name: How the clients behaved
     uses: client-behaviour
@@ -338,8 +341,9 @@ steps:
       - hours missing from the log explain the window (missing data), so there is no change in traffic to split
     with:
       window: ${{ steps.spike.outputs.window }}
-      values: ${{ steps.contributors.outputs.values }}
+      values: ${{ params.dimension == "project" && steps.localise.outputs.projects || steps.contributors.outputs.values }}
       dimension: ${{ params.dimension }}
+      filter: ${{ steps.localise.outputs.segment }}
       baseline_days: ${{ params.baseline_days }}
 
   # Part 2: package metadata. These steps need the catalog (`--catalog DIR`; `casebook run`
@@ -353,7 +357,7 @@ steps:
       - it explains a rise (which files and releases drew the extra downloads), and the window investigated is a drop
     with:
       window: ${{ steps.spike.outputs.window }}
-      contributors: ${{ steps.contributors.outputs.values }}
+      contributors: ${{ params.dimension == "project" && steps.localise.outputs.projects || steps.contributors.outputs.values }}
       dimension: ${{ params.dimension }}
       baseline_days: ${{ params.baseline_days }}
 
@@ -366,7 +370,7 @@ steps:
       - it explains a rise (which files and releases drew the extra downloads), and the window investigated is a drop
     with:
       window: ${{ steps.spike.outputs.window }}
-      contributors: ${{ steps.contributors.outputs.values }}
+      contributors: ${{ params.dimension == "project" && steps.localise.outputs.projects || steps.contributors.outputs.values }}
       dimension: ${{ params.dimension }}
       baseline_days: ${{ params.baseline_days }}
 
@@ -379,7 +383,7 @@ steps:
       - it explains a rise (which files and releases drew the extra downloads), and the window investigated is a drop
     with:
       window: ${{ steps.spike.outputs.window }}
-      contributors: ${{ steps.contributors.outputs.values }}
+      contributors: ${{ params.dimension == "project" && steps.localise.outputs.projects || steps.contributors.outputs.values }}
       dimension: ${{ params.dimension }}
       baseline_days: ${{ params.baseline_days }}
       broad: ${{ steps.contributors.outputs.broad }}
