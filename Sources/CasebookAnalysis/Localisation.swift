@@ -801,6 +801,10 @@ private struct Search {
 
     /// Least share of the change a cause must carry (beyond the baseline's noise too).
     static let minAdded = 0.05
+    /// How many times the rest's relative change a later cause's own must be.
+    /// How much further (in relative change) a later cause must have moved than the rest of the
+    /// residual without it, in units of the residual's own relative change.
+    static let laterLift = 2.0
 
     /// One round: the best cause in the residual `rest`, or `nil` when none carries `minAdded` of
     /// the change `target` (and more than the baseline's noise) while being concentrated (its share of the change beyond its
@@ -857,8 +861,21 @@ private struct Search {
         for c in finals {
             guard c.cell.x / target >= Self.minAdded, abs(c.cell.x) > noise else { continue }
             // Its share of the change beyond its share of the traffic, by a visible margin.
-            let score = c.cell.x / target - c.cell.e / scope
+            // A later round judges against what is left of the change, and asks more of a cause: it
+            // must have moved several times as much (relative to its size) as the rest did, so that
+            // the noise left around the first causes is not taken for another.
+            // A set of values (`version ∈ {…}`) gathered from what is left is more often noise that
+            // happened to lean one way: it is still judged against the whole change.
+            let later = !removed.isEmpty && c.pairs.allSatisfy { $0.values.count == 1 }
+            let score = c.cell.x / (later ? change : target) - c.cell.e / scope
             guard score >= Self.minAdded else { continue }
+            if later {
+                // Relative changes: the cause's, the rest of the residual's without it, and the whole residual's.
+                let own = c.cell.x / max(c.cell.e, 1)
+                let others = (change - c.cell.x) / max(rest.e - c.cell.e, 1)
+                let all = change / max(rest.e, 1)
+                guard (own - others) * (all >= 0 ? 1 : -1) >= Self.laterLift * abs(all) else { continue }
+            }
             if best == nil || score > best!.score + 0.02 { best = (c, score) }
         }
         return best?.cand
