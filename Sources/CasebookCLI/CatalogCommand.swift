@@ -29,23 +29,25 @@ struct CatalogCommand: AsyncParsableCommand {
         @Flag(name: .customLong("with-releases"), help: "Also fetch each release's document (its own requires_dist).") var withReleases =
             false
         @Option(help: "Per-request timeout in seconds.") var timeout: Double = 30
-        @Option(
-            help: ArgumentHelp(
-                "Then import the fetched projects into this store's catalog (a SQLite path, postgres:// or clickhouse:// URL), as `catalog import` does.",
-                valueName: "PATH|URL")) var store: String?
+        @OptionGroup var storeOptions: StoreOptions
+        @Flag(
+            name: .customLong("no-import"),
+            help:
+                "Only write the folder. By default the fetched projects are also imported into the store's catalog (--store, $CASEBOOK_STORE, else ./casebook.sqlite when it exists): runs read an imported catalog before ./catalog, so a fetch they did not see would go unused."
+        ) var noImport = false
 
         func run() async throws {
             // The store is opened first: a store that cannot keep a catalog is named before anything is downloaded.
-            let target: (any CatalogStore)?
-            if let store {
-                guard let s = try StoreOptions.openWritable(store) as? any CatalogStore else {
+            let explicitStore = storeOptions.store != nil || ProcessInfo.processInfo.environment["CASEBOOK_STORE"] != nil
+            let location = storeOptions.location
+            var target: (any CatalogStore)?
+            if !noImport, explicitStore || FileManager.default.fileExists(atPath: location) {
+                guard let s = try StoreOptions.openWritable(location) as? any CatalogStore else {
                     throw CLIError(
-                        "catalog fetch --store needs a SQLite, PostgreSQL (Casebook's layout) or ClickHouse store: \(StoreOptions.display(store)) has no catalog tables"
+                        "catalog fetch imports into a SQLite, PostgreSQL (Casebook's layout) or ClickHouse store: \(storeOptions.displayLocation) has no catalog tables (--no-import to only write the folder)"
                     )
                 }
                 target = s
-            } else {
-                target = nil
             }
             let url: URL
             let fetcher: CatalogFetcher
@@ -82,7 +84,7 @@ struct CatalogCommand: AsyncParsableCommand {
                 }
                 let c = try target.importCatalogProjects(projects, mode: .replaceNewer)
                 print(
-                    "imported into \(StoreOptions.display(store ?? "")): \(c.added) projects added, \(c.replaced) replaced by newer, \(c.unchanged) unchanged, \(c.older) older than the store's (skipped)"
+                    "imported into \(storeOptions.displayLocation): \(c.added) projects added, \(c.replaced) replaced by newer, \(c.unchanged) unchanged, \(c.older) older than the store's (skipped)"
                 )
             }
             if failed { throw ExitCode.failure }

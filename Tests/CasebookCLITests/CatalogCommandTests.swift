@@ -125,6 +125,18 @@ import Testing
             ["catalog", "fetch", "flask-login", "--index-url", "http://127.0.0.1:\(port)/pypi", "--catalog", "catalog", "--store", store],
             directory: dir)
         #expect(again.stdout.contains("0 projects added, 0 replaced by newer, 1 unchanged"), "\(again.stdout)")
+        // Without --store, the default store is imported into when it exists; --no-import only writes the folder.
+        let base = ["catalog", "fetch", "markdown", "--index-url", "http://127.0.0.1:\(port)/pypi", "--catalog", "catalog"]
+        let folderOnly = try CLI.run(base, directory: dir)
+        #expect(folderOnly.status == 0 && !folderOnly.stdout.contains("imported into"), "\(folderOnly.stdout)")
+        try FileManager.default.copyItem(atPath: store, toPath: dir.appendingPathComponent("casebook.sqlite").path)
+        let byDefault = try CLI.run(base, directory: dir)
+        #expect(
+            byDefault.stdout.contains("imported into casebook.sqlite: 0 projects added, 0 replaced by newer, 1 unchanged"),
+            "\(byDefault.stdout)")
+        let notImported = try CLI.run(base + ["--no-import"], directory: dir)
+        #expect(notImported.status == 0 && !notImported.stdout.contains("imported into"), "\(notImported.stdout)")
+
         try FileManager.default.removeItem(at: dir.appendingPathComponent("catalog"))
         let show = try CLI.run(["catalog", "show", "flask-login", "--store", store], directory: dir)
         #expect(show.status == 0, "\(show.stderr)")
