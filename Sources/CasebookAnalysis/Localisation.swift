@@ -112,7 +112,8 @@ public struct DimensionProfile: Sendable, Hashable {
 /// 3. causes are chosen one at a time, by the change they carry beyond their share of the
 ///    traffic; after each, the search starts again on the residual (the downloads outside the
 ///    causes found, asked of the store), like the residual searches of HotSpot, iDice and RiskLoc,
-///    up to `maxCauses`. A group of values found at the root becomes one pair only when its values
+///    up to `maxCauses`; a later single-valued cause is judged against the residual's change
+///    (not the whole change) once it moved clearly further than the rest of the residual. A group of values found at the root becomes one pair only when its values
 ///    share the rest of the combination (their joint split with the small dimensions); values that
 ///    did not are searched as separate causes. With several causes, each is extended again with
 ///    the others taken out. When together they explain under half of the change, the answer is
@@ -801,7 +802,6 @@ private struct Search {
 
     /// Least share of the change a cause must carry (beyond the baseline's noise too).
     static let minAdded = 0.05
-    /// How many times the rest's relative change a later cause's own must be.
     /// How much further (in relative change) a later cause must have moved than the rest of the
     /// residual without it, in units of the residual's own relative change.
     static let laterLift = 2.0
@@ -861,9 +861,9 @@ private struct Search {
         for c in finals {
             guard c.cell.x / target >= Self.minAdded, abs(c.cell.x) > noise else { continue }
             // Its share of the change beyond its share of the traffic, by a visible margin.
-            // A later round judges against what is left of the change, and asks more of a cause: it
-            // must have moved several times as much (relative to its size) as the rest did, so that
-            // the noise left around the first causes is not taken for another.
+            // A later round judges a cause against what is left of the change, and asks more of it:
+            // it must have moved (relative to its size) clearly further than the rest of the residual
+            // did, so that the noise left around the first causes is not taken for another.
             // A set of values (`version ∈ {…}`) gathered from what is left is more often noise that
             // happened to lean one way: it is still judged against the whole change.
             let later = !removed.isEmpty && c.pairs.allSatisfy { $0.values.count == 1 }
