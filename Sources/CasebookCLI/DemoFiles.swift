@@ -329,7 +329,7 @@ steps:
       baseline_days: ${{ params.baseline_days }}
 
   # The steps below look at the projects within localise's causes when it found any (else at
-  # the contributors' values), and client behaviour looks within the first cause's segment (its
+  # the contributors' values; client behaviour not at those of a broad change), and client behaviour looks within the first cause's segment (its
   # pairs other than project, e.g. python_major = 2) when that cause carries half of the change.
   - id: clients
     name: How the clients behaved
@@ -341,7 +341,7 @@ steps:
       - hours missing from the log explain the window (missing data), so there is no change in traffic to split
     with:
       window: ${{ steps.spike.outputs.window }}
-      values: ${{ params.dimension == "project" && steps.localise.outputs.projects || steps.contributors.outputs.values }}
+      values: ${{ params.dimension == "project" && steps.localise.outputs.projects || !steps.contributors.outputs.broad && steps.contributors.outputs.values }}
       dimension: ${{ params.dimension }}
       filter: ${{ steps.localise.outputs.segment }}
       baseline_days: ${{ params.baseline_days }}
