@@ -109,7 +109,9 @@ let package = Package(
         // methods (Adtributor, Squeeze), scored by exact-match F1.
         .executableTarget(
             name: "casebook-localise-bench",
-            dependencies: ["BenchmarkSupport", "CasebookCore", "CasebookAnalysis"],
+            dependencies: [
+                "BenchmarkSupport", "CasebookCore", "CasebookAnalysis", "CasebookIngest", "CasebookSQLite", "CasebookSimulation"
+            ],
             path: "Tests/Benchmarks/LocaliseBench"),
         // Spike detection on public labelled count series (NAB) and pypistats' PyPI daily fixture:
         // the shipped playbook's detection against published detectors (run in Python), scored by

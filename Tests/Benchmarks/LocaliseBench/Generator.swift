@@ -74,6 +74,8 @@ enum Family: String, CaseIterable, Sendable {
     case multiple = "c"
     case drop = "d"
     case largeDim = "e"
+    /// Cases built from the simulator's real-format logs (`LogCases.swift`), not generated.
+    case logs = "f"
 
     var title: String {
         switch self {
@@ -82,6 +84,7 @@ enum Family: String, CaseIterable, Sendable {
         case .multiple: "(c) 2–3 causes"
         case .drop: "(d) drops, 1–3 causes"
         case .largeDim: "(e) cause in a 200–500-value dim"
+        case .logs: "(f) simulator logs"
         }
     }
 }
@@ -204,6 +207,7 @@ struct Generator {
         case .multiple: causeCount = rng.int(2...3)
         case .drop: causeCount = rng.int(1...3)
         case .largeDim: causeCount = rng.int(1...2)
+        case .logs: preconditionFailure("log cases are read from the simulator, not generated")
         }
         var injections: [Injection] = []
         let rateTotal = rate.reduce(0, +)
@@ -257,6 +261,7 @@ struct Generator {
         case .combination: width = rng.int(2...3)
         case .multiple, .drop: width = [1, 1, 2, 2, 3][rng.int(0...4)]
         case .largeDim: width = rng.int(1...2)
+        case .logs: preconditionFailure("log cases are read from the simulator, not generated")
         }
         var chosen = Array(dims.indices.shuffled(using: &rng).prefix(width))
         if family == .largeDim && !chosen.contains(0) { chosen[0] = 0 }

@@ -58,6 +58,17 @@ struct Score {
         milliseconds.append(ms)
     }
 
+    /// A case scored elsewhere (the log cases, matched by the downloads each cause selects):
+    /// `matched` of `truth` injected causes found among `returned` causes.
+    mutating func add(matched: Int, returned: Int, truth: Int, milliseconds ms: Double) {
+        truePositives += matched
+        falsePositives += returned - matched
+        falseNegatives += truth - matched
+        cases += 1
+        if matched == truth && returned == truth { exactCases += 1 }
+        milliseconds.append(ms)
+    }
+
     mutating func add(_ other: Score) {
         truePositives += other.truePositives
         falsePositives += other.falsePositives

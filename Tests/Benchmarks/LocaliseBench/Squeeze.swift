@@ -31,13 +31,18 @@ import Foundation
 // leaves when the window rises); the histogram is smoothed by a centred moving average (the
 // published code's trailing average leaves the first bins unsmoothed, which splits the largest
 // deviations into many small clusters, each then reported as a cause); the knee's cumulative density uses a Gaussian kernel (Scott's
-// bandwidth) evaluated on the 1,000-point grid from a histogram of that grid.
+// bandwidth) evaluated on the 1,000-point grid from a histogram of that grid. One limit the
+// paper does not have: the layers stop at 4 dimensions (`maxLayer`), since the cubes built from
+// logs have 19 and the causes asked for have at most 4 pairs.
 
 struct Squeeze: LocalisationMethod {
     var name: String { "Squeeze" }
     var maxNormalDeviation = 0.2
     var maxElements = 12
     var gpsUpperBound = 0.9
+    /// The widest cuboid searched: the causes have 1–4 pairs, and on a cube of 19
+    /// dimensions (the log cases) every layer would be C(19, k) cuboids.
+    var maxLayer = 4
 
     func localise(_ cube: Cube) async throws -> [CauseKey] {
         let valid = cube.baseline.indices.filter { cube.baseline[$0] > 0 }
@@ -69,7 +74,7 @@ struct Squeeze: LocalisationMethod {
         let abnormalCount = Double(clusters.reduce(0) { $0 + $1.count })
         let weight = -log(Double(clusters.count) * abnormalCount / Double(n)) / log(totalValues) * totalValues
 
-        let search = Search(cube: cube, v: v, f: f, coords: coords, maxElements: maxElements)
+        let search = Search(cube: cube, v: v, f: f, coords: coords, maxElements: maxElements, maxLayer: maxLayer)
         var causes: [CauseKey] = []
         for cluster in clusters {
             causes += search.locate(cluster: cluster, normal: normal, weight: weight, gpsUpperBound: gpsUpperBound)
@@ -84,6 +89,7 @@ struct Squeeze: LocalisationMethod {
         let f: [Double]
         let coords: [[Int]]
         let maxElements: Int
+        let maxLayer: Int
 
         struct Candidate {
             var dims: [Int]
@@ -94,7 +100,7 @@ struct Squeeze: LocalisationMethod {
         func locate(cluster: [Int], normal: [Int], weight: Double, gpsUpperBound: Double) -> [CauseKey] {
             let dimCount = cube.dimensions.count
             var candidates: [(candidate: Candidate, layer: Int)] = []
-            for layer in 1...dimCount {
+            for layer in 1...min(dimCount, maxLayer) {
                 for cuboid in combinations(of: Array(0..<dimCount), size: layer) {
                     if let c = best(in: cuboid, cluster: cluster, subset: cluster + normal) { candidates.append((c, layer)) }
                 }
@@ -125,28 +131,48 @@ struct Squeeze: LocalisationMethod {
 
         private func best(in cuboid: [Int], cluster: [Int], subset: [Int]) -> Candidate? {
             let space = cuboid.reduce(1) { $0 * cube.values[$1].count }
-            var descents = [Int](repeating: 0, count: space)
-            for i in 0..<v.count { descents[key(i, cuboid)] += 1 }
-            var inCluster = [Int](repeating: 0, count: space)
-            for i in cluster { inCluster[key(i, cuboid)] += 1 }
-            let elements = (0..<space).filter { inCluster[$0] > 0 }.sorted { a, b in
+            // Each leaf's element in this cuboid. Wide cuboids (a cube built from logs, where
+            // `filename` and `version` have thousands of values) are numbered densely first.
+            var keys = (0..<v.count).map { key($0, cuboid) }
+            var original: [Int]?
+            var size = space
+            if space > 1 << 20 {
+                var index: [Int: Int] = [:]
+                var seen: [Int] = []
+                for i in keys.indices {
+                    if let j = index[keys[i]] {
+                        keys[i] = j
+                    } else {
+                        index[keys[i]] = seen.count
+                        seen.append(keys[i])
+                        keys[i] = seen.count - 1
+                    }
+                }
+                original = seen
+                size = seen.count
+            }
+            var descents = [Int](repeating: 0, count: size)
+            for i in 0..<v.count { descents[keys[i]] += 1 }
+            var inCluster = [Int](repeating: 0, count: size)
+            for i in cluster { inCluster[keys[i]] += 1 }
+            let elements = (0..<size).filter { inCluster[$0] > 0 }.sorted { a, b in
                 let ra = Double(inCluster[a]) / Double(descents[a])
                 let rb = Double(inCluster[b]) / Double(descents[b])
                 if ra != rb { return ra > rb }
                 if inCluster[a] != inCluster[b] { return inCluster[a] > inCluster[b] }
-                return a < b
+                return (original?[a] ?? a) < (original?[b] ?? b)
             }
             let distinct = descents.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
             let kMax = min(elements.count, maxElements, distinct - 1)
             guard kMax >= 1 else { return nil }
 
-            var rank = [Int](repeating: -1, count: space)
+            var rank = [Int](repeating: -1, count: size)
             for (r, e) in elements.prefix(kMax).enumerated() { rank[e] = r }
             var buckets = [[Int]](repeating: [], count: kMax)
             var absVF = 0.0
             for i in subset {
                 absVF += abs(v[i] - f[i])
-                let r = rank[key(i, cuboid)]
+                let r = rank[keys[i]]
                 if r >= 0 { buckets[r].append(i) }
             }
             func divide(_ x: Double, _ y: Double) -> Double { y > 0 ? x / y : (x == 0 ? 0 : .infinity) }
@@ -177,7 +203,7 @@ struct Squeeze: LocalisationMethod {
                 if best == nil || score > best!.gps { best = (k, score) }
             }
             guard let b = best else { return nil }
-            return Candidate(dims: cuboid, elements: Array(elements.prefix(b.k)), gps: b.gps)
+            return Candidate(dims: cuboid, elements: elements.prefix(b.k).map { original?[$0] ?? $0 }, gps: b.gps)
         }
     }
 

@@ -10,8 +10,9 @@ import Foundation
 //                                                [--method NAME] [--show-misses N]
 //
 // Families: a = 1 cause × 1 dimension, b = 1 cause × 2–3 dimensions, c = 2–3 causes, d = drops
-// (1–3 causes), e = a cause inside a dimension of 200–500 values. Every method sees the same
-// cases, one at a time, on one thread.
+// (1–3 causes), e = a cause inside a dimension of 200–500 values, f = scenarios of the simulator
+// (real-format logs ingested into SQLite; `LogCases.swift`). Every method sees the same cases, one
+// at a time, on one thread.
 
 struct Args {
     var seed: UInt64 = 15
@@ -30,7 +31,7 @@ struct Args {
             case "--family":
                 let names = (it.next() ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
                 families = names.map { name in
-                    guard let f = Family(rawValue: name) else { Args.fail("unknown family \(name) (a, b, c, d, e)") }
+                    guard let f = Family(rawValue: name) else { Args.fail("unknown family \(name) (a, b, c, d, e, f)") }
                     return f
                 }
             case "--method": method = it.next()
@@ -38,7 +39,7 @@ struct Args {
             case "--show-misses": showMisses = Args.number(it.next(), a)
             case "-h", "--help":
                 say(
-                    "usage: casebook-localise-bench [--seed N] [--cases-per-family N] [--family a,b,c,d,e] [--method NAME] [--show-misses N] [--paper-noise]"
+                    "usage: casebook-localise-bench [--seed N] [--cases-per-family N] [--family a,b,c,d,e,f] [--method NAME] [--show-misses N] [--paper-noise]"
                 )
                 exit(0)
             default: Args.fail("unknown argument \(a)")
@@ -61,6 +62,14 @@ func say(_ s: String) { FileHandle.standardOutput.write(Data((s + "\n").utf8)) }
 
 func format(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
 
+/// A count with thousands separators.
+func grouped(_ n: Int64) -> String {
+    let f = NumberFormatter()
+    f.numberStyle = .decimal
+    f.groupingSeparator = ","
+    return f.string(from: NSNumber(value: n)) ?? String(n)
+}
+
 let args = Args()
 var methods: [any LocalisationMethod] = [CasebookMethod(), Squeeze(), Adtributor(top: 3), Adtributor(top: 1)]
 if let m = args.method { methods = methods.filter { $0.name.lowercased().contains(m.lowercased()) } }
@@ -70,7 +79,8 @@ var generator = Generator(seed: args.seed)
 generator.countingNoise = !args.paperNoise
 var scores: [String: [Family: Score]] = [:]
 var generated: [Family: (cases: Int, minLeaves: Int, maxLeaves: Int, causes: Int)] = [:]
-for family in args.families {
+var logRows: [String] = []
+for family in args.families where family != .logs {
     let cubes = generator.cases(family, count: args.casesPerFamily)
     generated[family] = (
         cubes.count, cubes.map(\.leafCount).min() ?? 0, cubes.map(\.leafCount).max() ?? 0, cubes.reduce(0) { $0 + $1.truth.count }
@@ -87,9 +97,7 @@ for family in args.families {
                 returned = []
                 score.failures += 1
             }
-            let elapsed = ContinuousClock.now - t0
-            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-            score.add(returned: returned, truth: cube.truth, milliseconds: ms)
+            score.add(returned: returned, truth: cube.truth, milliseconds: milliseconds(since: t0))
             if shown < args.showMisses && normalise(returned) != Set(cube.truth) {
                 shown += 1
                 say(
@@ -100,6 +108,49 @@ for family in args.families {
         }
         scores[method.name, default: [:]][family] = score
     }
+}
+if args.families.contains(.logs) {
+    // Family (f): one store per scenario, simulated and ingested here (see LogCases.swift).
+    var leafCounts: [Int] = []
+    for (i, spec) in logCases.enumerated() {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("casebook-localise-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        FileHandle.standardError.write(Data("casebook-localise-bench: simulating and ingesting \(spec.scenario) ...\n".utf8))
+        let c = try await loadLogCase(spec, index: i, in: dir)
+        leafCounts.append(c.cube.leafCount)
+        for method in methods {
+            let t0 = ContinuousClock.now
+            var returned: [CauseKey] = []
+            var failed = false
+            do {
+                if method is CasebookMethod {
+                    returned = try await casebookOnStore(c)
+                } else {
+                    returned = try await method.localise(c.cube)
+                }
+            } catch {
+                failed = true
+            }
+            let ms = milliseconds(since: t0)
+            let (matched, count) = try await scoreLogCase(returned, c)
+            var score = scores[method.name]?[.logs] ?? Score()
+            score.add(matched: matched, returned: count, truth: c.truth.count, milliseconds: ms)
+            if failed { score.failures += 1 }
+            scores[method.name, default: [:]][.logs] = score
+            if method is CasebookMethod {
+                logRows.append(
+                    "| \(spec.name) | \(grouped(c.events)) | \(c.cube.leafCount) | \(c.truth.map(\.description).joined(separator: "; ")) | "
+                        + "\(normalise(returned).map(\.description).sorted().joined(separator: "; ")) | \(matched)/\(c.truth.count) of \(count) | "
+                        + "\(format(ms, 0)) | \(format(c.cubeMilliseconds, 0)) |")
+            } else if args.showMisses > 0 && matched < c.truth.count {
+                say(
+                    "miss \(method.name) f#\(i) \(spec.name): truth [\(c.truth.map(\.description).joined(separator: "; "))] "
+                        + "returned [\(normalise(returned).map(\.description).sorted().joined(separator: "; "))]")
+            }
+        }
+    }
+    generated[.logs] = (logCases.count, leafCounts.min() ?? 0, leafCounts.max() ?? 0, logCases.reduce(0) { $0 + $1.truth.count })
 }
 let wall = ContinuousClock.now - started
 
@@ -130,6 +181,14 @@ for method in methods {
         "| \(method.name) | **all** | \(format(all.precision, 2)) | \(format(all.recall, 2)) | **\(format(all.f1, 2))** | "
             + "\(all.exactCases)/\(all.cases) | \(format(all.meanMilliseconds, 1)) | \(format(all.maxMilliseconds, 1)) |")
     if all.failures > 0 { say("| \(method.name) | errors | \(all.failures) cases threw | | | | | |") }
+}
+if !logRows.isEmpty {
+    say("")
+    say("Family (f), Casebook's causes per case (a cause matches when it selects the same downloads: Jaccard ≥ 0.9):")
+    say("")
+    say("| case | events | peers' leaves | injected | Casebook returned | matched | Casebook ms | cube ms |")
+    say("|---|--:|--:|---|---|---|--:|--:|")
+    for row in logRows { say(row) }
 }
 say("")
 say(
