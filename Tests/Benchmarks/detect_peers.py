@@ -45,20 +45,23 @@ def fill(values):
     return x, ok
 
 
-def windows(flags, signs, gap):
-    """Flagged indices (with their sign) into windows of one direction, `gap` buckets apart at most."""
+def windows(flags, signs, gap, size):
+    """Flagged indices (with their sign) into windows of one direction, `gap` buckets apart at most:
+    [first, last, magnitude], the magnitude being the sum of `size` (the detector's |x - expected|)
+    over the window's flagged buckets, by which a capped list keeps the largest."""
     out = []
     cur = None
     for i in np.flatnonzero(flags):
         s = signs[i]
         if cur is not None and cur[2] == s and i - cur[1] - 1 <= gap:
             cur[1] = int(i)
+            cur[3] += float(size[i])
         else:
             if cur is not None:
-                out.append(cur[:2])
-            cur = [int(i), int(i), s]
+                out.append([cur[0], cur[1], cur[3]])
+            cur = [int(i), int(i), s, float(size[i])]
     if cur is not None:
-        out.append(cur[:2])
+        out.append([cur[0], cur[1], cur[3]])
     return out
 
 
@@ -67,6 +70,7 @@ def robust_z(x, ok, bucket, gap):
     n = len(x)
     flags = np.zeros(n, bool)
     signs = np.zeros(n, int)
+    size = np.zeros(n)
     for i in range(n):
         lo = max(0, i - w)
         hist = x[lo:i][ok[lo:i]]
@@ -85,7 +89,8 @@ def robust_z(x, ok, bucket, gap):
         if abs(z) > 3.5:
             flags[i] = True
             signs[i] = 1 if z > 0 else -1
-    return windows(flags, signs, gap)
+            size[i] = abs(x[i] - med)
+    return windows(flags, signs, gap, size)
 
 
 def stl_residual(x, p):
@@ -131,7 +136,7 @@ def sh_esd(x, ok, bucket, gap, alpha=0.05, max_anoms=0.10):
     for idx in removed[:found]:
         flags[idx] = True
         signs[idx] = 1 if resid[idx] > np.median(resid) else -1
-    return windows(flags, signs, gap)
+    return windows(flags, signs, gap, np.abs(resid - np.median(resid)))
 
 
 def stl_3sigma(x, ok, bucket, gap):
@@ -145,7 +150,7 @@ def stl_3sigma(x, ok, bucket, gap):
         return []
     z = (resid - med) / sd
     flags = (np.abs(z) > 3) & ok
-    return windows(flags, np.sign(z).astype(int), gap)
+    return windows(flags, np.sign(z).astype(int), gap, np.abs(resid - med))
 
 
 DETECTORS = {

@@ -27,6 +27,26 @@ import Testing
         #expect(r.findings.first?.title == "No unusual days")
     }
 
+    @Test func windowsBeyondTheCapAreCountedAndTheLargestOfThemNamed() async throws {
+        // Eight one-day spikes of growing size, ten days apart: the six largest are listed, the
+        // two smallest counted, and the larger of those (day 30, 2020-02-05) named.
+        var extra: [Int: Double] = [:]
+        for k in 0..<8 { extra[20 + 10 * k] = 500 + 50 * Double(k) }
+        let store = weeklySeries(days: 112, extra: extra)
+        let r = try await run(SpikeDetectionAnalyzer.self, store: store)
+        let windows = try #require(r.outputs["windows"]?.arrayValue)
+        #expect(windows.count == 6)
+        #expect(r.outputs["unlisted"]?.intValue == 2)
+        let starts = Set(windows.compactMap { $0["start"]?.stringValue })
+        for k in 2..<8 {
+            let day = UTCTime.isoString(UTCTime.epoch(year: 2020, month: 1, day: 6) + Int64(20 + 10 * k) * 86400)
+            #expect(starts.contains(day), "the spike of day \(20 + 10 * k) is listed")
+        }
+        let note = try #require(r.findings.first { $0.title == "2 more unusual windows not listed" })
+        #expect(note.summary.contains("2 more unusual windows are not listed: the step lists at most 6"))
+        #expect(note.summary.contains("The largest of them: 2020-02-05"))
+    }
+
     @Test func aHolidayIsAtMostAMildDropRankedBelowARealIncident() async throws {
         let store = weeklySeries(extra: [22: -180, 44: 800, 45: 900])  // day 22 is a Tuesday
         let r = try await run(SpikeDetectionAnalyzer.self, store: store)

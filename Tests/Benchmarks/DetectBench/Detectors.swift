@@ -10,6 +10,11 @@ import Foundation
 struct Detected {
     var span: Range<Int64>
     var kind: String
+    /// Casebook's figures for `--show-windows`: relative change, surprise.
+    var figures = ""
+    /// A peer's size of the window (the sum of |x − expected| over its flagged buckets): a capped
+    /// list keeps the largest.
+    var magnitude = 0.0
 }
 
 /// Casebook as a user runs it: the series written as a counts CSV (`timestamp,count`), ingested
@@ -21,6 +26,8 @@ struct CasebookDetector {
     var playbook: URL
     var overrides: [(String, String)]
     var workDirectory: URL
+    /// Sets the spike step's `max_windows` (not a playbook parameter) when given.
+    var maxWindows: Int? = nil
 
     func detect(_ series: Series) async throws -> [Detected] {
         let dir = workDirectory.appendingPathComponent(UUID().uuidString)
@@ -37,7 +44,13 @@ struct CasebookDetector {
         let ingestor = try Ingestor(target: store, options: IngestOptions(format: .csv, project: "series"))
         _ = try ingestor.ingest(path: csvURL.path)
 
-        let book = try Playbook.load(from: playbook, displayPath: playbook.lastPathComponent)
+        var book = try Playbook.load(from: playbook, displayPath: playbook.lastPathComponent)
+        if let maxWindows, let i = book.steps.firstIndex(where: { $0.id == "spike" }), var input = book.steps[i].inputs.first {
+            book.steps[i].inputs.removeAll { $0.name == "max_windows" }
+            input.name = "max_windows"
+            input.value = .int(Int64(maxWindows))
+            book.steps[i].inputs.append(input)
+        }
         var sets = overrides
         if series.bucket == .hour && !sets.contains(where: { $0.0 == "bucket" }) { sets.insert(("bucket", "hour"), at: 0) }
         var plan = try await PlaybookValidator(registry: BuiltinAnalyzers.registry()).validate(book, overrides: sets)
@@ -50,7 +63,11 @@ struct CasebookDetector {
             guard let a = w["start"]?.stringValue.flatMap(UTCTime.parse), let b = w["end"]?.stringValue.flatMap(UTCTime.parse) else {
                 return nil
             }
-            return Detected(span: a..<b, kind: w["kind"]?.stringValue ?? "?")
+            let relative = w["relative"]?.doubleValue ?? 0
+            let surprise = w["surprise"]?.doubleValue ?? 0
+            return Detected(
+                span: a..<b, kind: w["kind"]?.stringValue ?? "?",
+                figures: String(format: " %+.0f%% s%.0f", relative * 100, surprise))
         }
     }
 }
@@ -83,7 +100,7 @@ struct Peers {
         p.waitUntilExit()
         guard p.terminationStatus == 0, let data = try? Data(contentsOf: output),
             let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let names = json["detectors"] as? [String], let windows = json["windows"] as? [String: [String: [[Int]]]]
+            let names = json["detectors"] as? [String], let windows = json["windows"] as? [String: [String: [[Double]]]]
         else {
             throw DataError("\(script.lastPathComponent) failed (exit \(p.terminationStatus)); it needs numpy, scipy and statsmodels")
         }
@@ -92,7 +109,9 @@ struct Peers {
         for (name, perSeries) in windows {
             for (id, list) in perSeries {
                 guard let s = byID[id] else { continue }
-                out[name, default: [:]][id] = list.map { Detected(span: s.span($0[0], $0[1]), kind: "window") }
+                out[name, default: [:]][id] = list.map {
+                    Detected(span: s.span(Int($0[0]), Int($0[1])), kind: "window", magnitude: $0.count > 2 ? $0[2] : 0)
+                }
             }
         }
         return (names, out)

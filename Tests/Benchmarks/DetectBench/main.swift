@@ -1,3 +1,4 @@
+import CasebookAnalyzers
 import CasebookCore
 import Foundation
 
@@ -9,6 +10,7 @@ import Foundation
 //   bash Tests/Benchmarks/fetch-detect-data.sh /tmp/detect-data     # NAB and pypistats' fixture
 //   swift run -c release casebook-detect-bench --data /tmp/detect-data [--set NAME=VALUE ...]
 //       [--thresholds 3,4,5] [--no-peers] [--python PYTHON] [--playbook FILE] [--show-windows]
+//       [--cross-validate-max-windows 3,4,5,6,8,10]
 //
 // Overlap rule: a detected window is a true positive when it overlaps (shares at least one
 // bucket with) a labelled window; a labelled window is found when at least one detected window
@@ -25,6 +27,7 @@ struct Args {
     var python = "python3"
     var playbook: String?
     var showWindows = false
+    var crossValidateCaps: [Int] = []
 
     init() {
         var it = CommandLine.arguments.dropFirst().makeIterator()
@@ -40,9 +43,14 @@ struct Args {
             case "--python": python = it.next() ?? python
             case "--playbook": playbook = it.next()
             case "--show-windows": showWindows = true
+            case "--cross-validate-max-windows":
+                crossValidateCaps = (it.next() ?? "").split(separator: ",").compactMap { Int($0) }.sorted()
+                guard !crossValidateCaps.isEmpty, crossValidateCaps[0] >= 1 else {
+                    Args.fail("--cross-validate-max-windows takes a list of counts, e.g. 3,4,5,6,8,10")
+                }
             case "-h", "--help":
                 say(
-                    "usage: casebook-detect-bench --data DIR [--set NAME=VALUE ...] [--thresholds 3,4,5] [--no-peers] [--python PYTHON] [--playbook FILE] [--show-windows]"
+                    "usage: casebook-detect-bench --data DIR [--set NAME=VALUE ...] [--thresholds 3,4,5] [--no-peers] [--python PYTHON] [--playbook FILE] [--show-windows] [--cross-validate-max-windows 3,4,5,...]"
                 )
                 exit(0)
             default: Args.fail("unknown argument \(a)")
@@ -129,6 +137,13 @@ for f in families {
     )
 }
 
+/// The spike step's default cap on the windows it lists.
+let casebookMaxWindows: Int = {
+    guard case .int(let n)? = SpikeDetectionAnalyzer.description.parameters.first(where: { $0.name == "max_windows" })?.defaultValue
+    else { Args.fail("spike-detection has no integer max_windows default") }
+    return Int(n)
+}()
+
 /// Detector name → series id → windows.
 var results: [(name: String, windows: [String: [Detected]], seconds: Double)] = []
 
@@ -152,6 +167,13 @@ do {
         let (names, windows) = try peers.detect(series)
         let seconds = Date().timeIntervalSince(t0) / Double(max(1, names.count))
         for n in names { results.append((n, windows[n] ?? [:], seconds)) }
+        // The same peers with Casebook's cap on the windows listed (`max_windows`, its default),
+        // each keeping its largest windows by its own measure of size: the comparison of
+        // rankings at the same list length.
+        for n in names {
+            let capped = (windows[n] ?? [:]).mapValues { ws in Array(ws.sorted { $0.magnitude > $1.magnitude }.prefix(casebookMaxWindows)) }
+            results.append(("\(n), largest \(casebookMaxWindows)", capped, seconds))
+        }
     }
 } catch {
     Args.fail("\(error)")
@@ -165,7 +187,7 @@ if args.showWindows {
             let text = ws.map { w -> String in
                 let hit = s.labels.map { ls in ls.contains { $0.overlaps(w.span) } ? "+" : "-" } ?? ""
                 return
-                    "\(hit)\(UTCTime.isoString(w.span.lowerBound).prefix(16))/\((w.span.upperBound - w.span.lowerBound) / s.bucket.seconds)\(w.kind == "window" || w.kind == "spike" ? "" : " " + w.kind)"
+                    "\(hit)\(UTCTime.isoString(w.span.lowerBound).prefix(16))/\((w.span.upperBound - w.span.lowerBound) / s.bucket.seconds)\(w.kind == "window" || w.kind == "spike" ? "" : " " + w.kind)\(w.figures)"
             }
             let labels = (s.labels ?? []).map {
                 "\(UTCTime.isoString($0.lowerBound).prefix(13))…\(UTCTime.isoString($0.upperBound).prefix(13))"
@@ -202,3 +224,59 @@ say("")
 say(
     "Overlap rule: a detected window is a true positive when it shares a bucket with a labelled window; a labelled window is found when any detected window overlaps it (counted once). Sums over series; `s` = seconds for all series."
 )
+
+// The spike step's `max_windows` chosen on data, by 2-fold cross-validation over the labelled
+// series: the series alternate between fold A and fold B (by family, then name); the cap with
+// the best F1 on one fold (ties: the larger cap, which loses less) is scored on the other. One
+// run at the largest cap gives every smaller one: the analyzer's cap keeps the first windows of
+// the same ranked list.
+if !args.crossValidateCaps.isEmpty {
+    let largest = args.crossValidateCaps.last!
+    let detector = CasebookDetector(playbook: playbook, overrides: args.overrides, workDirectory: work, maxWindows: largest)
+    var ranked: [String: [Detected]] = [:]
+    let labelledSeries = series.filter { $0.labels != nil }
+    for s in labelledSeries { ranked[s.id] = try await detector.detect(s) }
+    var folds: [[Series]] = [[], []]
+    var next = 0
+    for f in labelledFamilies {
+        for s in labelledSeries.filter({ $0.family == f }).sorted(by: { $0.id < $1.id }) {
+            folds[next].append(s)
+            next = 1 - next
+        }
+    }
+    func score(_ cap: Int, _ fold: [Series]) -> Score {
+        fold.reduce(Score()) { acc, s in
+            var one = Score()
+            one.add(Array((ranked[s.id] ?? []).prefix(cap)), s)
+            return acc + one
+        }
+    }
+    say("")
+    say("Cross-validation of `max_windows` (2 folds of the labelled series; F1 per cap):")
+    say("")
+    say("| max_windows | fold A: P / R / F1 | fold B: P / R / F1 | both: F1 |")
+    say("|--:|--:|--:|--:|")
+    for cap in args.crossValidateCaps {
+        let a = score(cap, folds[0])
+        let b = score(cap, folds[1])
+        say(
+            "| \(cap) | \(format(a.precision)) / \(format(a.recall)) / \(format(a.f1)) | \(format(b.precision)) / \(format(b.recall)) / \(format(b.f1)) | \(format((a + b).f1)) |"
+        )
+    }
+    var heldOut = Score()
+    for (train, test) in [(0, 1), (1, 0)] {
+        let chosen = args.crossValidateCaps.max { x, y in
+            let fx = score(x, folds[train]).f1
+            let fy = score(y, folds[train]).f1
+            return fx != fy ? fx < fy : x < y
+        }!
+        let t = score(chosen, folds[test])
+        heldOut = heldOut + t
+        say("")
+        say(
+            "fold \(train == 0 ? "A" : "B") (\(folds[train].map(\.id).joined(separator: ", "))) chooses \(chosen); "
+                + "on fold \(test == 0 ? "A" : "B") it scores P \(format(t.precision)) / R \(format(t.recall)) / F1 \(format(t.f1))")
+    }
+    say("")
+    say("held out, both folds: P \(format(heldOut.precision)) / R \(format(heldOut.recall)) / **F1 \(format(heldOut.f1))**")
+}
