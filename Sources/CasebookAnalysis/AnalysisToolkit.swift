@@ -7,11 +7,35 @@ public struct AnalysisWindow: Sendable {
     public var start: Int64
     public var end: Int64
     public var direction: Direction
+    /// The downloads detection expected in the window for its series (spike-detection's
+    /// `baseline`: seasonal, with the level of the days around), or nil for a window given by hand.
+    public var expected: Double?
+    /// The filters of the series detection read (spike-detection's `filter`), which `expected` is for.
+    public var scope: [DimensionFilter]
 
-    public init(start: Int64, end: Int64, direction: Direction = .up) {
+    public init(start: Int64, end: Int64, direction: Direction = .up, expected: Double? = nil, scope: [DimensionFilter] = []) {
         self.start = start
         self.end = end
         self.direction = direction
+        self.expected = expected
+        self.scope = scope
+    }
+
+    /// The factor that turns downloads in `baseline` into the downloads expected in the window.
+    ///
+    /// For a window from spike-detection it is that step's expectation over the same series'
+    /// downloads in `baseline`: every step then distributes detection's one forecast by the
+    /// baseline's shares, so that their expected downloads add up to detection's and the window's
+    /// excess reads the same in every step of a report. For a window given by hand (or a series
+    /// with no downloads in `baseline`), the window's length over the baseline's.
+    public func baselineScale(
+        baseline: TimeRange, using aggregate: (AggregateQuery) async throws -> AggregateTable
+    ) async throws -> Double {
+        let length = Double((baseline.to ?? 0) - (baseline.from ?? 0))
+        let byLength = length > 0 ? Double(seconds) / length : 0
+        guard let expected, expected > 0 else { return byLength }
+        let before = try await aggregate(AggregateQuery(filters: scope, range: baseline)).total
+        return before > 0 ? expected / Double(before) : byLength
     }
 
     public var seconds: Int64 { end - start }
@@ -42,7 +66,8 @@ public struct AnalysisWindow: Sendable {
             }
             direction = d
         }
-        return AnalysisWindow(start: s, end: e, direction: direction)
+        let scope = try o["filter"].map { try DimensionFilter.list(from: $0, parameter: "\(parameter).filter") } ?? []
+        return AnalysisWindow(start: s, end: e, direction: direction, expected: o["baseline"]?.doubleValue, scope: scope)
     }
 }
 
@@ -181,15 +206,16 @@ public enum Describe {
     }
 }
 
-extension AnalyzerContext {
-    /// Filters from an object parameter `{dimension: [values]}` (`null` = unknown).
-    public func filters(_ name: String) throws -> [DimensionFilter] {
-        guard let object = value(name)?.objectValue else { return [] }
+extension DimensionFilter {
+    /// Filters from an object `{dimension: [values]}` (or one value; `null` = unknown), as
+    /// playbooks write them; `parameter` names it in errors.
+    public static func list(from value: Value, parameter: String) throws -> [DimensionFilter] {
+        guard let object = value.objectValue else { return [] }
         var out: [DimensionFilter] = []
         for (key, values) in object.sorted(by: { $0.key < $1.key }) {
             guard let d = CasebookCore.Dimension(name: key) else {
                 throw AnalyzerError(
-                    "`\(name)`: `\(key)` is not a dimension\(Suggest.didYouMean(key, among: CasebookCore.Dimension.allNames))")
+                    "`\(parameter)`: `\(key)` is not a dimension\(Suggest.didYouMean(key, among: CasebookCore.Dimension.allNames))")
             }
             let list = values.arrayValue ?? [values]
             out.append(
@@ -197,6 +223,23 @@ extension AnalyzerContext {
                     d, .in, list.map { $0 == .null ? nil : (d == .project ? ProjectName.normalize($0.interpolated) : $0.interpolated) }))
         }
         return out
+    }
+
+    /// Filters keeping values (`in`) as the object `{dimension: [values]}` that ``list(from:parameter:)`` reads.
+    public static func object(_ filters: [DimensionFilter]) -> Value {
+        var o: [String: Value] = [:]
+        for f in filters where f.operation == .in {
+            o[f.dimension.rawValue] = .array(f.values.map { $0.map(Value.string) ?? .null })
+        }
+        return .object(o)
+    }
+}
+
+extension AnalyzerContext {
+    /// Filters from an object parameter `{dimension: [values]}` (`null` = unknown).
+    public func filters(_ name: String) throws -> [DimensionFilter] {
+        guard let v = value(name) else { return [] }
+        return try DimensionFilter.list(from: v, parameter: name)
     }
 
     /// A list of values from a parameter that holds strings or `{value: ...}` objects (the
@@ -215,7 +258,7 @@ public struct ValueComparison: Sendable {
     public var value: String?
     /// Downloads in the window.
     public var window: Double
-    /// Downloads in the baseline period, scaled to the window's length.
+    /// Downloads in the baseline period, scaled to the window (``AnalysisWindow/baselineScale(baseline:using:)``).
     public var expected: Double
     public var excess: Double { window - expected }
 
@@ -267,7 +310,7 @@ public struct WindowComparison: Sendable {
         }
         let before = try await context.aggregate(
             AggregateQuery(dimensions: dimensions, filters: filters, range: TimeRange(from: bStart, to: bEnd)))
-        let scale = Double(window.seconds) / Double(bEnd - bStart)
+        let scale = try await window.baselineScale(baseline: TimeRange(from: bStart, to: bEnd), using: context.aggregate)
         var byKey: [[String?]: ValueComparison] = [:]
         for r in inWindow.rows {
             byKey[r.values, default: ValueComparison(value: r.values.first ?? nil, window: 0, expected: 0)].window += Double(r.downloads)
@@ -298,7 +341,7 @@ public struct WindowComparison: Sendable {
             AggregateQuery(dimensions: unique, filters: filters, range: TimeRange(from: window.start, to: window.end)))
         let before = try await context.aggregate(
             AggregateQuery(dimensions: unique, filters: filters, range: TimeRange(from: bStart, to: bEnd)))
-        let scale = Double(window.seconds) / Double(bEnd - bStart)
+        let scale = try await window.baselineScale(baseline: TimeRange(from: bStart, to: bEnd), using: context.aggregate)
         return dimensions.map { d in
             let i = unique.firstIndex(of: d)!
             var windowSums: [String?: Int64] = [:]

@@ -223,7 +223,7 @@ public struct ContributorTraffic: Sendable {
             AggregateQuery(
                 dimensions: [.project, .version, .filename], filters: filters,
                 range: TimeRange(from: bStart, to: window.start)))
-        let scale = Double(window.seconds) / Double(window.start - bStart)
+        let scale = try await window.baselineScale(baseline: TimeRange(from: bStart, to: window.start), using: context.aggregate)
         for r in inWindow.rows {
             guard let p = r.values[0] else { continue }
             byKey[r.values, default: File(project: p, version: r.values[1], filename: r.values[2], window: 0, expected: 0)].window +=

@@ -27,7 +27,7 @@ public struct Cause: Sendable, Hashable {
     public var pairs: [Pair]
     /// Downloads in the window within the cause.
     public var window: Double
-    /// What the baseline expects there (the baseline's downloads scaled to the window's length).
+    /// What the baseline expects there (the baseline's downloads scaled to the window: see ``Localiser/scale``).
     public var expected: Double
     /// `window − expected`, signed (negative: a shortfall).
     public var excess: Double
@@ -80,7 +80,7 @@ public struct LocalisationResult: Sendable {
     public var changeIsSignificant: Bool
 }
 
-/// One dimension's top values in the window and in the baseline (scaled to the window's length).
+/// One dimension's top values in the window and in the baseline (scaled to the window).
 public struct DimensionProfile: Sendable, Hashable {
     public struct Entry: Sendable, Hashable {
         public var value: String?
@@ -135,9 +135,13 @@ public struct Localiser: Sendable {
     /// Most values grouped into one pair.
     public var maxValues = 25
 
+    /// The factor that turns the baseline's downloads into the window's expected ones; nil: the
+    /// window's length over the baseline's (see ``AnalysisWindow/baselineScale(baseline:using:)``).
+    public var scale: Double?
+
     public init(
         dimensions: [CasebookCore.Dimension], window: TimeRange, baseline: TimeRange,
-        filters: [DimensionFilter] = [], maxCauses: Int = 3, maxPairs: Int = 4
+        filters: [DimensionFilter] = [], maxCauses: Int = 3, maxPairs: Int = 4, scale: Double? = nil
     ) {
         self.dimensions = dimensions
         self.window = window
@@ -145,6 +149,7 @@ public struct Localiser: Sendable {
         self.filters = filters
         self.maxCauses = max(1, maxCauses)
         self.maxPairs = max(1, maxPairs)
+        self.scale = scale
     }
 
     /// Rows kept per query for a dimension (the values that carry a change are among the largest
@@ -582,7 +587,7 @@ private struct Search {
     mutating func run(skipping: Set<CasebookCore.Dimension>) async throws -> LocalisationResult {
         let wLen = Double((localiser.window.to ?? 0) - (localiser.window.from ?? 0))
         let bLen = Double((localiser.baseline.to ?? 0) - (localiser.baseline.from ?? 0))
-        scale = bLen > 0 ? wLen / bLen : 0
+        scale = localiser.scale ?? (bLen > 0 ? wLen / bLen : 0)
         let total = try await cell(localiser.filters)
         let change = total.x
         rootChange = change
@@ -796,6 +801,60 @@ private struct Search {
             guard kept.count < p.values.count else { continue }
             c.pairs[i] = Cause.Pair(p.dimension, kept)
             c.cell = try await residualCell(localiser.filters + c.filters)
+        }
+        return try await keepProduct(c)
+    }
+
+    /// A cause with value sets in two dimensions states their product: `project ∈ {a, b} ×
+    /// version ∈ {1, 2}` says all four combinations moved. When the change is in disjoint blocks
+    /// instead (a's version 1 and b's version 2: two separate moves that each set gathered), the
+    /// cause keeps the block that holds its largest combination; the other block is left to the
+    /// unexplained rest, not stated as part of a product it is not in.
+    mutating func keepProduct(_ cause: Candidate) async throws -> Candidate {
+        var c = cause
+        var changed = true
+        while changed {
+            changed = false
+            let sets = c.pairs.indices.filter { c.pairs[$0].values.count > 1 }
+            guard sets.count >= 2 else { break }
+            search: for a in sets {
+                for b in sets where b > a {
+                    let (pa, pb) = (c.pairs[a], c.pairs[b])
+                    let within = c.pairs.enumerated().filter { $0.offset != a && $0.offset != b }.map {
+                        DimensionFilter($0.element.dimension, .in, $0.element.values)
+                    }
+                    let cells = try await residualJoint(
+                        [pa.dimension, pb.dimension],
+                        localiser.filters + within + [
+                            DimensionFilter(pa.dimension, .in, pa.values), DimensionFilter(pb.dimension, .in, pb.values)
+                        ])
+                    let total = cells.values.reduce(0.0) { $0 + $1.x }
+                    guard total != 0 else { continue }
+                    // Combinations that carry the cause's move (its way, beyond counting noise).
+                    let moved = cells.filter { $0.value.x * total > 0 && abs($0.value.x) >= 3 * ($0.value.e + 1).squareRoot() }
+                    guard let lead = moved.max(by: { abs($0.value.x) < abs($1.value.x) })?.key else { continue }
+                    // The block of the lead: values linked through moved combinations.
+                    var inA: Set<String?> = [lead[0]]
+                    var inB: Set<String?> = [lead[1]]
+                    var grew = true
+                    while grew {
+                        grew = false
+                        for k in moved.keys where inA.contains(k[0]) != inB.contains(k[1]) {
+                            inA.insert(k[0])
+                            inB.insert(k[1])
+                            grew = true
+                        }
+                    }
+                    let keptA = pa.values.filter { inA.contains($0) }
+                    let keptB = pb.values.filter { inB.contains($0) }
+                    guard keptA.count < pa.values.count || keptB.count < pb.values.count else { continue }
+                    c.pairs[a] = Cause.Pair(pa.dimension, keptA)
+                    c.pairs[b] = Cause.Pair(pb.dimension, keptB)
+                    c.cell = try await residualCell(localiser.filters + c.filters)
+                    changed = true
+                    break search
+                }
+            }
         }
         return c
     }

@@ -14,8 +14,9 @@ public struct ContributorsAnalyzer: Analyzer {
         name: "contributors",
         summary: "Finds the values of a dimension (projects by default) that explain a window's excess, and whether the rest is normal.",
         discussion: """
-            The baseline is the `baseline_days` whole days before the window, scaled to the window's \
-            length. Values are ranked by excess (by shortfall for a drop) and kept while each explains at \
+            The baseline is the `baseline_days` whole days before the window, scaled to what \
+            spike-detection expected in the window (so that the excess is the one detection reported), \
+            or to the window's length for a window given by hand. Values are ranked by excess (by shortfall for a drop) and kept while each explains at \
             least `min_share` of the total and until together they explain `coverage` of it, at most \
             `max_contributors`. When that is not enough, the values that each moved clearly (beyond \
             Poisson noise and by a fifth of their own baseline) are taken, however many, until they reach \

@@ -280,7 +280,9 @@ public struct ExplanationAnalyzer: Analyzer {
             let rest =
                 abs(unexplained) < 0.5
                 ? "nothing remains unexplained"
-                : "\(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained)))) remain unexplained"
+                : Int(abs(unexplained).rounded()) == 1
+                    ? "1 download (\(Describe.percent(share(unexplained)))) remains unexplained"
+                    : "\(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained)))) remain unexplained"
             finding = Finding(
                 title: "\(Describe.percent(share(explained))) of the \(changeWord) is explained",
                 summary:

@@ -9,8 +9,9 @@ public struct LocaliseAnalyzer: Analyzer {
         name: "localise",
         summary: "The smallest set of causes, each a combination of dimension = value(s) pairs, that explains the window's change.",
         discussion: """
-            Compares the window with its baseline (the `baseline_days` before it, scaled to the window's \
-            length) across every dimension at once, and returns 1 to `max_causes` causes, each of 1 to 4 \
+            Compares the window with its baseline (the `baseline_days` before it, scaled to what \
+            spike-detection expected in the window, or to the window's length for a window given by \
+            hand) across every dimension at once, and returns 1 to `max_causes` causes, each of 1 to 4 \
             `dimension = value(s)` pairs (a pair may hold several values of one dimension, when they moved \
             alike), that together explain the rise or the drop: each with its excess or shortfall, its share \
             of the change and its surprise (Jensen–Shannon divergence between its baseline and window \
@@ -86,10 +87,11 @@ public struct LocaliseAnalyzer: Analyzer {
         if let given = context.value("dimensions")?.arrayValue {
             dimensions = given.compactMap { $0.stringValue.flatMap { CasebookCore.Dimension(name: $0) } }
         }
+        let baseline = TimeRange(from: window.start - baselineDays * 86400, to: window.start)
         let localiser = Localiser(
-            dimensions: dimensions, window: TimeRange(from: window.start, to: window.end),
-            baseline: TimeRange(from: window.start - baselineDays * 86400, to: window.start), filters: filters,
-            maxCauses: Int(try context.int("max_causes")), maxPairs: Int(try context.int("max_pairs")))
+            dimensions: dimensions, window: TimeRange(from: window.start, to: window.end), baseline: baseline, filters: filters,
+            maxCauses: Int(try context.int("max_causes")), maxPairs: Int(try context.int("max_pairs")),
+            scale: try await window.baselineScale(baseline: baseline, using: context.aggregate))
         let store = context.store
         let r = try await localiser.localise(using: { try await store.aggregate($0) })
         context.log("localise: \(Describe.counted(r.queries, "query", "queries")) asked")

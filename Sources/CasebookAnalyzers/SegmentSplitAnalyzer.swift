@@ -117,7 +117,9 @@ public struct SegmentSplitAnalyzer: Analyzer {
             splits.append(Split(dimension: d, rows: rows, surprise: surprise, windowTotal: wTotal, expectedTotal: bTotal))
         }
         // Most surprising first; at (nearly) equal surprise, a split whose top value is known
-        // first: "installer = bandersnatch" says more than "python_major = unknown".
+        // first: "installer = bandersnatch" says more than "python_major = unknown"; then the
+        // coarser split (fewer values): "python_major = 2" says what "python_minor = 2.7" says
+        // when both split the change alike.
         splits.sort { a, b in
             let sa = (a.surprise * 100).rounded()
             let sb = (b.surprise * 100).rounded()
@@ -125,6 +127,7 @@ public struct SegmentSplitAnalyzer: Analyzer {
             let ka = a.rows.first?.value != nil
             let kb = b.rows.first?.value != nil
             if ka != kb { return ka }
+            if a.rows.count != b.rows.count { return a.rows.count < b.rows.count }
             return a.surprise > b.surprise
         }
 

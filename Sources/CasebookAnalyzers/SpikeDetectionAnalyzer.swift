@@ -75,7 +75,7 @@ public struct SpikeDetectionAnalyzer: Analyzer {
             OutputSpec(
                 "windows", .list(.object),
                 doc:
-                    "Unusual windows, incidents by largest absolute excess first, then holidays: `{start, end (exclusive), direction (up/down), kind (spike/drop/level-shift/ramp/holiday), excess, peak, peakTime, baseline, actual, relative, severity, outage, score, surprise}`, with `levelBefore`/`levelAfter` (per bucket) for level shifts and ramps, `holiday` (its name) on holidays, and `missingHours` where the log has hours without any line."
+                    "Unusual windows, incidents by largest absolute excess first, then holidays: `{start, end (exclusive), direction (up/down), kind (spike/drop/level-shift/ramp/holiday), excess, peak, peakTime, baseline (the downloads expected), actual, relative, severity, outage, score, surprise, filter (the series' filters, `{dimension: [values]}`)}`, with `levelBefore`/`levelAfter` (per bucket) for level shifts and ramps, `holiday` (its name) on holidays, and `missingHours` where the log has hours without any line."
             ),
             OutputSpec("window", .object, doc: "The first window, or null when there is none."),
             OutputSpec(
@@ -725,9 +725,16 @@ public struct SpikeDetectionAnalyzer: Analyzer {
             findings.append(f)
         }
 
-        let windowValues = windows.map { $0.value(bucket: bucket) }
+        // Each window names the series it was found in (`filter`), so that later steps can scale
+        // their baselines to its expected downloads (`AnalysisWindow.baselineScale`).
+        func value(_ w: DetectedWindow, _ scope: [DimensionFilter]) -> [String: Value] {
+            guard case .object(var o) = w.value(bucket: bucket) else { return [:] }
+            o["filter"] = DimensionFilter.object(scope)
+            return o
+        }
+        let windowValues: [Value] = windows.map { .object(value($0, filters)) }
         let segmentValues: [Value] = segmentWindows.map { s in
-            guard case .object(var o) = s.window.value(bucket: bucket) else { return .null }
+            var o = value(s.window, filters.filter { $0.dimension != s.dimension } + [DimensionFilter(s.dimension, .in, [s.value])])
             o["dimension"] = .string(s.dimension.rawValue)
             o["value"] = s.value.map(Value.string) ?? .null
             return .object(o)

@@ -23,6 +23,8 @@ import Testing
         #expect(window["end"] == "2020-03-07T00:00:00Z")
         #expect(window["direction"] == "up")
         #expect(window["actual"] == .int(56_225 + 60_324 + 52_879))
+        // One excess, however many steps state it.
+        try expectOneChange(report)
 
         // The four packages and nothing else; without them the days are normal again.
         let contributors = try succeeded(report, "contributors").outputs

@@ -197,6 +197,8 @@ import Testing
         let before = try #require(w["levelBefore"]?.doubleValue)
         let after = try #require(w["levelAfter"]?.doubleValue)
         #expect(after < before * 0.9)
+        // The shortfall reads the same in detection, localisation and the contributors.
+        try expectOneChange(r)
     }
 
     @Test func aSlowRampOverTenDaysIsNamedARamp() async throws {

@@ -84,6 +84,19 @@ func investigate(_ scenario: Scenario, project: String? = nil, importedCatalog: 
     return report
 }
 
+/// The window's change reads the same in every step that states it: detection's excess, the
+/// localiser's change and the contributors' total, each computed from detection's expectation
+/// for the window (to the download, as each rounds).
+func expectOneChange(_ report: RunReport, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    let window = try #require(try succeeded(report, "spike").outputs["window"]?.objectValue, sourceLocation: sourceLocation)
+    let excess = try #require(window["excess"]?.doubleValue, sourceLocation: sourceLocation)
+    let change = try #require(try succeeded(report, "localise").outputs["change"]?.doubleValue, sourceLocation: sourceLocation)
+    let total = try #require(
+        try succeeded(report, "contributors").outputs["totalExcess"]?.doubleValue, sourceLocation: sourceLocation)
+    #expect(abs(change - excess) <= 1, "localise's change \(change), detection's excess \(excess)", sourceLocation: sourceLocation)
+    #expect(abs(total - excess) <= 1, "contributors' total \(total), detection's excess \(excess)", sourceLocation: sourceLocation)
+}
+
 /// The steps of `playbooks/downloads-spike.yaml`, in order.
 let spikePlaybookSteps = [
     "spike", "health", "localise", "contributors", "segments", "clients", "index_source", "dependency_gap", "attribution", "ledger"
