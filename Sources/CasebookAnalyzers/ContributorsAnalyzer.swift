@@ -332,7 +332,7 @@ public struct ContributorsAnalyzer: Analyzer {
             var summary: String
             if broad {
                 summary =
-                    "The \(change) of \(Describe.count(abs(total))) downloads in \(window.label) is broad: the \(chosen.count) largest \(d) values (\(list)) explain only \(Describe.percent(explainedShare)), and no set of values that moved together explains the rest."
+                    "The \(change) of \(Describe.count(abs(total))) downloads in \(window.label) is broad: \(chosen.count == 1 ? "the largest \(d) value (\(list)) explains" : "the \(chosen.count) largest \(d) values (\(list)) explain") only \(Describe.percent(explainedShare)), and no set of values that moved together explains the rest."
             } else if isSet {
                 let each = chosen.map { abs($0.excess) }.sorted()
                 let median = Stats.median(each)

@@ -179,12 +179,16 @@ public struct SegmentSplitAnalyzer: Analyzer {
             let segment = "\(s.dimension.rawValue) = \(Describe.value(top.value))"
             // A value whose change goes against the window's (it rose in a drop) is named as such.
             let against = (top.excess < 0) != down
+            // Split within some downloads only (the contributors' values, a filter): said first,
+            // so that no share reads as one of the whole window.
+            let within = filters.isEmpty ? "" : "Within \(scope), "
             let lead =
-                against
-                ? "\(segment) moved against the window: \(Describe.count(abs(top.excess))) downloads \(down ? "more" : "fewer") than its baseline"
-                : down
-                    ? "\(Describe.percent(top.e)) of the window's shortfall was in \(segment)"
-                    : "\(Describe.percent(top.e)) of the window's excess came from \(segment)"
+                within
+                + (against
+                    ? "\(segment) moved against the window: \(Describe.count(abs(top.excess))) downloads \(down ? "more" : "fewer") than its baseline"
+                    : down
+                        ? "\(Describe.percent(top.e)) of the window's shortfall was in \(segment)"
+                        : "\(Describe.percent(top.e)) of the window's excess came from \(segment)")
             // Did everything else stay put? Then the change is all in this segment.
             let restWindow = s.windowTotal - top.w * s.windowTotal
             let restExpected = s.expectedTotal - top.b * s.expectedTotal
@@ -208,7 +212,7 @@ public struct SegmentSplitAnalyzer: Analyzer {
                             ? "\(segment): \(Describe.percent(top.e)) of the \(change)"
                             : "No \(s.dimension.rawValue) stands out: the \(change) is spread like normal traffic",
                     summary:
-                        "\(lead), which had \(Describe.percent(top.b)) of the downloads before the window (\(Describe.percent(top.w)) during it). "
+                        "\(lead), which had \(Describe.percent(top.b)) of \(filters.isEmpty ? "the" : "those") downloads before the window (\(Describe.percent(top.w)) during it). "
                         + (striking
                             ? "The \(change) is distributed very differently from normal traffic (distance \(String(format: "%.2f", s.surprise)))."
                             : "This split is close to normal traffic (distance \(String(format: "%.2f", s.surprise))), so it does not single out a segment.")

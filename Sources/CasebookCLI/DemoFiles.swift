@@ -324,7 +324,7 @@ steps:
       - hours missing from the log explain the window (missing data), so there is no change in traffic to split
     with:
       window: ${{ steps.spike.outputs.window }}
-      values: ${{ steps.contributors.outputs.values }}
+      values: ${{ params.dimension == "project" && steps.localise.outputs.projects || !steps.contributors.outputs.broad && steps.contributors.outputs.values }}
       values_dimension: ${{ params.dimension }}
       baseline_days: ${{ params.baseline_days }}
 

@@ -54,6 +54,11 @@ import Testing
         #expect(top["value"] == "2")
         let excessShare = try #require(top["excessShare"]?.doubleValue)
         #expect(excessShare >= 0.99)
+        // Split within the cause's four projects, and said so.
+        let split = try #require(try succeeded(report, "segments").findings.first?.summary)
+        #expect(
+            split.hasPrefix("Within project flask-login, markdown, semantic-version and sentry-sdk, 100% of the window's excess"),
+            "\(split)")
 
         // Many clients, and Flask-Login's double count is the same clients fetching it twice.
         let clients = try succeeded(report, "clients").outputs

@@ -199,6 +199,17 @@ import Testing
         #expect(after < before * 0.9)
         // The shortfall reads the same in detection, localisation and the contributors.
         try expectOneChange(r)
+        // No set of projects explains it, so the segments are split over all downloads (not over
+        // the one project the contributors step listed), and agree with the localised cause.
+        #expect(try succeeded(r, "contributors").outputs["broad"] == true)
+        let cause = try #require(try succeeded(r, "localise").outputs["causes"]?[0])
+        #expect(cause["pairs"]?["installer"] == "bandersnatch")
+        let top = try #require(try succeeded(r, "segments").outputs["top"]?.objectValue)
+        #expect(top["dimension"] == "installer" && top["value"] == "bandersnatch")
+        let share = try #require(cause["share"]?.doubleValue)
+        let segmentShare = try #require(top["excessShare"]?.doubleValue)
+        #expect(abs(segmentShare - share) < 0.02, "segments \(segmentShare), localise \(share)")
+        #expect(try succeeded(r, "segments").findings.first?.summary.hasPrefix("Within") == false)
     }
 
     @Test func aSlowRampOverTenDaysIsNamedARamp() async throws {
