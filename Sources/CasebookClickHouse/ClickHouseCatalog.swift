@@ -320,9 +320,7 @@ final class ClickHouseCatalogWriter: CatalogTablesWriter {
 /// kept for the rest of the run (a run asks about tens of projects, not the whole index).
 public final class ClickHouseCatalog: PackageCatalog, @unchecked Sendable {
     let store: ClickHouseEventStore
-    private let lock = NSLock()
-    private var cache: [String: CatalogProject] = [:]
-    private var dependentsCache: [String: [String]] = [:]
+    private let cache = CatalogReadCache()
 
     init(store: ClickHouseEventStore) { self.store = store }
 
@@ -330,36 +328,21 @@ public final class ClickHouseCatalog: PackageCatalog, @unchecked Sendable {
     public var location: String { "\(store.url.redacted) (imported catalog)" }
 
     public func project(named name: String) throws(CatalogError) -> CatalogProject {
-        let key = ProjectName.normalize(name)
-        lock.lock()
-        defer { lock.unlock() }
-        if let p = cache[key] { return p }
-        let project: CatalogProject?
-        do { project = try Self.readRows([key], client: store.client)[key]?.catalogProject } catch {
-            throw .unreadableDocument(path: location, reason: "\(error)")
+        try cache.project(named: name, location: location) { key in
+            try Self.readRows([key], client: store.client)[key]?.catalogProject
         }
-        guard let project else { throw .noSuchProject(name: name, catalog: location) }
-        cache[key] = project
-        return project
     }
 
     public func dependents(of name: String) throws(CatalogError) -> [String] {
-        let key = ProjectName.normalize(name)
-        lock.lock()
-        defer { lock.unlock() }
-        if let d = dependentsCache[key] { return d }
-        let names: [String]
-        do {
+        try cache.dependents(of: name, location: location) { key in
             let requirements = ClickHouseSchema.table(store.url.database, "catalog_requirements")
             let wheres = "name = \(ClickHouseSQL.literal(key)) AND project != name"
             let current = ClickHouseSchema.catalogCurrent(
                 store.url.database, names: "(SELECT project FROM \(requirements) WHERE \(wheres))")
-            names = try store.client.rows(
+            return try store.client.rows(
                 "SELECT DISTINCT project FROM \(requirements) WHERE \(wheres) AND (project, import_id) IN (\(current))"
             ).map { $0[0] ?? "" }.sorted()
-        } catch { throw .unreadableDocument(path: location, reason: "\(error)") }
-        dependentsCache[key] = names
-        return names
+        }
     }
 
     /// One range of the reverse-dependency index per name, not a read of every dependent.

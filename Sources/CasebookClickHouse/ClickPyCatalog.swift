@@ -16,9 +16,7 @@ public final class ClickPyCatalog: PackageCatalog, @unchecked Sendable {
     let url: ClickHouseURL
     let client: ClickHouseClient
     let table: String
-    private let lock = NSLock()
-    private var cache: [String: CatalogProject] = [:]
-    private var dependentsCache: [String: [String]] = [:]
+    private let cache = CatalogReadCache()
 
     /// The columns of `pypi.projects` the catalog reads.
     static let columns = ["name", "version", "requires_dist", "requires_python", "upload_time", "filename", "packagetype"]
@@ -85,20 +83,18 @@ public final class ClickPyCatalog: PackageCatalog, @unchecked Sendable {
     }
 
     public func project(named name: String) throws(CatalogError) -> CatalogProject {
-        let key = ProjectName.normalize(name)
-        lock.lock()
-        defer { lock.unlock() }
-        if let p = cache[key] { return p }
-        let rows: [[String?]]
-        do {
-            rows = try client.rows(
-                """
-                SELECT name, version, arrayStringConcat(requires_dist, '\\n'), length(requires_dist), requires_python,
-                    toUnixTimestamp(upload_time), filename, packagetype
-                FROM \(table) WHERE \(Self.normalized("name")) = \(ClickHouseSQL.literal(key))
-                """)
-        } catch { throw .unreadableDocument(path: location, reason: "\(error)") }
-        guard !rows.isEmpty else { throw .noSuchProject(name: name, catalog: location) }
+        try cache.project(named: name, location: location) { key in try load(key) }
+    }
+
+    /// The rows of one project (by normalized name) as a project; nil when the table has none.
+    private func load(_ key: String) throws -> CatalogProject? {
+        let rows = try client.rows(
+            """
+            SELECT name, version, arrayStringConcat(requires_dist, '\\n'), length(requires_dist), requires_python,
+                toUnixTimestamp(upload_time), filename, packagetype
+            FROM \(table) WHERE \(Self.normalized("name")) = \(ClickHouseSQL.literal(key))
+            """)
+        guard !rows.isEmpty else { return nil }
         var files: [String: [ReleaseFile]] = [:]
         var metadata: [String: ReleaseMetadata] = [:]
         for r in rows {
@@ -115,30 +111,21 @@ public final class ClickPyCatalog: PackageCatalog, @unchecked Sendable {
                 files[version, default: []] += []
             }
         }
-        let project = CatalogProject(
+        return CatalogProject(
             name: key, displayName: rows[0][0] ?? key, latestVersion: nil, lastSerial: nil,
             files: files.mapValues { $0.sorted { $0.filename < $1.filename } }, metadata: metadata)
-        cache[key] = project
-        return project
     }
 
     public func dependents(of name: String) throws(CatalogError) -> [String] {
-        let key = ProjectName.normalize(name)
-        lock.lock()
-        defer { lock.unlock() }
-        if let d = dependentsCache[key] { return d }
-        let names: [String]
-        do {
-            names = try client.rows(
+        try cache.dependents(of: name, location: location) { key in
+            try client.rows(
                 """
                 SELECT DISTINCT \(Self.normalized("name")) AS n FROM \(table)
                 WHERE arrayExists(r -> \(Self.requiredName("r")) = \(ClickHouseSQL.literal(key)), requires_dist) AND n != \(ClickHouseSQL.literal(key))
                 ORDER BY n
                 """
             ).compactMap { $0.first ?? nil }
-        } catch { throw .unreadableDocument(path: location, reason: "\(error)") }
-        dependentsCache[key] = names
-        return names
+        }
     }
 
     /// One query: the releases (their first file's upload in `[from, to)`) whose requirements

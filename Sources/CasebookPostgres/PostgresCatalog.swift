@@ -247,9 +247,7 @@ final class PostgresCatalogWriter: CatalogTablesWriter {
 /// kept for the rest of the run (a run asks about tens of projects, not the whole index).
 public final class PostgresCatalog: PackageCatalog, @unchecked Sendable {
     let store: PostgresEventStore
-    private let lock = NSLock()
-    private var cache: [String: CatalogProject] = [:]
-    private var dependentsCache: [String: [String]] = [:]
+    private let cache = CatalogReadCache()
 
     init(store: PostgresEventStore) { self.store = store }
 
@@ -257,33 +255,18 @@ public final class PostgresCatalog: PackageCatalog, @unchecked Sendable {
     public var location: String { "\(store.url.redacted) (imported catalog)" }
 
     public func project(named name: String) throws(CatalogError) -> CatalogProject {
-        let key = ProjectName.normalize(name)
-        lock.lock()
-        defer { lock.unlock() }
-        if let p = cache[key] { return p }
-        let project: CatalogProject?
-        do { project = try Self.readRows([key], connection: store.connection, schema: store.schema)[key]?.catalogProject } catch {
-            throw .unreadableDocument(path: location, reason: "\(error)")
+        try cache.project(named: name, location: location) { key in
+            try Self.readRows([key], connection: store.connection, schema: store.schema)[key]?.catalogProject
         }
-        guard let project else { throw .noSuchProject(name: name, catalog: location) }
-        cache[key] = project
-        return project
     }
 
     public func dependents(of name: String) throws(CatalogError) -> [String] {
-        let key = ProjectName.normalize(name)
-        lock.lock()
-        defer { lock.unlock() }
-        if let d = dependentsCache[key] { return d }
-        let names: [String]
-        do {
-            names = try store.connection.execute(
+        try cache.dependents(of: name, location: location) { key in
+            try store.connection.execute(
                 "SELECT DISTINCT project FROM \(store.schema).catalog_requirements WHERE name = $1 AND project <> $1 ORDER BY project",
                 [key]
             ).rows.map { $0[0] ?? "" }
-        } catch { throw .unreadableDocument(path: location, reason: "\(error)") }
-        dependentsCache[key] = names
-        return names
+        }
     }
 
     /// One index range per name over (name, upload time), not a read of every dependent.

@@ -151,43 +151,26 @@ struct SQLiteCatalogWriter: CatalogTablesWriter {
 /// kept for the rest of the run (a run asks about tens of projects, not the whole index).
 public final class SQLiteCatalog: PackageCatalog, @unchecked Sendable {
     let store: SQLiteEventStore
-    private let lock = NSLock()
-    private var cache: [String: CatalogProject] = [:]
-    private var dependentsCache: [String: [String]] = [:]
+    private let cache = CatalogReadCache()
 
     init(store: SQLiteEventStore) { self.store = store }
 
     public var location: String { "\(store.path) (imported catalog)" }
 
     public func project(named name: String) throws(CatalogError) -> CatalogProject {
-        let key = ProjectName.normalize(name)
-        lock.lock()
-        defer { lock.unlock() }
-        if let p = cache[key] { return p }
-        let project: CatalogProject?
-        do { project = try store.dbQueue.read { db in try Self.readRows(key, db: db)?.catalogProject } } catch {
-            throw .unreadableDocument(path: location, reason: "\(error)")
+        try cache.project(named: name, location: location) { key in
+            try store.dbQueue.read { db in try Self.readRows(key, db: db)?.catalogProject }
         }
-        guard let project else { throw .noSuchProject(name: name, catalog: location) }
-        cache[key] = project
-        return project
     }
 
     public func dependents(of name: String) throws(CatalogError) -> [String] {
-        let key = ProjectName.normalize(name)
-        lock.lock()
-        defer { lock.unlock() }
-        if let d = dependentsCache[key] { return d }
-        let names: [String]
-        do {
-            names = try store.dbQueue.read { db in
+        try cache.dependents(of: name, location: location) { key in
+            try store.dbQueue.read { db in
                 try String.fetchAll(
                     db, sql: "SELECT DISTINCT project FROM catalog_requirements WHERE name = ? AND project <> ? ORDER BY project",
                     arguments: [key, key])
             }
-        } catch { throw .unreadableDocument(path: location, reason: "\(error)") }
-        dependentsCache[key] = names
-        return names
+        }
     }
 
     /// One index range per name over (name, upload time), not a read of every dependent.
