@@ -92,4 +92,35 @@ public enum CatalogStoreFixture {
         lib-two,0.1,"[""lib-one""]",,2020-03-05 00:00:00,lib_two-0.1.tar.gz
 
         """
+
+    /// `count` projects of three releases each, every one requiring the one before it and
+    /// `common` (under an extra and a marker too), with text that COPY and TabSeparated must
+    /// escape: a large batch for comparing a server's catalog with the embedded store's.
+    public static func syntheticProjects(_ count: Int, serial: Int64 = 1) -> [CatalogProject] {
+        (0..<count).map { i in
+            var files: [String: [ReleaseFile]] = [:]
+            var metadata: [String: ReleaseMetadata] = [:]
+            for minor in 0..<3 {
+                let v = "1.\(minor)"
+                let t = Int64(1_580_000_000 + i * 3600 + minor * 86400)
+                files[v] = [
+                    ReleaseFile(
+                        filename: "proj_\(i)-\(v)-py3-none-any.whl", packageType: "bdist_wheel", pythonVersion: "py3", uploadTime: t,
+                        requiresPython: ">=3.6", size: 1000 + i, sha256: String(repeating: "a", count: 64),
+                        url: "https://files.example/proj_\(i)-\(v)-py3-none-any.whl"),
+                    ReleaseFile(
+                        filename: "proj_\(i)-\(v).tar.gz", packageType: "sdist", uploadTime: t + 60, yanked: minor == 1,
+                        yankedReason: minor == 1 ? "broken:\ttab,\nline, back\\slash, \\N, 'quote', é" : nil)
+                ]
+                metadata[v] = ReleaseMetadata(
+                    requiresDist: [
+                        "common>=\(minor)", "proj-\(max(0, i - 1))[fast]; extra == 'speed'", "futures; python_version < \"3\"",
+                        "odd\\name\ttab"
+                    ],
+                    requiresPython: ">=3.6", source: .releaseDocument)
+            }
+            return CatalogProject(
+                name: "proj-\(i)", displayName: "Proj_\(i) ✓", latestVersion: "1.2", lastSerial: serial, files: files, metadata: metadata)
+        }
+    }
 }

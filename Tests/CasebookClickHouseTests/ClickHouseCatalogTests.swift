@@ -24,36 +24,6 @@ import Testing
         }
     }
 
-    /// `count` projects of three releases each, every one requiring the one before it and
-    /// `common` (under an extra and a marker too), with text that TabSeparated must escape.
-    static func syntheticProjects(_ count: Int, serial: Int64 = 1) -> [CatalogProject] {
-        (0..<count).map { i in
-            var files: [String: [ReleaseFile]] = [:]
-            var metadata: [String: ReleaseMetadata] = [:]
-            for minor in 0..<3 {
-                let v = "1.\(minor)"
-                let t = Int64(1_580_000_000 + i * 3600 + minor * 86400)
-                files[v] = [
-                    ReleaseFile(
-                        filename: "proj_\(i)-\(v)-py3-none-any.whl", packageType: "bdist_wheel", pythonVersion: "py3", uploadTime: t,
-                        requiresPython: ">=3.6", size: 1000 + i, sha256: String(repeating: "a", count: 64),
-                        url: "https://files.example/proj_\(i)-\(v)-py3-none-any.whl"),
-                    ReleaseFile(
-                        filename: "proj_\(i)-\(v).tar.gz", packageType: "sdist", uploadTime: t + 60, yanked: minor == 1,
-                        yankedReason: minor == 1 ? "broken:\ttab,\nline, back\\slash, \\N, 'quote', é" : nil)
-                ]
-                metadata[v] = ReleaseMetadata(
-                    requiresDist: [
-                        "common>=\(minor)", "proj-\(max(0, i - 1))[fast]; extra == 'speed'", "futures; python_version < \"3\"",
-                        "odd\\name\ttab"
-                    ],
-                    requiresPython: ">=3.6", source: .releaseDocument)
-            }
-            return CatalogProject(
-                name: "proj-\(i)", displayName: "Proj_\(i) ✓", latestVersion: "1.2", lastSerial: serial, files: files, metadata: metadata)
-        }
-    }
-
     static let empty = CatalogSummary(projects: 0, releases: 0, files: 0, requirements: 0, releasesWithMetadata: 0, newestUpload: nil)
 
     @Test func importingTwiceAddsNothingAndAnswersAsTheFolderDoes() async throws {
@@ -198,8 +168,8 @@ import Testing
 
     @Test func aProjectTwiceInOneBatchIsDecidedAgainstItsFirstCopy() async throws {
         try await Self.withStore { store, _ in
-            let v1 = Self.syntheticProjects(2, serial: 1)
-            let v2 = Self.syntheticProjects(2, serial: 2).map { p in
+            let v1 = Fixture.syntheticProjects(2, serial: 1)
+            let v2 = Fixture.syntheticProjects(2, serial: 2).map { p in
                 var p = p
                 p.latestVersion = "2.0"
                 return p
@@ -221,7 +191,7 @@ import Testing
             let folder = try CatalogFolder(directory: catalog)
             // An import that wrote its rows and died before its `catalog_imports` row: new
             // projects, and a newer `requests` that would replace the stored one.
-            var batch = Self.syntheticProjects(5)
+            var batch = Fixture.syntheticProjects(5)
             var requests = try folder.project(named: "requests")
             requests.lastSerial = 99
             requests.latestVersion = "9.9"
@@ -260,7 +230,7 @@ import Testing
             try store.client.execute(
                 "RENAME TABLE \(requirements) TO \(ClickHouseSchema.table(store.url.database, "catalog_requirements_away"))")
             #expect(throws: ClickHouseStoreError.self) {
-                try store.importCatalogProjects(Self.syntheticProjects(3), mode: .replaceNewer)
+                try store.importCatalogProjects(Fixture.syntheticProjects(3), mode: .replaceNewer)
             }
             try store.client.execute(
                 "RENAME TABLE \(ClickHouseSchema.table(store.url.database, "catalog_requirements_away")) TO \(requirements)")
@@ -271,7 +241,7 @@ import Testing
 
     @Test func manyProjectsAndMergedMetadataRowsAnswerAsTheEmbeddedStore() async throws {
         try await Self.withStore { store, _ in
-            let projects = Self.syntheticProjects(600)
+            let projects = Fixture.syntheticProjects(600)
             let sqlite = try freshSQLite()
             #expect(try store.importCatalogProjects(projects, mode: .replaceNewer).added == 600)
             _ = try sqlite.importCatalogProjects(projects, mode: .replaceNewer)

@@ -25,35 +25,6 @@ import Testing
         }
     }
 
-    /// `count` projects of three releases each, every one requiring the one before it and
-    /// `common` (under an extra and a marker too), with text that COPY must escape.
-    static func syntheticProjects(_ count: Int, serial: Int64 = 1) -> [CatalogProject] {
-        (0..<count).map { i in
-            var files: [String: [ReleaseFile]] = [:]
-            var metadata: [String: ReleaseMetadata] = [:]
-            for minor in 0..<3 {
-                let v = "1.\(minor)"
-                let t = Int64(1_580_000_000 + i * 3600 + minor * 86400)
-                files[v] = [
-                    ReleaseFile(
-                        filename: "proj_\(i)-\(v)-py3-none-any.whl", packageType: "bdist_wheel", pythonVersion: "py3", uploadTime: t,
-                        requiresPython: ">=3.6", size: 1000 + i, sha256: String(repeating: "a", count: 64),
-                        url: "https://files.example/proj_\(i)-\(v)-py3-none-any.whl"),
-                    ReleaseFile(
-                        filename: "proj_\(i)-\(v).tar.gz", packageType: "sdist", uploadTime: t + 60, yanked: minor == 1,
-                        yankedReason: minor == 1 ? "broken:\ttab,\nline, back\\slash, \\N, é" : nil)
-                ]
-                metadata[v] = ReleaseMetadata(
-                    requiresDist: [
-                        "common>=\(minor)", "proj-\(max(0, i - 1))[fast]; extra == 'speed'", "futures; python_version < \"3\""
-                    ],
-                    requiresPython: ">=3.6", source: .releaseDocument)
-            }
-            return CatalogProject(
-                name: "proj-\(i)", displayName: "Proj_\(i) ✓", latestVersion: "1.2", lastSerial: serial, files: files, metadata: metadata)
-        }
-    }
-
     @Test func importingTwiceAddsNothingAndAnswersAsTheFolderDoes() async throws {
         try await Self.withStore { store, catalog in
             #expect(try store.importedCatalog() == nil)
@@ -158,8 +129,8 @@ import Testing
 
     @Test func aProjectTwiceInOneBatchIsDecidedAgainstItsFirstCopy() async throws {
         try await Self.withStore { store, _ in
-            let v1 = Self.syntheticProjects(2, serial: 1)
-            let v2 = Self.syntheticProjects(2, serial: 2).map { p in
+            let v1 = Fixture.syntheticProjects(2, serial: 1)
+            let v2 = Fixture.syntheticProjects(2, serial: 2).map { p in
                 var p = p
                 p.latestVersion = "2.0"
                 return p
@@ -186,7 +157,7 @@ import Testing
                 CREATE TRIGGER refuse_file BEFORE INSERT ON \(store.schema).catalog_files
                     FOR EACH ROW EXECUTE FUNCTION \(store.schema).refuse_file();
                 """)
-            var refused = Self.syntheticProjects(5)
+            var refused = Fixture.syntheticProjects(5)
             refused.append(
                 contentsOf: try CatalogFolder.projectFolders(in: catalog).map {
                     try #require(try CatalogFolder.readProject(folder: $0, in: catalog))
@@ -255,7 +226,7 @@ import Testing
 
     @Test func aLargeBatchRoundTripsAndMergesAsTheEmbeddedStoreDoes() async throws {
         try await Self.withStore { store, _ in
-            let projects = Self.syntheticProjects(600)
+            let projects = Fixture.syntheticProjects(600)
             let sqlite = try freshSQLite()
             #expect(try store.importCatalogProjects(projects, mode: .replaceNewer).added == 600)
             _ = try sqlite.importCatalogProjects(projects, mode: .replaceNewer)
