@@ -134,7 +134,8 @@ let package = Package(
             name: "CasebookCatalogTests", dependencies: ["CasebookCatalog"],
             exclude: ["packaging"], resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "CasebookPlaybooksTests", dependencies: ["CasebookAnalysis", "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSQLite"],
+            name: "CasebookPlaybooksTests",
+            dependencies: ["CasebookAnalysis", "CasebookPlaybooks", "CasebookAnalyzers", "CasebookSQLite", "CasebookTesting"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CasebookAnalyzersTests",

@@ -159,6 +159,7 @@ public enum ExternalAnalyzer {
             "buckets": .array(TimeBucket.allCases.map { .string($0.rawValue) }),
             "store": storeInfo,
             "catalog": context.catalogDirectory.map { .string($0.path) } ?? .null,
+            "catalogLocation": context.catalog.map { .string($0.location) } ?? .null,
             "playbookDirectory": .string(context.playbookDirectory.path)
         ]
         do {
@@ -180,6 +181,17 @@ public enum ExternalAnalyzer {
                 } catch {
                     try? session.send(["type": "error", "id": id, "message": .string("the store could not answer: \(error)")])
                 }
+            case "catalog":
+                let id = message["id"] ?? .null
+                do {
+                    var answer: [String: Value] = ["type": "result", "id": id]
+                    answer.merge(try catalogAnswer(message, context: context)) { a, _ in a }
+                    try session.send(.object(answer))
+                } catch let e as ExternalAnalyzerError {
+                    try? session.send(["type": "error", "id": id, "message": .string(e.message)])
+                } catch {
+                    try? session.send(["type": "error", "id": id, "message": .string("\(error)")])
+                }
             case "log":
                 context.log("\(name): \(message["message"]?.interpolated ?? "")")
             case "result":
@@ -193,6 +205,24 @@ public enum ExternalAnalyzer {
                 )
             }
         }
+    }
+
+    /// The answer to a `catalog` message: `{"project": NAME}` → the project as Casebook reads it,
+    /// `{"dependents": NAME}` → the names of the projects that require it; from the run's catalog,
+    /// a folder or one imported into the store alike.
+    static func catalogAnswer(_ message: Value, context: AnalyzerContext) throws -> [String: Value] {
+        guard let run = context.catalog else {
+            throw ExternalAnalyzerError("this run has no catalog (give --catalog DIR, or import one into the store)")
+        }
+        let catalog = try run.open()
+        if let name = message["project"]?.stringValue {
+            return ["project": try Value(encoding: try catalog.project(named: name))]
+        }
+        if let name = message["dependents"]?.stringValue {
+            return ["dependents": .array(try catalog.dependents(of: name).map(Value.string))]
+        }
+        throw ExternalAnalyzerError(
+            "a catalog message asks for `project` or `dependents` with a project name, found \(Suggest.preview(message))")
     }
 
     static func parseResult(_ m: Value, program: String) throws -> AnalyzerResult {

@@ -1,6 +1,8 @@
 import CasebookAnalysis
 import CasebookCore
 import CasebookPlaybooks
+import CasebookSQLite
+import CasebookTesting
 import Foundation
 import Testing
 
@@ -51,6 +53,34 @@ import Testing
                 || sums.outputs["seen"]?["refused"]?.stringValue?.contains("did you mean `project`") == true)
         #expect(sums.outputs["seen"]?["inputs"]?["daily"]?["total"] == 4420)
         #expect(sums.findings.first?.confidence == .high)
+    }
+
+    @Test func aProgramReadsTheRunsImportedCatalogThroughMessages() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("casebook-ext-catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try SQLiteEventStore(path: dir.appendingPathComponent("store.sqlite").path)
+        try CatalogStoreFixture.makeCatalog(dir.appendingPathComponent("catalog"))
+        _ = try CatalogStoreFixture.importFolder(dir.appendingPathComponent("catalog"), into: store)
+        let catalog = RunCatalog(try #require(try store.importedCatalog()))
+        let plan = try await Support.plan(
+            """
+            name: Catalog over the protocol
+            steps:
+              - id: reader
+                uses: ./analyzers/catalog_reader.py
+            """)
+        let report = await PlaybookRunner(store: store, catalog: catalog, limits: Support.fast).run(plan)
+        let seen = try succeeded(report, "reader").outputs["seen"]
+        // No folder to read: the catalog is in the store, and answers over the protocol.
+        #expect(seen?["folder"] == .null)
+        #expect(seen?["location"]?.stringValue?.hasSuffix("(imported catalog)") == true)
+        #expect(seen?["name"] == "lib-one")
+        #expect(seen?["versions"] == ["2.1"])
+        #expect(seen?["dependents"] == ["app"])
+        #expect(seen?["ids"] == [1, 2, 3])
+        #expect(seen?["missingType"] == "error")
+        #expect(seen?["missing"]?.stringValue?.contains("no-such-thing") == true)
     }
 
     @Test func describedProgramsAreValidated() async {

@@ -77,7 +77,8 @@ class Context:
         self.params = request.get("params") or {}
         self.inputs = request.get("inputs") or {}
         self.store = request.get("store") or {}
-        self.catalog = request.get("catalog")
+        self.catalog = request.get("catalog")  # the catalog folder, or None (an imported catalog: ask project())
+        self.catalog_location = request.get("catalogLocation")
         self.playbook_directory = request.get("playbookDirectory")
         self._reader, self._writer, self._next_id = reader, writer, 0
 
@@ -99,6 +100,30 @@ class Context:
         if reply.get("type") == "error":
             raise QueryError(reply.get("message", "query refused"))
         return reply["table"]
+
+    def project(self, name):
+        """The project `name` (any spelling) from the run's catalog, a folder or one imported into
+        the store alike: {"name", "displayName", "latestVersion", "files": {VERSION: [{"filename",
+        "packageType", "uploadTime", "requiresPython", ...}]}, "metadata": {VERSION: {"requiresDist",
+        "requiresPython"}}}. Raises QueryError when the catalog lacks it or the run has none."""
+        return self._catalog({"project": name})["project"]
+
+    def dependents(self, name):
+        """The names of the projects in the run's catalog that require `name`."""
+        return self._catalog({"dependents": name})["dependents"]
+
+    def _catalog(self, ask):
+        self._next_id += 1
+        message = {"type": "catalog", "id": self._next_id}
+        message.update(ask)
+        _send(self._writer, message)
+        line = self._reader.readline()
+        if not line:
+            raise QueryError("the engine closed the connection")
+        reply = json.loads(line)
+        if reply.get("type") == "error":
+            raise QueryError(reply.get("message", "catalog request refused"))
+        return reply
 
 
 class Analyzer:
