@@ -218,11 +218,25 @@ import Testing
             let top = try #require(try InvestigationParityTests.succeeded(report, "segments").outputs["top"]?.objectValue)
             #expect(top["dimension"] == "python_major" || top["dimension"] == "python_minor", "\(top)")
             #expect(top["value"]?.stringValue?.hasPrefix("3") == true, "\(top)")
-            // No client keys in ClickPy's rows: the step says so instead of guessing.
+            // No client keys in ClickPy's rows: the step says so (or is skipped, saying why) instead of guessing.
             let clients = try #require(report.step("clients"))
             #expect(
                 clients.status == .skipped ? clients.reason?.isEmpty == false : clients.outputs["concentration"] == "unknown",
                 "\(clients.status) \(clients.reason ?? "") \(clients.outputs)")
+
+            // The whole-index playbook on the same tables: attribution (with ClickPy's projects
+            // as catalog) names the downstream release; what needs clients or hours does not fail.
+            let index = try await Self.run("downloads-spike.yaml", store: store, catalog: catalog)
+            let statuses = index.steps.map { "\($0.id) \($0.status.rawValue): \($0.reason ?? "") \($0.findings.map(\.title))" }
+            #expect(!index.steps.contains { $0.status == .failed }, "\(statuses)")
+            #expect(!index.steps.contains { $0.status == .skipped && ($0.reason ?? "").isEmpty }, "\(statuses)")
+            let first = try #require(
+                try InvestigationParityTests.succeeded(index, "attribution").outputs["hypotheses"]?.arrayValue?.first?.objectValue,
+                "\(statuses)")
+            #expect(first["kind"] == "release", "\(first)")
+            #expect(first["project"]?.stringValue == "weather-station", "\(first)")
+            #expect(first["version"]?.stringValue == "2.0.0", "\(first)")
+            #expect(try InvestigationParityTests.succeeded(index, "clients").outputs["concentration"] == "unknown")
         }
     }
 
