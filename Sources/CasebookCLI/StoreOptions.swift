@@ -10,7 +10,7 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The event store: a SQLite file, postgres://USER@HOST:PORT/DB (add ?layout=piwheels to read a piwheels downloads table), or clickhouse://USER@HOST:PORT/DB (password in the URL or $CASEBOOK_CLICKHOUSE_PASSWORD) (default: $CASEBOOK_STORE, else ./casebook.sqlite).",
+            "The event store: a SQLite file, postgres://USER@HOST:PORT/DB (add ?layout=piwheels to read a piwheels downloads table), or clickhouse://USER@HOST:PORT/DB (password in the URL or $CASEBOOK_CLICKHOUSE_PASSWORD; add ?layout=clickpy to read ClickPy's PyPI downloads table) (default: $CASEBOOK_STORE, else ./casebook.sqlite).",
             valueName: "PATH|URL"))
     var store: String?
 

@@ -19,8 +19,10 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         try self.init(url: ClickHouseURL(url))
     }
 
-    /// Connects and creates Casebook's tables when missing.
+    /// Connects and creates Casebook's tables when missing. A URL of another layout (ClickPy's
+    /// table, read-only) is refused before anything is sent.
     public init(url: ClickHouseURL) throws {
+        guard url.layout == .casebook else { throw ClickHouseStoreError.readOnly(url.redacted, layout: url.layout.rawValue) }
         self.url = url
         client = ClickHouseClient(url: url)
         try ClickHouseSchema.migrate(client, salt: ClientKeyer.randomSalt)
@@ -33,6 +35,10 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
 
     /// Connects to an existing store without creating anything; fails when there is none.
     public static func openExisting(url: ClickHouseURL) throws -> ClickHouseEventStore {
+        guard url.layout == .casebook else {
+            throw ClickHouseStoreError.invalidURL(
+                url.redacted, "layout=\(url.layout.rawValue) is read by ClickHouseStores.openRead, not as Casebook's tables")
+        }
         let client = ClickHouseClient(url: url)
         guard try ClickHouseSchema.exists(client) else { throw ClickHouseStoreError.storeMissing(url.redacted) }
         let version = try ClickHouseSchema.storedVersion(client)

@@ -21,23 +21,26 @@ enum ClickHouseQueryBuilder {
     /// The statement for `q` over the events of `database`. Its columns: the bucket (when the
     /// query has one), one per dimension, the downloads and the number of events summed.
     static func sql(for q: AggregateQuery, database: String) -> String {
+        sql(for: q, over: .casebook(database))
+    }
+
+    /// The statement for `q` over `relation` (Casebook's events, or a table of another layout).
+    static func sql(for q: AggregateQuery, over relation: ClickHouseRelation) -> String {
         var select: [String] = []
         var group: [String] = []
         if let b = q.bucket {
-            select.append("\(bucketExpression(b)) AS bucket")
+            select.append("\(bucketExpression(b, ts: relation.timestamp)) AS bucket")
             group.append("bucket")
         }
         for (i, d) in q.dimensions.enumerated() {
-            select.append("\(ClickHouseSchema.column(d)) AS d\(i)")
+            select.append("\(relation.column(d)) AS d\(i)")
             group.append("d\(i)")
         }
-        select.append("sum(count) AS downloads")
+        select.append("\(relation.downloads) AS downloads")
         select.append("count() AS event_rows")
-        var wheres = [ClickHouseSchema.committed(database)]
-        if let from = q.range.from { wheres.append("ts >= \(from)") }
-        if let to = q.range.to { wheres.append("ts < \(to)") }
+        var wheres = relation.conditions + relation.range(q.range)
         for f in q.filters {
-            let c = ClickHouseSchema.column(f.dimension)
+            let c = relation.column(f.dimension)
             let known = f.values.compactMap { $0 }
             let hasNull = known.count != f.values.count
             let list = known.map(ClickHouseSQL.literal).joined(separator: ", ")
@@ -57,8 +60,8 @@ enum ClickHouseQueryBuilder {
                 }
             }
         }
-        var sql = "SELECT " + select.joined(separator: ", ") + " FROM " + ClickHouseSchema.table(database, "events")
-        sql += " WHERE " + wheres.joined(separator: " AND ")
+        var sql = "SELECT " + select.joined(separator: ", ") + " FROM " + relation.from
+        if !wheres.isEmpty { sql += " WHERE " + wheres.joined(separator: " AND ") }
         if !group.isEmpty { sql += " GROUP BY " + group.joined(separator: ", ") }
         let order = (q.bucket != nil ? ["bucket ASC"] : []) + ["downloads DESC"] + q.dimensions.indices.map { "d\($0) ASC NULLS LAST" }
         sql += " ORDER BY " + order.joined(separator: ", ")
@@ -70,10 +73,15 @@ enum ClickHouseQueryBuilder {
 
     /// Runs a query and reads the rows into a table.
     static func run(_ q: AggregateQuery, on client: ClickHouseClient) throws -> AggregateTable {
+        try run(q, over: .casebook(client.url.database), on: client)
+    }
+
+    /// Runs a query over `relation` and reads the rows into a table.
+    static func run(_ q: AggregateQuery, over relation: ClickHouseRelation, on client: ClickHouseClient) throws -> AggregateTable {
         let hasBucket = q.bucket != nil
         let n = q.dimensions.count
         var rows: [AggregateRow] = []
-        for r in try client.rows(sql(for: q, database: client.url.database)) {
+        for r in try client.rows(sql(for: q, over: relation)) {
             let first = hasBucket ? 1 : 0
             guard r.count == first + n + 2 else {
                 throw ClickHouseStoreError.queryFailed(
@@ -86,5 +94,37 @@ enum ClickHouseQueryBuilder {
             rows.append(AggregateRow(bucketStart: bucket, values: Array(r[first..<(first + n)]), downloads: downloads))
         }
         return AggregateTable(bucket: q.bucket, dimensions: q.dimensions, rows: rows)
+    }
+}
+
+/// What an aggregate query reads, in SQL: the table, the time and the downloads of its rows,
+/// each dimension's (nullable) expression, and the conditions every query applies. Casebook's
+/// own events are one relation; a table of another layout (``ClickPyEventStore``) is another,
+/// answered by the same statement builder.
+struct ClickHouseRelation: Sendable {
+    /// The `FROM` clause.
+    var from: String
+    /// The row's time, in epoch seconds.
+    var timestamp: String
+    /// The aggregate that sums downloads (`sum(count)`, or `count()` for one row per download).
+    var downloads: String
+    /// A dimension's value, `NULL` when unknown.
+    var column: @Sendable (Dimension) -> String
+    /// Conditions every query applies.
+    var conditions: [String]
+    /// The conditions that keep a time range.
+    var range: @Sendable (TimeRange) -> [String]
+
+    /// Casebook's committed events in `database`.
+    static func casebook(_ database: String) -> ClickHouseRelation {
+        ClickHouseRelation(
+            from: ClickHouseSchema.table(database, "events"), timestamp: "ts", downloads: "sum(count)",
+            column: { ClickHouseSchema.column($0) }, conditions: [ClickHouseSchema.committed(database)],
+            range: { r in
+                var w: [String] = []
+                if let from = r.from { w.append("ts >= \(from)") }
+                if let to = r.to { w.append("ts < \(to)") }
+                return w
+            })
     }
 }

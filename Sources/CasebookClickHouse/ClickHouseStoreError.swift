@@ -20,6 +20,9 @@ public enum ClickHouseStoreError: Error, CustomStringConvertible, Sendable, Equa
     case connectionFailed(String, String)
     /// The server refused a statement (its error code, when it gave one, and its message).
     case queryFailed(String, code: Int?, message: String)
+    /// A write (an ingest, a catalog import, a source removal) into a store Casebook only reads:
+    /// the URL and its layout (`clickpy`).
+    case readOnly(String, layout: String)
 
     public var description: String {
         switch self {
@@ -43,6 +46,9 @@ public enum ClickHouseStoreError: Error, CustomStringConvertible, Sendable, Equa
             return "cannot connect to \(url): \(message)"
         case .queryFailed(let url, let code, let message):
             return "\(url): query failed" + (code.map { " (ClickHouse error \($0))" } ?? "") + ": \(message)"
+        case .readOnly(let url, let layout):
+            return
+                "\(url) is read-only: layout=\(layout) reads a table Casebook did not create and never writes to; ingest into a Casebook store instead (a clickhouse:// URL without layout=\(layout), or a SQLite file)"
         }
     }
 

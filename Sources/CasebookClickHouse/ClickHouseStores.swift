@@ -5,12 +5,19 @@ public enum ClickHouseStores {
     /// Whether `location` names a ClickHouse store (`clickhouse://`).
     public static func isURL(_ location: String) -> Bool { ClickHouseURL.isClickHouseURL(location) }
 
-    /// Opens an existing store for aggregate queries; fails when the database holds none.
-    public static func openRead(_ location: String) throws -> ClickHouseEventStore {
-        try ClickHouseEventStore.openExisting(url: ClickHouseURL(location))
+    /// Opens a store for aggregate queries: Casebook's tables (which must exist), or ClickPy's
+    /// downloads table with `layout=clickpy` (read-only, see ``ClickPyEventStore``).
+    public static func openRead(_ location: String) throws -> any EventStore {
+        let url = try ClickHouseURL(location)
+        switch url.layout {
+        case .casebook: return try ClickHouseEventStore.openExisting(url: url)
+        case .clickpy: return try ClickPyEventStore(url: url)
+        }
     }
 
-    /// Opens (creating the database and Casebook's tables when missing) a store that takes ingests.
+    /// Opens (creating the database and Casebook's tables when missing) a store that takes
+    /// ingests. `layout=clickpy` is refused (``ClickHouseStoreError/readOnly(_:layout:)``):
+    /// Casebook never writes to a table it did not create.
     public static func openWritable(_ location: String) throws -> ClickHouseEventStore {
         try ClickHouseEventStore(url: ClickHouseURL(location))
     }

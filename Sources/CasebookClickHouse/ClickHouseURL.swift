@@ -6,6 +6,8 @@ import Foundation
 /// `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?OPTIONS]`, spoken to over ClickHouse's
 /// HTTP interface (default port 8123, default user `default`). Options:
 /// - `layout=casebook` (default): Casebook's own tables in `DATABASE`, read-write.
+/// - `layout=clickpy`: ClickPy's public PyPI downloads table (`DATABASE.pypi`), read-only
+///   (see ``ClickPyEventStore``); `table=NAME` names another table with the same columns.
 /// - `timeout=SECONDS`: how long one request may take (default 300).
 ///
 /// Without a password in the URL, the password is read from `CASEBOOK_CLICKHOUSE_PASSWORD`
@@ -16,6 +18,9 @@ public struct ClickHouseURL: Sendable, CustomStringConvertible {
     public enum Layout: String, Sendable, Hashable, CaseIterable {
         /// Casebook's own tables (written by `casebook ingest`).
         case casebook
+        /// ClickPy's PyPI downloads table (`pypi.pypi`: one row per download, by day), read
+        /// as it is and never written.
+        case clickpy
     }
 
     /// The environment variable read for the password when the URL has none.
@@ -28,6 +33,8 @@ public struct ClickHouseURL: Sendable, CustomStringConvertible {
     /// The database holding Casebook's tables (created by the first ingest).
     public var database: String
     public var layout: Layout
+    /// The downloads table of the `clickpy` layout when the URL names one (`table=NAME`).
+    public var table: String?
     /// Seconds one HTTP request may take.
     public var timeout: Double
 
@@ -72,14 +79,15 @@ public struct ClickHouseURL: Sendable, CustomStringConvertible {
             switch item.name.lowercased() {
             case "layout":
                 guard let l = Layout(rawValue: value.lowercased()) else {
-                    let hint =
-                        value.lowercased() == "clickpy"
-                        ? " (ClickPy's downloads table is not supported as a store yet; its projects table is read as a catalog: --catalog URL?layout=clickpy)"
-                        : ""
                     throw ClickHouseStoreError.invalidURL(
-                        shown, "layout=\(value): expected one of \(Layout.allCases.map(\.rawValue).joined(separator: ", "))\(hint)")
+                        shown, "layout=\(value): expected one of \(Layout.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 layout = l
+            case "table":
+                guard Self.isIdentifier(value) else {
+                    throw ClickHouseStoreError.invalidURL(shown, "table=\(value): expected a plain name (letters, digits, _)")
+                }
+                table = value
             case "timeout":
                 guard let t = Double(value), t > 0, t.isFinite else {
                     throw ClickHouseStoreError.invalidURL(shown, "timeout=\(value): expected a number of seconds above 0")
@@ -88,9 +96,13 @@ public struct ClickHouseURL: Sendable, CustomStringConvertible {
             default:
                 throw ClickHouseStoreError.invalidURL(
                     shown,
-                    "unknown option `\(CredentialRedaction.redact(item.name))`: expected layout or timeout (give the password in the URL or \(Self.passwordVariable))"
+                    "unknown option `\(CredentialRedaction.redact(item.name))`: expected layout, table or timeout (give the password in the URL or \(Self.passwordVariable))"
                 )
             }
+        }
+        if table != nil, layout != .clickpy {
+            throw ClickHouseStoreError.invalidURL(
+                shown, "table= names ClickPy's downloads table: it goes with layout=clickpy (Casebook's own tables have fixed names)")
         }
     }
 
@@ -101,12 +113,14 @@ public struct ClickHouseURL: Sendable, CustomStringConvertible {
             && s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 
-    /// The URL without its password (`clickhouse://casebook@127.0.0.1:8124/casebook_test`).
+    /// The URL without its password (`clickhouse://casebook@127.0.0.1:8124/casebook_test`), with
+    /// its layout when it is not Casebook's own.
     public var redacted: String {
         var s = "clickhouse://"
         s += (user.addingPercentEncoding(withAllowedCharacters: .urlUserAllowed) ?? user) + "@"
         s += host.contains(":") ? "[\(host)]" : host
         s += ":\(port)/\(database)"
+        if layout == .clickpy { s += "?layout=clickpy" + (table.map { "&table=\($0)" } ?? "") }
         return s
     }
 

@@ -40,7 +40,8 @@ import Testing
     @Test(arguments: [
         ("clickhouse://u:pw@host:8123/", "database name"),
         ("clickhouse://u:pw@host:99999/db", "port"),
-        ("clickhouse://u:pw@host/db?layout=clickpy", "not supported as a store yet"),
+        ("clickhouse://u:pw@host/db?table=pypi", "goes with layout=clickpy"),
+        ("clickhouse://u:pw@host/db?layout=clickpy&table=bad-name", "table=bad-name"),
         ("clickhouse://u:pw@host/db?layout=mysql", "layout=mysql"),
         ("clickhouse://u:pw@host/bad-name", "plain name"),
         ("clickhouse://u:pw@host/db?timeout=-1", "timeout=-1"),
