@@ -224,6 +224,14 @@ import Testing
                 clients.status == .skipped ? clients.reason?.isEmpty == false : clients.outputs["concentration"] == "unknown",
                 "\(clients.status) \(clients.reason ?? "") \(clients.outputs)")
 
+            // The package playbook's attribution, from ClickPy's projects as catalog: the
+            // downstream release whose requirement change on the project matches the rise.
+            let release = try #require(
+                try InvestigationParityTests.succeeded(report, "attribution").outputs["hypotheses"]?.arrayValue?.first?.objectValue)
+            #expect(release["kind"] == "release", "\(release)")
+            #expect(release["project"]?.stringValue == "weather-station", "\(release)")
+            #expect(release["version"]?.stringValue == "2.0.0", "\(release)")
+
             // The whole-index playbook on the same tables: attribution (with ClickPy's projects
             // as catalog) names the downstream release; what needs clients or hours does not fail.
             let index = try await Self.run("downloads-spike.yaml", store: store, catalog: catalog)

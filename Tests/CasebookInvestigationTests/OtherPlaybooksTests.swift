@@ -43,6 +43,8 @@ import Testing
         #expect(top?["value"]?.stringValue?.hasPrefix("3") == true)
         // BigQuery rows carry no client keys: the step says so instead of guessing.
         #expect(try succeeded(report, "clients").outputs["concentration"] == "unknown")
+        // No catalog was given: attribution is skipped, and says how to give one.
+        #expect(try skipped(report, "attribution").contains("--catalog DIR"))
     }
 
     @Test func anOutageShowsInHours() async throws {
