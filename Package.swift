@@ -119,7 +119,8 @@ let package = Package(
         .executableTarget(
             name: "casebook-detect-bench",
             dependencies: [
-                "CasebookCore", "CasebookAnalysis", "CasebookAnalyzers", "CasebookPlaybooks", "CasebookIngest", "CasebookSQLite"
+                "BenchmarkSupport", "CasebookCore", "CasebookAnalysis", "CasebookAnalyzers", "CasebookPlaybooks", "CasebookIngest",
+                "CasebookSQLite"
             ],
             path: "Tests/Benchmarks/DetectBench"),
 

@@ -27,22 +27,9 @@ public final class ClickPyCatalog: PackageCatalog, @unchecked Sendable {
         self.url = url
         self.table = ClickHouseSchema.table(url.database, table)
         client = ClickHouseClient(url: url)
-        let found: Set<String>
-        do {
-            found = Set(
-                try client.rows(
-                    "SELECT name FROM system.columns WHERE database = \(ClickHouseSQL.literal(url.database)) AND table = \(ClickHouseSQL.literal(table))"
-                ).compactMap { $0.first ?? nil })
-        } catch let e as ClickHouseStoreError { throw e } catch { throw .connectionFailed(url.redacted, "\(error)") }
-        let missing = Self.columns.filter { !found.contains($0) }
-        guard missing.isEmpty else {
-            throw .queryFailed(
-                url.redacted, code: nil,
-                message:
-                    found.isEmpty
-                    ? "no table `\(url.database).\(table)`: expected ClickPy's projects table (name, version, requires_dist, upload_time, filename, ...)"
-                    : "table `\(url.database).\(table)` lacks the column(s) \(missing.joined(separator: ", ")) of ClickPy's projects table")
-        }
+        try ClickPyTable.check(
+            table, of: url, client: client, columns: Self.columns, kind: "projects",
+            example: "name, version, requires_dist, upload_time, filename, ...")
     }
 
     /// Opens `clickhouse://USER@HOST:PORT/DATABASE?layout=clickpy[&table=NAME]`: ClickPy's
@@ -158,6 +145,33 @@ public final class ClickPyCatalog: PackageCatalog, @unchecked Sendable {
                 requirement: r[3] ?? "")
         }.sorted {
             ($0.uploadTime ?? .min, $0.project, $0.version, $0.requires) < ($1.uploadTime ?? .min, $1.project, $1.version, $1.requires)
+        }
+    }
+}
+
+/// What both ClickPy readers (``ClickPyCatalog``, ``ClickPyEventStore``) check before reading a
+/// table they never write.
+enum ClickPyTable {
+    /// Throws, naming the table, when `table` of the URL's database is missing or lacks any of
+    /// `columns` (ClickPy's `kind` table, whose columns `example` lists for the reader).
+    static func check(
+        _ table: String, of url: ClickHouseURL, client: ClickHouseClient, columns: [String], kind: String, example: String
+    ) throws(ClickHouseStoreError) {
+        let found: Set<String>
+        do {
+            found = Set(
+                try client.rows(
+                    "SELECT name FROM system.columns WHERE database = \(ClickHouseSQL.literal(url.database)) AND table = \(ClickHouseSQL.literal(table))"
+                ).compactMap { $0.first ?? nil })
+        } catch let e as ClickHouseStoreError { throw e } catch { throw .connectionFailed(url.redacted, "\(error)") }
+        let missing = columns.filter { !found.contains($0) }
+        guard missing.isEmpty else {
+            throw .queryFailed(
+                url.redacted, code: nil,
+                message:
+                    found.isEmpty
+                    ? "no table `\(url.database).\(table)`: expected ClickPy's \(kind) table (\(example))"
+                    : "table `\(url.database).\(table)` lacks the column(s) \(missing.joined(separator: ", ")) of ClickPy's \(kind) table")
         }
     }
 }

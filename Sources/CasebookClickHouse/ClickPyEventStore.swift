@@ -43,23 +43,9 @@ public final class ClickPyEventStore: EventStore, @unchecked Sendable {
         tableName = url.table ?? "pypi"
         table = ClickHouseSchema.table(url.database, tableName)
         client = ClickHouseClient(url: url)
-        let found: Set<String>
-        do {
-            found = Set(
-                try client.rows(
-                    "SELECT name FROM system.columns WHERE database = \(ClickHouseSQL.literal(url.database)) AND table = \(ClickHouseSQL.literal(tableName))"
-                ).compactMap { $0.first ?? nil })
-        } catch let e as ClickHouseStoreError { throw e } catch { throw .connectionFailed(url.redacted, "\(error)") }
-        let missing = Self.columns.filter { !found.contains($0) }
-        guard missing.isEmpty else {
-            throw .queryFailed(
-                url.redacted, code: nil,
-                message:
-                    found.isEmpty
-                    ? "no table `\(url.database).\(tableName)`: expected ClickPy's downloads table (date, project, version, type, installer, python_minor, system, country_code)"
-                    : "table `\(url.database).\(tableName)` lacks the column(s) \(missing.joined(separator: ", ")) of ClickPy's downloads table"
-            )
-        }
+        try ClickPyTable.check(
+            tableName, of: url, client: client, columns: Self.columns, kind: "downloads",
+            example: "date, project, version, type, installer, python_minor, system, country_code")
     }
 
     /// Opens `clickhouse://USER@HOST:PORT/DATABASE?layout=clickpy[&table=NAME]`.

@@ -90,39 +90,30 @@ class Context:
 
         filters: {"dimension": [values]} (None stands for "unknown"); start/end: ISO 8601 or epoch seconds.
         """
-        self._next_id += 1
         q = {"bucket": bucket, "dimensions": list(dimensions), "filters": filters or {}, "from": start, "to": end, "top": top}
-        _send(self._writer, {"type": "query", "id": self._next_id, "query": q})
-        line = self._reader.readline()
-        if not line:
-            raise QueryError("the engine closed the connection")
-        reply = json.loads(line)
-        if reply.get("type") == "error":
-            raise QueryError(reply.get("message", "query refused"))
-        return reply["table"]
+        return self._ask({"type": "query", "query": q}, "query refused")["table"]
 
     def project(self, name):
         """The project `name` (any spelling) from the run's catalog, a folder or one imported into
         the store alike: {"name", "displayName", "latestVersion", "files": {VERSION: [{"filename",
         "packageType", "uploadTime", "requiresPython", ...}]}, "metadata": {VERSION: {"requiresDist",
         "requiresPython"}}}. Raises QueryError when the catalog lacks it or the run has none."""
-        return self._catalog({"project": name})["project"]
+        return self._ask({"type": "catalog", "project": name}, "catalog request refused")["project"]
 
     def dependents(self, name):
         """The names of the projects in the run's catalog that require `name`."""
-        return self._catalog({"dependents": name})["dependents"]
+        return self._ask({"type": "catalog", "dependents": name}, "catalog request refused")["dependents"]
 
-    def _catalog(self, ask):
+    def _ask(self, message, refused):
+        """Sends a message with the next id and returns the engine's answer; QueryError on refusal."""
         self._next_id += 1
-        message = {"type": "catalog", "id": self._next_id}
-        message.update(ask)
-        _send(self._writer, message)
+        _send(self._writer, dict(message, id=self._next_id))
         line = self._reader.readline()
         if not line:
             raise QueryError("the engine closed the connection")
         reply = json.loads(line)
         if reply.get("type") == "error":
-            raise QueryError(reply.get("message", "catalog request refused"))
+            raise QueryError(reply.get("message", refused))
         return reply
 
 

@@ -105,3 +105,14 @@ extension LogGenerator {
         try handle.close()
     }
 }
+
+/// The package root: the first folder above `file` (a benchmark's own source, by default) that
+/// holds `Package.swift`, else the working directory. Benchmarks read `playbooks/` and `examples/` there.
+public func packageRoot(of file: String = #filePath) -> URL {
+    var url = URL(fileURLWithPath: file)
+    while url.path != "/" {
+        url = url.deletingLastPathComponent()
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+    }
+    return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+}

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import CasebookAnalyzers
 import CasebookCore
 import Foundation
@@ -105,8 +106,7 @@ struct Score {
 
 let args = Args()
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-let packageRoot = root.deletingLastPathComponent().deletingLastPathComponent()
-let playbook = URL(fileURLWithPath: args.playbook ?? packageRoot.appendingPathComponent("playbooks/downloads-spike.yaml").path)
+let playbook = URL(fileURLWithPath: args.playbook ?? packageRoot().appendingPathComponent("playbooks/downloads-spike.yaml").path)
 let dataDir = URL(fileURLWithPath: args.data!)
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("casebook-detect-bench-\(getpid())")
 try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)

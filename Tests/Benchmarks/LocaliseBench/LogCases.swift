@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import CasebookAnalysis
 import CasebookCore
 import CasebookIngest
@@ -79,21 +80,9 @@ struct LoadedLogCase {
     var window: TimeRange
     var baseline: TimeRange
     var cube: Cube
-    var truth: [CauseKey]
     var events: Int64
     var cubeMilliseconds: Double
 }
-
-/// The package root: the folder above this file that holds `Package.swift`, else the working
-/// directory.
-let packageRoot: URL = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url = url.deletingLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-    }
-    return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-}()
 
 func milliseconds(since t0: ContinuousClock.Instant) -> Double {
     let e = ContinuousClock.now - t0
@@ -103,7 +92,7 @@ func milliseconds(since t0: ContinuousClock.Instant) -> Double {
 /// Simulates the case's scenario into `dir`, ingests what it wrote into a store there, and
 /// builds the peers' cube.
 func loadLogCase(_ spec: LogCase, index: Int, in dir: URL) async throws -> LoadedLogCase {
-    let scenario = try Scenario.load(path: packageRoot.appendingPathComponent(spec.scenario).path)
+    let scenario = try Scenario.load(path: packageRoot().appendingPathComponent(spec.scenario).path)
     _ = try Simulator(scenario: scenario).run(to: dir.path)
     let path = dir.appendingPathComponent("store.sqlite").path
     do {
@@ -169,7 +158,7 @@ func loadLogCase(_ spec: LogCase, index: Int, in dir: URL) async throws -> Loade
         family: .logs, index: index, dimensions: dims, values: values, coords: coords, baseline: baselineCounts,
         window: windowCounts, truth: spec.truth.map(CauseKey.init), direction: spec.direction)
     return LoadedLogCase(
-        spec: spec, index: index, store: store, window: window, baseline: baseline, cube: cube, truth: cube.truth, events: events,
+        spec: spec, index: index, store: store, window: window, baseline: baseline, cube: cube, events: events,
         cubeMilliseconds: milliseconds(since: t0))
 }
 
@@ -195,7 +184,7 @@ func scoreLogCase(_ returned: [CauseKey], _ c: LoadedLogCase) async throws -> (m
     let causes = Array(normalise(returned))
     var used = Set<Int>()
     var matched = 0
-    for t in c.truth {
+    for t in c.cube.truth {
         let nt = try await count(filters(t))
         for (i, r) in causes.enumerated() where !used.contains(i) {
             let nr = try await count(filters(r))

@@ -135,17 +135,17 @@ if args.families.contains(.logs) {
             let ms = milliseconds(since: t0)
             let (matched, count) = try await scoreLogCase(returned, c)
             var score = scores[method.name]?[.logs] ?? Score()
-            score.add(matched: matched, returned: count, truth: c.truth.count, milliseconds: ms)
+            score.add(matched: matched, returned: count, truth: c.cube.truth.count, milliseconds: ms)
             if failed { score.failures += 1 }
             scores[method.name, default: [:]][.logs] = score
             if method is CasebookMethod {
                 logRows.append(
-                    "| \(spec.name) | \(grouped(c.events)) | \(c.cube.leafCount) | \(c.truth.map(\.description).joined(separator: "; ")) | "
-                        + "\(normalise(returned).map(\.description).sorted().joined(separator: "; ")) | \(matched)/\(c.truth.count) of \(count) | "
+                    "| \(spec.name) | \(grouped(c.events)) | \(c.cube.leafCount) | \(c.cube.truth.map(\.description).joined(separator: "; ")) | "
+                        + "\(normalise(returned).map(\.description).sorted().joined(separator: "; ")) | \(matched)/\(c.cube.truth.count) of \(count) | "
                         + "\(format(ms, 0)) | \(format(c.cubeMilliseconds, 0)) |")
-            } else if args.showMisses > 0 && matched < c.truth.count {
+            } else if args.showMisses > 0 && matched < c.cube.truth.count {
                 say(
-                    "miss \(method.name) f#\(i) \(spec.name): truth [\(c.truth.map(\.description).joined(separator: "; "))] "
+                    "miss \(method.name) f#\(i) \(spec.name): truth [\(c.cube.truth.map(\.description).joined(separator: "; "))] "
                         + "returned [\(normalise(returned).map(\.description).sorted().joined(separator: "; "))]")
             }
         }
