@@ -365,6 +365,52 @@ private struct Search {
         }
     }
 
+    /// Most rows a joint query of one star table's dimensions may return (see ``prefetchTables``).
+    static let jointTableRows = 20_000
+
+    /// Splits of several large dimensions within `scope` that live in one table of the star schema
+    /// (project, version, filename and file type are one row of `files`): one query per period
+    /// grouped by all of them answers every one of their splits, with no value cut off, when the
+    /// scope holds fewer than ``jointTableRows`` rows of that table. A scope holding more is
+    /// split one dimension at a time, as before.
+    mutating func prefetchTables(_ dims: [CasebookCore.Dimension], _ scope: [DimensionFilter]) async throws {
+        let need = dims.filter { splitCache[Self.cacheKey($0, scope)] == nil && !Self.lastResort.contains($0) }
+        for table in StarSchema.Table.allCases {
+            let same = need.filter { StarSchema.column($0).table == table }
+            guard same.count >= 2 else { continue }
+            let cap = Self.jointTableRows
+            let w = try await ask(AggregateQuery(dimensions: same, filters: scope, range: localiser.window, top: cap))
+            guard w.rows.count < cap else { continue }
+            let b = try await ask(AggregateQuery(dimensions: same, filters: scope, range: localiser.baseline, top: cap))
+            guard b.rows.count < cap else { continue }
+            for (i, d) in same.enumerated() {
+                var cells: [String?: Cell] = [:]
+                for r in w.rows { cells[r.values[i], default: Cell()].w += Double(r.downloads) }
+                for r in b.rows { cells[r.values[i], default: Cell()].e += Double(r.downloads) * scale }
+                splitCache[Self.cacheKey(d, scope)] = cells
+            }
+        }
+    }
+
+    /// Whether some value of `d` within `scope` could carry `share` of the change `x`: for a rise,
+    /// a value whose window downloads reach it; for a fall, one whose expected downloads do (a
+    /// value's excess is at most its window count, its shortfall at most its expected count, and
+    /// taking other causes out only lowers both). One query of the period that carries the
+    /// change, which the split then reuses; for the costliest dimensions (single clients), whose
+    /// two-period split is skipped when no value could matter.
+    mutating func anyValueCouldCarry(
+        _ d: CasebookCore.Dimension, _ scope: [DimensionFilter], share: Double, of x: Double
+    ) async throws -> Bool {
+        if splitCache[Self.cacheKey(d, scope)] != nil { return true }
+        let range = x >= 0 ? localiser.window : localiser.baseline
+        let top = try await ask(AggregateQuery(dimensions: [d], filters: scope, range: range, top: 1)).rows.first
+        let count = Double(top?.downloads ?? 0) * (x >= 0 ? 1 : scale)
+        return count >= share * abs(x)
+    }
+
+    /// Least share of a scope's change (and gain) a value must carry to be part of a group.
+    static let visible = 0.02
+
     /// Groups of values of one split that carry the scope's change: values whose excess goes the
     /// change's way, clearly (beyond count noise), each a visible part of it, clustered by their
     /// deviation (`(w − e) / (w + e)`), so that values that moved alike form one pair.
@@ -382,7 +428,7 @@ private struct Search {
             guard c.x * change > 0 else { continue }
             let gain = c.x / change - (total.e > 0 ? c.e / total.e : 0)
             let clear = abs(c.x) >= 3 * (c.e + 1).squareRoot()
-            guard gain >= 0.02, c.x / change >= 0.02, clear else { continue }
+            guard gain >= Self.visible, c.x / change >= Self.visible, clear else { continue }
             let deviation = c.x / max(1, c.w + c.e) * (change > 0 ? 1 : -1)
             eligible.append(V(value: value, cell: c, gain: gain, deviation: deviation))
         }
@@ -466,9 +512,19 @@ private struct Search {
             var best: (cand: Candidate, score: Double)?
             let free = dims.filter { d in !quiet.contains(d) && !c.pairs.contains { $0.dimension == d } }
             let small = free.filter { (cardinality[$0] ?? .max) <= Self.jointCardinality }
+            let large = free.filter { !small.contains($0) }
             try await prefetchJoint(small, scope)
-            for t in removedTerms(scope) { try await prefetchJoint(small, scope + t.filters) }
+            try await prefetchTables(large, scope)
+            for t in removedTerms(scope) {
+                try await prefetchJoint(small, scope + t.filters)
+                try await prefetchTables(large, scope + t.filters)
+            }
             for d in free {
+                // A single client's split is asked only when one client could carry a visible part
+                // of the candidate's change (``groups`` keeps values of 2% or more).
+                if Self.lastResort.contains(d), try await !anyValueCouldCarry(d, scope, share: Self.visible, of: c.cell.x) {
+                    continue
+                }
                 let cells = try await residualSplit(d, scope)
                 for g in groups(cells, total: c.cell) {
                     let sub = Self.sum(cells, g)
