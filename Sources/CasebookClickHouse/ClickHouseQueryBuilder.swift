@@ -101,14 +101,22 @@ enum ClickHouseQueryBuilder {
 
     /// Runs a query over `relation` and reads the rows into a table.
     static func run(_ q: AggregateQuery, over relation: ClickHouseRelation, on client: ClickHouseClient) throws -> AggregateTable {
+        try table(q, over: relation, rows: client.rows(sql(for: q, over: relation)), location: client.url.redacted)
+    }
+
+    /// The table of the answer's rows (values decoded when `relation` encodes them); `location`
+    /// names the store in the error for an answer of the wrong shape.
+    static func table(_ q: AggregateQuery, over relation: ClickHouseRelation, rows answer: [[String?]], location: String) throws
+        -> AggregateTable
+    {
         let hasBucket = q.bucket != nil
         let n = q.dimensions.count
         var rows: [AggregateRow] = []
-        for r in try client.rows(sql(for: q, over: relation)) {
+        for r in answer {
             let first = hasBucket ? 1 : 0
             guard r.count == first + n + 2 else {
                 throw ClickHouseStoreError.queryFailed(
-                    client.url.redacted, code: nil, message: "expected \(first + n + 2) columns in the answer, found \(r.count)")
+                    location, code: nil, message: "expected \(first + n + 2) columns in the answer, found \(r.count)")
             }
             // A sum over no events (no GROUP BY) is one row of zeros: no group.
             guard let downloads = r[first + n].flatMap({ Int64($0) }), let events = r[first + n + 1].flatMap({ Int64($0) }), events > 0

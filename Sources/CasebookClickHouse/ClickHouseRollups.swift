@@ -83,9 +83,7 @@ enum ClickHouseRollups {
         for sql in createStatements(database: db) { try c.execute(sql) }
         // 1. Which ingests the backfill copies: those committed now, before any view exists.
         if try c.scalar("SELECT count() FROM \(meta) WHERE key = 'rollup_snapshot'") == "0" {
-            try c.execute(
-                "INSERT INTO \(ClickHouseSchema.table(db, backfillTable)) SELECT DISTINCT ingest_id FROM \(ClickHouseSchema.table(db, "commits"))"
-            )
+            try c.execute(snapshotStatement(database: db))
             try c.execute("INSERT INTO \(meta) (key, value) VALUES ('rollup_snapshot', '1')")
         }
         // 2. From here on every insert into `events` also reaches the rollups.
@@ -99,8 +97,19 @@ enum ClickHouseRollups {
                 try c.execute("ALTER TABLE \(table) DELETE WHERE ingest_id IN (\(snapshot))")
                 try waitForMutations(c, table: r.rawValue)
             }
-            try c.execute(insertInto(r, database: db) + " " + select(r, database: db, where: "ingest_id IN (\(snapshot))"))
+            try c.execute(backfillStatement(r, database: db))
         }
+    }
+
+    /// Step 1 of ``install(_:)``: the ids of the committed ingests, into the backfill table.
+    static func snapshotStatement(database db: String) -> String {
+        "INSERT INTO \(ClickHouseSchema.table(db, backfillTable)) SELECT DISTINCT ingest_id FROM \(ClickHouseSchema.table(db, "commits"))"
+    }
+
+    /// Step 3 of ``install(_:)`` for `r`: the snapshot's events, summed into `r`.
+    static func backfillStatement(_ r: RollupTable, database db: String) -> String {
+        let snapshot = "SELECT ingest_id FROM \(ClickHouseSchema.table(db, backfillTable))"
+        return insertInto(r, database: db) + " " + select(r, database: db, where: "ingest_id IN (\(snapshot))")
     }
 
     /// Waits until the server has applied every mutation (`ALTER ... DELETE`) of `table`:
