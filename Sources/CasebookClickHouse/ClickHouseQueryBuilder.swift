@@ -131,9 +131,9 @@ enum ClickHouseQueryBuilder {
 }
 
 /// What an aggregate query reads, in SQL: the table, the time and the downloads of its rows,
-/// each dimension's (nullable) expression, and the conditions every query applies. Casebook's
-/// own events are one relation; a table of another layout (``ClickPyEventStore``) is another,
-/// answered by the same statement builder.
+/// each dimension's expression, and the conditions every query applies. Casebook's own events
+/// are one relation, each of its rollups another; a table of another layout
+/// (``ClickPyEventStore``) is another, answered by the same statement builder.
 struct ClickHouseRelation: Sendable {
     /// The `FROM` clause.
     var from: String
@@ -146,7 +146,7 @@ struct ClickHouseRelation: Sendable {
     /// Whether dimension values are stored encoded (``ClickHouseSchema/encoded(_:)``, as in a
     /// rollup) rather than as nullable text.
     var encodesValues = false
-    /// A dimension's value, `NULL` when unknown.
+    /// A dimension's value: `NULL` when unknown, or encoded when ``encodesValues``.
     var column: @Sendable (Dimension) -> String
     /// Conditions every query applies.
     var conditions: [String]
