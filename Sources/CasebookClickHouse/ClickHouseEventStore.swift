@@ -4,8 +4,9 @@ import Foundation
 /// An event store in ClickHouse, in Casebook's own tables (``ClickHouseSchema``), spoken to over
 /// the HTTP interface: for download data that outgrows one machine.
 ///
-/// Aggregates are one SQL statement each, computed by the server over the events (see
-/// ``ClickHouseQueryBuilder``). Each source is ingested all-or-nothing: its rows carry the
+/// Aggregates are one SQL statement each, computed by the server from the smallest table that
+/// answers them exactly: the rollups kept by materialized views (``RollupTable``, the same planner
+/// as the other stores'; see ``plan(for:)``) or the events. Each source is ingested all-or-nothing: its rows carry the
 /// ingest's id and become visible only when the ingest's `commits` row is inserted, so an
 /// ingest that fails, or a process that dies, leaves nothing any query sees. Sources are
 /// fingerprinted (a file already ingested adds nothing); the client salt lives in the database.
@@ -13,28 +14,46 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
     /// The store's URL (``ClickHouseURL/redacted`` never shows the password).
     public let url: ClickHouseURL
     let client: ClickHouseClient
+    /// Whether queries read the rollups where they answer (`false` reads the events for every
+    /// query: for tests that compare both answers, and for benchmarks). It is `false` also for a
+    /// store of schema version 1 opened without migrating (``openExisting(url:useRollups:)``),
+    /// which has no rollups yet. `CASEBOOK_CLICKHOUSE_RAW_EVENTS=1` turns them off in a process.
+    public let useRollups: Bool
+    /// The schema version of the store's tables (``ClickHouseSchema/currentVersion`` once migrated).
+    let schemaVersion: Int
 
-    /// Connects and creates Casebook's tables when missing.
-    public convenience init(url: String) throws {
-        try self.init(url: ClickHouseURL(url))
+    /// Connects and creates or migrates Casebook's tables.
+    public convenience init(url: String, useRollups: Bool = true) throws {
+        try self.init(url: ClickHouseURL(url), useRollups: useRollups)
     }
 
-    /// Connects and creates Casebook's tables when missing. A URL of another layout (ClickPy's
-    /// table, read-only) is refused before anything is sent.
-    public init(url: ClickHouseURL) throws {
+    /// Connects and creates Casebook's tables when missing, or migrates them (a store of
+    /// version 1 gets its rollups, built once from its committed events: see ``ClickHouseSchema``).
+    /// A URL of another layout (ClickPy's table, read-only) is refused before anything is sent.
+    public init(url: ClickHouseURL, useRollups: Bool = true) throws {
         guard url.layout == .casebook else { throw ClickHouseStoreError.readOnly(url.redacted, layout: url.layout.rawValue) }
         self.url = url
         client = ClickHouseClient(url: url)
         try ClickHouseSchema.migrate(client, salt: ClientKeyer.randomSalt)
+        schemaVersion = ClickHouseSchema.currentVersion
+        self.useRollups = Self.rollupsWanted(useRollups)
     }
 
-    private init(existing url: ClickHouseURL, client: ClickHouseClient) {
+    private init(existing url: ClickHouseURL, client: ClickHouseClient, version: Int, useRollups: Bool) {
         self.url = url
         self.client = client
+        schemaVersion = version
+        self.useRollups = Self.rollupsWanted(useRollups) && version >= ClickHouseSchema.rollupVersion
     }
 
-    /// Connects to an existing store without creating anything; fails when there is none.
-    public static func openExisting(url: ClickHouseURL) throws -> ClickHouseEventStore {
+    /// `wanted`, unless `CASEBOOK_CLICKHOUSE_RAW_EVENTS=1`.
+    private static func rollupsWanted(_ wanted: Bool) -> Bool {
+        wanted && ProcessInfo.processInfo.environment["CASEBOOK_CLICKHOUSE_RAW_EVENTS"] != "1"
+    }
+
+    /// Connects to an existing store without creating or migrating anything; fails when there is
+    /// none. A store of version 1 is read from its events (it gets rollups at its next ingest).
+    public static func openExisting(url: ClickHouseURL, useRollups: Bool = true) throws -> ClickHouseEventStore {
         guard url.layout == .casebook else {
             throw ClickHouseStoreError.invalidURL(
                 url.redacted, "layout=\(url.layout.rawValue) is read by ClickHouseStores.openRead, not as Casebook's tables")
@@ -45,7 +64,7 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         if version > ClickHouseSchema.currentVersion {
             throw ClickHouseStoreError.schemaTooNew(url.redacted, found: version, supported: ClickHouseSchema.currentVersion)
         }
-        return ClickHouseEventStore(existing: url, client: client)
+        return ClickHouseEventStore(existing: url, client: client, version: version, useRollups: useRollups)
     }
 
     private var db: String { url.database }
@@ -60,12 +79,19 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
 
     /// Synchronous form of ``aggregate(_:)``.
     public func aggregateSync(_ query: AggregateQuery) throws -> AggregateTable {
-        try ClickHouseQueryBuilder.run(query, on: client)
+        let (relation, _) = ClickHouseQueryBuilder.plan(for: query, database: db, useRollups: useRollups)
+        return try ClickHouseQueryBuilder.run(query, over: relation, on: client)
+    }
+
+    /// How ``aggregate(_:)`` answers a query: the table it reads (a rollup or the events), why
+    /// no rollup answers when none does, and the SQL.
+    public func plan(for query: AggregateQuery) -> ClickHouseQueryPlan {
+        ClickHouseQueryBuilder.plan(for: query, database: db, useRollups: useRollups).1
     }
 
     /// The SQL an aggregate query runs (for `--explain`-style diagnostics and tests).
     public func sql(for query: AggregateQuery) -> String {
-        ClickHouseQueryBuilder.sql(for: query, database: db)
+        plan(for: query).sql
     }
 
     public func info() async throws -> StoreInfo { try infoSync() }
@@ -82,7 +108,7 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         return StoreInfo(
             eventRows: rows, downloads: int(totals[1]), firstEvent: rows > 0 ? totals[2].flatMap { Int64($0) } : nil,
             lastEvent: rows > 0 ? totals[3].flatMap { Int64($0) } : nil, sources: try sourceInfos(), quarantined: quarantined,
-            schemaVersion: ClickHouseSchema.currentVersion, location: url.redacted)
+            schemaVersion: schemaVersion, location: url.redacted)
     }
 
     /// Every source, as the sum of its committed ingests (the latest for name, bytes, lines and
@@ -123,9 +149,10 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         return out
     }
 
-    /// Drops the store's database and everything in it (for throwaway stores: tests, benchmarks).
+    /// Drops the store's database and everything in it, the rollups' views first (for throwaway
+    /// stores: tests, benchmarks).
     public func dropDatabase() throws {
-        try client.execute("DROP DATABASE IF EXISTS \(ClickHouseSQL.ident(db))")
+        try ClickHouseSchema.drop(client)
     }
 
     // MARK: IngestTarget
@@ -213,9 +240,10 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
             rows: row.bytes)
     }
 
-    /// Deletes an uncommitted ingest's rows (a mutation the server applies in the background).
+    /// Deletes an uncommitted ingest's rows, in the rollups too (a mutation the server applies
+    /// in the background; the rows are invisible until then).
     private func discard(ingestID: UInt64) {
-        for name in ["events", "quarantine", "request_counts"] {
+        for name in ["events", "quarantine", "request_counts"] + RollupTable.allCases.map(\.rawValue) {
             _ = try? client.execute("ALTER TABLE \(table(name)) DELETE WHERE ingest_id = \(ingestID)")
         }
     }

@@ -25,17 +25,7 @@ final class ClickHouseIngestSink: IngestSink {
     private var database: String { client.url.database }
 
     func add(_ e: DownloadEvent) throws {
-        events.int(ingestID)
-        events.int(sourceID)
-        events.int(e.timestamp)
-        events.int(e.count)
-        for v in [
-            e.project, e.projectDisplay, e.version, e.filename, e.fileType, e.pythonTag, e.abiTag, e.platformTag,
-            e.installer, e.installerVersion, e.python, e.pythonMajor, e.pythonMinor, e.implementation, e.implementationVersion,
-            e.distro, e.distroVersion, e.distroID, e.libc, e.libcVersion, e.openssl, e.opensslVersion,
-            e.system, e.systemRelease, e.cpu, e.ci.map { $0 ? "true" : "false" }, e.country, e.index, e.client
-        ] { events.text(v) }
-        events.endRow()
+        Self.write(e, ingestID: ingestID, sourceID: sourceID, into: &events)
         eventRows += 1
         if events.rows >= Self.batchSize { try flushEvents() }
     }
@@ -60,11 +50,30 @@ final class ClickHouseIngestSink: IngestSink {
         }
     }
 
+    /// One `events` row, in the columns ``eventInsert(database:)`` names.
+    static func write(_ e: DownloadEvent, ingestID: UInt64, sourceID: Int64, into events: inout TabSeparatedWriter) {
+        events.int(ingestID)
+        events.int(sourceID)
+        events.int(e.timestamp)
+        events.int(e.count)
+        for v in [
+            e.project, e.projectDisplay, e.version, e.filename, e.fileType, e.pythonTag, e.abiTag, e.platformTag,
+            e.installer, e.installerVersion, e.python, e.pythonMajor, e.pythonMinor, e.implementation, e.implementationVersion,
+            e.distro, e.distroVersion, e.distroID, e.libc, e.libcVersion, e.openssl, e.opensslVersion,
+            e.system, e.systemRelease, e.cpu, e.ci.map { $0 ? "true" : "false" }, e.country, e.index, e.client
+        ] { events.text(v) }
+        events.endRow()
+    }
+
+    /// The statement that inserts ``write(_:ingestID:sourceID:into:)``'s rows.
+    static func eventInsert(database: String) -> String {
+        let columns = (ClickHouseSchema.eventFixedColumns + ClickHouseSchema.eventTextColumns).joined(separator: ", ")
+        return "INSERT INTO \(ClickHouseSchema.table(database, "events")) (\(columns)) FORMAT TabSeparated"
+    }
+
     private func flushEvents() throws {
         guard !events.isEmpty else { return }
-        let columns = (ClickHouseSchema.eventFixedColumns + ClickHouseSchema.eventTextColumns).joined(separator: ", ")
-        try client.insert(
-            "INSERT INTO \(ClickHouseSchema.table(database, "events")) (\(columns)) FORMAT TabSeparated", rows: events.bytes)
+        try client.insert(Self.eventInsert(database: database), rows: events.bytes)
         events.reset()
     }
 

@@ -8,7 +8,25 @@ import CasebookCore
 /// Buckets are computed with integer arithmetic on epoch seconds (exact also before 1970, and
 /// free of `toStartOfWeek`, which 18.16 lacks); top-N per bucket is `LIMIT n BY bucket`. Every
 /// query reads only committed ingests (``ClickHouseSchema/committed(_:)``).
+///
+/// A query reads the smallest rollup that answers it exactly (``RollupTable/choose(for:)``, the
+/// planner the SQLite and PostgreSQL stores share), summing its `downloads` and `events` (the
+/// server may not have merged a rollup's rows yet), or else the events.
 enum ClickHouseQueryBuilder {
+    /// The rollup that answers `q` (`nil`: the events), and why none does.
+    static func choose(for q: AggregateQuery, useRollups: Bool) -> (rollup: RollupTable?, reason: String?) {
+        guard useRollups else { return (nil, "rollups disabled") }
+        let chosen = RollupTable.choose(for: q)
+        return (chosen.table, chosen.reason)
+    }
+
+    /// The relation that answers `q` in Casebook's tables of `database`, and the plan.
+    static func plan(for q: AggregateQuery, database: String, useRollups: Bool) -> (ClickHouseRelation, ClickHouseQueryPlan) {
+        let (rollup, reason) = choose(for: q, useRollups: useRollups)
+        let relation = rollup.map { ClickHouseRelation.rollup($0, database: database) } ?? .casebook(database)
+        return (relation, ClickHouseQueryPlan(rollup: rollup, fallbackReason: reason, sql: sql(for: q, over: relation)))
+    }
+
     static func bucketExpression(_ b: TimeBucket, ts: String = "ts") -> String {
         switch b {
         case .hour: "(\(ts) - (((\(ts) % 3600) + 3600) % 3600))"
@@ -18,13 +36,9 @@ enum ClickHouseQueryBuilder {
         }
     }
 
-    /// The statement for `q` over the events of `database`. Its columns: the bucket (when the
-    /// query has one), one per dimension, the downloads and the number of events summed.
-    static func sql(for q: AggregateQuery, database: String) -> String {
-        sql(for: q, over: .casebook(database))
-    }
-
-    /// The statement for `q` over `relation` (Casebook's events, or a table of another layout).
+    /// The statement for `q` over `relation` (Casebook's events or a rollup, or a table of
+    /// another layout). Its columns: the bucket (when the query has one), one per dimension, the
+    /// downloads and the number of events summed.
     static func sql(for q: AggregateQuery, over relation: ClickHouseRelation) -> String {
         var select: [String] = []
         var group: [String] = []
@@ -37,10 +51,19 @@ enum ClickHouseQueryBuilder {
             group.append("d\(i)")
         }
         select.append("\(relation.downloads) AS downloads")
-        select.append("count() AS event_rows")
+        select.append("\(relation.eventRows) AS event_rows")
         var wheres = relation.conditions + relation.range(q.range)
         for f in q.filters {
             let c = relation.column(f.dimension)
+            if relation.encodesValues {
+                // Unknown is a value like any other there (``ClickHouseSchema/encoded(_:)``).
+                let list = f.values.map { ClickHouseSQL.literal(ClickHouseSchema.encoded($0)) }.joined(separator: ", ")
+                switch f.operation {
+                case .in: wheres.append(list.isEmpty ? "0" : "\(c) IN (\(list))")
+                case .notIn: if !list.isEmpty { wheres.append("\(c) NOT IN (\(list))") }
+                }
+                continue
+            }
             let known = f.values.compactMap { $0 }
             let hasNull = known.count != f.values.count
             let list = known.map(ClickHouseSQL.literal).joined(separator: ", ")
@@ -63,7 +86,12 @@ enum ClickHouseQueryBuilder {
         var sql = "SELECT " + select.joined(separator: ", ") + " FROM " + relation.from
         if !wheres.isEmpty { sql += " WHERE " + wheres.joined(separator: " AND ") }
         if !group.isEmpty { sql += " GROUP BY " + group.joined(separator: ", ") }
-        let order = (q.bucket != nil ? ["bucket ASC"] : []) + ["downloads DESC"] + q.dimensions.indices.map { "d\($0) ASC NULLS LAST" }
+        // Unknown last: NULLS LAST, or the encoded unknown (a lone NUL byte, which would sort
+        // first) after every known value, whose encoding keeps their byte order.
+        let values = q.dimensions.indices.map {
+            relation.encodesValues ? "d\($0) = '\\0' ASC, d\($0) ASC" : "d\($0) ASC NULLS LAST"
+        }
+        let order = (q.bucket != nil ? ["bucket ASC"] : []) + ["downloads DESC"] + values
         sql += " ORDER BY " + order.joined(separator: ", ")
         if let top = q.top {
             sql += q.bucket != nil ? " LIMIT \(max(0, top)) BY bucket" : " LIMIT \(max(0, top))"
@@ -71,36 +99,41 @@ enum ClickHouseQueryBuilder {
         return sql
     }
 
-    /// Runs a query and reads the rows into a table.
-    static func run(_ q: AggregateQuery, on client: ClickHouseClient) throws -> AggregateTable {
-        try run(q, over: .casebook(client.url.database), on: client)
-    }
-
     /// Runs a query over `relation` and reads the rows into a table.
     static func run(_ q: AggregateQuery, over relation: ClickHouseRelation, on client: ClickHouseClient) throws -> AggregateTable {
+        try table(q, over: relation, rows: client.rows(sql(for: q, over: relation)), location: client.url.redacted)
+    }
+
+    /// The table of the answer's rows (values decoded when `relation` encodes them); `location`
+    /// names the store in the error for an answer of the wrong shape.
+    static func table(_ q: AggregateQuery, over relation: ClickHouseRelation, rows answer: [[String?]], location: String) throws
+        -> AggregateTable
+    {
         let hasBucket = q.bucket != nil
         let n = q.dimensions.count
         var rows: [AggregateRow] = []
-        for r in try client.rows(sql(for: q, over: relation)) {
+        for r in answer {
             let first = hasBucket ? 1 : 0
             guard r.count == first + n + 2 else {
                 throw ClickHouseStoreError.queryFailed(
-                    client.url.redacted, code: nil, message: "expected \(first + n + 2) columns in the answer, found \(r.count)")
+                    location, code: nil, message: "expected \(first + n + 2) columns in the answer, found \(r.count)")
             }
             // A sum over no events (no GROUP BY) is one row of zeros: no group.
             guard let downloads = r[first + n].flatMap({ Int64($0) }), let events = r[first + n + 1].flatMap({ Int64($0) }), events > 0
             else { continue }
             let bucket = hasBucket ? r[0].flatMap { Int64($0) } : nil
-            rows.append(AggregateRow(bucketStart: bucket, values: Array(r[first..<(first + n)]), downloads: downloads))
+            var values = Array(r[first..<(first + n)])
+            if relation.encodesValues { values = values.map { $0.flatMap(ClickHouseSchema.decoded) } }
+            rows.append(AggregateRow(bucketStart: bucket, values: values, downloads: downloads))
         }
         return AggregateTable(bucket: q.bucket, dimensions: q.dimensions, rows: rows)
     }
 }
 
 /// What an aggregate query reads, in SQL: the table, the time and the downloads of its rows,
-/// each dimension's (nullable) expression, and the conditions every query applies. Casebook's
-/// own events are one relation; a table of another layout (``ClickPyEventStore``) is another,
-/// answered by the same statement builder.
+/// each dimension's expression, and the conditions every query applies. Casebook's own events
+/// are one relation, each of its rollups another; a table of another layout
+/// (``ClickPyEventStore``) is another, answered by the same statement builder.
 struct ClickHouseRelation: Sendable {
     /// The `FROM` clause.
     var from: String
@@ -108,7 +141,12 @@ struct ClickHouseRelation: Sendable {
     var timestamp: String
     /// The aggregate that sums downloads (`sum(count)`, or `count()` for one row per download).
     var downloads: String
-    /// A dimension's value, `NULL` when unknown.
+    /// The aggregate that counts the events summed (`count()`, or `sum(events)` in a rollup).
+    var eventRows = "count()"
+    /// Whether dimension values are stored encoded (``ClickHouseSchema/encoded(_:)``, as in a
+    /// rollup) rather than as nullable text.
+    var encodesValues = false
+    /// A dimension's value: `NULL` when unknown, or encoded when ``encodesValues``.
     var column: @Sendable (Dimension) -> String
     /// Conditions every query applies.
     var conditions: [String]
@@ -126,5 +164,37 @@ struct ClickHouseRelation: Sendable {
                 if let to = r.to { w.append("ts < \(to)") }
                 return w
             })
+    }
+
+    /// A rollup of Casebook's tables in `database`: committed rows, read at its granularity (the
+    /// planner asks it only for ranges and buckets aligned to it).
+    static func rollup(_ r: RollupTable, database: String) -> ClickHouseRelation {
+        let time = r.timeColumn
+        return ClickHouseRelation(
+            from: ClickHouseSchema.table(database, r.rawValue), timestamp: time, downloads: "sum(downloads)", eventRows: "sum(events)",
+            encodesValues: true, column: { ClickHouseSchema.column($0) }, conditions: [ClickHouseSchema.committed(database)],
+            range: { range in
+                var w: [String] = []
+                if let from = range.from { w.append("\(time) >= \(from)") }
+                if let to = range.to { w.append("\(time) < \(to)") }
+                return w
+            })
+    }
+}
+
+/// How the ClickHouse store answers one aggregate query: the table it reads and the SQL.
+public struct ClickHouseQueryPlan: Sendable, Hashable, CustomStringConvertible {
+    /// The rollup read, or `nil` when the query reads the events.
+    public var rollup: RollupTable?
+    /// Why no rollup answers the query (`nil` when one does).
+    public var fallbackReason: String?
+    /// The statement sent to the server.
+    public var sql: String
+
+    /// The table read: a rollup's name, or `events`.
+    public var table: String { rollup?.rawValue ?? "events" }
+
+    public var description: String {
+        "\(table)\(fallbackReason.map { " (\($0))" } ?? ""): \(sql)"
     }
 }

@@ -23,6 +23,33 @@ import CasebookCore
 /// One ingest at a time per store: ClickHouse has no locks, and two processes ingesting the same
 /// new file at the same moment would both record it.
 ///
+/// **Rollups (version 2).** The same rollups as the other stores (``RollupTable``: per hour; per
+/// day × file, × profile, × file × profile) are `SummingMergeTree` tables (`rollup_hour`,
+/// `rollup_day_profile`, `rollup_day_file`, `rollup_day_file_profile`), each kept by a
+/// materialized view (`rollup_..._mv`, `CREATE MATERIALIZED VIEW ... TO rollup_... AS SELECT ...
+/// FROM events GROUP BY ...`) that the server runs on every block inserted into `events`. A
+/// rollup row keeps the `ingest_id` of the events it sums, so the committed-ingest filter applies
+/// to it unchanged: an ingest that is killed leaves rollup rows that no query reads, and the
+/// failure path deletes them with its events. Rows with the same key are summed only when the
+/// server merges parts, so queries always aggregate (`sum(downloads)`, `sum(events)`). Dimension
+/// values are encoded, because a sorting key takes no `Nullable` column in 18.16 (see
+/// ``encoded(_:)``; ``ClickHouseRollups``).
+///
+/// **Migration to version 2** (at a writable open of a version 1 store, and when a store is
+/// created). Rows must reach a rollup exactly once, either through a view or through the
+/// backfill, never both: (1) the ids of the ingests committed so far are copied into
+/// `rollup_backfill`, *before* any view exists, and `meta` records that the snapshot was taken;
+/// (2) the views are created, so every later insert into `events` reaches the rollups; (3) the
+/// events of the snapshot's ingests are summed into each rollup (`INSERT INTO rollup_... SELECT
+/// ... FROM events WHERE ingest_id IN rollup_backfill`). Those ingests were committed, hence fully
+/// written, before the views existed, so no view wrote any of their rows, and ingests the
+/// snapshot lacks reach the rollups only through the views. The version is recorded last; a
+/// migration that died part-way is run again from the start, keeping its snapshot, and deletes
+/// whatever an earlier backfill wrote before copying again (only the backfill writes the
+/// snapshot's ingest ids into a rollup). Until version 2 is recorded, queries read the events.
+/// An ingest running (by an older Casebook) while another process migrates may be counted
+/// partly: one ingest at a time, as above.
+///
 /// **The imported catalog** (`casebook catalog import`) lives in five more tables, versioned the
 /// same way: each import batch draws an *import id* (increasing: microseconds since 1970, then
 /// random bits), writes every project it adds or replaces whole under that id into
@@ -33,8 +60,12 @@ import CasebookCore
 /// They are created with the other tables and need no new schema version (an older Casebook
 /// ignores them; a store made before them gets them at its next writable open or import).
 enum ClickHouseSchema {
-    /// The version of the tables this Casebook writes (kept in `meta`).
-    static let currentVersion = 1
+    /// The version of the tables this Casebook writes (kept in `meta`): 1, events and commits;
+    /// 2, the rollups and their views.
+    static let currentVersion = 2
+
+    /// The first version with rollups.
+    static let rollupVersion = 2
 
     /// The `events` column holding `dimension`: ``StarSchema``'s column name (`client_key` for
     /// the client's key, which the star schema keeps in `clients.key`).
@@ -162,10 +193,13 @@ enum ClickHouseSchema {
         return try c.scalar("SELECT count() FROM system.tables WHERE database = \(db) AND name = 'catalog_imports'") == "1"
     }
 
-    /// Creates the tables when missing, checks the version and creates the client salt once.
+    /// Creates the tables when missing, checks the version, builds the rollups of a store older
+    /// than version 2 (see the type's discussion) and creates the client salt once.
     /// Two first ingests racing may both write a salt: every reader takes the smallest, so all
     /// agree once both are written.
-    static func migrate(_ c: ClickHouseClient, salt: () -> [UInt8]) throws {
+    /// `target` is the version to reach (an older one only in tests, to make a store as an
+    /// older Casebook left it).
+    static func migrate(_ c: ClickHouseClient, salt: () -> [UInt8], to target: Int = currentVersion) throws {
         let db = c.url.database
         for sql in createStatements(database: db) { try c.execute(sql) }
         let meta = table(db, "meta")
@@ -173,8 +207,9 @@ enum ClickHouseSchema {
         if version > currentVersion {
             throw ClickHouseStoreError.schemaTooNew(c.url.redacted, found: version, supported: currentVersion)
         }
-        if version < currentVersion {
-            try c.execute("INSERT INTO \(meta) (key, value) VALUES ('schema_version', '\(currentVersion)')")
+        if version < rollupVersion, target >= rollupVersion { try ClickHouseRollups.install(c) }
+        if version < target {
+            try c.execute("INSERT INTO \(meta) (key, value) VALUES ('schema_version', '\(target)')")
         }
         if try c.scalar("SELECT count() FROM \(meta) WHERE key = 'client_salt'") == "0" {
             try c.execute("INSERT INTO \(meta) (key, value) VALUES ('client_salt', \(ClickHouseSQL.literal(salt().hexString)))")
@@ -185,6 +220,14 @@ enum ClickHouseSchema {
     static func storedVersion(_ c: ClickHouseClient) throws -> Int {
         let sql = "SELECT max(toInt64OrZero(value)) FROM \(table(c.url.database, "meta")) WHERE key = 'schema_version'"
         return try c.scalar(sql).flatMap { Int($0) } ?? 0
+    }
+
+    /// Drops the database of `c`'s URL and everything in it, the rollups' views first (so that
+    /// none is left writing into a table being dropped).
+    static func drop(_ c: ClickHouseClient) throws {
+        let db = ClickHouseSQL.literal(c.url.database)
+        if try c.scalar("SELECT count() FROM system.databases WHERE name = \(db)") != "0" { try ClickHouseRollups.dropViews(c) }
+        try c.execute("DROP DATABASE IF EXISTS \(ClickHouseSQL.ident(c.url.database))")
     }
 
     /// Whether the database holds Casebook's tables.

@@ -1,9 +1,10 @@
-/// The rollup tables both stores keep beside their events: downloads already summed per hour,
-/// and per UTC day and file and/or client profile, maintained by each ingest's transaction.
+/// The rollup tables Casebook's stores keep beside their events: downloads already summed per
+/// hour, and per UTC day and file and/or client profile, maintained by each ingest's transaction
+/// (SQLite, PostgreSQL) or by materialized views (ClickHouse).
 ///
 /// Every rollup holds the same sums as the events it summarises, so an aggregate query that a
 /// rollup can answer gets exactly the answer the events give, from far fewer rows. ``choose(for:)``
-/// is the planner both backends share: the smallest rollup that answers a query exactly.
+/// is the planner the backends share: the smallest rollup that answers a query exactly.
 public enum RollupTable: String, CaseIterable, Sendable, Hashable {
     /// Downloads and event rows per UTC hour: totals only (no dimension).
     case hourTotals = "rollup_hour"

@@ -6,7 +6,8 @@ import Testing
 @testable import CasebookClickHouse
 
 /// The same aggregate queries against ClickHouse, SQLite and the reference semantics: identical
-/// rows, in the identical order, for every shape a query can take.
+/// rows, in the identical order, for every shape a query can take, whether ClickHouse reads its
+/// rollups or only the events.
 @Suite(.enabled(if: TestServer.shouldRun)) struct AggregateParityTests {
     static func randomEvents(count: Int, seed: UInt64) -> [DownloadEvent] {
         var rng = SplitMix(seed: seed)
@@ -16,7 +17,7 @@ import Testing
             "numpy", "flask-login", "markdown", "pycparser", "six", "Zeta", "_under", "émile", "a b", "it's", "back\\slash", "t\tab"
         ]
         let pythons: [String?] = ["2.7.16", "3.7.3", "3.8.2", "3.10rc1", nil]
-        let cpus: [String?] = ["armv7l", "armv6l", "aarch64", "AMD64", nil]
+        let cpus: [String?] = ["armv7l", "armv6l", "aarch64", "AMD64", "", nil]
         let start = UTCTime.epoch(year: 2020, month: 2, day: 24)
         return (0..<count).map { _ in
             var e = DownloadEvent(timestamp: start + Int64(rng.next() % (21 * 86400)), count: Int64(1 + rng.next() % 3))
@@ -75,24 +76,28 @@ import Testing
             range: TimeRange(from: UTCTime.epoch(year: 2020, month: 3, day: 3)))
     ]
 
-    @Test func everyQueryShapeGivesTheReferenceAnswerAsSQLiteDoes() async throws {
+    @Test(arguments: [true, false]) func everyQueryShapeGivesTheReferenceAnswerAsSQLiteDoes(useRollups: Bool) async throws {
         let events = Self.randomEvents(count: 3000, seed: 42)
         let sqlite = try freshSQLite()
         try load(events, into: sqlite)
         try await TestServer.withDatabase { url in
-            let ch = try ClickHouseEventStore(url: url)
+            let ch = try ClickHouseEventStore(url: url, useRollups: useRollups)
             try load(events, into: ch)
+            var tables: Set<String> = []
             for (i, q) in Self.queries.enumerated() {
                 let expected = ReferenceAggregator.aggregate(q, over: events)
                 let fromSQLite = try await sqlite.aggregate(q)
                 let fromClickHouse = try await ch.aggregate(q)
                 #expect(fromSQLite == expected, "query \(i): SQLite")
-                #expect(fromClickHouse == expected, "query \(i): ClickHouse\n\(ch.sql(for: q))")
+                #expect(fromClickHouse == expected, "query \(i): ClickHouse\n\(ch.plan(for: q))")
+                tables.insert(ch.plan(for: q).table)
             }
+            // The queries reach every rollup, and the events for what no rollup answers.
+            #expect(tables == (useRollups ? Set(RollupTable.allCases.map(\.rawValue) + ["events"]) : ["events"]))
         }
     }
 
-    @Test func handCountedAnswers() async throws {
+    @Test(arguments: [true, false]) func handCountedAnswers(useRollups: Bool) async throws {
         var events: [DownloadEvent] = []
         func add(_ day: Int, _ hour: Int, _ project: String, _ python: String?, count: Int64 = 1) {
             var e = DownloadEvent(timestamp: UTCTime.epoch(year: 2020, month: 3, day: day, hour: hour), count: count)
@@ -106,8 +111,9 @@ import Testing
         add(3, 0, "six", nil, count: 5)
         add(9, 12, "numpy", "3.7.3")  // 9 March is the next ISO week
         try await TestServer.withDatabase { url in
-            let store = try ClickHouseEventStore(url: url)
+            let store = try ClickHouseEventStore(url: url, useRollups: useRollups)
             try load(events, into: store)
+            #expect(store.plan(for: AggregateQuery(bucket: .day)).rollup == (useRollups ? .hourTotals : nil))
             let days = try store.aggregateSync(AggregateQuery(bucket: .day))
             #expect(days.rows.map { UTCTime.dateString($0.bucketStart!) } == ["2020-03-02", "2020-03-03", "2020-03-09"])
             #expect(days.rows.map(\.downloads) == [3, 5, 1])

@@ -25,12 +25,13 @@ enum TestServer {
         return try ClickHouseURL(url)
     }
 
-    /// A fresh database (on the test server, with its credentials); dropped after `body`.
+    /// A fresh database (on the test server, with its credentials); dropped after `body`, the
+    /// rollups' views first.
     static func withDatabase<T>(_ body: (ClickHouseURL) async throws -> T) async throws -> T {
         var url = try requireURL()
         url.database = "casebook_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         let admin = ClickHouseClient(url: url)
-        defer { _ = try? admin.execute("DROP DATABASE IF EXISTS \(ClickHouseSQL.ident(url.database))") }
+        defer { try? ClickHouseSchema.drop(admin) }
         return try await body(url)
     }
 
