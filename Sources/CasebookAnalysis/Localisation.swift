@@ -666,10 +666,14 @@ private struct Search {
         // 1. Every dimension alone: the profiles.
         var searched: [CasebookCore.Dimension] = []
         var profiles: [DimensionProfile] = []
-        for d in localiser.dimensions
-        where !skipping.contains(d)
-            && !localiser.filters.contains(where: { $0.dimension == d && $0.operation == .in && $0.values.count == 1 })
-        {
+        let alone = localiser.dimensions.filter { d in
+            !skipping.contains(d)
+                && !localiser.filters.contains(where: { $0.dimension == d && $0.operation == .in && $0.values.count == 1 })
+        }
+        // The dimensions of one star table (a file's project, version, filename and type; a
+        // profile's Python, platform, installer, ...) from one query per period when few rows.
+        try await prefetchTables(alone, localiser.filters)
+        for d in alone {
             let cells = try await split(d, localiser.filters)
             let known = cells.keys.filter { $0 != nil }
             guard !known.isEmpty, cells.count > 1 else { continue }

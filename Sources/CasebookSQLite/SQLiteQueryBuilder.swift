@@ -79,6 +79,47 @@ enum SQLiteQueryBuilder {
         }
     }
 
+    /// A rollup's rows grouped by their integer keys first (`file_id`, `profile_id`, and the
+    /// bucket), the dimension tables joined to those groups after and grouped again by the
+    /// values. Sorting integers and joining a few thousand groups is cheaper than joining every
+    /// row and sorting its strings (about half the time of a 14-day split on the demo store).
+    /// When only the first key of `rollup_day_file_profile` is needed, the inner groups follow
+    /// the table's order (day, file), so SQLite aggregates them without sorting.
+    private static func keyedFirst(_ q: AggregateQuery, table: SQLiteTable, joins: Set<Character>, wheres: [String]) -> String {
+        let time = "e.\(table.timeColumn)"
+        var inner: [String] = []
+        var innerGroup: [String] = []
+        if let b = q.bucket {
+            inner.append("\(bucketExpression(b, column: time)) AS bucket")
+            innerGroup.append("bucket")
+        } else if table == .dayFileProfile, joins == ["f"] {
+            innerGroup.append(time)
+        }
+        var keyJoins = ""
+        if joins.contains("f") {
+            inner.append("e.file_id AS fk")
+            innerGroup.append("fk")
+            keyJoins += " JOIN files f ON f.id = g.fk"
+        }
+        if joins.contains("p") {
+            inner.append("e.profile_id AS pk")
+            innerGroup.append("pk")
+            keyJoins += " JOIN profiles p ON p.id = g.pk"
+        }
+        inner.append("SUM(e.\(table.countColumn)) AS downloads")
+        var innerSQL = "SELECT " + inner.joined(separator: ", ") + " FROM \(table.rawValue) e"
+        if !wheres.isEmpty { innerSQL += " WHERE " + wheres.joined(separator: " AND ") }
+        innerSQL += " GROUP BY " + innerGroup.joined(separator: ", ")
+        var outer: [String] = q.bucket != nil ? ["g.bucket AS bucket"] : []
+        var group: [String] = q.bucket != nil ? ["bucket"] : []
+        for (i, d) in q.dimensions.enumerated() {
+            outer.append("\(column(d).sql) AS d\(i)")
+            group.append("d\(i)")
+        }
+        outer.append("SUM(g.downloads) AS downloads")
+        return "SELECT " + outer.joined(separator: ", ") + " FROM (\(innerSQL)) g\(keyJoins) GROUP BY " + group.joined(separator: ", ")
+    }
+
     static func sql(for q: AggregateQuery, table: SQLiteTable) -> (String, [DatabaseValue]) {
         var args: [DatabaseValue] = []
         let time = "e.\(table.timeColumn)"
@@ -138,13 +179,18 @@ enum SQLiteQueryBuilder {
                 wheres.append(contentsOf: conds)
             }
         }
-        var from = "\(table.rawValue) e"
-        if joins.contains("f") { from += " JOIN files f ON f.id = e.file_id" }
-        if joins.contains("p") { from += " JOIN profiles p ON p.id = e.profile_id" }
-        if joins.contains("c") { from += " LEFT JOIN clients c ON c.id = e.client_id" }
-        var sql = "SELECT " + select.joined(separator: ", ") + " FROM " + from
-        if !wheres.isEmpty { sql += " WHERE " + wheres.joined(separator: " AND ") }
-        if !group.isEmpty { sql += " GROUP BY " + group.joined(separator: ", ") }
+        var sql: String
+        if table != .events, !joins.isEmpty {
+            sql = keyedFirst(q, table: table, joins: joins, wheres: wheres)
+        } else {
+            var from = "\(table.rawValue) e"
+            if joins.contains("f") { from += " JOIN files f ON f.id = e.file_id" }
+            if joins.contains("p") { from += " JOIN profiles p ON p.id = e.profile_id" }
+            if joins.contains("c") { from += " LEFT JOIN clients c ON c.id = e.client_id" }
+            sql = "SELECT " + select.joined(separator: ", ") + " FROM " + from
+            if !wheres.isEmpty { sql += " WHERE " + wheres.joined(separator: " AND ") }
+            if !group.isEmpty { sql += " GROUP BY " + group.joined(separator: ", ") }
+        }
         if !clientGroups.isEmpty {
             var outer = (q.bucket != nil ? ["g.bucket"] : [])
             var keyJoins = ""
