@@ -10,10 +10,17 @@ import Foundation
 /// ingest's id and become visible only when the ingest's `commits` row is inserted, so an
 /// ingest that fails, or a process that dies, leaves nothing any query sees. Sources are
 /// fingerprinted (a file already ingested adds nothing); the client salt lives in the database.
+///
+/// With `?cluster=NAME&shards=...` the store spans several servers: each ingest is written whole
+/// to one shard, and queries read every shard through `Distributed` tables on the URL's server
+/// (see ``ClickHouseSchema`` for why the all-or-nothing guarantee holds there too).
 public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Sendable {
     /// The store's URL (``ClickHouseURL/redacted`` never shows the password).
     public let url: ClickHouseURL
+    /// The URL's server: every query goes to it.
     let client: ClickHouseClient
+    /// One client per shard, in the URL's `shards` order (the URL's server alone without a cluster).
+    let shards: [ClickHouseClient]
     /// Whether queries read the rollups where they answer (`false` reads the events for every
     /// query: for tests that compare both answers, and for benchmarks). It is `false` also for a
     /// store of schema version 1 opened without migrating (``openExisting(url:useRollups:)``),
@@ -34,7 +41,25 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         guard url.layout == .casebook else { throw ClickHouseStoreError.readOnly(url.redacted, layout: url.layout.rawValue) }
         self.url = url
         client = ClickHouseClient(url: url)
+        shards = url.shardURLs.map(ClickHouseClient.init(url:))
         try ClickHouseSchema.migrate(client, salt: ClientKeyer.randomSalt)
+        if let cluster = url.cluster {
+            // Every shard keys clients with the same salt: the URL's server's.
+            guard let salt = try ClickHouseSchema.salt(client) else {
+                throw ClickHouseStoreError.queryFailed(url.redacted, code: nil, message: "the store has no client salt in its `meta` table")
+            }
+            for shard in shards where shard.url.host != url.host || shard.url.port != url.port {
+                try ClickHouseSchema.migrate(shard, salt: { bytes(fromHex: salt) })
+                if let other = try ClickHouseSchema.salt(shard), other != salt {
+                    throw ClickHouseStoreError.queryFailed(
+                        url.redacted, code: nil,
+                        message:
+                            "shard \(ClickHouseURL.address(shard.url.host, shard.url.port)) keys clients with another salt than \(ClickHouseURL.address(url.host, url.port)): its database was made as a store of its own; give the cluster a database that is new on every shard"
+                    )
+                }
+            }
+            for sql in ClickHouseSchema.distributedStatements(database: url.database, cluster: cluster) { try client.execute(sql) }
+        }
         schemaVersion = ClickHouseSchema.currentVersion
         self.useRollups = Self.rollupsWanted(useRollups)
     }
@@ -42,6 +67,7 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
     private init(existing url: ClickHouseURL, client: ClickHouseClient, version: Int, useRollups: Bool) {
         self.url = url
         self.client = client
+        shards = url.shardURLs.map(ClickHouseClient.init(url:))
         schemaVersion = version
         self.useRollups = Self.rollupsWanted(useRollups) && version >= ClickHouseSchema.rollupVersion
     }
@@ -60,6 +86,12 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         }
         let client = ClickHouseClient(url: url)
         guard try ClickHouseSchema.exists(client) else { throw ClickHouseStoreError.storeMissing(url.redacted) }
+        if url.cluster != nil {
+            for shard in url.shardURLs.map(ClickHouseClient.init(url:)) where try !ClickHouseSchema.exists(shard) {
+                throw ClickHouseStoreError.storeMissing(url.redacted)
+            }
+            guard try ClickHouseSchema.distributedExist(client) else { throw ClickHouseStoreError.storeMissing(url.redacted) }
+        }
         let version = try ClickHouseSchema.storedVersion(client)
         if version > ClickHouseSchema.currentVersion {
             throw ClickHouseStoreError.schemaTooNew(url.redacted, found: version, supported: ClickHouseSchema.currentVersion)
@@ -69,6 +101,10 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
 
     private var db: String { url.database }
     private func table(_ name: String) -> String { ClickHouseSchema.table(db, name) }
+    /// Whether the store spans a cluster's shards (read through `Distributed` tables).
+    private var distributed: Bool { url.cluster != nil }
+    /// The table through which `name` is read: over every shard in a cluster.
+    private func all(_ name: String) -> String { table(ClickHouseSchema.readName(name, distributed: distributed)) }
     private var committed: String { ClickHouseSchema.committed(db) }
 
     // MARK: EventStore
@@ -79,14 +115,14 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
 
     /// Synchronous form of ``aggregate(_:)``.
     public func aggregateSync(_ query: AggregateQuery) throws -> AggregateTable {
-        let (relation, _) = ClickHouseQueryBuilder.plan(for: query, database: db, useRollups: useRollups)
+        let (relation, _) = ClickHouseQueryBuilder.plan(for: query, database: db, useRollups: useRollups, distributed: distributed)
         return try ClickHouseQueryBuilder.run(query, over: relation, on: client)
     }
 
     /// How ``aggregate(_:)`` answers a query: the table it reads (a rollup or the events), why
     /// no rollup answers when none does, and the SQL.
     public func plan(for query: AggregateQuery) -> ClickHouseQueryPlan {
-        ClickHouseQueryBuilder.plan(for: query, database: db, useRollups: useRollups).1
+        ClickHouseQueryBuilder.plan(for: query, database: db, useRollups: useRollups, distributed: distributed).1
     }
 
     /// The SQL an aggregate query runs (for `--explain`-style diagnostics and tests).
@@ -98,10 +134,10 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
 
     /// Synchronous form of ``info()``.
     public func infoSync() throws -> StoreInfo {
-        let totals = try client.rows("SELECT count(), sum(count), min(ts), max(ts) FROM \(table("events")) WHERE \(committed)")[0]
+        let totals = try client.rows("SELECT count(), sum(count), min(ts), max(ts) FROM \(all("events")) WHERE \(committed)")[0]
         let rows = int(totals[0])
         var quarantined: [String: Int64] = [:]
-        for r in try client.rows("SELECT reason, count() FROM \(table("quarantine")) WHERE \(committed) GROUP BY reason") {
+        for r in try client.rows("SELECT reason, count() FROM \(all("quarantine")) WHERE \(committed) GROUP BY reason") {
             // Grouped by kind (without the value found), as the SQLite store shows them.
             quarantined[QuarantineReason.kind(of: r[0] ?? ""), default: 0] += int(r[1])
         }
@@ -120,7 +156,7 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
                 argMaxIf(index_name, commit_seq, isNotNull(index_name)), argMax(bytes, commit_seq), argMax(lines, commit_seq),
                 sum(downloads), sum(arraySum(other_counts)), sum(quarantined), min(first_event), max(last_event), max(committed_at),
                 source_id
-            FROM \(table("commits")) GROUP BY source_id ORDER BY source_id
+            FROM \(all("commits")) GROUP BY source_id ORDER BY source_id
             """
         ).map { r in
             SourceInfo(
@@ -134,7 +170,7 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
     public func quarantinedLines(limit: Int = 100) throws -> [(source: String, line: Int64, reason: String, raw: String)] {
         let names = Dictionary(try sourceInfos().map { ($0.id ?? 0, $0.name) }, uniquingKeysWith: { a, _ in a })
         return try client.rows(
-            "SELECT source_id, line, reason, raw FROM \(table("quarantine")) WHERE \(committed) ORDER BY source_id, line LIMIT \(max(0, limit))"
+            "SELECT source_id, line, reason, raw FROM \(all("quarantine")) WHERE \(committed) ORDER BY source_id, line LIMIT \(max(0, limit))"
         ).map { (names[int($0[0])] ?? "", int($0[1]), $0[2] ?? "", $0[3] ?? "") }
     }
 
@@ -142,17 +178,18 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
     public func otherRequestCounts() throws -> [String: Int64] {
         var out: [String: Int64] = [:]
         for r in try client.rows(
-            "SELECT kind, sum(n) FROM \(table("commits")) ARRAY JOIN other_kinds AS kind, other_counts AS n GROUP BY kind")
+            "SELECT kind, sum(n) FROM \(all("commits")) ARRAY JOIN other_kinds AS kind, other_counts AS n GROUP BY kind")
         {
             out[r[0] ?? ""] = int(r[1])
         }
         return out
     }
 
-    /// Drops the store's database and everything in it, the rollups' views first (for throwaway
-    /// stores: tests, benchmarks).
+    /// Drops the store's database and everything in it, the rollups' views first, on every
+    /// shard (for throwaway stores: tests, benchmarks).
     public func dropDatabase() throws {
-        try ClickHouseSchema.drop(client)
+        // The URL's server is one of the shards (``ClickHouseURL`` checks it).
+        for shard in shards { try ClickHouseSchema.drop(shard) }
     }
 
     // MARK: IngestTarget
@@ -171,7 +208,7 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
             """
             SELECT source_id, any(fingerprint), argMax(name, commit_seq), any(format), argMax(bytes, commit_seq),
                 argMax(lines, commit_seq), argMax(tail_hash, commit_seq), argMax(head_hash, commit_seq)
-            FROM \(table("commits")) WHERE fingerprint = \(ClickHouseSQL.literal(fingerprint))
+            FROM \(all("commits")) WHERE fingerprint = \(ClickHouseSQL.literal(fingerprint))
             GROUP BY source_id ORDER BY argMax(bytes, commit_seq) DESC, source_id
             """
         ).map {
@@ -191,22 +228,26 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         if let existing = plan.existing {
             sourceID = existing.id
         } else {
-            sourceID = int(try client.scalar("SELECT max(source_id) FROM \(table("commits"))")) + 1
+            sourceID = int(try client.scalar("SELECT max(source_id) FROM \(all("commits"))")) + 1
         }
-        let sink = ClickHouseIngestSink(client: client, ingestID: ingestID, sourceID: sourceID)
+        // A source's ingests all go to one shard (its rows and its commits together).
+        let shard = shards[Int((sourceID - 1).magnitude % UInt64(shards.count))]
+        let sink = ClickHouseIngestSink(client: shard, ingestID: ingestID, sourceID: sourceID)
         do {
             let summary = try body(sink)
             try sink.flush()
-            try commit(summary, ingestID: ingestID, sourceID: sourceID, plan: plan, eventRows: sink.eventRows)
+            try commit(summary, ingestID: ingestID, sourceID: sourceID, plan: plan, eventRows: sink.eventRows, on: shard)
             return summary
         } catch {
-            discard(ingestID: ingestID)
+            discard(ingestID: ingestID, on: shard)
             throw error
         }
     }
 
     /// The one-row insert that makes an ingest visible, and records the source's new state.
-    private func commit(_ s: IngestSummary, ingestID: UInt64, sourceID: Int64, plan: IngestPlan, eventRows: Int64) throws {
+    private func commit(
+        _ s: IngestSummary, ingestID: UInt64, sourceID: Int64, plan: IngestPlan, eventRows: Int64, on shard: ClickHouseClient
+    ) throws {
         var row = TabSeparatedWriter()
         let others = s.otherRequests.sorted { $0.key < $1.key }
         row.int(ingestID)
@@ -232,19 +273,19 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         row.int(Int64(now))
         // Orders a source's commits (its latest state wins): microseconds since 1970, and always
         // after the source's previous commit even if the clock went back.
-        let previous = try client.scalar("SELECT max(commit_seq) FROM \(table("commits")) WHERE source_id = \(sourceID)")
+        let previous = try client.scalar("SELECT max(commit_seq) FROM \(all("commits")) WHERE source_id = \(sourceID)")
         row.int(max(Int64(now * 1_000_000), int(previous) + 1))
         row.endRow()
-        try client.insert(
+        try shard.insert(
             "INSERT INTO \(table("commits")) (\(ClickHouseSchema.commitColumns.joined(separator: ", "))) FORMAT TabSeparated",
             rows: row.bytes)
     }
 
     /// Deletes an uncommitted ingest's rows, in the rollups too (a mutation the server applies
     /// in the background; the rows are invisible until then).
-    private func discard(ingestID: UInt64) {
+    private func discard(ingestID: UInt64, on shard: ClickHouseClient) {
         for name in ["events", "quarantine", "request_counts"] + RollupTable.allCases.map(\.rawValue) {
-            _ = try? client.execute("ALTER TABLE \(table(name)) DELETE WHERE ingest_id = \(ingestID)")
+            _ = try? shard.execute("ALTER TABLE \(table(name)) DELETE WHERE ingest_id = \(ingestID)")
         }
     }
 }
@@ -258,14 +299,14 @@ extension ClickHouseEventStore: RequestLogStore {
         if let to = range.to { wheres.append("hour < \(to)") }
         return try client.rows(
             """
-            SELECT hour, status, sum(count) FROM \(table("request_counts")) WHERE \(wheres.joined(separator: " AND "))
+            SELECT hour, status, sum(count) FROM \(all("request_counts")) WHERE \(wheres.joined(separator: " AND "))
             GROUP BY hour, status ORDER BY hour, status
             """
         ).map { RequestCount(hour: int($0[0]), status: Int(int($0[1])), count: int($0[2])) }
     }
 
     public func requestLogSpan() async throws -> TimeRange? {
-        let r = try client.rows("SELECT count(), min(hour), max(hour) FROM \(table("request_counts")) WHERE \(committed)")
+        let r = try client.rows("SELECT count(), min(hour), max(hour) FROM \(all("request_counts")) WHERE \(committed)")
         guard let row = r.first, int(row[0]) > 0, let a = row[1].flatMap({ Int64($0) }), let b = row[2].flatMap({ Int64($0) }) else {
             return nil
         }

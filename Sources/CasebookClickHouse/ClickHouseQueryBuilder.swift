@@ -20,10 +20,15 @@ enum ClickHouseQueryBuilder {
         return (chosen.table, chosen.reason)
     }
 
-    /// The relation that answers `q` in Casebook's tables of `database`, and the plan.
-    static func plan(for q: AggregateQuery, database: String, useRollups: Bool) -> (ClickHouseRelation, ClickHouseQueryPlan) {
+    /// The relation that answers `q` in Casebook's tables of `database` (through their
+    /// `Distributed` tables when `distributed`: a cluster's shards), and the plan.
+    static func plan(
+        for q: AggregateQuery, database: String, useRollups: Bool, distributed: Bool = false
+    ) -> (ClickHouseRelation, ClickHouseQueryPlan) {
         let (rollup, reason) = choose(for: q, useRollups: useRollups)
-        let relation = rollup.map { ClickHouseRelation.rollup($0, database: database) } ?? .casebook(database)
+        let relation =
+            rollup.map { ClickHouseRelation.rollup($0, database: database, distributed: distributed) }
+            ?? .casebook(database, distributed: distributed)
         return (relation, ClickHouseQueryPlan(rollup: rollup, fallbackReason: reason, sql: sql(for: q, over: relation)))
     }
 
@@ -153,10 +158,12 @@ struct ClickHouseRelation: Sendable {
     /// The conditions that keep a time range.
     var range: @Sendable (TimeRange) -> [String]
 
-    /// Casebook's committed events in `database`.
-    static func casebook(_ database: String) -> ClickHouseRelation {
+    /// Casebook's committed events in `database` (on every shard when `distributed`: each shard
+    /// keeps the rows its own `commits` has committed).
+    static func casebook(_ database: String, distributed: Bool = false) -> ClickHouseRelation {
         ClickHouseRelation(
-            from: ClickHouseSchema.table(database, "events"), timestamp: "ts", downloads: "sum(count)",
+            from: ClickHouseSchema.table(database, ClickHouseSchema.readName("events", distributed: distributed)), timestamp: "ts",
+            downloads: "sum(count)",
             column: { ClickHouseSchema.column($0) }, conditions: [ClickHouseSchema.committed(database)],
             range: { r in
                 var w: [String] = []
@@ -168,10 +175,11 @@ struct ClickHouseRelation: Sendable {
 
     /// A rollup of Casebook's tables in `database`: committed rows, read at its granularity (the
     /// planner asks it only for ranges and buckets aligned to it).
-    static func rollup(_ r: RollupTable, database: String) -> ClickHouseRelation {
+    static func rollup(_ r: RollupTable, database: String, distributed: Bool = false) -> ClickHouseRelation {
         let time = r.timeColumn
         return ClickHouseRelation(
-            from: ClickHouseSchema.table(database, r.rawValue), timestamp: time, downloads: "sum(downloads)", eventRows: "sum(events)",
+            from: ClickHouseSchema.table(database, ClickHouseSchema.readName(r.rawValue, distributed: distributed)), timestamp: time,
+            downloads: "sum(downloads)", eventRows: "sum(events)",
             encodesValues: true, column: { ClickHouseSchema.column($0) }, conditions: [ClickHouseSchema.committed(database)],
             range: { range in
                 var w: [String] = []

@@ -50,6 +50,19 @@ import CasebookCore
 /// An ingest running (by an older Casebook) while another process migrates may be counted
 /// partly: one ingest at a time, as above.
 ///
+/// **Several servers (a cluster, `?cluster=NAME&shards=...`).** Each shard is a server holding
+/// all of the tables above in the same database, as a store of its own: its events, rollups and
+/// views, and the `commits` rows of the ingests it holds. Every ingest is written whole to one
+/// shard (chosen by its source id, so a source's ingests stay together), its commit row too, so
+/// the committed-ingest filter holds on each shard with its own `commits`: a query over the
+/// shards sends `ingest_id IN (SELECT ingest_id FROM commits)` to each, which reads its local
+/// `commits`, and a killed ingest stays invisible there as on one server. The server the URL
+/// names also has a `Distributed` table over each shared table (`dist_events`, `dist_commits`,
+/// `dist_rollup_day_file`, ...; no `ON CLUSTER`, which needs ZooKeeper: Casebook creates each
+/// shard's tables over HTTP), through which every query and every source lookup reads all
+/// shards at once. The client salt is the same on every shard (the first shard's, copied to
+/// the others when they are created). The imported catalog lives on the URL's server only.
+///
 /// **The imported catalog** (`casebook catalog import`) lives in five more tables, versioned the
 /// same way: each import batch draws an *import id* (increasing: microseconds since 1970, then
 /// random bits), writes every project it adds or replaces whole under that id into
@@ -185,6 +198,34 @@ enum ClickHouseSchema {
         WHERE import_id IN (SELECT import_id FROM \(table(db, "catalog_imports")))\(names.map { " AND name IN \($0)" } ?? "")
         GROUP BY name HAVING argMax(deleted, import_id) = 0
         """
+    }
+
+    /// The tables read across the shards of a cluster, each through `dist_<name>`.
+    static let distributedTables = ["events", "commits", "quarantine", "request_counts"] + RollupTable.allCases.map(\.rawValue)
+
+    /// The name through which `name` is read: `dist_<name>` in a cluster, else `name` itself.
+    static func readName(_ name: String, distributed: Bool) -> String { distributed ? "dist_" + name : name }
+
+    /// The `Distributed` tables over every shard's tables (idempotent), on the server that runs
+    /// the queries.
+    static func distributedStatements(database db: String, cluster: String) -> [String] {
+        distributedTables.map { name in
+            "CREATE TABLE IF NOT EXISTS \(table(db, "dist_" + name)) AS \(table(db, name)) ENGINE = Distributed("
+                + "\(ClickHouseSQL.literal(cluster)), \(ClickHouseSQL.literal(db)), \(ClickHouseSQL.literal(name)))"
+        }
+    }
+
+    /// Whether the database has every `Distributed` table of a cluster store.
+    static func distributedExist(_ c: ClickHouseClient) throws -> Bool {
+        let db = ClickHouseSQL.literal(c.url.database)
+        let names = distributedTables.map { ClickHouseSQL.literal("dist_" + $0) }.joined(separator: ", ")
+        return try c.scalar("SELECT count() FROM system.tables WHERE database = \(db) AND name IN (\(names))")
+            == String(distributedTables.count)
+    }
+
+    /// The client salt recorded in `meta` (the smallest, see ``migrate(_:salt:to:)``), if any.
+    static func salt(_ c: ClickHouseClient) throws -> String? {
+        try c.scalar("SELECT min(value) FROM \(table(c.url.database, "meta")) WHERE key = 'client_salt'").flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Whether the store has the imported catalog's tables.

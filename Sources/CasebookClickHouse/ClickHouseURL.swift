@@ -9,6 +9,10 @@ import Foundation
 /// - `layout=clickpy`: ClickPy's public PyPI downloads table (`DATABASE.pypi`), read-only
 ///   (see ``ClickPyEventStore``); `table=NAME` names another table with the same columns.
 /// - `timeout=SECONDS`: how long one request may take (default 300).
+/// - `cluster=NAME&shards=HOST:PORT,HOST:PORT,...`: Casebook's tables on several servers, one
+///   shard each (see ``ClickHouseEventStore``): `NAME` is the cluster in the servers'
+///   `remote_servers` configuration, `shards` the HTTP address of each of its shards, the URL's
+///   own server among them (queries go to it). The user and password are the same on every shard.
 ///
 /// Without a password in the URL, the password is read from `CASEBOOK_CLICKHOUSE_PASSWORD`
 /// (none when unset). The password never appears in ``redacted`` or in any error; it is sent
@@ -37,6 +41,10 @@ public struct ClickHouseURL: Sendable, CustomStringConvertible {
     public var table: String?
     /// Seconds one HTTP request may take.
     public var timeout: Double
+    /// The cluster (in the servers' `remote_servers`) whose shards hold the store, if any.
+    public var cluster: String?
+    /// The HTTP address (`HOST:PORT`) of every shard of ``cluster``, in the order given.
+    public var shards: [String] = []
 
     /// Whether `location` is a ClickHouse URL rather than a file path.
     public static func isClickHouseURL(_ location: String) -> Bool {
@@ -88,6 +96,20 @@ public struct ClickHouseURL: Sendable, CustomStringConvertible {
                     throw ClickHouseStoreError.invalidURL(shown, "table=\(value): expected a plain name (letters, digits, _)")
                 }
                 table = value
+            case "cluster":
+                guard Self.isIdentifier(value) else {
+                    throw ClickHouseStoreError.invalidURL(shown, "cluster=\(value): expected a plain name (letters, digits, _)")
+                }
+                cluster = value
+            case "shards":
+                shards = try value.split(separator: ",", omittingEmptySubsequences: false).map { part in
+                    let address = part.trimmingCharacters(in: .whitespaces)
+                    guard let (h, p) = Self.hostAndPort(address) else {
+                        throw ClickHouseStoreError.invalidURL(
+                            shown, "shards=\(value): expected HOST:PORT,HOST:PORT,... (each shard's HTTP address), found `\(address)`")
+                    }
+                    return Self.address(h, p)
+                }
             case "timeout":
                 guard let t = Double(value), t > 0, t.isFinite else {
                     throw ClickHouseStoreError.invalidURL(shown, "timeout=\(value): expected a number of seconds above 0")
@@ -96,8 +118,27 @@ public struct ClickHouseURL: Sendable, CustomStringConvertible {
             default:
                 throw ClickHouseStoreError.invalidURL(
                     shown,
-                    "unknown option `\(CredentialRedaction.redact(item.name))`: expected layout, table or timeout (give the password in the URL or \(Self.passwordVariable))"
+                    "unknown option `\(CredentialRedaction.redact(item.name))`: expected layout, table, timeout, cluster or shards (give the password in the URL or \(Self.passwordVariable))"
                 )
+            }
+        }
+        if (cluster == nil) != shards.isEmpty {
+            throw ClickHouseStoreError.invalidURL(
+                shown, "cluster= and shards= go together: the cluster's name and the HTTP address of each of its shards")
+        }
+        if cluster != nil {
+            guard layout == .casebook else {
+                throw ClickHouseStoreError.invalidURL(
+                    shown, "cluster= holds Casebook's own tables: it does not go with layout=\(layout.rawValue)")
+            }
+            guard shards.contains(Self.address(host, port)) else {
+                throw ClickHouseStoreError.invalidURL(
+                    shown,
+                    "the URL's server \(Self.address(host, port)) is not among shards=\(shards.joined(separator: ",")): queries go to it, so it must be one of the cluster's shards"
+                )
+            }
+            guard Set(shards).count == shards.count else {
+                throw ClickHouseStoreError.invalidURL(shown, "shards=\(shards.joined(separator: ",")) names a server twice")
             }
         }
         if table != nil, layout != .clickpy {
@@ -113,6 +154,35 @@ public struct ClickHouseURL: Sendable, CustomStringConvertible {
             && s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 
+    /// `HOST:PORT` parsed (`[::1]:8123` for IPv6); `nil` when malformed.
+    static func hostAndPort(_ s: String) -> (String, Int)? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else {
+            return nil
+        }
+        var host = String(s[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains("/"), !host.contains("@") else { return nil }
+        return (host, port)
+    }
+
+    /// `HOST:PORT`, brackets around an IPv6 host.
+    static func address(_ host: String, _ port: Int) -> String {
+        (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+    }
+
+    /// One URL per shard of ``cluster``, in the order of ``shards`` (the same user, password and
+    /// database, no cluster), or this URL alone when it names none.
+    public var shardURLs: [ClickHouseURL] {
+        guard cluster != nil else { return [self] }
+        return shards.map { address in
+            var u = self
+            (u.host, u.port) = Self.hostAndPort(address)!
+            u.cluster = nil
+            u.shards = []
+            return u
+        }
+    }
+
     /// The URL without its password (`clickhouse://casebook@127.0.0.1:8124/casebook_test`), with
     /// its layout when it is not Casebook's own.
     public var redacted: String {
@@ -121,6 +191,7 @@ public struct ClickHouseURL: Sendable, CustomStringConvertible {
         s += host.contains(":") ? "[\(host)]" : host
         s += ":\(port)/\(database)"
         if layout == .clickpy { s += "?layout=clickpy" + (table.map { "&table=\($0)" } ?? "") }
+        if let cluster { s += "?cluster=\(cluster)&shards=\(shards.joined(separator: ","))" }
         return s
     }
 
