@@ -96,7 +96,9 @@ let package = Package(
         .target(name: "BenchmarkSupport", dependencies: ["CasebookCore"], path: "Tests/Benchmarks/BenchmarkSupport"),
         .executableTarget(
             name: "casebook-bench",
-            dependencies: ["BenchmarkSupport", "CasebookCore", "CasebookIngest", "CasebookSQLite", "CasebookSimulation"],
+            dependencies: [
+                "BenchmarkSupport", "CasebookCore", "CasebookIngest", "CasebookSQLite", "CasebookSimulation", "CasebookClickHouse"
+            ],
             path: "Tests/Benchmarks/CasebookBench"),
         .executableTarget(
             name: "casebook-pg-bench",

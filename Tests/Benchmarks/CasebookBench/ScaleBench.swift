@@ -24,6 +24,11 @@ enum ScaleBench {
         var reuse = false
         var keep = false
         var casebook: String
+        /// ClickHouse stores to ingest into and investigate beside SQLite (their databases are
+        /// dropped and made anew), and the local servers' process ids for their memory.
+        var clickhouse: String?
+        var clickhouseCluster: String?
+        var clickhousePIDs: [Int32] = []
 
         init(_ argv: [String]) throws {
             casebook =
@@ -40,9 +45,12 @@ enum ScaleBench {
                 case "--no-peers": peers = false
                 case "--reuse": reuse = true
                 case "--keep": keep = true
+                case "--clickhouse": clickhouse = it.next()
+                case "--clickhouse-cluster": clickhouseCluster = it.next()
+                case "--clickhouse-pids": clickhousePIDs = (it.next() ?? "").split(separator: ",").compactMap { Int32($0) }
                 case "-h", "--help":
                     print(
-                        "usage: casebook-bench scale [--dir DIR] [--scales 1,2,4] [--scenario FILE] [--playbook FILE] [--casebook PATH] [--no-peers] [--reuse] [--keep]"
+                        "usage: casebook-bench scale [--dir DIR] [--scales 1,2,4] [--scenario FILE] [--playbook FILE] [--casebook PATH] [--no-peers] [--reuse] [--keep] [--clickhouse URL] [--clickhouse-cluster URL] [--clickhouse-pids PID,...]"
                     )
                     exit(0)
                 default: throw SpawnError(description: "unknown argument \(a)")
@@ -286,6 +294,16 @@ enum ScaleBench {
                     }
                 }
                 if !o.keep { try? fm.removeItem(atPath: csv) }
+            }
+
+            // 7. ClickHouse: one server, then a cluster.
+            let targets =
+                (o.clickhouse.map { [ClickHouseScale.Target(name: "ClickHouse", url: $0)] } ?? [])
+                + (o.clickhouseCluster.map { [ClickHouseScale.Target(name: "ClickHouse, 2 shards", url: $0)] } ?? [])
+            if !targets.isEmpty {
+                try ClickHouseScale.run(
+                    targets, pids: o.clickhousePIDs, k: k, gz: gz, sqliteStore: store, logged: logged, o: o, catalog: input + "/catalog",
+                    rows: &rows, notes: &notes)
             }
         }
         printTable(rows, notes: notes)
