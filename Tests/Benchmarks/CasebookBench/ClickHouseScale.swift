@@ -16,7 +16,7 @@ enum ClickHouseScale {
     }
 
     static func run(
-        _ targets: [Target], pids: [Int32], k: Int, gz: String, sqliteStore: String, logged: [ScaleBench.Logged],
+        _ targets: [Target], pids: [Int32], k: Int, files: [String], sqliteStore: String, logged: [ScaleBench.Logged],
         o: ScaleBench.Options, catalog: String, rows: inout [ScaleBench.Row], notes: inout [String]
     ) throws {
         let sqlite = try SQLiteEventStore(path: sqliteStore, readOnly: true)
@@ -28,14 +28,17 @@ enum ClickHouseScale {
             try store.dropDatabase()
             ScaleBench.log("bench: \(k)x: casebook ingest into \(t.name) ...")
             resetPeaks(pids)
+            // The day files, not their concatenation: each is a source, and a cluster spreads
+            // sources over its shards (an ingest is written whole to one).
             let ing = try measure(
-                [o.casebook, "ingest", gz, "--store", t.url, "--input-format", "combined", "--index", "piwheels", "--json"], scratch: o.dir)
+                [o.casebook, "ingest"] + files + ["--store", t.url, "--input-format", "combined", "--index", "piwheels", "--json"],
+                scratch: o.dir)
             let lines = ScaleBench.jsonSum(ing.stdout, key: "linesRead")
             rows.append(
                 ScaleBench.Row(
                     tool: "Casebook → \(t.name)", workload: "ingest .log.gz", scale: k, seconds: ing.seconds, rows: lines,
                     peakMiB: ing.peakMiB, cpu: ing.cpu, compareWith: "Casebook|ingest .log.gz|\(k)",
-                    note: "casebook process peak; " + serverNote(pids)))
+                    note: "\(files.count) day files; casebook process peak; " + serverNote(pids)))
             let reader = try ClickHouseEventStore.openExisting(url: ClickHouseURL(t.url))
             let events = try reader.infoSync().eventRows
 
@@ -53,7 +56,8 @@ enum ClickHouseScale {
                 ScaleBench.Row(
                     tool: "Casebook on \(t.name)", workload: "playbook (casebook run)", scale: k, seconds: run.seconds, rows: events,
                     peakMiB: run.peakMiB, cpu: run.cpu, compareWith: "Casebook|playbook (casebook run)|\(k)",
-                    note: "report.json \(same ? "==" : "!=") SQLite's (timings and client pseudonyms removed); " + serverNote(pids)))
+                    note: "report.json \(same ? "==" : "!=") SQLite's (but for timings, client pseudonyms and the store's location); "
+                        + serverNote(pids)))
 
             // The playbook's queries, one at a time as the analyzers ask them, best of three runs.
             var best = Double.infinity
@@ -85,9 +89,13 @@ enum ClickHouseScale {
         return a.rows.map(\.downloads) == b.rows.map(\.downloads)
     }
 
-    /// A report's text with client pseudonyms (`c-` and 16 hex digits) blanked.
+    /// A report's text with client pseudonyms (`c-` and 16 hex digits) blanked, and without the
+    /// lines that describe the store (location, schema version, when each source was ingested).
     static func withoutClientKeys(_ s: String) -> String {
-        s.replacingOccurrences(of: #"c-[0-9a-f]{16}"#, with: "c-…", options: .regularExpression)
+        s.split(separator: "\n").filter {
+            !$0.contains("\"location\"") && !$0.contains("\"schemaVersion\"") && !$0.contains("\"ingestedAt\"")
+        }
+        .joined(separator: "\n").replacingOccurrences(of: #"c-[0-9a-f]{16}"#, with: "c-…", options: .regularExpression)
     }
 
     static func resetPeaks(_ pids: [Int32]) {

@@ -302,7 +302,8 @@ enum ScaleBench {
                 + (o.clickhouseCluster.map { [ClickHouseScale.Target(name: "ClickHouse, 2 shards", url: $0)] } ?? [])
             if !targets.isEmpty {
                 try ClickHouseScale.run(
-                    targets, pids: o.clickhousePIDs, k: k, gz: gz, sqliteStore: store, logged: logged, o: o, catalog: input + "/catalog",
+                    targets, pids: o.clickhousePIDs, k: k, files: Array(dayFiles.prefix(days)), sqliteStore: store, logged: logged, o: o,
+                    catalog: input + "/catalog",
                     rows: &rows, notes: &notes)
             }
         }
