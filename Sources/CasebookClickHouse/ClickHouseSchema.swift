@@ -60,8 +60,8 @@ import CasebookCore
 /// names also has a `Distributed` table over each shared table (`dist_events`, `dist_commits`,
 /// `dist_rollup_day_file`, ...; no `ON CLUSTER`, which needs ZooKeeper: Casebook creates each
 /// shard's tables over HTTP), through which every query and every source lookup reads all
-/// shards at once. The client salt is the same on every shard (the first shard's, copied to
-/// the others when they are created). The imported catalog lives on the URL's server only.
+/// shards at once. The client salt is the same on every shard (the URL's server's, copied to
+/// the others when their tables are created). The imported catalog lives on the URL's server only.
 ///
 /// **The imported catalog** (`casebook catalog import`) lives in five more tables, versioned the
 /// same way: each import batch draws an *import id* (increasing: microseconds since 1970, then

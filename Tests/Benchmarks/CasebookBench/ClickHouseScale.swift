@@ -48,15 +48,12 @@ enum ClickHouseScale {
             let run = try measure(
                 [o.casebook, "run", o.playbook, "--store", t.url, "--catalog", catalog, "--out", out, "--quiet"], scratch: o.dir)
             let same =
-                sqliteReport.map { withoutClientKeys(ScaleBench.normalizedReport($0)) }
-                == (try? Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))).map {
-                    withoutClientKeys(ScaleBench.normalizedReport($0))
-                }
+                sqliteReport.flatMap(findings) == (try? Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))).flatMap(findings)
             rows.append(
                 ScaleBench.Row(
                     tool: "Casebook on \(t.name)", workload: "playbook (casebook run)", scale: k, seconds: run.seconds, rows: events,
                     peakMiB: run.peakMiB, cpu: run.cpu, compareWith: "Casebook|playbook (casebook run)|\(k)",
-                    note: "report.json \(same ? "==" : "!=") SQLite's (but for timings, client pseudonyms and the store's location); "
+                    note: "steps' findings \(same ? "==" : "!=") SQLite's (report.json but for timings and client pseudonyms); "
                         + serverNote(pids)))
 
             // The playbook's queries, one at a time as the analyzers ask them, best of three runs.
@@ -89,13 +86,17 @@ enum ClickHouseScale {
         return a.rows.map(\.downloads) == b.rows.map(\.downloads)
     }
 
-    /// A report's text with client pseudonyms (`c-` and 16 hex digits) blanked, and without the
-    /// lines that describe the store (location, schema version, when each source was ingested).
-    static func withoutClientKeys(_ s: String) -> String {
-        s.split(separator: "\n").filter {
-            !$0.contains("\"location\"") && !$0.contains("\"schemaVersion\"") && !$0.contains("\"ingestedAt\"")
-        }
-        .joined(separator: "\n").replacingOccurrences(of: #"c-[0-9a-f]{16}"#, with: "c-…", options: .regularExpression)
+    /// What a report's steps found (`report.json`'s `steps`, without their timings), with client
+    /// pseudonyms (`c-` and 16 hex digits) blanked: each store keys clients with its own salt, and
+    /// its own description (location, sources) is not a finding.
+    static func findings(_ data: Data) -> String? {
+        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let steps = json["steps"] as? [[String: Any]],
+            let text = try? JSONSerialization.data(
+                withJSONObject: steps.map { $0.filter { $0.key != "seconds" } }, options: [.sortedKeys])
+        else { return nil }
+        return String(decoding: text, as: UTF8.self).replacingOccurrences(
+            of: #"c-[0-9a-f]{16}"#, with: "c-…", options: .regularExpression)
     }
 
     static func resetPeaks(_ pids: [Int32]) {
