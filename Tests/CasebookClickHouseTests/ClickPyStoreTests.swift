@@ -108,16 +108,37 @@ import Testing
         return (events, rows)
     }
 
-    @Test func aggregatesMatchSQLiteOnTheSameDownloads() async throws {
+    /// ClickPy's per-day tables, filled from `pypi` as its materialized views fill them.
+    static func createPerDayTables(_ url: ClickHouseURL) throws {
+        let client = ClickHouseClient(url: url)
+        for t in ClickPyEventStore.perDayTables {
+            let columns = ["project", "date", "version", "python_minor", "system", "country_code", "installer", "type"].filter {
+                t.columns.contains($0)
+            }
+            let typed = columns.map { "\($0) \($0 == "date" ? "Date" : "String")" } + ["count UInt64"]
+            let name = ClickHouseSchema.table(url.database, t.name)
+            _ = try client.execute(
+                "CREATE TABLE \(name) (\(typed.joined(separator: ", "))) ENGINE = SummingMergeTree ORDER BY (\(columns.joined(separator: ", ")))"
+            )
+            let list = columns.joined(separator: ", ")
+            _ = try client.execute(
+                "INSERT INTO \(name) (\(list), count) SELECT \(list), count() FROM \(ClickHouseSchema.table(url.database, "pypi")) GROUP BY \(list)"
+            )
+        }
+    }
+
+    @Test(arguments: [false, true]) func aggregatesMatchSQLiteOnTheSameDownloads(perDayTables: Bool) async throws {
         let (events, rows) = Self.randomDownloads(seed: 17)
         let sqlite = try freshSQLite()
         try load(events, into: sqlite)
         try await TestServer.withDatabase { url in
             try Self.createDownloads(url)
             try Self.insert(rows, into: url)
+            if perDayTables { try Self.createPerDayTables(url) }
             var clickpyURL = url
             clickpyURL.layout = .clickpy
             let store = try ClickPyEventStore(url: clickpyURL)
+            #expect(store.perDay.count == (perDayTables ? ClickPyEventStore.perDayTables.count : 0))
             let info = try await store.info()
             #expect(info.downloads == events.reduce(0) { $0 + $1.count })
             #expect(info.firstEvent == events.map(\.timestamp).min() && info.lastEvent == events.map(\.timestamp).max())
@@ -140,6 +161,7 @@ import Testing
             let march = TimeRange(from: UTCTime.parse("2020-03-01")! - 3600, to: UTCTime.parse("2020-03-15")! + 7200)
             var i = 0
             var answered = 0
+            var fromPerDay: Set<String> = []
             for bucket in [nil, TimeBucket.day, .week, .hour] {
                 for dims in dimensionSets {
                     for f in filters {
@@ -151,11 +173,26 @@ import Testing
                         let got = try await store.aggregate(q)
                         #expect(got == expected, "\(q)\n\(store.sql(for: q))")
                         if !expected.rows.isEmpty { answered += 1 }
+                        if let t = store.perDayTable(for: q) {
+                            fromPerDay.insert(t)
+                            #expect(store.sql(for: q).contains(t))
+                        }
                     }
                 }
             }
             // Most shapes select something (the comparison is not of empty tables).
             #expect(answered > i * 3 / 4, "\(answered) of \(i) queries answered rows")
+            // With ClickPy's per-day tables, the queries that can read one do (the smallest that
+            // has their columns); the others read `pypi`.
+            if perDayTables {
+                #expect(fromPerDay.contains("pypi_downloads_per_day") && fromPerDay.contains("pypi_downloads_per_day_by_version_by_python"))
+                #expect(
+                    store.perDayTable(for: AggregateQuery(bucket: .day, dimensions: [.pythonMajor]))
+                        == "pypi_downloads_per_day_by_version_by_python")
+                #expect(store.perDayTable(for: AggregateQuery(dimensions: [.installer, .system])) == nil)
+            } else {
+                #expect(fromPerDay.isEmpty)
+            }
             // Hours are answered at day resolution: the store says it has days only.
             let coverage = try await StoreCoverage.of(store)
             #expect(coverage.resolution == .day && !coverage.hasClients)
@@ -231,6 +268,15 @@ import Testing
             #expect(release["kind"] == "release", "\(release)")
             #expect(release["project"]?.stringValue == "weather-station", "\(release)")
             #expect(release["version"]?.stringValue == "2.0.0", "\(release)")
+
+            // With ClickPy's per-day tables beside `pypi`, the queries that can read them do, and
+            // every step finds the same.
+            try Self.createPerDayTables(url)
+            let fast = try ClickHouseStores.openRead(TestServer.text(url) + "?layout=clickpy")
+            #expect((fast as? ClickPyEventStore)?.perDay.isEmpty == false)
+            let again = try await Self.run("package-spike.yaml", store: fast, catalog: catalog, overrides: [("project", "Paho_MQTT")])
+            #expect(again.steps.map(\.status) == report.steps.map(\.status))
+            #expect(again.steps.map(\.outputs) == report.steps.map(\.outputs))
 
             // The whole-index playbook on the same tables: attribution (with ClickPy's projects
             // as catalog) names the downstream release; what needs clients or hours does not fail.
