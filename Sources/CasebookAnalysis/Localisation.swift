@@ -357,7 +357,15 @@ private struct Search {
         guard need.count >= 2 else { return }
         let w = try await ask(AggregateQuery(dimensions: need, filters: scope, range: localiser.window))
         let b = try await ask(AggregateQuery(dimensions: need, filters: scope, range: localiser.baseline))
-        for (i, d) in need.enumerated() {
+        cacheMarginals(need, scope, window: w, baseline: b)
+    }
+
+    /// Caches each dimension's split within `scope` as a marginal of one answer per period
+    /// grouped by all of `dims`.
+    mutating func cacheMarginals(
+        _ dims: [CasebookCore.Dimension], _ scope: [DimensionFilter], window w: AggregateTable, baseline b: AggregateTable
+    ) {
+        for (i, d) in dims.enumerated() {
             var cells: [String?: Cell] = [:]
             for r in w.rows { cells[r.values[i], default: Cell()].w += Double(r.downloads) }
             for r in b.rows { cells[r.values[i], default: Cell()].e += Double(r.downloads) * scale }
@@ -383,21 +391,16 @@ private struct Search {
             guard w.rows.count < cap else { continue }
             let b = try await ask(AggregateQuery(dimensions: same, filters: scope, range: localiser.baseline, top: cap))
             guard b.rows.count < cap else { continue }
-            for (i, d) in same.enumerated() {
-                var cells: [String?: Cell] = [:]
-                for r in w.rows { cells[r.values[i], default: Cell()].w += Double(r.downloads) }
-                for r in b.rows { cells[r.values[i], default: Cell()].e += Double(r.downloads) * scale }
-                splitCache[Self.cacheKey(d, scope)] = cells
-            }
+            cacheMarginals(same, scope, window: w, baseline: b)
         }
     }
 
     /// Whether some value of `d` within `scope` could carry `share` of the change `x`: for a rise,
     /// a value whose window downloads reach it; for a fall, one whose expected downloads do (a
     /// value's excess is at most its window count, its shortfall at most its expected count, and
-    /// taking other causes out only lowers both). One query of the period that carries the
-    /// change, which the split then reuses; for the costliest dimensions (single clients), whose
-    /// two-period split is skipped when no value could matter.
+    /// taking other causes out only lowers both). One query (its top value) of the period that
+    /// carries the change; for the costliest dimensions (single clients), whose two-period split
+    /// is skipped when no value could matter.
     mutating func anyValueCouldCarry(
         _ d: CasebookCore.Dimension, _ scope: [DimensionFilter], share: Double, of x: Double
     ) async throws -> Bool {

@@ -35,28 +35,9 @@ import Testing
         try KilledIngestTests.writeLog(big, lines: 150_000, day: 2)
         #expect(try CLI.run(["ingest", small, "--store", store]).status == 0)
 
-        let p = Process()
-        p.executableURL = CLI.executable
-        p.arguments = ["ingest", big, "--store", store]
         // Past the first batch of 100,000 events (sent to the server, into the rollups' views
         // too), the process stops and says so; then it is killed before its commit.
-        var env = Self.environment
-        env["CASEBOOK_TEST_PAUSE_AT_LINE"] = "120000"
-        p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        var said = Data()
-        while !String(decoding: said, as: UTF8.self).contains("paused at line 120000") {
-            let chunk = err.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            said.append(chunk)
-        }
-        #expect(String(decoding: said, as: UTF8.self).contains("paused at line 120000"))
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-        #expect(p.terminationReason == .uncaughtSignal)
+        try KilledIngestTests.killIngest(["ingest", big, "--store", store], pausedAt: 120_000)
 
         let url = try ClickHouseURL(store)
         let s = try ClickHouseEventStore.openExisting(url: url)

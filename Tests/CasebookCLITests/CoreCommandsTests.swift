@@ -132,6 +132,31 @@ import Testing
         try out.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
+    /// Runs `casebook ARGUMENTS` until the ingest says it paused at line `line`
+    /// (`CASEBOOK_TEST_PAUSE_AT_LINE`), then kills it with SIGKILL.
+    static func killIngest(_ arguments: [String], pausedAt line: Int) throws {
+        let p = Process()
+        p.executableURL = CLI.executable
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["CASEBOOK_TEST_PAUSE_AT_LINE"] = String(line)
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        var said = Data()
+        while !String(decoding: said, as: UTF8.self).contains("paused at line \(line)") {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            said.append(chunk)
+        }
+        #expect(String(decoding: said, as: UTF8.self).contains("paused at line \(line)"))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .uncaughtSignal)
+    }
+
     @Test func aKilledIngestLeavesTheStoreAsItWasAndARetryIsExact() throws {
         let dir = try temporaryDirectory()
         let store = dir.appendingPathComponent("s.sqlite").path
@@ -141,27 +166,8 @@ import Testing
         try Self.writeLog(big, lines: 150_000, day: 2)
         #expect(try CLI.run(["ingest", small, "--store", store]).status == 0)
 
-        let p = Process()
-        p.executableURL = CLI.executable
-        p.arguments = ["ingest", big, "--store", store]
         // The process stops half way, inside its transaction, and says so; then it is killed.
-        var env = ProcessInfo.processInfo.environment
-        env["CASEBOOK_TEST_PAUSE_AT_LINE"] = "75000"
-        p.environment = env
-        p.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        var said = Data()
-        while !String(decoding: said, as: UTF8.self).contains("paused at line 75000") {
-            let chunk = err.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            said.append(chunk)
-        }
-        #expect(String(decoding: said, as: UTF8.self).contains("paused at line 75000"))
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-        #expect(p.terminationReason == .uncaughtSignal)
+        try Self.killIngest(["ingest", big, "--store", store], pausedAt: 75000)
 
         let s = try SQLiteEventStore(path: store)
         let info = try s.infoSync()
