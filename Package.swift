@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "CasebookAnalysis", dependencies: ["CasebookCore", "CasebookCatalog"]),
         // The testing kit for analyzer authors: in-memory stores from a few events or counts, a
         // small catalog builder, and `run(_:with:)` through the real parameter validation.
-        .target(name: "CasebookTesting", dependencies: ["CasebookCore", "CasebookCatalog", "CasebookAnalysis"]),
+        .target(name: "CasebookTesting", dependencies: ["CasebookCore", "CasebookCatalog", "CasebookAnalysis", "CasebookIngest"]),
         // Defensive YAML reading shared by playbooks and scenarios: limits, no anchors, line:column errors.
         .target(name: "CasebookYAML", dependencies: [.product(name: "Yams", package: "Yams")]),
         // YAML playbooks: parsing, validation into a plan, the runner, external analyzers.

@@ -57,7 +57,7 @@ struct SourcesCommand: ParsableCommand {
             let store = try storeOptions.openWritableStore()
             guard let removable = store as? any SourceRemoval else {
                 throw CLIError(
-                    "this store (\(storeOptions.displayLocation)) does not support removing sources: only the embedded SQLite store does; nothing was changed"
+                    "this store (\(storeOptions.displayLocation)) does not support removing sources: only Casebook's own stores do (SQLite, and its tables in PostgreSQL or ClickHouse); nothing was changed"
                 )
             }
             do {

@@ -110,7 +110,7 @@ struct WatchCommand: AsyncParsableCommand {
         let store = try storeOptions.openWritableStore()
         guard let registry = store as? any WatchRegistry else {
             throw CLIError(
-                "casebook watch needs a store that keeps a registry of followed files (the SQLite store and Casebook's PostgreSQL schema do); \(storeOptions.displayLocation) does not"
+                "casebook watch needs a store that keeps a registry of followed files (SQLite, and Casebook's tables in PostgreSQL or ClickHouse do); \(storeOptions.displayLocation) does not"
             )
         }
         let stop = StopSignal.install()

@@ -28,6 +28,10 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
     public let useRollups: Bool
     /// The schema version of the store's tables (``ClickHouseSchema/currentVersion`` once migrated).
     let schemaVersion: Int
+    /// The last `seq` this process gave a row of the registry of followed files (see
+    /// ``nextWatchSeq()``), under `seqLock`.
+    var lastWatchSeq: Int64 = 0
+    let seqLock = NSLock()
 
     /// Connects and creates or migrates Casebook's tables.
     public convenience init(url: String, useRollups: Bool = true) throws {
@@ -99,13 +103,17 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         return ClickHouseEventStore(existing: url, client: client, version: version, useRollups: useRollups)
     }
 
-    private var db: String { url.database }
+    var db: String { url.database }
     private func table(_ name: String) -> String { ClickHouseSchema.table(db, name) }
     /// Whether the store spans a cluster's shards (read through `Distributed` tables).
     private var distributed: Bool { url.cluster != nil }
     /// The table through which `name` is read: over every shard in a cluster.
-    private func all(_ name: String) -> String { table(ClickHouseSchema.readName(name, distributed: distributed)) }
-    private var committed: String { ClickHouseSchema.committed(db) }
+    func all(_ name: String) -> String { table(ClickHouseSchema.readName(name, distributed: distributed)) }
+    /// Whether the store has `removed_sources` and `watched_files` (version 3 and later).
+    var removals: Bool { schemaVersion >= ClickHouseSchema.removalVersion }
+    private var committed: String { ClickHouseSchema.committed(db, removals: removals) }
+    /// The condition that keeps sources not removed, on a `source_id` column.
+    private var notRemoved: String { removals ? ClickHouseSchema.notRemoved(db) : "1" }
 
     // MARK: EventStore
 
@@ -115,14 +123,17 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
 
     /// Synchronous form of ``aggregate(_:)``.
     public func aggregateSync(_ query: AggregateQuery) throws -> AggregateTable {
-        let (relation, _) = ClickHouseQueryBuilder.plan(for: query, database: db, useRollups: useRollups, distributed: distributed)
+        let (relation, _) = ClickHouseQueryBuilder.plan(
+            for: query, database: db, useRollups: useRollups, distributed: distributed, removals: removals)
         return try ClickHouseQueryBuilder.run(query, over: relation, on: client)
     }
 
     /// How ``aggregate(_:)`` answers a query: the table it reads (a rollup or the events), why
     /// no rollup answers when none does, and the SQL.
     public func plan(for query: AggregateQuery) -> ClickHouseQueryPlan {
-        ClickHouseQueryBuilder.plan(for: query, database: db, useRollups: useRollups, distributed: distributed).1
+        ClickHouseQueryBuilder.plan(
+            for: query, database: db, useRollups: useRollups, distributed: distributed, removals: removals
+        ).1
     }
 
     /// The SQL an aggregate query runs (for `--explain`-style diagnostics and tests).
@@ -149,14 +160,14 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
 
     /// Every source, as the sum of its committed ingests (the latest for name, bytes, lines and
     /// hashes, as the other stores keep them).
-    private func sourceInfos() throws -> [SourceInfo] {
+    func sourceInfos() throws -> [SourceInfo] {
         try client.rows(
             """
             SELECT argMax(if(head_hash != '', head_hash, fingerprint), commit_seq), argMax(name, commit_seq), any(format),
                 argMaxIf(index_name, commit_seq, isNotNull(index_name)), argMax(bytes, commit_seq), argMax(lines, commit_seq),
                 sum(downloads), sum(arraySum(other_counts)), sum(quarantined), min(first_event), max(last_event), max(committed_at),
                 source_id
-            FROM \(all("commits")) GROUP BY source_id ORDER BY source_id
+            FROM \(all("commits")) WHERE \(notRemoved) GROUP BY source_id ORDER BY source_id
             """
         ).map { r in
             SourceInfo(
@@ -178,8 +189,8 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
     public func otherRequestCounts() throws -> [String: Int64] {
         var out: [String: Int64] = [:]
         for r in try client.rows(
-            "SELECT kind, sum(n) FROM \(all("commits")) ARRAY JOIN other_kinds AS kind, other_counts AS n GROUP BY kind")
-        {
+            "SELECT kind, sum(n) FROM \(all("commits")) ARRAY JOIN other_kinds AS kind, other_counts AS n WHERE \(notRemoved) GROUP BY kind"
+        ) {
             out[r[0] ?? ""] = int(r[1])
         }
         return out
@@ -208,7 +219,7 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
             """
             SELECT source_id, any(fingerprint), argMax(name, commit_seq), any(format), argMax(bytes, commit_seq),
                 argMax(lines, commit_seq), argMax(tail_hash, commit_seq), argMax(head_hash, commit_seq)
-            FROM \(all("commits")) WHERE fingerprint = \(ClickHouseSQL.literal(fingerprint))
+            FROM \(all("commits")) WHERE fingerprint = \(ClickHouseSQL.literal(fingerprint)) AND \(notRemoved)
             GROUP BY source_id ORDER BY argMax(bytes, commit_seq) DESC, source_id
             """
         ).map {
@@ -230,18 +241,31 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
         } else {
             sourceID = int(try client.scalar("SELECT max(source_id) FROM \(all("commits"))")) + 1
         }
-        // A source's ingests all go to one shard (its rows and its commits together).
-        let shard = shards[Int((sourceID - 1).magnitude % UInt64(shards.count))]
+        let shard = shards[shardIndex(of: sourceID)]
         let sink = ClickHouseIngestSink(client: shard, ingestID: ingestID, sourceID: sourceID)
         do {
             let summary = try body(sink)
             try sink.flush()
+            if var watched = plan.watch {
+                // The followed file's offset counts once the commit row is in, with its lines.
+                watched.offset = summary.totalBytes
+                watched.headHash = summary.headHash
+                watched.sourceID = sourceID
+                if summary.moreToRead { watched.size = -1 }
+                try recordWatchedFile(watched, ingestID: ingestID, on: shard)
+            }
             try commit(summary, ingestID: ingestID, sourceID: sourceID, plan: plan, eventRows: sink.eventRows, on: shard)
             return summary
         } catch {
             discard(ingestID: ingestID, on: shard)
             throw error
         }
+    }
+
+    /// The shard (an index into ``shards``) that holds every ingest of source `id`: its rows and
+    /// its commits together.
+    func shardIndex(of sourceID: Int64) -> Int {
+        Int((sourceID - 1).magnitude % UInt64(shards.count))
     }
 
     /// The one-row insert that makes an ingest visible, and records the source's new state.
@@ -284,7 +308,7 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
     /// Deletes an uncommitted ingest's rows, in the rollups too (a mutation the server applies
     /// in the background; the rows are invisible until then).
     private func discard(ingestID: UInt64, on shard: ClickHouseClient) {
-        for name in ["events", "quarantine", "request_counts"] + RollupTable.allCases.map(\.rawValue) {
+        for name in ["events", "quarantine", "request_counts", "watched_files"] + RollupTable.allCases.map(\.rawValue) {
             _ = try? shard.execute("ALTER TABLE \(table(name)) DELETE WHERE ingest_id = \(ingestID)")
         }
     }

@@ -7,7 +7,7 @@ import CasebookCore
 ///
 /// Buckets are computed with integer arithmetic on epoch seconds (exact also before 1970, and
 /// free of `toStartOfWeek`, which 18.16 lacks); top-N per bucket is `LIMIT n BY bucket`. Every
-/// query reads only committed ingests (``ClickHouseSchema/committed(_:)``).
+/// query reads only committed ingests (``ClickHouseSchema/committed(_:removals:)``).
 ///
 /// A query reads the smallest rollup that answers it exactly (``RollupTable/choose(for:)``, the
 /// planner the SQLite and PostgreSQL stores share), summing its `downloads` and `events` (the
@@ -21,14 +21,15 @@ enum ClickHouseQueryBuilder {
     }
 
     /// The relation that answers `q` in Casebook's tables of `database` (through their
-    /// `Distributed` tables when `distributed`: a cluster's shards), and the plan.
+    /// `Distributed` tables when `distributed`: a cluster's shards), and the plan. `removals`:
+    /// whether the store has `removed_sources` (see ``ClickHouseSchema/committed(_:removals:)``).
     static func plan(
-        for q: AggregateQuery, database: String, useRollups: Bool, distributed: Bool = false
+        for q: AggregateQuery, database: String, useRollups: Bool, distributed: Bool = false, removals: Bool = true
     ) -> (ClickHouseRelation, ClickHouseQueryPlan) {
         let (rollup, reason) = choose(for: q, useRollups: useRollups)
         let relation =
-            rollup.map { ClickHouseRelation.rollup($0, database: database, distributed: distributed) }
-            ?? .casebook(database, distributed: distributed)
+            rollup.map { ClickHouseRelation.rollup($0, database: database, distributed: distributed, removals: removals) }
+            ?? .casebook(database, distributed: distributed, removals: removals)
         return (relation, ClickHouseQueryPlan(rollup: rollup, fallbackReason: reason, sql: sql(for: q, over: relation)))
     }
 
@@ -160,11 +161,11 @@ struct ClickHouseRelation: Sendable {
 
     /// Casebook's committed events in `database` (on every shard when `distributed`: each shard
     /// keeps the rows its own `commits` has committed).
-    static func casebook(_ database: String, distributed: Bool = false) -> ClickHouseRelation {
+    static func casebook(_ database: String, distributed: Bool = false, removals: Bool = true) -> ClickHouseRelation {
         ClickHouseRelation(
             from: ClickHouseSchema.table(database, ClickHouseSchema.readName("events", distributed: distributed)), timestamp: "ts",
             downloads: "sum(count)",
-            column: { ClickHouseSchema.column($0) }, conditions: [ClickHouseSchema.committed(database)],
+            column: { ClickHouseSchema.column($0) }, conditions: [ClickHouseSchema.committed(database, removals: removals)],
             range: { r in
                 var w: [String] = []
                 if let from = r.from { w.append("ts >= \(from)") }
@@ -175,12 +176,13 @@ struct ClickHouseRelation: Sendable {
 
     /// A rollup of Casebook's tables in `database`: committed rows, read at its granularity (the
     /// planner asks it only for ranges and buckets aligned to it).
-    static func rollup(_ r: RollupTable, database: String, distributed: Bool = false) -> ClickHouseRelation {
+    static func rollup(_ r: RollupTable, database: String, distributed: Bool = false, removals: Bool = true) -> ClickHouseRelation {
         let time = r.timeColumn
         return ClickHouseRelation(
             from: ClickHouseSchema.table(database, ClickHouseSchema.readName(r.rawValue, distributed: distributed)), timestamp: time,
             downloads: "sum(downloads)", eventRows: "sum(events)",
-            encodesValues: true, column: { ClickHouseSchema.column($0) }, conditions: [ClickHouseSchema.committed(database)],
+            encodesValues: true, column: { ClickHouseSchema.column($0) },
+            conditions: [ClickHouseSchema.committed(database, removals: removals)],
             range: { range in
                 var w: [String] = []
                 if let from = range.from { w.append("\(time) >= \(from)") }

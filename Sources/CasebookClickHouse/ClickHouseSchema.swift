@@ -63,6 +63,23 @@ import CasebookCore
 /// shards at once. The client salt is the same on every shard (the URL's server's, copied to
 /// the others when their tables are created). The imported catalog lives on the URL's server only.
 ///
+/// **Removing a source (version 3).** `casebook sources remove` inserts one row into
+/// `removed_sources` (a single-row insert, atomic like a commit), and the committed-ingest filter
+/// keeps only ingests of sources not listed there, so the source's events, rollup rows,
+/// quarantined lines and request counts vanish from every query at once. Its rows are then
+/// deleted (mutations the server applies in the background). Its `commits` rows stay, hidden, so
+/// its id is never given to another source; the same file ingested again is a new source. In a
+/// cluster the row goes to every shard, the source's own shard last (its filter is the one that
+/// hides the rows).
+///
+/// **The registry of followed files (version 3)** that `casebook watch` keeps: `watched_files`
+/// holds one row per change of a file's state, never updated in place; a file's state is its row
+/// of the highest `seq` (microseconds since 1970, increasing). A row written with an ingest's
+/// lines carries the ingest's id, on the ingest's shard, and counts only once that ingest is
+/// committed, so the offset and the lines become visible together; a row written alone (a file
+/// marked finished, moved, or with nothing to read yet) has ingest id 0 and counts at once. A
+/// file whose source was removed is forgotten.
+///
 /// **The imported catalog** (`casebook catalog import`) lives in five more tables, versioned the
 /// same way: each import batch draws an *import id* (increasing: microseconds since 1970, then
 /// random bits), writes every project it adds or replaces whole under that id into
@@ -74,11 +91,15 @@ import CasebookCore
 /// ignores them; a store made before them gets them at its next writable open or import).
 enum ClickHouseSchema {
     /// The version of the tables this Casebook writes (kept in `meta`): 1, events and commits;
-    /// 2, the rollups and their views.
-    static let currentVersion = 2
+    /// 2, the rollups and their views; 3, removed sources and the registry of followed files.
+    static let currentVersion = 3
 
     /// The first version with rollups.
     static let rollupVersion = 2
+
+    /// The first version with `removed_sources` and `watched_files` (read only from stores that
+    /// have them: a version 2 store opened to read lacks both).
+    static let removalVersion = 3
 
     /// The `events` column holding `dimension`: ``StarSchema``'s column name (`client_key` for
     /// the client's key, which the star schema keeps in `clients.key`).
@@ -108,9 +129,18 @@ enum ClickHouseSchema {
     /// `db.table`, quoted.
     static func table(_ db: String, _ name: String) -> String { "\(ClickHouseSQL.ident(db)).\(name)" }
 
-    /// The condition that keeps only committed rows (see the type's discussion).
-    static func committed(_ db: String) -> String {
-        "ingest_id IN (SELECT ingest_id FROM \(table(db, "commits")))"
+    /// The condition that keeps only committed rows of sources not removed (see the type's
+    /// discussion); `removals: false` for a store older than ``removalVersion``, which has no
+    /// `removed_sources`.
+    static func committed(_ db: String, removals: Bool = true) -> String {
+        removals
+            ? "ingest_id IN (SELECT ingest_id FROM \(table(db, "commits")) WHERE \(notRemoved(db)))"
+            : "ingest_id IN (SELECT ingest_id FROM \(table(db, "commits")))"
+    }
+
+    /// The condition on a `source_id` column that keeps sources not removed.
+    static func notRemoved(_ db: String) -> String {
+        "source_id NOT IN (SELECT source_id FROM \(table(db, "removed_sources")))"
     }
 
     /// The statements that create the tables (each is idempotent).
@@ -142,6 +172,16 @@ enum ClickHouseSchema {
             CREATE TABLE IF NOT EXISTS \(table(db, "request_counts")) (
                 ingest_id UInt64, hour Int64, status Int32, count Int64
             ) ENGINE = MergeTree ORDER BY (hour, status)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(table(db, "removed_sources")) (source_id Int64, removed_at Int64)
+            ENGINE = MergeTree ORDER BY source_id
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS \(table(db, "watched_files")) (
+                ingest_id UInt64, seq Int64, device UInt64, inode UInt64, path String, head_hash String, offset Int64,
+                size Int64, modified Int64, source_id Nullable(Int64), finished UInt8
+            ) ENGINE = MergeTree ORDER BY (device, inode, seq)
             """
         ] + catalogCreateStatements(database: db)
     }

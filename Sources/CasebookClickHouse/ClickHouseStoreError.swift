@@ -23,6 +23,8 @@ public enum ClickHouseStoreError: Error, CustomStringConvertible, Sendable, Equa
     /// A write (an ingest, a catalog import, a source removal) into a store Casebook only reads:
     /// the URL and its layout (`clickpy`).
     case readOnly(String, layout: String)
+    /// `casebook sources remove` was given an id no source has (the URL, the id, the ids there are).
+    case noSuchSource(String, id: Int64, known: [Int64])
 
     public var description: String {
         switch self {
@@ -49,6 +51,11 @@ public enum ClickHouseStoreError: Error, CustomStringConvertible, Sendable, Equa
         case .readOnly(let url, let layout):
             return
                 "\(url) is read-only: layout=\(layout) reads a table Casebook did not create and never writes to; ingest into a Casebook store instead (a clickhouse:// URL without layout=\(layout), or a SQLite file)"
+        case .noSuchSource(let url, let id, let known):
+            return "no source with id \(id) in \(url): "
+                + (known.isEmpty
+                    ? "the store has no sources"
+                    : "its sources are \(known.map(String.init).joined(separator: ", ")) (see `casebook sources`)")
         }
     }
 

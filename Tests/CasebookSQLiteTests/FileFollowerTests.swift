@@ -1,4 +1,5 @@
 import CasebookCore
+import CasebookTesting
 import Foundation
 import GRDB
 import Testing
@@ -9,26 +10,20 @@ import Testing
 /// The watcher's file following, on the embedded store: the registry of followed files is kept
 /// in the same transaction as the lines, partial lines wait, rotation and truncation are seen.
 @Suite struct FileFollowerTests {
-    /// `count` download lines from minute `from` on, one a minute on 2020-03-05 from 10:00.
-    static func lines(_ from: Int, _ count: Int) -> String {
-        (from..<(from + count)).map { i in
-            let t = String(format: "05/Mar/2020:%02d:%02d:%02d +0000", 10 + i / 60, i % 60, i % 7)
-            return
-                #"192.0.2.\#(i % 200 + 1) - - [\#(t)] "GET /simple/six/six-1.14.0-py2.py3-none-any.whl HTTP/1.1" 200 10938 "-" "pip/20.0.2 {\"installer\":{\"name\":\"pip\",\"version\":\"20.0.2\"},\"python\":\"3.7.3\"}""#
-                + "\n"
-        }.joined()
-    }
-
-    static func append(_ text: String, to url: URL) throws {
-        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
-        let h = try FileHandle(forWritingTo: url)
-        try h.seekToEnd()
-        try h.write(contentsOf: Data(text.utf8))
-        try h.close()
-    }
+    static func lines(_ from: Int, _ count: Int) -> String { WatchRegistryContract.lines(from, count) }
+    static func append(_ text: String, to url: URL) throws { try WatchRegistryContract.append(text, to: url) }
 
     static func total(_ store: SQLiteEventStore) throws -> Int64 {
         try store.aggregateSync(AggregateQuery()).rows.reduce(0) { $0 + $1.downloads }
+    }
+
+    /// The scenario every registry store passes (PostgreSQL and ClickHouse run it too).
+    @Test func theRegistryContract() async throws {
+        let (store, dir) = try freshStore()
+        let logs = dir.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try await WatchRegistryContract.run(
+            store, in: logs, reopen: { try SQLiteEventStore(path: store.path) }, expect: { #expect($0, "\($1)") })
     }
 
     @Test func partialLastLinesWaitAndTheRegistryRecordsTheOffset() throws {
