@@ -32,6 +32,8 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
     /// ``nextWatchSeq()``), under `seqLock`.
     var lastWatchSeq: Int64 = 0
     let seqLock = NSLock()
+    /// Events per insert request (smaller in tests, to send several).
+    var rowsPerInsert = ClickHouseIngestSink.defaultRowsPerInsert
 
     /// Connects and creates or migrates Casebook's tables.
     public convenience init(url: String, useRollups: Bool = true) throws {
@@ -242,7 +244,7 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
             sourceID = int(try client.scalar("SELECT max(source_id) FROM \(all("commits"))")) + 1
         }
         let shard = shards[shardIndex(of: sourceID)]
-        let sink = ClickHouseIngestSink(client: shard, ingestID: ingestID, sourceID: sourceID)
+        let sink = ClickHouseIngestSink(client: shard, ingestID: ingestID, sourceID: sourceID, rowsPerInsert: rowsPerInsert)
         do {
             let summary = try body(sink)
             try sink.flush()
@@ -257,6 +259,7 @@ public final class ClickHouseEventStore: EventStore, IngestTarget, @unchecked Se
             try commit(summary, ingestID: ingestID, sourceID: sourceID, plan: plan, eventRows: sink.eventRows, on: shard)
             return summary
         } catch {
+            sink.abandon()
             discard(ingestID: ingestID, on: shard)
             throw error
         }

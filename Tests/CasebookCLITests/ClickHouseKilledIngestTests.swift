@@ -35,19 +35,22 @@ import Testing
         try KilledIngestTests.writeLog(big, lines: 150_000, day: 2)
         #expect(try CLI.run(["ingest", small, "--store", store]).status == 0)
 
-        // Past the first batch of 100,000 events (sent to the server, into the rollups' views
-        // too), the process stops and says so; then it is killed before its commit.
-        try KilledIngestTests.killIngest(["ingest", big, "--store", store], pausedAt: 120_000)
-
+        // Past the first insert of 100,000 events (sent on another thread, through the rollups'
+        // views too), the process stops and says so; once the server has those rows, it is
+        // killed before its commit.
         let url = try ClickHouseURL(store)
+        func onServer() throws -> Int64 {
+            try url.shardURLs.reduce(0) { n, shard in
+                let events = ClickHouseSchema.table(url.database, "events")
+                return n + (Int64(try ClickHouseClient(url: shard).scalar("SELECT count() FROM \(events)") ?? "") ?? 0)
+            }
+        }
+        try KilledIngestTests.killIngest(["ingest", big, "--store", store], pausedAt: 120_000) {
+            for _ in 0..<300 where try onServer() < 101_000 { usleep(100_000) }
+        }
         let s = try ClickHouseEventStore.openExisting(url: url)
         // The dead ingest's first batch is on the server, and no read sees it.
-        var onServer: Int64 = 0
-        for shard in url.shardURLs {
-            let events = ClickHouseSchema.table(url.database, "events")
-            onServer += Int64(try ClickHouseClient(url: shard).scalar("SELECT count() FROM \(events)") ?? "") ?? 0
-        }
-        #expect(onServer >= 101_000, "the killed ingest had sent its first batch")
+        #expect(try onServer() >= 101_000, "the killed ingest had sent its first batch")
         #expect(try s.infoSync().downloads == 1000)
         #expect(try s.infoSync().sources.count == 1)
         #expect(try s.aggregateSync(AggregateQuery(bucket: .day)).rows.map(\.downloads) == [1000])

@@ -134,7 +134,7 @@ import Testing
 
     /// Runs `casebook ARGUMENTS` until the ingest says it paused at line `line`
     /// (`CASEBOOK_TEST_PAUSE_AT_LINE`), then kills it with SIGKILL.
-    static func killIngest(_ arguments: [String], pausedAt line: Int) throws {
+    static func killIngest(_ arguments: [String], pausedAt line: Int, beforeKill: () throws -> Void = {}) throws {
         let p = Process()
         p.executableURL = CLI.executable
         p.arguments = arguments
@@ -152,6 +152,7 @@ import Testing
             said.append(chunk)
         }
         #expect(String(decoding: said, as: UTF8.self).contains("paused at line \(line)"))
+        try beforeKill()
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         #expect(p.terminationReason == .uncaughtSignal)

@@ -192,13 +192,44 @@ import Testing
         }
     }
 
-    @Test func manyEventsGoThroughSeveralBatchesWithEveryByteEscaped() async throws {
+    /// An insert sent on the sink's other thread that the server refuses fails the ingest with
+    /// the server's message, and leaves nothing visible.
+    @Test func anInsertTheServerRefusesFailsTheIngestAndLeavesNothing() async throws {
         try await TestServer.withDatabase { url in
             let store = try ClickHouseEventStore(url: url)
+            store.rowsPerInsert = 10
+            let events = AggregateParityTests.randomEvents(count: 45, seed: 3)
+            try load(Array(events[0..<5]), into: store, name: "first")
+            let before = try store.infoSync()
+            let client = ClickHouseClient(url: url)
+            let eventsTable = ClickHouseSchema.table(url.database, "events")
+            let moved = ClickHouseSchema.table(url.database, "events_moved")
+            #expect {
+                try load(events, into: store, name: "second") { i in
+                    // After two inserts, the table goes away: the third insert is refused.
+                    if i == 25 { try client.execute("RENAME TABLE \(eventsTable) TO \(moved)") }
+                }
+            } throws: { error in
+                "\(error)".contains("events")
+                    && (error as? ClickHouseStoreError).map { if case .queryFailed = $0 { true } else { false } } == true
+            }
+            try client.execute("RENAME TABLE \(moved) TO \(eventsTable)")
+            #expect(try store.infoSync() == before)
+            #expect(
+                try store.aggregateSync(AggregateQuery(bucket: .day))
+                    == ReferenceAggregator.aggregate(AggregateQuery(bucket: .day), over: Array(events[0..<5])))
+        }
+    }
+
+    @Test func manyEventsGoThroughSeveralInsertsWithEveryByteIntact() async throws {
+        try await TestServer.withDatabase { url in
+            let store = try ClickHouseEventStore(url: url)
+            // Three inserts (of 90,000, 90,000 and 20,123 events), one sent while the next is written.
+            store.rowsPerInsert = 90_000
             var events: [DownloadEvent] = []
             let start = UTCTime.epoch(year: 2020, month: 3, day: 1)
             let awkward = "tab\there, newline\nhere, backslash\\ here, \\N, quote' \"q\", cr\r, nul\u{0}, é"
-            for i in 0..<(ClickHouseIngestSink.batchSize * 2 + 123) {
+            for i in 0..<200_123 {
                 var e = DownloadEvent(timestamp: start + Int64(i % 86400))
                 e.project = "p\(i % 7)"
                 e.filename = "p\(i % 7)-1.0.tar.gz"

@@ -56,10 +56,15 @@ func freshSQLite() throws -> SQLiteEventStore {
     try SQLiteEventStore(path: temporaryDirectory().appendingPathComponent("store.sqlite").path)
 }
 
-/// Adds events to a store in one ingest.
-func load(_ events: [DownloadEvent], into store: some IngestTarget, name: String = "test") throws {
+/// Adds events to a store in one ingest; `afterEvent` runs after each (given its index).
+func load(
+    _ events: [DownloadEvent], into store: some IngestTarget, name: String = "test", afterEvent: (Int) throws -> Void = { _ in }
+) throws {
     _ = try store.ingest(IngestPlan(existing: nil, fingerprint: name, name: name, format: "test", index: nil)) { sink in
-        for e in events { try sink.add(e) }
+        for (i, e) in events.enumerated() {
+            try sink.add(e)
+            try afterEvent(i)
+        }
         var s = IngestSummary(name: name, format: "test", resumed: false, alreadyIngested: false)
         s.downloads = events.reduce(0) { $0 + $1.count }
         return s

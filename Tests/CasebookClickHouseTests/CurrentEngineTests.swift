@@ -13,18 +13,21 @@ enum CurrentEngine {
         var description: String
     }
 
-    /// Runs `python3 ARGUMENTS`; its exit status and standard output.
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs `python3 ARGUMENTS`; its exit status, standard output and the end of its standard
+    /// error (where the engine's message is).
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3"] + arguments
         let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
+        p.standardError = err
         try p.run()
+        let errors = Thread.detachedRead(err.fileHandleForReading)
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self), String(errors.value.suffix(2000)))
     }
 
     /// Runs `statements` in a fresh chdb session, then `queries`; the engine's version and each
@@ -46,12 +49,12 @@ enum CurrentEngine {
             """
         try script.write(to: dir.appendingPathComponent("run.py"), atomically: true, encoding: .utf8)
         try JSONEncoder().encode(["statements": statements, "queries": queries]).write(to: dir.appendingPathComponent("spec.json"))
-        let (status, output) = try run([
+        let (status, output, error) = try run([
             dir.appendingPathComponent("run.py").path, dir.appendingPathComponent("spec.json").path,
             dir.appendingPathComponent("session").path
         ])
         guard status == 0, let all = try? JSONDecoder().decode([String].self, from: Data(output.utf8)), !all.isEmpty else {
-            throw Failed(description: "chdb failed (exit \(status)); run the statements by hand to see the engine's error")
+            throw Failed(description: "chdb failed (exit \(status)): \(error)")
         }
         return (all[0], Array(all.dropFirst()))
     }
@@ -64,17 +67,26 @@ enum CurrentEngine {
         let db = "casebook_current"
         let events = AggregateParityTests.randomEvents(count: 900, seed: 31) + RollupTests.events(seed: 32, count: 300)
         let (before, after, uncommitted) = (Array(events[0..<500]), Array(events[500..<1000]), Array(events[1000...]))
+        // The sink's RowBinary rows, read back through `format()` (a statement's text cannot
+        // carry binary rows here): the same bytes the server reads from an ingest.
         func insert(_ events: [DownloadEvent], ingestID: UInt64) -> String {
-            var rows = TabSeparatedWriter()
+            var rows = RowBinaryWriter()
             for e in events { ClickHouseIngestSink.write(e, ingestID: ingestID, sourceID: Int64(ingestID), into: &rows) }
-            return ClickHouseIngestSink.eventInsert(database: db) + "\n" + String(decoding: rows.bytes, as: UTF8.self)
+            let structure =
+                "ingest_id UInt64, source_id Int64, ts Int64, count Int64, "
+                + ClickHouseSchema.eventTextColumns.map { "\($0) Nullable(String)" }.joined(separator: ", ")
+            let data = rows.bytes.map { "\\x" + String($0, radix: 16).leftPadded(2) }.joined()
+            let insert = ClickHouseIngestSink.eventInsert(database: db).replacingOccurrences(of: " FORMAT RowBinary", with: "")
+            return insert + " SELECT * FROM format(RowBinary, '\(structure)', '\(data)')"
         }
         func commit(_ id: UInt64) -> String {
             "INSERT INTO \(ClickHouseSchema.table(db, "commits")) (ingest_id, source_id) VALUES (\(id), \(id))"
         }
         // As ClickHouseRollups.install does it for a store of version 1: one ingest committed
         // before the snapshot and the views, one after, one never committed.
-        var statements = ClickHouseSchema.createStatements(database: db) + ClickHouseRollups.createStatements(database: db)
+        // The rows' text is longer than a statement may be by default.
+        var statements = ["SET max_query_size = 100000000"]
+        statements += ClickHouseSchema.createStatements(database: db) + ClickHouseRollups.createStatements(database: db)
         statements += [insert(before, ingestID: 1), commit(1), ClickHouseRollups.snapshotStatement(database: db)]
         statements += RollupTable.allCases.map { ClickHouseRollups.createView($0, database: db) }
         statements += [insert(after, ingestID: 2), commit(2), insert(uncommitted, ingestID: 3)]
@@ -92,5 +104,33 @@ enum CurrentEngine {
                 p.query, over: p.plan.0, rows: TabSeparatedReader.rows(Array(answer.utf8)), location: "chdb \(version)")
             #expect(table == ReferenceAggregator.aggregate(p.query, over: before + after), "ClickHouse \(version): \(p.plan.1)")
         }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
+
+extension Thread {
+    /// Reads `handle` to its end on another thread (so a full pipe never blocks the child).
+    fileprivate static func detachedRead(_ handle: FileHandle) -> DetachedRead {
+        let r = DetachedRead()
+        r.thread = Thread {
+            r.text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+            r.done.signal()
+        }
+        r.thread?.start()
+        return r
+    }
+}
+
+/// The text a ``Thread/detachedRead(_:)`` read, once it is done.
+private final class DetachedRead: @unchecked Sendable {
+    var thread: Thread?
+    var text = ""
+    let done = DispatchSemaphore(value: 0)
+    var value: String {
+        done.wait()
+        return text
     }
 }
