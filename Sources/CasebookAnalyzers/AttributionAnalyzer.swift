@@ -468,6 +468,8 @@ public struct AttributionAnalyzer: Analyzer {
             var r = Scored(kind: .release, project: c.project, version: c.version, score: 0, released: c.released)
             r.when = timeText
             var coverage = 0.0
+            // The excess whose version the diff admits, whatever its weight.
+            var admitted = 0.0
             var changedContributors = Set<String>()
             var matchedLines: [(Double, String)] = []
             var excludedLines: [(Double, String)] = []
@@ -482,9 +484,12 @@ public struct AttributionAnalyzer: Analyzer {
                     let weight = AttributionAnalyzer.matchWeight(
                         project: q, version: v, new: change.new.specifier, old: change.old?.specifier, catalog: p.catalog)
                     coverage += x * weight
+                    if weight > 0 { admitted += x }
                     let what =
                         weight == 1 ? (change.old == nil ? "added" : "forces this version") : weight > 0 ? "allows it" : "excludes it"
-                    let line = "\(q) \(v) (\(excess.share(x)) of the excess): \(oldText) → \(newText), \(what)"
+                    // A version the old range allowed too counts at its weight (half) in the coverage.
+                    let counted = weight > 0 && weight < 1 ? ", counted at half" : ""
+                    let line = "\(q) \(v) (\(excess.share(x)) of the excess\(counted)): \(oldText) → \(newText), \(what)"
                     // Versions with a negligible part of the excess count in the score, not in the lists.
                     guard x >= 0.005 * totalExcess else { continue }
                     if weight > 0 {
@@ -496,6 +501,7 @@ public struct AttributionAnalyzer: Analyzer {
                 }
             }
             coverage /= totalExcess
+            admitted /= totalExcess
             r.matched = matchedLines.sorted { $0.0 > $1.0 }.map(\.1)
             r.missing = excludedLines.sorted { $0.0 > $1.0 }.map(\.1)
             for project in excess.contributorProjects where !changedContributors.contains(project) {
@@ -510,7 +516,7 @@ public struct AttributionAnalyzer: Analyzer {
                 )
             }
             r.score = coverage * (0.3 + 0.7 * t) * (0.1 + 0.9 * m) * (1 - 0.3 * noise)
-            r.components = ["coverage": coverage, "noise": noise, "time": t, "python": m]
+            r.components = ["coverage": coverage, "admitted": admitted, "noise": noise, "time": t, "python": m]
             r.reasons =
                 [
                     "explains \(Describe.percent(coverage)) of the contributors' excess with \(diffNames.count) added or changed requirements since \(c.previous ?? "nothing (first release)")",
@@ -734,7 +740,9 @@ public struct AttributionAnalyzer: Analyzer {
         switch best.kind {
         case .release:
             summary =
-                "\(best.project!) \(best.version!) (\(best.when ?? "release date unknown")) changed the requirements of the contributors: its diff explains \(Describe.percent(best.components["coverage"] ?? 0)) of their excess of \(Describe.count(totalExcess)) downloads, and its Python support admits \(Describe.percent(best.components["python"] ?? 0)) of it. "
+                "\(best.project!) \(best.version!) (\(best.when ?? "release date unknown")) changed the requirements of the contributors: "
+                + Self.coverageText(coverage: best.components["coverage"] ?? 0, admitted: best.components["admitted"] ?? 0, of: totalExcess)
+                + ", and its Python support admits \(Describe.percent(best.components["python"] ?? 0)) of it. "
             summary += "Matched: \(best.matched.prefix(6).joined(separator: "; "))."
         case .freshInstall:
             summary = "Installs of \(best.project!) \(best.version!) with its whole requirement set: \(best.reasons[0]). "
@@ -797,6 +805,16 @@ public struct AttributionAnalyzer: Analyzer {
     /// How well a changed requirement explains fetching `version`: 1 when it forces it (the old
     /// specifier excluded it, or the new one excludes an older release the old one allowed), 0.5
     /// when it merely allows it, 0 when it excludes it. An added requirement (no old one) forces it.
+    /// "its diff explains 46% of their excess of 3,252 downloads", or, when some versions count
+    /// at half (the old range allowed them too), "the versions its diff admits make 92% of ...,
+    /// counted as 46% (...)".
+    static func coverageText(coverage: Double, admitted: Double, of total: Double) -> String {
+        let excess = "of their excess of \(Describe.count(total)) downloads"
+        guard admitted - coverage >= 0.005 else { return "its diff explains \(Describe.percent(coverage)) \(excess)" }
+        return
+            "the versions its diff admits make \(Describe.percent(admitted)) \(excess), counted as \(Describe.percent(coverage)) (a version the old range allowed too counts at half: the release allows it rather than forces it)"
+    }
+
     static func matchWeight(project: String, version: String, new: SpecifierSet, old: SpecifierSet?, catalog: any PackageCatalog) -> Double
     {
         guard let v = Version.parse(version), new.contains(v, prereleases: true) else { return 0 }

@@ -29,7 +29,10 @@ public struct ExplanationAnalyzer: Analyzer {
             window's change restricted to them, and that is what the explanation accounts for. The best \
             attribution hypothesis and the clients' concentration are attached to it as the *why* and the \
             *who* when they concern the same values. The ledger is `{change, explanations: [{pairs, \
-            hypotheses, downloads, share}], unexplained}` (downloads signed; share of the change).
+            hypotheses, downloads, share}], unexplained, overlap}` (downloads signed; share of the change). Each \
+            explanation's downloads are what it measures in the change's direction, so when the rest of the \
+            traffic moved the other way they add up to more than the change and `unexplained` has the \
+            other sign; downloads in two explanations at once (`overlap`) are counted once in the total.
             """,
         parameters: [
             ParameterSpec(
@@ -55,9 +58,11 @@ public struct ExplanationAnalyzer: Analyzer {
             OutputSpec(
                 "ledger", .object,
                 doc:
-                    "`{change, explanations: [{pairs, hypotheses, downloads, share}], unexplained}`: `change` the window's signed change against its baseline; each explanation's `pairs` maps a dimension to a value or a list of values, `hypotheses` names what it is, `downloads` the part of the change it accounts for and `share` that part of the change (0–1); `unexplained` the rest."
+                    "`{change, explanations: [{pairs, hypotheses, downloads, share}], unexplained, overlap}`: `change` the window's signed change against its baseline; each explanation's `pairs` maps a dimension to a value or a list of values, `hypotheses` names what it is, `downloads` the change it measures (signed, in the change's direction) and `share` that part of the change; `overlap` the downloads in more than one explanation (counted once); `unexplained` the rest, `change − (Σ downloads − overlap)`: of the other sign when the rest of the traffic moved the other way."
             ),
-            OutputSpec("explainedShare", .number, doc: "Share of the change the explanations account for (0–1).")
+            OutputSpec(
+                "explainedShare", .number,
+                doc: "Share of the change the explanations account for (0–1; 1 when they carry all of it or more).")
         ],
         examples: [
             AnalyzerExample(
@@ -79,7 +84,7 @@ public struct ExplanationAnalyzer: Analyzer {
                         "explanations": [["pairs": ["project": "flask-login"], "downloads": 900]]
                     ])
                 ],
-                finding: "100% of the excess is explained"),
+                finding: "All of the excess is explained"),
             AnalyzerExample(
                 "An outage explains a shortfall",
                 with: ["window": ["start": "2020-03-04T00:00:00Z", "end": "2020-03-07T00:00:00Z"]],
@@ -123,6 +128,8 @@ public struct ExplanationAnalyzer: Analyzer {
             var downloads: Double
         }
         var explanations: [Explanation] = []
+        // Downloads in more than one explanation (signed like the change), counted once in the total.
+        var overlap = 0.0
 
         if let verdict = health?["verdict"]?.stringValue, verdict == "outage" || verdict == "log-gap" {
             let missing = Double(health?["missingDownloads"]?.intValue ?? 0)
@@ -132,7 +139,7 @@ public struct ExplanationAnalyzer: Analyzer {
                     hypotheses: [
                         verdict == "outage" ? "missing because of an outage of the server" : "missing from the log (hours without any line)"
                     ],
-                    downloads: up ? 0 : -min(missing, abs(change))))
+                    downloads: up ? 0 : -missing))
         } else if change != 0 {
             var pairs: [(CasebookCore.Dimension, [String?])] = []
             var hypotheses: [String] = []
@@ -192,7 +199,6 @@ public struct ExplanationAnalyzer: Analyzer {
                 // Each cause is an explanation; the hypotheses above concern the contributors'
                 // values, so they go to the cause that holds most of them (else the largest cause).
                 var parts: [Explanation] = []
-                var accounted = 0.0
                 for cause in causes {
                     let restricted = filters + cause.map { DimensionFilter($0.0, .in, $0.1) }
                     // Split by installer too (unless the cause names installers), to tell
@@ -202,11 +208,10 @@ public struct ExplanationAnalyzer: Analyzer {
                         context, window: window, dimensions: byInstaller ? [.installer] : [], filters: restricted,
                         baselineDays: baselineDays
                     ).0
-                    // Within the change's direction, and together never more than the change.
-                    let room = abs(change) - abs(accounted)
-                    let size = min(max(0, up ? part.excessTotal : -part.excessTotal), max(0, room))
+                    // What the cause measures in the change's direction (the causes together may
+                    // carry more than the change when the rest of the traffic moved the other way).
+                    let size = max(0, up ? part.excessTotal : -part.excessTotal)
                     guard size > 0 else { continue }
-                    accounted += up ? size : -size
                     let mirrors = byInstaller ? Self.mirrorHypotheses(part, up: up) : Self.mirrorHypotheses(cause)
                     parts.append(Explanation(pairs: cause, hypotheses: mirrors, downloads: up ? size : -size))
                 }
@@ -220,21 +225,26 @@ public struct ExplanationAnalyzer: Analyzer {
                     }
                     for h in hypotheses where !parts[holder].hypotheses.contains(h) { parts[holder].hypotheses.append(h) }
                     explanations = parts
+                    overlap = try await Self.overlap(
+                        of: parts.map(\.pairs), context, window: window, filters: filters, baselineDays: baselineDays)
                 }
             } else if !pairs.isEmpty {
                 let restricted = filters + pairs.map { DimensionFilter($0.0, .in, $0.1) }
                 let part = try await WindowComparison.make(
                     context, window: window, dimensions: [], filters: restricted, baselineDays: baselineDays
                 ).0
-                // An explanation accounts for at most the change, and only in its direction.
-                let downloads = up ? min(max(0, part.excessTotal), change) : max(min(0, part.excessTotal), change)
+                // What the pairs measure, in the change's direction only.
+                let downloads = up ? max(0, part.excessTotal) : min(0, part.excessTotal)
                 explanations.append(Explanation(pairs: pairs, hypotheses: hypotheses, downloads: downloads))
             }
         }
 
-        let explained = explanations.reduce(0) { $0 + $1.downloads }
+        let explained = explanations.reduce(0) { $0 + $1.downloads } - overlap
         let unexplained = change - explained
         func share(_ x: Double) -> Double { change != 0 ? ((abs(x) / abs(change)) * 1000).rounded() / 1000 : 0 }
+        // The rest of the traffic moved against the change: the explanations carry more than it.
+        let restAgainst = change != 0 && unexplained * change < 0 && abs(unexplained) >= 0.5
+        let explainedShare = restAgainst ? 1 : min(1, share(explained))
         let ledger: Value = .object([
             "change": .int(Int64(change.rounded())),
             "explanations": .array(
@@ -254,7 +264,8 @@ public struct ExplanationAnalyzer: Analyzer {
                         "share": .double(share(e.downloads))
                     ])
                 }),
-            "unexplained": .int(Int64(unexplained.rounded()))
+            "unexplained": .int(Int64(unexplained.rounded())),
+            "overlap": .int(Int64(overlap.rounded()))
         ])
 
         let finding: Finding
@@ -277,14 +288,20 @@ public struct ExplanationAnalyzer: Analyzer {
                 return "\(amount) are downloads with \(pairs)"
                     + (e.hypotheses.isEmpty ? "" : ", explained by \(Describe.list(e.hypotheses))")
             }
-            let rest =
-                abs(unexplained) < 0.5
-                ? "nothing remains unexplained"
-                : Int(abs(unexplained).rounded()) == 1
-                    ? "1 download (\(Describe.percent(share(unexplained)))) remains unexplained"
-                    : "\(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained)))) remain unexplained"
+            var rest =
+                restAgainst
+                ? "\(explanations.count == 1 ? "that is" : "together they are") more than the \(changeWord): the rest of the traffic moved the other way, by \(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained))) of the \(changeWord))"
+                : abs(unexplained) < 0.5
+                    ? "nothing remains unexplained"
+                    : Int(abs(unexplained).rounded()) == 1
+                        ? "1 download (\(Describe.percent(share(unexplained)))) remains unexplained"
+                        : "\(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained)))) remain unexplained"
+            if abs(overlap) >= 0.5 {
+                rest += " (\(Describe.count(abs(overlap))) downloads are in more than one of them, counted once)"
+            }
             finding = Finding(
-                title: "\(Describe.percent(share(explained))) of the \(changeWord) is explained",
+                title: explainedShare >= 0.9995
+                    ? "All of the \(changeWord) is explained" : "\(Describe.percent(explainedShare)) of the \(changeWord) is explained",
                 summary:
                     "Of the \(changeWord) of \(Describe.count(abs(change))) downloads in \(window.label), \(Describe.list(parts, limit: 4)); \(rest).",
                 evidence: [
@@ -299,14 +316,28 @@ public struct ExplanationAnalyzer: Analyzer {
                                             separator: "; ")),
                                     .int(Int64(e.downloads.rounded())), .double(share(e.downloads))
                                 ]
-                            } + [[.string("unexplained"), .string("–"), .int(Int64(unexplained.rounded())), .double(share(unexplained))]])),
+                            }
+                                + (abs(overlap) >= 0.5
+                                    ? [
+                                        [
+                                            .string("in more than one (counted once)"), .string("–"), .int(-Int64(overlap.rounded())),
+                                            .double(-share(overlap))
+                                        ]
+                                    ]
+                                    : [])
+                                + [
+                                    [
+                                        .string(restAgainst ? "the rest of the traffic (the other way)" : "unexplained"), .string("–"),
+                                        .int(Int64(unexplained.rounded())), .double(restAgainst ? -share(unexplained) : share(unexplained))
+                                    ]
+                                ])),
                     .count(up ? "excess" : "shortfall", Int64(abs(change).rounded())),
                     .count("unexplained", Int64(abs(unexplained).rounded()))
                 ],
-                confidence: share(explained) >= 0.8 ? .high : .medium,
-                openQuestions: share(explained) >= 0.8 ? [] : ["What accounts for the unexplained rest?"])
+                confidence: explainedShare >= 0.8 ? .high : .medium,
+                openQuestions: explainedShare >= 0.8 ? [] : ["What accounts for the unexplained rest?"])
         }
-        return AnalyzerResult(outputs: ["ledger": ledger, "explainedShare": .double(share(explained))], findings: [finding])
+        return AnalyzerResult(outputs: ["ledger": ledger, "explainedShare": .double(explainedShare)], findings: [finding])
     }
 
     /// The localise step's causes as `dimension → values` pairs (a cause with no readable pair is left out).
@@ -321,6 +352,47 @@ public struct ExplanationAnalyzer: Analyzer {
             }
             return out
         }
+    }
+
+    /// The change carried by more than one of `explanations` (inclusion–exclusion over their
+    /// intersections, each asked of the store; explanations whose values are disjoint meet nowhere
+    /// and cost no query), signed like the change.
+    static func overlap(
+        of explanations: [[(CasebookCore.Dimension, [String?])]], _ context: AnalyzerContext, window: AnalysisWindow,
+        filters: [DimensionFilter], baselineDays: Int64
+    ) async throws -> Double {
+        let n = explanations.count
+        guard n > 1 else { return 0 }
+        var shared = 0.0
+        for mask in 1..<(1 << n) where mask.nonzeroBitCount >= 2 {
+            guard let meet = intersection((0..<n).filter { mask & (1 << $0) != 0 }.map { explanations[$0] }) else { continue }
+            let part = try await WindowComparison.make(
+                context, window: window, dimensions: [], filters: filters + meet, baselineDays: baselineDays
+            ).0
+            // Counted once: the pairwise meets are subtracted, the triple one added back, ...
+            shared += (mask.nonzeroBitCount % 2 == 0 ? 1 : -1) * part.excessTotal
+        }
+        return shared
+    }
+
+    /// The filters of the downloads every one of `explanations` holds; `nil` when they cannot
+    /// meet (a dimension whose value lists have nothing in common).
+    static func intersection(_ explanations: [[(CasebookCore.Dimension, [String?])]]) -> [DimensionFilter]? {
+        var byDimension: [CasebookCore.Dimension: [String?]] = [:]
+        var order: [CasebookCore.Dimension] = []
+        for pairs in explanations {
+            for (d, values) in pairs {
+                if let existing = byDimension[d] {
+                    let common = existing.filter { values.contains($0) }
+                    if common.isEmpty { return nil }
+                    byDimension[d] = common
+                } else {
+                    byDimension[d] = values
+                    order.append(d)
+                }
+            }
+        }
+        return order.map { DimensionFilter($0, .in, byDimension[$0]!) }
     }
 
     /// How many of `values` (of `dimension`) the pairs hold.

@@ -29,7 +29,7 @@ import Testing
         #expect(explanation["downloads"] == 900)
         #expect(explanation["hypotheses"] == ["a handful of clients"])
         let finding = try #require(r.findings.first)
-        #expect(finding.title == "100% of the excess is explained")
+        #expect(finding.title == "All of the excess is explained")
         #expect(finding.summary.contains("900 (100%) are downloads with project flask, explained by a handful of clients"))
         #expect(finding.summary.contains("nothing remains unexplained"))
     }
@@ -71,6 +71,53 @@ import Testing
         #expect(explanations[1]["downloads"] == 600)
         #expect(explanations[1]["hypotheses"] == ["a mirroring tool (bandersnatch)"])
         #expect(r.outputs["explainedShare"] == 1.0)
+    }
+
+    /// The causes carry more than the change when the rest of the traffic fell: the ledger states
+    /// what each measures (as localise does), and that the rest moved the other way.
+    @Test func whenTheRestFellTheCausesCarryMoreThanTheChange() async throws {
+        let store = TestEvents {
+            $0.daily("flask", from: "2020-02-19", counts: Array(repeating: 100, count: 14) + [400, 400, 400])
+            $0.daily("numpy", from: "2020-02-19", counts: Array(repeating: 200, count: 14) + [100, 100, 100])
+        }.store
+        let steps: [String: [String: Value]] = ["localise": ["causes": [["pairs": ["project": "flask"], "excess": 900]]]]
+        let r = try await run(ExplanationAnalyzer.self, with: ["window": testWindow], store: store, steps: steps)
+        let ledger = try #require(r.outputs["ledger"]?.objectValue)
+        #expect(ledger["change"] == 600)
+        #expect(ledger["explanations"]?[0]?["downloads"] == 900)
+        #expect(ledger["explanations"]?[0]?["share"] == 1.5)
+        #expect(ledger["unexplained"] == -300)
+        #expect(r.outputs["explainedShare"] == 1.0)
+        let finding = try #require(r.findings.first)
+        #expect(finding.title == "All of the excess is explained")
+        #expect(
+            finding.summary.contains(
+                "900 (150%) are downloads with project flask; that is more than the excess: the rest of the traffic moved the other way, by 300 downloads (50% of the excess)"
+            ), "\(finding.summary)")
+    }
+
+    /// Two causes that describe the same downloads are counted once in the total.
+    @Test func overlappingCausesAreCountedOnce() async throws {
+        let store = TestEvents {
+            $0.daily("flask", from: "2020-02-19", counts: Array(repeating: 100, count: 17), dimensions: [.python: "3.8.2"])
+            $0.daily(
+                "flask", from: "2020-02-19", counts: Array(repeating: 10, count: 14) + [310, 310, 310], dimensions: [.python: "2.7.16"])
+            $0.daily(
+                "numpy", from: "2020-02-19", counts: Array(repeating: 10, count: 14) + [110, 110, 110], dimensions: [.python: "2.7.16"])
+        }.store
+        let steps: [String: [String: Value]] = [
+            "localise": ["causes": [["pairs": ["project": "flask"], "excess": 900], ["pairs": ["python_major": "2"], "excess": 1200]]]
+        ]
+        let r = try await run(ExplanationAnalyzer.self, with: ["window": testWindow], store: store, steps: steps)
+        let ledger = try #require(r.outputs["ledger"]?.objectValue)
+        #expect(ledger["change"] == 1200)
+        #expect(ledger["explanations"]?.arrayValue?.map { $0["downloads"] } == [900, 1200])
+        #expect(ledger["overlap"] == 900)
+        #expect(ledger["unexplained"] == 0)
+        #expect(r.outputs["explainedShare"] == 1.0)
+        #expect(
+            r.findings.first?.summary.contains("nothing remains unexplained (900 downloads are in more than one of them, counted once)")
+                == true)
     }
 
     @Test func withoutEarlierStepsNothingExplainsTheChange() async throws {

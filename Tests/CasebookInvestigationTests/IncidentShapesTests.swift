@@ -137,6 +137,18 @@ import Testing
             explanations.dropFirst().contains { ($0["hypotheses"]?.arrayValue ?? []).contains("a mirroring tool (bandersnatch)") },
             "\(explanations)")
         #expect(Self.text(r).contains("bandersnatch"))
+        // Each explanation states what localise measured for its cause (not what is left of the
+        // change after the first), and the ledger says the rest of the traffic fell.
+        let causes = try #require(try succeeded(r, "localise").outputs["causes"]?.arrayValue)
+        for (e, c) in zip(explanations, causes) {
+            let (a, b) = (e["downloads"]?.doubleValue ?? 0, c["excess"]?.doubleValue ?? -1)
+            #expect(abs(a - b) <= 1, "\(e) \(c)")
+        }
+        #expect((try succeeded(r, "ledger").outputs["ledger"]?["unexplained"]?.doubleValue ?? 0) < 0)
+        #expect(try succeeded(r, "ledger").findings.first?.summary.contains("the rest of the traffic moved the other way") == true)
+        // The release's versions each make a part of the excess; the share it explains counts the
+        // versions it only allows at half, and says so.
+        #expect(attribution.summary.contains("counted as"), "\(attribution.summary)")
     }
 
     @Test func aSpikeOfOnePinnedVersionClaimsNoCauseItCannotShow() async throws {
