@@ -61,7 +61,9 @@ let package = Package(
         .target(name: "CasebookAnalysis", dependencies: ["CasebookCore", "CasebookCatalog"]),
         // The testing kit for analyzer authors: in-memory stores from a few events or counts, a
         // small catalog builder, and `run(_:with:)` through the real parameter validation.
-        .target(name: "CasebookTesting", dependencies: ["CasebookCore", "CasebookCatalog", "CasebookAnalysis", "CasebookIngest"]),
+        .target(name: "CasebookTesting", dependencies: ["CasebookCore", "CasebookCatalog", "CasebookAnalysis"]),
+        // Scenarios every store backend's tests run on a real store (the watcher's registry).
+        .target(name: "CasebookStoreTesting", dependencies: ["CasebookCore", "CasebookIngest"]),
         // Defensive YAML reading shared by playbooks and scenarios: limits, no anchors, line:column errors.
         .target(name: "CasebookYAML", dependencies: [.product(name: "Yams", package: "Yams")]),
         // YAML playbooks: parsing, validation into a plan, the runner, external analyzers.
@@ -128,7 +130,8 @@ let package = Package(
 
         .testTarget(name: "CasebookCoreTests", dependencies: ["CasebookCore"]),
         .testTarget(
-            name: "CasebookSQLiteTests", dependencies: ["CasebookSQLite", "CasebookIngest", "CasebookCatalog", "CasebookTesting", "CZlib"],
+            name: "CasebookSQLiteTests",
+            dependencies: ["CasebookSQLite", "CasebookIngest", "CasebookCatalog", "CasebookTesting", "CasebookStoreTesting", "CZlib"],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CasebookIngestTests", dependencies: ["CasebookIngest", "CasebookSQLite"],
@@ -150,14 +153,16 @@ let package = Package(
             name: "CasebookPostgresTests",
             dependencies: [
                 "CasebookAnalysis", "CasebookPostgres", "CasebookSQLite", "CasebookIngest", "CasebookCore",
-                "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers", "CasebookCatalog", "CasebookTesting"
+                "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers", "CasebookCatalog", "CasebookTesting",
+                "CasebookStoreTesting"
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "CasebookClickHouseTests",
             dependencies: [
                 "CasebookAnalysis", "CasebookClickHouse", "CasebookSQLite", "CasebookIngest", "CasebookCore",
-                "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers", "CasebookCatalog", "CasebookTesting"
+                "CasebookSimulation", "CasebookPlaybooks", "CasebookAnalyzers", "CasebookCatalog", "CasebookTesting",
+                "CasebookStoreTesting"
             ],
             resources: [.copy("Fixtures")]),
         .testTarget(

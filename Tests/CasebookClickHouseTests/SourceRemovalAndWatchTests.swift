@@ -1,6 +1,6 @@
 import CasebookCore
 import CasebookIngest
-import CasebookTesting
+import CasebookStoreTesting
 import Foundation
 import Testing
 

@@ -19,6 +19,8 @@ import Testing
         // The analysis layer: no store backend, no YAML, no playbook engine.
         "CasebookAnalysis": ["CasebookCore", "CasebookCatalog"],
         "CasebookTesting": ["CasebookCore", "CasebookCatalog", "CasebookAnalysis"],
+        // Store scenarios for the backends' tests (not for analyzer authors).
+        "CasebookStoreTesting": ["CasebookCore", "CasebookIngest"],
         "CasebookAnalyzers": ["CasebookCore", "CasebookCatalog", "CasebookAnalysis"],
         // The report renders a run; it does not know the playbook engine.
         "CasebookReport": ["CasebookCore", "CasebookAnalysis"],

@@ -1,5 +1,5 @@
 import CasebookCore
-import CasebookTesting
+import CasebookStoreTesting
 import Foundation
 import Testing
 
