@@ -927,6 +927,8 @@ private struct Search {
     /// How much further (in relative change) a later cause must have moved than the rest of the
     /// residual without it, in units of the residual's own relative change.
     static let laterLift = 2.0
+    /// The same for the first cause: less, since nothing has been taken out of the change yet.
+    static let firstLift = 0.5
 
     /// One round: the best cause in the residual `rest`, or `nil` when none carries `minAdded` of
     /// the change `target` (and more than the baseline's noise) while being concentrated (its share of the change beyond its
@@ -991,13 +993,14 @@ private struct Search {
             let later = !removed.isEmpty && c.pairs.allSatisfy { $0.values.count == 1 }
             let score = c.cell.x / (later ? change : target) - c.cell.e / scope
             guard score >= Self.minAdded else { continue }
-            if later {
-                // Relative changes: the cause's, the rest of the residual's without it, and the whole residual's.
-                let own = c.cell.x / max(c.cell.e, 1)
-                let others = (change - c.cell.x) / max(rest.e - c.cell.e, 1)
-                let all = change / max(rest.e, 1)
-                guard (own - others) * (all >= 0 ? 1 : -1) >= Self.laterLift * abs(all) else { continue }
-            }
+            // Relative changes: the cause's, the rest of the residual's without it, and the whole
+            // residual's. A cause must have moved clearly further than the rest: a large segment
+            // that fell with everything else (pip 18.1 and 20.0.2 on a holiday, 70% of the traffic
+            // and 75% of the dip) carries much of the change without being where it is.
+            let own = c.cell.x / max(c.cell.e, 1)
+            let others = (change - c.cell.x) / max(rest.e - c.cell.e, 1)
+            let all = change / max(rest.e, 1)
+            guard (own - others) * (all >= 0 ? 1 : -1) >= (later ? Self.laterLift : Self.firstLift) * abs(all) else { continue }
             if best == nil || score > best!.score + 0.02 { best = (c, score) }
         }
         return best?.cand

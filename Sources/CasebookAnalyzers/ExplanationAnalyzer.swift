@@ -126,6 +126,8 @@ public struct ExplanationAnalyzer: Analyzer {
             var pairs: [(CasebookCore.Dimension, [String?])]
             var hypotheses: [String]
             var downloads: Double
+            /// Estimated rather than counted (the downloads an outage or a log gap cost).
+            var estimate = false
         }
         var explanations: [Explanation] = []
         // Downloads in more than one explanation (signed like the change), counted once in the total.
@@ -139,7 +141,7 @@ public struct ExplanationAnalyzer: Analyzer {
                     hypotheses: [
                         verdict == "outage" ? "missing because of an outage of the server" : "missing from the log (hours without any line)"
                     ],
-                    downloads: up ? 0 : -missing))
+                    downloads: up ? 0 : -missing, estimate: true))
         } else if change != 0 {
             var pairs: [(CasebookCore.Dimension, [String?])] = []
             var hypotheses: [String] = []
@@ -283,14 +285,19 @@ public struct ExplanationAnalyzer: Analyzer {
             let parts = explanations.map { e -> String in
                 let pairs = e.pairs.map { d, values in "\(d.rawValue) \(Describe.list(values.map(Describe.value), limit: 4))" }.joined(
                     separator: " × ")
-                let amount = "\(Describe.count(abs(e.downloads))) (\(Describe.percent(share(e.downloads))))"
+                let amount = "\(e.estimate ? "about " : "")\(Describe.count(abs(e.downloads))) (\(Describe.percent(share(e.downloads))))"
                 if pairs.isEmpty { return "\(amount) are \(Describe.list(e.hypotheses))" }
                 return "\(amount) are downloads with \(pairs)"
                     + (e.hypotheses.isEmpty ? "" : ", explained by \(Describe.list(e.hypotheses))")
             }
+            // An estimate within a tenth of the change is "about the whole" of it: the rest is
+            // within the estimate's own error, not a movement of the rest of the traffic.
+            let estimated = explanations.allSatisfy(\.estimate) && abs(unexplained) <= 0.1 * abs(change)
             var rest =
-                restAgainst
-                ? "\(explanations.count == 1 ? "that is" : "together they are") more than the \(changeWord): the rest of the traffic moved the other way, by \(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained))) of the \(changeWord))"
+                estimated && abs(unexplained) >= 0.5
+                ? "about the whole \(changeWord)"
+                : restAgainst
+                ? "\(explanations.count == 1 ? "that is" : "together they are") more than the \(changeWord): the rest of the traffic came out \(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained))) of the \(changeWord)) \(up ? "below" : "above") its baseline"
                 : abs(unexplained) < 0.5
                     ? "nothing remains unexplained"
                     : Int(abs(unexplained).rounded()) == 1
