@@ -297,12 +297,12 @@ public struct ExplanationAnalyzer: Analyzer {
                 estimated && abs(unexplained) >= 0.5
                 ? "about the whole \(changeWord)"
                 : restAgainst
-                ? "\(explanations.count == 1 ? "that is" : "together they are") more than the \(changeWord): the rest of the traffic came out \(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained))) of the \(changeWord)) \(up ? "below" : "above") its baseline"
-                : abs(unexplained) < 0.5
-                    ? "nothing remains unexplained"
-                    : Int(abs(unexplained).rounded()) == 1
-                        ? "1 download (\(Describe.percent(share(unexplained)))) remains unexplained"
-                        : "\(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained)))) remain unexplained"
+                    ? "\(explanations.count == 1 ? "that is" : "together they are") more than the \(changeWord): the rest of the traffic came out \(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained))) of the \(changeWord)) \(up ? "below" : "above") its baseline"
+                    : abs(unexplained) < 0.5
+                        ? "nothing remains unexplained"
+                        : Int(abs(unexplained).rounded()) == 1
+                            ? "1 download (\(Describe.percent(share(unexplained)))) remains unexplained"
+                            : "\(Describe.count(abs(unexplained))) downloads (\(Describe.percent(share(unexplained)))) remain unexplained"
             if abs(overlap) >= 0.5 {
                 rest += " (\(Describe.count(abs(overlap))) downloads are in more than one of them, counted once)"
             }

@@ -148,7 +148,8 @@ import Testing
             steps: ["health": ["verdict": "outage", "missingDownloads": 64]])
         #expect(near.outputs["ledger"]?["unexplained"] == 4)
         #expect(
-            near.findings.first?.summary.contains("about 64 (107%) are missing because of an outage of the server; about the whole shortfall")
+            near.findings.first?.summary.contains(
+                "about 64 (107%) are missing because of an outage of the server; about the whole shortfall")
                 == true, "\(near.findings.first?.summary ?? "")")
     }
 
