@@ -110,7 +110,27 @@ public struct LocaliseAnalyzer: Analyzer {
             "dimensions": .array(r.dimensions.map { .string($0.rawValue) }),
             "queries": .int(Int64(r.queries))
         ]
-        return AnalyzerResult(outputs: outputs, findings: Self.findings(r, window: window, filters: filters))
+        // A cause on versions alone (`version ∈ {2.11.1, 2.23.0}`) says nothing of whose versions
+        // they are: the projects behind them, from one query each.
+        var versionsOf: [Int: [(project: String, version: String, share: Double)]] = [:]
+        for (i, c) in r.causes.enumerated() where c.pairs.contains(where: { $0.dimension == .version }) && c.values(of: .project).isEmpty {
+            let range = c.excess >= 0 ? localiser.window : baseline
+            // Every (project, version) of the cause (a few: the values of one pair), the largest six shown.
+            let rows = try await context.aggregate(
+                AggregateQuery(dimensions: [.project, .version], filters: filters + c.filters, range: range)
+            ).rows
+            let total = Double(rows.reduce(0) { $0 + $1.downloads })
+            versionsOf[i] = rows.prefix(6).compactMap { row in
+                guard let p = row.values[0], let v = row.values[1], total > 0 else { return nil }
+                return (p, v, Double(row.downloads) / total)
+            }
+        }
+        return AnalyzerResult(outputs: outputs, findings: Self.findings(r, window: window, filters: filters, versionsOf: versionsOf))
+    }
+
+    /// `jinja2 2.11.1 (48%), requests 2.23.0 (40%)`: whose versions a cause on versions holds.
+    static func versionsText(_ rows: [(project: String, version: String, share: Double)]) -> String {
+        rows.map { "\($0.project) \($0.version) (\(Describe.percent($0.share)))" }.joined(separator: ", ")
     }
 
     /// The first cause's pairs other than `project`, as a filter object, when it carries at least
@@ -135,7 +155,10 @@ public struct LocaliseAnalyzer: Analyzer {
     /// `1 download`, `2,500 downloads`.
     static func downloads(_ x: Double) -> String { Describe.counted(Int(x.rounded()), "download") }
 
-    static func findings(_ r: LocalisationResult, window: AnalysisWindow, filters: [DimensionFilter]) -> [Finding] {
+    static func findings(
+        _ r: LocalisationResult, window: AnalysisWindow, filters: [DimensionFilter],
+        versionsOf: [Int: [(project: String, version: String, share: Double)]] = [:]
+    ) -> [Finding] {
         let up = r.change >= 0
         let change = up ? "excess" : "shortfall"
         let scope = Describe.scope(filters)
@@ -157,11 +180,16 @@ public struct LocaliseAnalyzer: Analyzer {
             findings.append(Finding(title: title, summary: summary, evidence: [cost], confidence: .medium))
         } else {
             let explainedShare = r.change != 0 ? (r.change - r.unexplained) / r.change : 0
-            let lines = r.causes.map { c -> String in
+            let lines = r.causes.enumerated().map { i, c -> String in
                 "\(c.text): \(Self.downloads(c.window)) against about \(Describe.count(c.expected)) expected (\(c.excess >= 0 ? "+" : "")\(Describe.count(c.excess)), \(Describe.percent(c.share)) of the \(change))"
                     + (c.sharedBy.isEmpty
                         ? ""
                         : "; \(c.excess >= 0 ? "its downloads in the window all have" : "its downloads in the baseline all had") \(Self.shared(c))")
+                    + (versionsOf[i].map {
+                        $0.isEmpty
+                            ? ""
+                            : "; \(c.excess >= 0 ? "its downloads in the window are of" : "its downloads in the baseline were of") \(Self.versionsText($0))"
+                    } ?? "")
             }
             // The causes can carry more than the whole change when the rest moved the other way.
             let beyond = explainedShare > 1.005
@@ -206,7 +234,14 @@ public struct LocaliseAnalyzer: Analyzer {
                 (beyond
                     ? "\(r.causes.count == 1 ? "1 cause carries" : "\(r.causes.count) causes carry") all of the \(change) (\(Describe.percent(explainedShare))): "
                     : "\(r.causes.count == 1 ? "1 cause explains" : "\(r.causes.count) causes explain") \(Describe.percent(explainedShare)) of the \(change): ")
-                + Describe.list(r.causes.map(\.text), limit: 3)
+                + Describe.list(
+                    r.causes.enumerated().map { i, c in
+                        // Whose versions: `version ∈ {2.11.1, 2.23.0} (jinja2, requests)`.
+                        let projects = (versionsOf[i] ?? []).map(\.project).reduce(into: [String]()) {
+                            if !$0.contains($1) { $0.append($1) }
+                        }
+                        return c.text + (projects.isEmpty ? "" : " (\(Describe.list(projects, limit: 3)))")
+                    }, limit: 3)
             findings.append(
                 Finding(
                     title: title, summary: summary,

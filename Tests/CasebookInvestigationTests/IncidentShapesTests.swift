@@ -118,6 +118,13 @@ import Testing
         #expect(top["project"] == "sensor-hub")
         #expect(top["version"] == "3.0.0")
         #expect(try succeeded(r, "dependency_gap").outputs["gap"] == true)
+        // A cause on versions alone names whose versions they are (requests 2.23.0, jinja2 2.11.1).
+        let localise = try #require(try succeeded(r, "localise").findings.first)
+        let causes = try #require(try succeeded(r, "localise").outputs["causes"]?.arrayValue)
+        if let first = causes.first, first["pairs"]?["version"] != nil, first["pairs"]?["project"] == nil {
+            #expect(localise.summary.contains("its downloads in the window are of requests 2.23.0"), "\(localise.summary)")
+            #expect(localise.title.contains("(requests, jinja2"), "\(localise.title)")
+        }
         let pairs = try succeeded(r, "ledger").outputs["ledger"]?["explanations"]?[0]?["pairs"]
         #expect(pairs?["python_major"] == "3")
     }
