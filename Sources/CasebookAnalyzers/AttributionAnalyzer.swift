@@ -311,8 +311,9 @@ public struct AttributionAnalyzer: Analyzer {
         let env = excess.environment
         let lookbackStart = window.start - p.lookback * 86400
         let contributors = p.values.isEmpty ? [] : excess.contributorProjects.sorted()
-        var dependents = Set(contributors.flatMap { (try? catalog.dependents(of: $0)) ?? [] })
-        dependents.subtract(excess.contributorProjects)
+        // A contributor that requires other contributors is a candidate too: the root of a
+        // closure that CI runners fresh-install (fleetctl and its 24 dependencies) rises with it.
+        var dependents = Set(contributors.flatMap { c in ((try? catalog.dependents(of: c)) ?? []).filter { $0 != c } })
         var read: Set<String>
         let lookbackOnly = dependents.count > manyDependents
         if lookbackOnly {
@@ -321,9 +322,8 @@ public struct AttributionAnalyzer: Analyzer {
         } else {
             read = []
             for c in contributors {
-                for r in catalog.reverseDependencies(of: c) { read.insert(r.dependent) }
+                for r in catalog.reverseDependencies(of: c) where r.dependent != c { read.insert(r.dependent) }
             }
-            read.subtract(excess.contributorProjects)
             dependents = read
         }
         var candidates: [Candidate] = []
@@ -542,7 +542,8 @@ public struct AttributionAnalyzer: Analyzer {
             let closureNames = Set(c.closure.keys).subtracting([c.project])
             guard !closureNames.isEmpty else { return nil }
             var f = Scored(kind: .freshInstall, project: c.project, version: c.version, score: 0, released: c.released)
-            let covered = excess.contributorProjects.filter { closureNames.contains($0) }
+            // A fresh install fetches the release itself too (when it is a contributor here).
+            let covered = excess.contributorProjects.filter { closureNames.contains($0) || $0 == c.project }
             let freshCoverage = covered.reduce(0) { $0 + (excess.byProject[$1] ?? 0) } / excess.total
             let movedNames = closureNames.filter(moved).sorted()
             let flatNames = closureNames.subtracting(movedNames).sorted {
@@ -559,7 +560,7 @@ public struct AttributionAnalyzer: Analyzer {
                     "did not move: \(flatNames.prefix(10).joined(separator: ", "))\(flatNames.count > 10 ? " and \(flatNames.count - 10) more" : "") (\(flatNames.count) of \(closureNames.count))"
                 ]
             }
-            for project in excess.contributorProjects where !closureNames.contains(project) {
+            for project in excess.contributorProjects where !closureNames.contains(project) && project != c.project {
                 f.missing.append("\(project) (\(excess.share(excess.byProject[project] ?? 0)) of the excess): not in its requirement set")
             }
             common.insert(

@@ -91,6 +91,10 @@ import Testing
         #expect(contributors.outputs["broad"] == false)
         #expect(try succeeded(r, "clients").outputs["concentration"] == "few-clients")
         #expect(try succeeded(r, "attribution").outputs["top"]?["kind"] == "ci")
+        // fleetctl is itself a contributor (the runners fetch it too), and the root of the closure:
+        // the runners' fresh installs of fleetctl 1.3.0, the same story from the other side.
+        let attribution = try #require(try succeeded(r, "attribution").findings.first)
+        #expect(attribution.title == "Most likely cause: CI runners making fresh installs of fleetctl 1.3.0", "\(attribution.title)")
         let ledger = try #require(try succeeded(r, "ledger").outputs["ledger"]?.objectValue)
         // One story: one explanation (the localised cause: the runners' one Python build, or the
         // closure itself) carrying most of the change, with the set and the runners as its why.
