@@ -21,7 +21,8 @@ public struct AttributionAnalyzer: Analyzer {
         discussion: """
             Needs the package-metadata catalog (`--catalog DIR`). Every score is 0–1.
 
-            **release**: for each project in the catalog that requires a contributor, its releases \
+            **release**: for each project in the catalog that requires a contributor (a contributor \
+            that requires another is one too: the root of a closure rises with it), its releases \
             published at most `lookback` days before the window's start or inside the window (or, if none, \
             its latest earlier release, to say why it is rejected). The diff against the previous release \
             (requirements added or changed; markers evaluated for the clients' main environment) gives \
