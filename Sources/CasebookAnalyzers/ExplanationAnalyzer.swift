@@ -307,8 +307,10 @@ public struct ExplanationAnalyzer: Analyzer {
                 rest += " (\(Describe.count(abs(overlap))) downloads are in more than one of them, counted once)"
             }
             finding = Finding(
-                title: explainedShare >= 0.9995
-                    ? "All of the \(changeWord) is explained" : "\(Describe.percent(explainedShare)) of the \(changeWord) is explained",
+                title: estimated
+                    ? "About all of the \(changeWord) is explained"
+                    : explainedShare >= 0.9995
+                        ? "All of the \(changeWord) is explained" : "\(Describe.percent(explainedShare)) of the \(changeWord) is explained",
                 summary:
                     "Of the \(changeWord) of \(Describe.count(abs(change))) downloads in \(window.label), \(Describe.list(parts, limit: 4)); \(rest).",
                 evidence: [

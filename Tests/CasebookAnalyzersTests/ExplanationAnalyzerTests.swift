@@ -147,6 +147,7 @@ import Testing
             ExplanationAnalyzer.self, with: ["window": .object(window)], store: store,
             steps: ["health": ["verdict": "outage", "missingDownloads": 64]])
         #expect(near.outputs["ledger"]?["unexplained"] == 4)
+        #expect(near.findings.first?.title == "About all of the shortfall is explained")
         #expect(
             near.findings.first?.summary.contains(
                 "about 64 (107%) are missing because of an outage of the server; about the whole shortfall")
