@@ -612,13 +612,16 @@ public struct AttributionAnalyzer: Analyzer {
             "clients reporting ci made \(Describe.percent(ciExcessShare)) of the contributors' excess"
                 + (concentration.map { "; clients: \($0)" } ?? "")
         ]
-        if ciExcessShare >= 0.5 {
+        if !ciKnown && (p.ciShare ?? 0) == 0 {
+            // Without CI flags nothing says whether the clients ran in CI: unknown, not "few".
+            ci.reasons = ["the data has no CI flags (pip's `ci`)"]
+            ci.problems.append("not assessed: the data has no CI flags")
+        } else if ciExcessShare >= 0.5 {
             ci.matched.append("CI runners made \(Describe.percent(ciExcessShare)) of the excess")
         } else {
             ci.missing.append("CI runners made only \(Describe.percent(ciExcessShare)) of the excess")
             ci.problems.append("few CI downloads: \(Describe.percent(ciExcessShare)) of the excess")
         }
-        if !ciKnown && p.ciShare == nil { ci.problems.append("the store has no CI flags") }
 
         let (instCmp, _) = try await WindowComparison.make(
             context, window: window, dimensions: [.installer], filters: p.filters, baselineDays: p.baselineDays)
@@ -648,7 +651,7 @@ public struct AttributionAnalyzer: Analyzer {
         // A single client that is a mirroring tool is the mirror hypothesis, not this one.
         var client = Scored(kind: .client, score: topShare * (1 - 0.5 * mirrorShare))
         client.components = ["topClientShare": topShare]
-        if let topClientShare = p.topClientShare {
+        if let topClientShare = p.topClientShare, clientsKnown {
             client.reasons = [
                 "the largest client made \(Describe.percent(topClientShare, digits: 1)) of the excess"
                     + (concentration.map { " (\($0))" } ?? "")
@@ -663,7 +666,9 @@ public struct AttributionAnalyzer: Analyzer {
                 client.problems.append("no dominant client: the largest made \(Describe.percent(topClientShare, digits: 1)) of the excess")
             }
         } else {
-            client.reasons = ["no client-behaviour result given (`top_client_share`)"]
+            client.reasons = [
+                p.topClientShare == nil ? "no client-behaviour result given (`top_client_share`)" : "the data has no client keys"
+            ]
             client.problems.append("not assessed: no client information")
         }
         return [ci, mirror, client]
@@ -728,8 +733,13 @@ public struct AttributionAnalyzer: Analyzer {
             return [
                 Finding(
                     title: "No hypothesis explains the excess",
-                    summary:
-                        "\(candidates == 1 ? "Neither the one release" : "None of the \(candidates) releases")\(lookbackOnly ? " uploaded in the \(p.lookback) days before the window or in it" : "") of \(dependents == 1 ? "the one catalog project" : "the \(Describe.count(Int64(dependents))) catalog projects") requiring a contributor, nor the client behaviour, explains the excess of \(Describe.count(totalExcess)) downloads (best score \(String(format: "%.2f", shown.first?.score ?? 0))).",
+                    summary: (dependents == 0
+                        ? "No project in the catalog requires a contributor, and "
+                            + (p.concentration == nil || p.concentration == "unknown"
+                                ? "this data cannot tell its clients apart: nothing here explains"
+                                : "the client behaviour does not explain")
+                        : "\(candidates == 1 ? "Neither the one release" : candidates == 0 ? "None of the releases" : "None of the \(candidates) releases")\(lookbackOnly ? " uploaded in the \(p.lookback) days before the window or in it" : "") of \(dependents == 1 ? "the one catalog project" : "the \(Describe.count(Int64(dependents))) catalog projects") requiring a contributor, nor the client behaviour, explains")
+                        + " the excess of \(Describe.count(totalExcess)) downloads (best score \(String(format: "%.2f", shown.first?.score ?? 0))).",
                     evidence: [.table(table)], confidence: .medium,
                     openQuestions: ["Is the downstream project that caused it missing from the catalog? (`casebook catalog fetch NAME`)"])
             ]

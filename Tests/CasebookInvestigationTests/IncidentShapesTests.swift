@@ -194,11 +194,18 @@ import Testing
         #expect(try succeeded(r, "health").outputs["verdict"] == "unknown")
         #expect(try succeeded(r, "contributors").findings.first?.title == "All downloads are of one project: requests")
         #expect(try succeeded(r, "clients").outputs["concentration"] == "unknown")
+        // What counts cannot tell is said as unknown, never as a finding ("few CI downloads").
+        let attribution = Self.text(r)
+        #expect(!attribution.contains("few CI downloads") && !attribution.contains("no dominant client"), "\(attribution)")
     }
 
     @Test func aPeakOfMirrorTrafficInAPypistatsSplitIsMirrorTraffic() async throws {
         let r = try await Self.run("one-package-mirror-split", project: "requests")
         Self.noStepFailed(r)
+        // Counts carry no CI flags and no client keys: those hypotheses are not assessed.
+        let rejected = try succeeded(r, "attribution").findings.map(\.summary).joined(separator: " ")
+        #expect(rejected.contains("CI runners (0.00): not assessed: the data has no CI flags"), "\(rejected)")
+        #expect(rejected.contains("a single client (0.00): not assessed: no client information"), "\(rejected)")
         #expect(try Self.window(r)?["start"] == "2020-02-26T00:00:00Z")
         let segments = try succeeded(r, "segments")
         #expect(segments.outputs["top"]?["dimension"] == "installer")
