@@ -61,7 +61,7 @@ import Testing
         #expect(try CLI.run(["query", "--by", "day", "--format", "csv", "--store", store]).stdout.split(separator: "\n").count <= 1)
         let again = try CLI.run(["sources", "remove", "1", "--store", store])
         #expect(again.status != 0 && again.stderr.contains("no source with id 1") && !again.stderr.contains("casebook-test"))
-        #expect(try CLI.run(["watch", log.path, "--store", store, "--once"]).status == 0)
+        #expect(try CLI.run(["watch", log.path, "--store", store, "--once"], directory: dir).status == 0)
         #expect(try WatchTests.sourceLines(store) == lines.count)
         #expect(try CLI.run(["sources", "--store", store]).stdout.hasPrefix("2  access.log"))
     }
