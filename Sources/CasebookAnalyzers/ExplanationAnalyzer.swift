@@ -275,6 +275,14 @@ public struct ExplanationAnalyzer: Analyzer {
             finding = Finding(
                 title: "No change to explain", summary: "\(window.label) has as many downloads as its baseline predicts.",
                 confidence: .medium)
+        } else if explanations.isEmpty, !up, let holiday = Self.holiday(context.value("window")) {
+            // Spike detection placed the window on a public holiday, and no set of values,
+            // segment or clients stands out: the calendar, not an incident.
+            finding = Finding(
+                title: "A shortfall on a public holiday (\(holiday)), spread like normal traffic",
+                summary:
+                    "The shortfall of \(Describe.count(abs(change))) downloads in \(window.label) is not accounted for by any set of values, segment or clients the earlier steps found: it falls on \(holiday), a public holiday, and is spread over the traffic as a calendar effect is.",
+                confidence: .medium)
         } else if explanations.isEmpty {
             finding = Finding(
                 title: "Nothing explains the \(changeWord) yet",
@@ -347,6 +355,15 @@ public struct ExplanationAnalyzer: Analyzer {
                 openQuestions: explainedShare >= 0.8 ? [] : ["What accounts for the unexplained rest?"])
         }
         return AnalyzerResult(outputs: ["ledger": ledger, "explainedShare": .double(explainedShare)], findings: [finding])
+    }
+
+    /// The public holiday spike detection placed the window on (`kind: holiday`), if any: the
+    /// window object, or the first of a `windows` list.
+    static func holiday(_ window: Value?) -> String? {
+        guard let w = window?.objectValue ?? window?.arrayValue?.first?.objectValue, w["kind"]?.stringValue == "holiday" else {
+            return nil
+        }
+        return w["holiday"]?.stringValue
     }
 
     /// The localise step's causes as `dimension → values` pairs (a cause with no readable pair is left out).

@@ -79,6 +79,9 @@ import Testing
         #expect(spikeTitle.lowercased().contains("holiday"), "\(spikeTitle)")
         #expect(w["kind"] == "holiday")
         #expect(w["holiday"] == "Labour Day")
+        // The ledger says what the calendar explains, not "nothing explains the shortfall".
+        #expect(
+            try succeeded(r, "ledger").findings.first?.title == "A shortfall on a public holiday (Labour Day), spread like normal traffic")
     }
 
     @Test func aTwentyFivePackageClosureInstalledByCIRunnersIsOneStory() async throws {
