@@ -1008,21 +1008,7 @@ private struct Search {
 
     /// The filters of the intersection of causes; `nil` when it is empty (disjoint values).
     static func intersect(_ cands: [Candidate]) -> [DimensionFilter]? {
-        var byDim: [CasebookCore.Dimension: [String?]] = [:]
-        var order: [CasebookCore.Dimension] = []
-        for c in cands {
-            for p in c.pairs {
-                if let existing = byDim[p.dimension] {
-                    let common = existing.filter { p.values.contains($0) }
-                    if common.isEmpty { return nil }
-                    byDim[p.dimension] = common
-                } else {
-                    byDim[p.dimension] = p.values
-                    order.append(p.dimension)
-                }
-            }
-        }
-        return order.map { DimensionFilter($0, .in, byDim[$0]!) }
+        DimensionFilter.intersection(of: cands.map { $0.pairs.map { DimensionFilter($0.dimension, .in, $0.values) } })
     }
 
     /// Jensen–Shannon divergence (base 2) between Bernoulli(p) and Bernoulli(q).

@@ -391,7 +391,10 @@ public struct ExplanationAnalyzer: Analyzer {
         guard n > 1 else { return 0 }
         var shared = 0.0
         for mask in 1..<(1 << n) where mask.nonzeroBitCount >= 2 {
-            guard let meet = intersection((0..<n).filter { mask & (1 << $0) != 0 }.map { explanations[$0] }) else { continue }
+            let members = (0..<n).filter { mask & (1 << $0) != 0 }.map { explanations[$0] }
+            guard let meet = DimensionFilter.intersection(of: members.map { $0.map { DimensionFilter($0.0, .in, $0.1) } }) else {
+                continue
+            }
             let part = try await WindowComparison.make(
                 context, window: window, dimensions: [], filters: filters + meet, baselineDays: baselineDays
             ).0
@@ -399,26 +402,6 @@ public struct ExplanationAnalyzer: Analyzer {
             shared += (mask.nonzeroBitCount % 2 == 0 ? 1 : -1) * part.excessTotal
         }
         return shared
-    }
-
-    /// The filters of the downloads every one of `explanations` holds; `nil` when they cannot
-    /// meet (a dimension whose value lists have nothing in common).
-    static func intersection(_ explanations: [[(CasebookCore.Dimension, [String?])]]) -> [DimensionFilter]? {
-        var byDimension: [CasebookCore.Dimension: [String?]] = [:]
-        var order: [CasebookCore.Dimension] = []
-        for pairs in explanations {
-            for (d, values) in pairs {
-                if let existing = byDimension[d] {
-                    let common = existing.filter { values.contains($0) }
-                    if common.isEmpty { return nil }
-                    byDimension[d] = common
-                } else {
-                    byDimension[d] = values
-                    order.append(d)
-                }
-            }
-        }
-        return order.map { DimensionFilter($0, .in, byDimension[$0]!) }
     }
 
     /// How many of `values` (of `dimension`) the pairs hold.

@@ -26,6 +26,25 @@ public struct DimensionFilter: Sendable, Hashable, Codable {
         DimensionFilter(dimension, .in, [value])
     }
 
+    /// The downloads that every one of `conjunctions` selects (each a list of `in` filters that
+    /// all hold): one `in` filter per dimension with the values they share, in the order first
+    /// seen; `nil` when they cannot meet (a dimension whose value lists have nothing in common).
+    public static func intersection(of conjunctions: [[DimensionFilter]]) -> [DimensionFilter]? {
+        var byDimension: [Dimension: [String?]] = [:]
+        var order: [Dimension] = []
+        for filter in conjunctions.joined() {
+            if let existing = byDimension[filter.dimension] {
+                let common = existing.filter { filter.values.contains($0) }
+                if common.isEmpty { return nil }
+                byDimension[filter.dimension] = common
+            } else {
+                byDimension[filter.dimension] = filter.values
+                order.append(filter.dimension)
+            }
+        }
+        return order.map { DimensionFilter($0, .in, byDimension[$0]!) }
+    }
+
     /// Whether an event's value passes this filter.
     public func matches(_ value: String?) -> Bool {
         let contained = values.contains(value)

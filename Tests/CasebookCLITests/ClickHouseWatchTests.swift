@@ -43,13 +43,7 @@ import Testing
         let folders = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0 != "incidents.json" }
         #expect(folders.count == 1, "\(folders)")
         let watched = try WatchTests.conclusions(out.appendingPathComponent(folders[0]).appendingPathComponent("report.json"))
-        let batchOut = dir.appendingPathComponent("batch-report")
-        let run = try CLI.run([
-            "run", WatchTests.playbook, "--store", dir.appendingPathComponent("batch.sqlite").path, "--catalog", catalog, "--out",
-            batchOut.path, "--quiet"
-        ])
-        #expect(run.status == 0, "\(run.stderr)")
-        let batch = try WatchTests.conclusions(batchOut.appendingPathComponent("report.json"))
+        let batch = try WatchTests.batchConclusions(in: dir, catalog: catalog)
         #expect(watched.window == batch.window && watched.contributors == batch.contributors, "\(watched) \(batch)")
         #expect(watched.cause == batch.cause && watched.cause != nil, "\(watched) \(batch)")
         #expect(watched.incidentOpen == false)

@@ -372,17 +372,22 @@ import Testing
         #expect(watched.incidentOpen == false)
         // The batch investigation of the same lines (batchDaily writes batch.sqlite).
         #expect(try Self.daily(store) == Self.batchDaily(lines, in: dir))
-        let batchOut = dir.appendingPathComponent("batch-report")
-        let run = try CLI.run([
-            "run", Self.playbook, "--store", dir.appendingPathComponent("batch.sqlite").path, "--catalog", catalog, "--out",
-            batchOut.path, "--quiet"
-        ])
-        #expect(run.status == 0, "\(run.stderr)")
-        let batch = try Self.conclusions(batchOut.appendingPathComponent("report.json"))
+        let batch = try Self.batchConclusions(in: dir, catalog: catalog)
         #expect(watched.window == batch.window && watched.window?.hasPrefix("2020-03-03") == true, "\(watched) \(batch)")
         #expect(watched.contributors == batch.contributors && watched.contributors == ["paho-mqtt", "requests"])
         #expect(watched.cause == batch.cause && watched.cause != nil, "\(watched) \(batch)")
         #expect(watched.verdict == batch.verdict)
+    }
+
+    /// What the playbook concludes on `batch.sqlite` (the store ``batchDaily(_:in:)`` wrote).
+    static func batchConclusions(in dir: URL, catalog: String) throws -> Conclusions {
+        let out = dir.appendingPathComponent("batch-report")
+        let run = try CLI.run([
+            "run", playbook, "--store", dir.appendingPathComponent("batch.sqlite").path, "--catalog", catalog, "--out", out.path,
+            "--quiet"
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        return try conclusions(out.appendingPathComponent("report.json"))
     }
 
     struct Conclusions: Equatable {

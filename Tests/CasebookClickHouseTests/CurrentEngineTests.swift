@@ -24,10 +24,18 @@ enum CurrentEngine {
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        let errors = Thread.detachedRead(err.fileHandleForReading)
+        // Both pipes read at once, so that a full one never blocks the child.
+        nonisolated(unsafe) var errors = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errors = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
         let data = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self), String(errors.value.suffix(2000)))
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self), String(String(decoding: errors, as: UTF8.self).suffix(2000)))
     }
 
     /// Runs `statements` in a fresh chdb session, then `queries`; the engine's version and each
@@ -75,7 +83,7 @@ enum CurrentEngine {
             let structure =
                 "ingest_id UInt64, source_id Int64, ts Int64, count Int64, "
                 + ClickHouseSchema.eventTextColumns.map { "\($0) Nullable(String)" }.joined(separator: ", ")
-            let data = rows.bytes.map { "\\x" + String($0, radix: 16).leftPadded(2) }.joined()
+            let data = rows.bytes.map { String(format: "\\x%02x", $0) }.joined()
             let insert = ClickHouseIngestSink.eventInsert(database: db).replacingOccurrences(of: " FORMAT RowBinary", with: "")
             return insert + " SELECT * FROM format(RowBinary, '\(structure)', '\(data)')"
         }
@@ -104,33 +112,5 @@ enum CurrentEngine {
                 p.query, over: p.plan.0, rows: TabSeparatedReader.rows(Array(answer.utf8)), location: "chdb \(version)")
             #expect(table == ReferenceAggregator.aggregate(p.query, over: before + after), "ClickHouse \(version): \(p.plan.1)")
         }
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
-}
-
-extension Thread {
-    /// Reads `handle` to its end on another thread (so a full pipe never blocks the child).
-    fileprivate static func detachedRead(_ handle: FileHandle) -> DetachedRead {
-        let r = DetachedRead()
-        r.thread = Thread {
-            r.text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
-            r.done.signal()
-        }
-        r.thread?.start()
-        return r
-    }
-}
-
-/// The text a ``Thread/detachedRead(_:)`` read, once it is done.
-private final class DetachedRead: @unchecked Sendable {
-    var thread: Thread?
-    var text = ""
-    let done = DispatchSemaphore(value: 0)
-    var value: String {
-        done.wait()
-        return text
     }
 }
